@@ -1,0 +1,63 @@
+//! Command-line front end. Each subcommand lives in the file named after it and
+//! returns its exit status; errors print as `error: …` and exit with status 2.
+
+mod dataset;
+mod graph;
+mod render;
+mod rules;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit status for "every checked item is fine".
+pub const EXIT_OK: u8 = 0;
+/// Exit status for "some item is not valid / not fine".
+pub const EXIT_INVALID: u8 = 1;
+/// Exit status for errors: bad input, I/O failure.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "smartcache",
+    version,
+    about = "Which cached frames are still valid, and why are the others not?",
+    long_about = "smartcache reads compositing scripts (Nuke .nk/.gizmo or a host-neutral JSON \
+graph) into a dependency graph, hashes a per-frame manifest of everything a cached \
+output depends on, and tells frame by frame whether a cache is still valid and why not.\n\n\
+Exit status: 0 when everything checked is valid, 1 when something is not, 2 on error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read a script and summarise its graph (or print it as JSON or Graphviz).
+    Graph(graph::Args),
+    /// Show the ignore rules in force and their fingerprint.
+    Rules(rules::Args),
+    /// Render-cache validity: manifest, record, check, explain, snapshots, prune.
+    #[command(flatten)]
+    Render(render::Command),
+    /// File-level, content-addressed dataset cache.
+    #[command(subcommand)]
+    Dataset(dataset::Command),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Graph(a) => graph::run(a),
+        Command::Rules(a) => rules::run(a),
+        Command::Render(c) => render::run(c),
+        Command::Dataset(c) => dataset::run(c),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

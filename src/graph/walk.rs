@@ -1,0 +1,295 @@
+//! Walking a graph upstream the way Nuke evaluates it, and finding cycles.
+//!
+//! Both walks keep an explicit stack: real scripts are deep and a generated
+//! 100,000-node chain must not overflow the call stack.
+
+use super::{Graph, NodeId};
+use std::collections::HashMap;
+use std::fmt;
+
+/// A cycle in the graph, named by the nodes on it in order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct CycleError {
+    pub nodes: Vec<String>,
+}
+
+impl fmt::Display for CycleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cycle in the node graph: ")?;
+        for n in &self.nodes {
+            write!(f, "{n} -> ")?;
+        }
+        write!(f, "{}", self.nodes.first().map(String::as_str).unwrap_or("?"))
+    }
+}
+
+/// One node of an upstream closure, with its effective inputs given as positions in the
+/// closure's order (so a manifest can refer to inputs without using node names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub id: NodeId,
+    /// Effective input slots, slot 0 first: position in the closure, or `None` for an
+    /// empty slot. Groups are seen through: a group input resolves to the group's
+    /// `Output` child, an `Input` child to what feeds the group's slot.
+    pub inputs: Vec<Option<usize>>,
+    /// Other dependencies (expression links, the enclosing group), as positions.
+    pub links: Vec<usize>,
+}
+
+impl Graph {
+    /// What actually produces the image a consumer sees when it is wired to `id`:
+    /// a group's `Output` child (followed down through nested groups), an `Input`
+    /// child's feeding node (followed up through enclosing groups), or `id` itself.
+    ///
+    /// Returns `None` when the chain ends at an empty slot (an `Input` whose group slot
+    /// is empty). Iterative; a chain that loops forever ends in `None` after visiting
+    /// every node once.
+    pub fn effective_source(&self, id: NodeId) -> Option<NodeId> {
+        let mut cur = id;
+        for _ in 0..=self.len() {
+            let node = self.node(cur);
+            if node.is_group() {
+                match self.group_output(cur) {
+                    Some(out) => cur = out,
+                    None => return Some(cur),
+                }
+            } else if node.class == "Input" {
+                let Some(group) = node.parent else {
+                    return Some(cur);
+                };
+                match self.inputs(group).get(node.input_number()).copied().flatten() {
+                    Some(src) => cur = src,
+                    None => return None,
+                }
+            } else {
+                return Some(cur);
+            }
+        }
+        None
+    }
+
+    /// The direct dependencies of `id` as Nuke evaluates it: its input slots (seen
+    /// through groups with [`Graph::effective_source`]), and, for a node inside a group,
+    /// the enclosing group node (whose knobs its children may read).
+    fn direct_deps(&self, id: NodeId) -> (Vec<Option<NodeId>>, Vec<NodeId>) {
+        let node = self.node(id);
+        let inputs = if node.class == "Input" && node.parent.is_some() {
+            // An Input's image is the group's slot; it has no inputs of its own.
+            let group = node.parent.expect("checked");
+            vec![self
+                .inputs(group)
+                .get(node.input_number())
+                .copied()
+                .flatten()
+                .and_then(|s| self.effective_source(s))]
+        } else if node.is_group() {
+            // Consumers of a group see its Output child (see `effective_source`), so a
+            // group node is only ever reached as its children's link: what it
+            // contributes is its knobs, not an image.
+            Vec::new()
+        } else {
+            self.inputs(id)
+                .into_iter()
+                .map(|s| s.and_then(|s| self.effective_source(s)))
+                .collect()
+        };
+        let links = node.parent.into_iter().collect();
+        (inputs, links)
+    }
+
+    /// The upstream closure of `start`: every node it depends on, `start` last, in a
+    /// canonical order (depth-first, inputs in slot order, then links in the order
+    /// `extra` gives them), which depends only on the graph's shape, never on names,
+    /// positions or hash-map order.
+    ///
+    /// `extra(id)` returns further dependencies of a node (expression links). A cycle
+    /// through input edges or links is an error naming it.
+    pub fn upstream<F>(&self, start: NodeId, mut extra: F) -> Result<Vec<Dependency>, CycleError>
+    where
+        F: FnMut(NodeId) -> Vec<NodeId>,
+    {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            OnStack,
+            Done(usize),
+        }
+        struct Frame {
+            id: NodeId,
+            inputs: Vec<Option<NodeId>>,
+            links: Vec<NodeId>,
+            next: usize,
+        }
+        let mut mark: HashMap<NodeId, Mark> = HashMap::new();
+        let mut order: Vec<Dependency> = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        let push = |id: NodeId,
+                    stack: &mut Vec<Frame>,
+                    mark: &mut HashMap<NodeId, Mark>,
+                    extra: &mut F| {
+            let (inputs, mut links) = self.direct_deps(id);
+            for l in extra(id) {
+                if !links.contains(&l) && l != id {
+                    links.push(l);
+                }
+            }
+            mark.insert(id, Mark::OnStack);
+            stack.push(Frame {
+                id,
+                inputs,
+                links,
+                next: 0,
+            });
+        };
+        push(start, &mut stack, &mut mark, &mut extra);
+        while let Some(top) = stack.last_mut() {
+            let total = top.inputs.len() + top.links.len();
+            if top.next < total {
+                let k = top.next;
+                top.next += 1;
+                let child = if k < top.inputs.len() {
+                    top.inputs[k]
+                } else {
+                    Some(top.links[k - top.inputs.len()])
+                };
+                let Some(child) = child else { continue };
+                match mark.get(&child) {
+                    Some(Mark::Done(_)) => {}
+                    Some(Mark::OnStack) => {
+                        let from = stack.iter().position(|f| f.id == child).unwrap_or(0);
+                        return Err(CycleError {
+                            nodes: stack[from..]
+                                .iter()
+                                .map(|f| self.node(f.id).name.clone())
+                                .collect(),
+                        });
+                    }
+                    None => push(child, &mut stack, &mut mark, &mut extra),
+                }
+                continue;
+            }
+            let frame = stack.pop().expect("non-empty");
+            let pos = |n: NodeId| match mark.get(&n) {
+                Some(Mark::Done(p)) => Some(*p),
+                _ => None,
+            };
+            let dep = Dependency {
+                id: frame.id,
+                inputs: frame.inputs.iter().map(|s| s.and_then(pos)).collect(),
+                links: frame.links.iter().filter_map(|&l| pos(l)).collect(),
+            };
+            mark.insert(frame.id, Mark::Done(order.len()));
+            order.push(dep);
+        }
+        Ok(order)
+    }
+
+    /// Check that the raw input edges form no cycle (a `.nk` stack machine cannot make
+    /// one, but hand-edited JSON graphs can). Iterative three-colour depth-first search.
+    pub fn check_acyclic(&self) -> Result<(), CycleError> {
+        let mut state: HashMap<NodeId, bool> = HashMap::new(); // false = on stack, true = done
+        for root in self.ids() {
+            if state.contains_key(&root) {
+                continue;
+            }
+            let mut stack: Vec<(NodeId, Vec<NodeId>, usize)> = Vec::new();
+            let ins = |id| self.inputs(id).into_iter().flatten().collect::<Vec<_>>();
+            state.insert(root, false);
+            stack.push((root, ins(root), 0));
+            while let Some((id, children, next)) = stack.last_mut() {
+                if *next < children.len() {
+                    let c = children[*next];
+                    *next += 1;
+                    match state.get(&c) {
+                        Some(true) => {}
+                        Some(false) => {
+                            let from = stack.iter().position(|f| f.0 == c).unwrap_or(0);
+                            return Err(CycleError {
+                                nodes: stack[from..]
+                                    .iter()
+                                    .map(|f| self.node(f.0).name.clone())
+                                    .collect(),
+                            });
+                        }
+                        None => {
+                            state.insert(c, false);
+                            stack.push((c, ins(c), 0));
+                        }
+                    }
+                } else {
+                    state.insert(*id, true);
+                    stack.pop();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Knob, Node};
+    use super::*;
+
+    fn chain(n: usize) -> (Graph, NodeId) {
+        let mut g = Graph::new();
+        let mut prev = g.add_node(Node::new("N0", "Constant"));
+        for i in 1..n {
+            let id = g.add_node(Node::new(format!("N{i}"), "Blur"));
+            g.connect(prev, id, 0);
+            prev = id;
+        }
+        (g, prev)
+    }
+
+    #[test]
+    fn deep_chain_does_not_overflow() {
+        let (g, last) = chain(100_000);
+        let up = g.upstream(last, |_| vec![]).unwrap();
+        assert_eq!(up.len(), 100_000);
+        assert_eq!(up[0].inputs, Vec::<Option<usize>>::new());
+        assert_eq!(up[1].inputs, vec![Some(0)]);
+        g.check_acyclic().unwrap();
+    }
+
+    #[test]
+    fn walks_through_groups() {
+        // C -> Group(G){ Input -> Blur -> Output } -> Grade
+        let mut g = Graph::new();
+        let c = g.add_node(Node::new("C", "Constant"));
+        let grp = g.add_node(Node::new("G", "Group"));
+        g.connect(c, grp, 0);
+        let mut input = Node::new("G.Input1", "Input");
+        input.parent = Some(grp);
+        let input = g.add_node(input);
+        let mut blur = Node::new("G.Blur1", "Blur");
+        blur.parent = Some(grp);
+        let blur = g.add_node(blur);
+        g.connect(input, blur, 0);
+        let mut out = Node::new("G.Output1", "Output");
+        out.parent = Some(grp);
+        let out = g.add_node(out);
+        g.connect(blur, out, 0);
+        let grade = g.add_node(Node::new("Grade1", "Grade"));
+        g.connect(grp, grade, 0);
+        assert_eq!(g.effective_source(grp), Some(out));
+        assert_eq!(g.effective_source(input), Some(c));
+        let up = g.upstream(grade, |_| vec![]).unwrap();
+        let names: Vec<_> = up.iter().map(|d| g.node(d.id).name.as_str()).collect();
+        assert_eq!(names, ["C", "G", "G.Blur1", "G.Output1", "Grade1"]);
+    }
+
+    #[test]
+    fn cycles_are_named() {
+        let mut g = Graph::new();
+        let a = g.add_node(Node::new("A", "Blur"));
+        let b = g.add_node(Node::new("B", "Blur"));
+        g.connect(a, b, 0);
+        g.connect(b, a, 0);
+        let e = g.check_acyclic().unwrap_err();
+        assert_eq!(e.to_string(), "cycle in the node graph: A -> B -> A");
+        assert!(g.upstream(b, |_| vec![]).is_err());
+        let mut n = Node::new("X", "Blur");
+        n.knobs.push(Knob::new("size", "3"));
+        assert_eq!(n.knob("size"), Some("3"));
+    }
+}
