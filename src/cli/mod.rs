@@ -1,6 +1,7 @@
 //! Command-line front end. Each subcommand lives in the file named after it and
 //! returns its exit status; errors print as `error: …` and exit with status 2.
 
+mod convert;
 mod dataset;
 mod graph;
 mod render;
@@ -35,6 +36,8 @@ struct Cli {
 enum Command {
     /// Read a script and summarise its graph (or print it as JSON or Graphviz).
     Graph(graph::Args),
+    /// Write a script as a host-neutral JSON graph (reading it back gives the same graph).
+    Convert(convert::Args),
     /// Show the ignore rules in force and their fingerprint.
     Rules(rules::Args),
     /// Render-cache validity: manifest, record, check, explain, snapshots, prune.
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Graph(a) => graph::run(a),
+        Command::Convert(a) => convert::run(a),
         Command::Rules(a) => rules::run(a),
         Command::Render(c) => render::run(c),
         Command::Dataset(c) => dataset::run(c),

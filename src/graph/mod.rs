@@ -13,7 +13,7 @@
 mod load;
 mod walk;
 
-pub use load::load;
+pub use load::{load, load_bytes, LoadError};
 
 pub use walk::{CycleError, Dependency};
 

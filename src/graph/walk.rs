@@ -19,7 +19,11 @@ impl fmt::Display for CycleError {
         for n in &self.nodes {
             write!(f, "{n} -> ")?;
         }
-        write!(f, "{}", self.nodes.first().map(String::as_str).unwrap_or("?"))
+        write!(
+            f,
+            "{}",
+            self.nodes.first().map(String::as_str).unwrap_or("?")
+        )
     }
 }
 
@@ -57,7 +61,12 @@ impl Graph {
                 let Some(group) = node.parent else {
                     return Some(cur);
                 };
-                match self.inputs(group).get(node.input_number()).copied().flatten() {
+                match self
+                    .inputs(group)
+                    .get(node.input_number())
+                    .copied()
+                    .flatten()
+                {
                     Some(src) => cur = src,
                     None => return None,
                 }
