@@ -403,3 +403,36 @@ fn objects_reached_only_by_the_master_backup_are_kept() {
     assert_eq!(report.kept_objects, 4);
     assert!(cache.get_object(&old_node).unwrap().is_some());
 }
+
+#[test]
+fn snapshot_directories_left_incomplete_by_a_crash_are_removed() {
+    let fx = fixture();
+    let crashed = fx.dir.join("20261122T234100.000Z");
+    fs::create_dir(&crashed).unwrap();
+    fs::write(crashed.join(".hash.json.77.0.tmp"), b"{\"form").unwrap();
+    let empty = fx.dir.join("20261122T234101.000Z");
+    fs::create_dir(&empty).unwrap();
+    let foreign = fx.dir.join("20261122T234102.000Z");
+    fs::create_dir(&foreign).unwrap();
+    fs::write(foreign.join("plate.exr"), b"not ours").unwrap();
+
+    let dry = prune_now(&fx.cache, 3, true);
+    assert_eq!(dry.removed_incomplete, vec![crashed.clone(), empty.clone()]);
+    assert_eq!(
+        dry.removed_files,
+        vec![
+            crashed.join(".hash.json.77.0.tmp"),
+            object_path(&fx.dir, &fx.orphan)
+        ]
+    );
+    assert!(crashed.exists() && empty.exists());
+
+    let report = prune_now(&fx.cache, 3, false);
+    assert_eq!(
+        report.removed_incomplete,
+        vec![crashed.clone(), empty.clone()]
+    );
+    assert!(report.removed_snapshots.is_empty());
+    assert!(!crashed.exists() && !empty.exists());
+    assert_eq!(fs::read(foreign.join("plate.exr")).unwrap(), b"not ours");
+}

@@ -63,6 +63,9 @@ pub struct PruneReport {
     /// Snapshot directories whose hash file was removed but which still hold files the
     /// store did not write, so the directory itself was left in place.
     pub left_in_place: Vec<PathBuf>,
+    /// Snapshot directories without a hash file (a writer died before writing it) that
+    /// held nothing but temp files, removed with them, sorted.
+    pub removed_incomplete: Vec<PathBuf>,
 }
 
 impl CacheDir {
@@ -86,8 +89,13 @@ impl CacheDir {
     /// Only names the store itself writes are ever deleted, and only inside the cache
     /// directory: `<hex>.json` and temp files directly in `manifests/`, and `hash.json`
     /// and temp files in the removed snapshot directories (a directory still holding
-    /// anything else is left and reported). Refs are only compared with those names,
-    /// never joined onto a path, so a crafted `refs` entry cannot reach outside.
+    /// anything else is left and reported), and snapshot directories that a writer
+    /// left without a hash file and that hold only temp files. Refs are only compared
+    /// with those names, never joined onto a path, so a crafted `refs` entry cannot reach
+    /// outside.
+    ///
+    /// A dry run takes the lock too (creating `.lock` if it is missing), so that what it
+    /// reports is what a real run at that moment would do.
     pub fn prune_with(&self, opts: &PruneOptions) -> Result<PruneReport> {
         let mut report = PruneReport {
             dry_run: opts.dry_run,
@@ -111,6 +119,11 @@ impl CacheDir {
         }
         report.removed_snapshots = removed;
         report.kept_snapshots = kept;
+        for (id, complete) in self.snapshot_dirs()? {
+            if !complete {
+                self.remove_incomplete_snapshot(&id, opts.dry_run, &mut report)?;
+            }
+        }
 
         self.prune_objects(&reachable, opts, now, &mut report)?;
         self.prune_master_temps(opts, now, &mut report)?;
@@ -118,6 +131,7 @@ impl CacheDir {
         report.removed_objects.sort();
         report.removed_files.sort();
         report.skipped_young.sort();
+        report.removed_incomplete.sort();
         Ok(report)
     }
 
@@ -185,6 +199,37 @@ impl CacheDir {
             fs::remove_dir(&dir).map_err(io_err(&dir))?;
             fsutil::sync_parent(&dir)?;
         }
+        Ok(())
+    }
+
+    /// Remove a snapshot directory that has no hash file, if it holds nothing but temp
+    /// files; a directory with anything else in it is not ours and is left alone.
+    fn remove_incomplete_snapshot(
+        &self,
+        id: &SnapshotId,
+        dry_run: bool,
+        report: &mut PruneReport,
+    ) -> Result<()> {
+        let dir = self.path().join(id.to_string());
+        let mut temps = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let entry = entry.map_err(io_err(&dir))?;
+            let meta = entry.metadata().map_err(io_err(entry.path()))?;
+            if meta.is_dir() || !entry.file_name().to_str().is_some_and(is_temp_name) {
+                return Ok(());
+            }
+            temps.push((entry.path(), meta.len()));
+        }
+        // Under the lock no writer is filling this directory (writers hold the lock from
+        // creating a snapshot directory until its hash file is in place).
+        for (path, len) in temps {
+            remove_file(&path, len, dry_run, report)?;
+        }
+        if !dry_run {
+            fs::remove_dir(&dir).map_err(io_err(&dir))?;
+            fsutil::sync_parent(&dir)?;
+        }
+        report.removed_incomplete.push(dir);
         Ok(())
     }
 

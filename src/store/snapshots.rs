@@ -29,6 +29,8 @@ impl CacheDir {
                 id = latest.next();
             }
         }
+        // Refuse bad input before anything is created.
+        file.validate(&self.snapshot_path(&id))?;
         let dir = loop {
             let dir = self.path().join(id.to_string());
             match fs::create_dir(&dir) {
@@ -57,26 +59,38 @@ impl CacheDir {
     /// `hash.json` count: `master`, `manifests`, temp files and anything foreign are
     /// ignored. A cache directory that does not exist has no snapshots.
     pub fn snapshots(&self) -> Result<Vec<SnapshotId>> {
+        let mut ids: Vec<SnapshotId> = self
+            .snapshot_dirs()?
+            .into_iter()
+            .filter_map(|(id, complete)| complete.then_some(id))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Every directory named like a snapshot, unsorted, and whether it holds a
+    /// `hash.json` (one without is the leftover of a writer that died between creating
+    /// the directory and writing the file).
+    pub(super) fn snapshot_dirs(&self) -> Result<Vec<(SnapshotId, bool)>> {
         let entries = match fs::read_dir(self.path()) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io_err(self.path())(e)),
         };
-        let mut ids = Vec::new();
+        let mut dirs = Vec::new();
         for entry in entries {
             let entry = entry.map_err(io_err(self.path()))?;
             let Some(id) = entry.file_name().to_str().and_then(SnapshotId::parse) else {
                 continue;
             };
-            let is_dir = entry.file_type().map_err(io_err(entry.path()))?.is_dir();
-            let has_hash_file =
-                fs::symlink_metadata(entry.path().join(HASH_FILE)).is_ok_and(|m| m.is_file());
-            if is_dir && has_hash_file {
-                ids.push(id);
+            if !entry.file_type().map_err(io_err(entry.path()))?.is_dir() {
+                continue;
             }
+            let complete =
+                fs::symlink_metadata(entry.path().join(HASH_FILE)).is_ok_and(|m| m.is_file());
+            dirs.push((id, complete));
         }
-        ids.sort();
-        Ok(ids)
+        Ok(dirs)
     }
 
     /// Read one snapshot; [`StoreError::NotFound`] if it does not exist.
