@@ -405,3 +405,53 @@ fn frames_sort_numerically_in_memory_and_on_disk() {
         .collect();
     assert_eq!(keys, [-1, 0, 9, 10, 100]);
 }
+
+#[test]
+fn put_objects_stores_a_batch_like_put_object_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let already = br#"{"n":"already"}"#.to_vec();
+    cache.put_object(&already).unwrap();
+    let batch: Vec<Vec<u8>> = (0..40)
+        .map(|i| format!(r#"{{"n":{}}}"#, i % 25).into_bytes())
+        .chain([already.clone()])
+        .collect();
+    let names = cache.put_objects(&batch).unwrap();
+    let expected: Vec<String> = batch.iter().map(|b| hex128(b)).collect();
+    assert_eq!(names, expected);
+    for (name, bytes) in names.iter().zip(&batch) {
+        assert_eq!(&cache.get_object(name).unwrap().unwrap(), bytes);
+    }
+    let mut stored: Vec<String> = fs::read_dir(tmp.path().join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    stored.sort();
+    let mut unique: Vec<String> = expected.iter().map(|h| format!("{h}.json")).collect();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 26);
+    assert_eq!(stored, unique); // no temp files, no duplicates
+}
+
+#[test]
+fn put_objects_writes_nothing_when_one_object_is_invalid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let batch: [&[u8]; 3] = [br#"{"a":1}"#, br#"{"refs":["/etc/passwd"]}"#, br#"{"b":2}"#];
+    let err = cache.put_objects(&batch).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: invalid object: refs entry \"/etc/passwd\" is not an object name",
+            tmp.path()
+                .join(format!("manifests/{}.json", hex128(batch[1])))
+                .display()
+        )
+    );
+    assert!(!tmp.path().join("manifests").exists());
+    assert_eq!(
+        cache.put_objects::<&[u8]>(&[]).unwrap(),
+        Vec::<String>::new()
+    );
+}

@@ -39,7 +39,7 @@ mod snapshots;
 
 pub use error::{Result, StoreError};
 pub use hashfile::{FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, FORMAT, VERSION};
-pub use objects::object_refs;
+pub use objects::{object_refs, WRITE_WORKERS};
 pub use prune::{PruneOptions, PruneReport, DEFAULT_GRACE};
 pub use snapshot_id::SnapshotId;
 
