@@ -1,0 +1,109 @@
+//! The store's error type. Every variant names the file or directory it concerns, so a
+//! message printed by the CLI is enough to find the problem on disk.
+
+use crate::fsutil::FsError;
+use std::io;
+use std::path::PathBuf;
+
+/// Errors from reading or writing a cache directory.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O operation failed on `path`.
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A helper from [`crate::fsutil`] failed (it names its own path), or a path read
+    /// from a file tried to leave the cache directory.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+
+    /// A JSON file (or object) could not be parsed; `line` and `column` are 1-based as
+    /// reported by serde_json.
+    #[error("{path}:{line}:{column}: {message}", path = path.display())]
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// The file parsed as JSON but is not a smartcache `hash.json`.
+    #[error("{path}: not a smartcache hash file (format is {found:?}, expected {expected:?})", path = path.display())]
+    WrongFormat {
+        path: PathBuf,
+        found: String,
+        expected: &'static str,
+    },
+
+    /// The file was written by a newer (or unknown) version of the format. Reading it
+    /// anyway could misread fields whose meaning changed, so it is refused.
+    #[error("{path}: hash file version {found} is not supported (this build reads version {supported})", path = path.display())]
+    UnsupportedVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+
+    /// A field of a `hash.json` holds a value this version cannot accept (for example a
+    /// frame hash that is not 32 lowercase hex characters, which could otherwise be
+    /// joined onto a path).
+    #[error("{path}: {field}: {message}", path = path.display())]
+    InvalidField {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+
+    /// An object name is not a 32-character lowercase hex hash.
+    #[error("{dir}: refusing object name {name:?} (expected 32 lowercase hex characters)", dir = dir.display())]
+    InvalidObjectName { dir: PathBuf, name: String },
+
+    /// Bytes offered to [`super::CacheDir::put_object`] or read back from the store are
+    /// not a valid object (not JSON, or a malformed `refs` array).
+    #[error("{path}: invalid object: {message}", path = path.display())]
+    InvalidObject { path: PathBuf, message: String },
+
+    /// An object's content does not hash to its name: the file was altered or damaged.
+    #[error("{path}: object content hashes to {actual}, not to its name", path = path.display())]
+    CorruptObject { path: PathBuf, actual: String },
+
+    /// A snapshot id does not have the form `YYYYMMDDTHHMMSS.mmmZ[-N]`.
+    #[error("{dir}: {id:?} is not a snapshot id (expected YYYYMMDDTHHMMSS.mmmZ with an optional -N suffix)", dir = dir.display())]
+    InvalidSnapshotId { dir: PathBuf, id: String },
+
+    /// The requested snapshot (or master) does not exist.
+    #[error("{path}: no such hash file", path = path.display())]
+    NotFound { path: PathBuf },
+}
+
+impl StoreError {
+    /// Convert a serde_json error about the file at `path`.
+    pub(crate) fn json(path: impl Into<PathBuf>, e: &serde_json::Error) -> Self {
+        // serde_json's Display appends " at line L column C"; keep only the message so
+        // the position is not printed twice.
+        let full = e.to_string();
+        let message = match full.rfind(" at line ") {
+            Some(i) if e.line() > 0 => full[..i].to_string(),
+            _ => full,
+        };
+        StoreError::Json {
+            path: path.into(),
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
+    }
+}
+
+/// Attach `path` to an I/O error.
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> StoreError {
+    let path = path.into();
+    move |source| StoreError::Io { path, source }
+}
+
+/// Shorthand for results in this module.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,288 @@
+//! The `hash.json` document: which frame hash each cached frame had when it was recorded
+//! (the master) or checked (a snapshot).
+//!
+//! On disk the file is pretty-printed JSON with a fixed key order (the order below) and
+//! frames in numeric order, so that two identical records produce identical bytes and a
+//! `diff` of two snapshots reads naturally:
+//!
+//! ```json
+//! {
+//!   "format": "smartcache-hash",
+//!   "version": 1,
+//!   "created": "2026-11-22T23:15:00.000Z",
+//!   "script": { "path": "comp.nk", "hash": "<32 hex>" },
+//!   "node": "Write1",
+//!   "rules": "<rules fingerprint>",
+//!   "frames": { "1001": { "hash": "<32 hex>", "render": { ... } } }
+//! }
+//! ```
+//!
+//! `format` and `version` are checked before anything else is read, so a file from a
+//! future version is refused with a message naming it instead of being half understood.
+
+use super::error::{Result, StoreError};
+use crate::hash::is_hex128;
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The value of the `format` field of every `hash.json`.
+pub const FORMAT: &str = "smartcache-hash";
+/// The only `version` this build reads and the one it writes.
+pub const VERSION: u32 = 1;
+
+/// The script a hash file was computed from: its path as given by the caller and the
+/// xxh3-128 hash of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptRef {
+    pub path: String,
+    pub hash: String,
+}
+
+/// Everything in a hash file except its frames and creation time: what was hashed and
+/// under which rules. [`super::CacheDir::record_master`] replaces the stored meta with
+/// the newest one given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashMeta {
+    pub script: ScriptRef,
+    /// The cached output node, by full name (`Write1`, `Group1.Write1`).
+    pub node: String,
+    /// Fingerprint of the ignore rules in force; frames hashed under other rules are not
+    /// comparable hash for hash.
+    pub rules: String,
+}
+
+/// The fingerprint of a rendered file, recorded so that a check can tell a frame whose
+/// render was deleted or replaced on disk (`missing-render`) from a valid one.
+///
+/// `path` is wherever the host wrote the render; it is never joined onto the cache
+/// directory by this module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderRecord {
+    pub path: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// xxh3-128 of the file's content.
+    pub hash: String,
+}
+
+/// One frame of a hash file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameEntry {
+    /// The frame hash: xxh3-128 of the frame's canonical manifest, which is also the
+    /// name of the manifest object in `manifests/` when manifests are kept.
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render: Option<RenderRecord>,
+}
+
+impl FrameEntry {
+    /// A frame with no render recorded.
+    pub fn new(hash: impl Into<String>) -> Self {
+        Self {
+            hash: hash.into(),
+            render: None,
+        }
+    }
+}
+
+/// A parsed `hash.json`: a master or one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashFile {
+    /// When the file was produced, to the millisecond.
+    pub created: DateTime<Utc>,
+    pub meta: HashMeta,
+    /// Frame number to entry; a `BTreeMap` so frames iterate (and serialize) in numeric
+    /// order, negative frames first.
+    pub frames: BTreeMap<i64, FrameEntry>,
+}
+
+/// The serialized form, with the format tag and version in front.
+#[derive(Serialize)]
+struct WireOut<'a> {
+    format: &'static str,
+    version: u32,
+    created: String,
+    script: &'a ScriptRef,
+    node: &'a str,
+    rules: &'a str,
+    frames: &'a BTreeMap<i64, FrameEntry>,
+}
+
+/// Read first, alone, so that the version is known before the rest is interpreted.
+#[derive(Deserialize)]
+struct Header {
+    format: String,
+    version: u64,
+}
+
+#[derive(Deserialize)]
+struct WireIn {
+    created: String,
+    script: ScriptRef,
+    node: String,
+    rules: String,
+    frames: BTreeMap<i64, FrameEntry>,
+}
+
+impl HashFile {
+    /// A hash file created now (truncated to milliseconds, the precision stored on disk,
+    /// so that a written file reads back equal).
+    pub fn new(meta: HashMeta, frames: BTreeMap<i64, FrameEntry>) -> Self {
+        Self::new_at(Utc::now(), meta, frames)
+    }
+
+    /// A hash file with a given creation time (truncated to milliseconds).
+    pub fn new_at(
+        created: DateTime<Utc>,
+        meta: HashMeta,
+        frames: BTreeMap<i64, FrameEntry>,
+    ) -> Self {
+        Self {
+            created: created.trunc_subsecs(3),
+            meta,
+            frames,
+        }
+    }
+
+    /// The on-disk bytes: pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let wire = WireOut {
+            format: FORMAT,
+            version: VERSION,
+            created: self.created.to_rfc3339_opts(SecondsFormat::Millis, true),
+            script: &self.meta.script,
+            node: &self.meta.node,
+            rules: &self.meta.rules,
+            frames: &self.frames,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&wire)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// Parse the bytes of the file at `path` (used only in error messages).
+    ///
+    /// Refuses another format, another version, an unparseable `created`, and any frame
+    /// hash that is not 32 lowercase hex characters (frame hashes name manifest objects,
+    /// so a crafted value such as `../../x` must never get near a path).
+    pub fn from_json(bytes: &[u8], path: &Path) -> Result<Self> {
+        let header: Header =
+            serde_json::from_slice(bytes).map_err(|e| StoreError::json(path, &e))?;
+        if header.format != FORMAT {
+            return Err(StoreError::WrongFormat {
+                path: path.to_path_buf(),
+                found: header.format,
+                expected: FORMAT,
+            });
+        }
+        if header.version != u64::from(VERSION) {
+            return Err(StoreError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: header.version,
+                supported: VERSION,
+            });
+        }
+        let wire: WireIn = serde_json::from_slice(bytes).map_err(|e| StoreError::json(path, &e))?;
+        let created = DateTime::parse_from_rfc3339(&wire.created)
+            .map_err(|e| StoreError::InvalidField {
+                path: path.to_path_buf(),
+                field: "created".into(),
+                message: format!("{:?} is not an RFC 3339 time: {e}", wire.created),
+            })?
+            .with_timezone(&Utc);
+        let file = Self {
+            created,
+            meta: HashMeta {
+                script: wire.script,
+                node: wire.node,
+                rules: wire.rules,
+            },
+            frames: wire.frames,
+        };
+        file.validate(path)?;
+        Ok(file)
+    }
+
+    /// Check the invariants a reader relies on; `path` is the file they are reported
+    /// against (also used before writing, so that nothing unreadable is ever written).
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        for (frame, entry) in &self.frames {
+            if !is_hex128(&entry.hash) {
+                return Err(StoreError::InvalidField {
+                    path: path.to_path_buf(),
+                    field: format!("frames.{frame}.hash"),
+                    message: format!("{:?} is not 32 lowercase hex characters", entry.hash),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The distinct frame hashes, i.e. the manifest objects this file refers to.
+    pub fn frame_hashes(&self) -> impl Iterator<Item = &str> {
+        self.frames.values().map(|e| e.hash.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn sample() -> HashFile {
+        let meta = HashMeta {
+            script: ScriptRef {
+                path: "comp.nk".into(),
+                hash: "0".repeat(32),
+            },
+            node: "Write1".into(),
+            rules: "r".into(),
+        };
+        let mut frames = BTreeMap::new();
+        frames.insert(10, FrameEntry::new("a".repeat(32)));
+        frames.insert(-2, FrameEntry::new("b".repeat(32)));
+        frames.insert(9, FrameEntry::new("c".repeat(32)));
+        HashFile::new(meta, frames)
+    }
+
+    #[test]
+    fn frames_serialize_in_numeric_order_and_round_trip() {
+        let f = sample();
+        let bytes = f.to_json().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let pos = |k: &str| text.find(k).unwrap();
+        assert!(pos("\"-2\"") < pos("\"9\"") && pos("\"9\"") < pos("\"10\""));
+        assert_eq!(HashFile::from_json(&bytes, Path::new("x")).unwrap(), f);
+    }
+
+    #[test]
+    fn future_version_is_refused_naming_the_file() {
+        let text = String::from_utf8(sample().to_json().unwrap())
+            .unwrap()
+            .replace("\"version\": 1", "\"version\": 2");
+        let err =
+            HashFile::from_json(text.as_bytes(), &PathBuf::from("c/master/hash.json")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "c/master/hash.json: hash file version 2 is not supported (this build reads version 1)"
+        );
+    }
+
+    #[test]
+    fn json_errors_carry_line_and_column() {
+        let err = HashFile::from_json(b"{\n  \"format\": oops", Path::new("h.json")).unwrap_err();
+        assert_eq!(err.to_string(), "h.json:2:13: expected value");
+    }
+
+    #[test]
+    fn wrong_format_tag_is_refused() {
+        let err = HashFile::from_json(br#"{"format":"other","version":1}"#, Path::new("h.json"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "h.json: not a smartcache hash file (format is \"other\", expected \"smartcache-hash\")"
+        );
+    }
+}

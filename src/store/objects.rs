@@ -1,0 +1,230 @@
+//! Content-addressed manifest objects: `manifests/<xxh3-128 of the bytes>.json`.
+//!
+//! Objects are JSON. An object may name the objects it builds on in a top-level
+//! `"refs": ["<hash>", …]` array (a frame manifest refers to per-node records, so a node
+//! record shared by many frames is stored once); prune follows `refs` to decide what is
+//! still reachable.
+
+use super::error::{io_err, Result, StoreError};
+use super::{ensure_dir, read_optional, CacheDir, MANIFESTS_DIR};
+use crate::fsutil;
+use crate::hash::{hex128, is_hex128};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+/// Most objects [`CacheDir::put_objects`] writes at once. Writing is I/O bound (fsync
+/// latency), so this is deliberately more than the number of cores.
+pub const WRITE_WORKERS: usize = 16;
+
+/// Only the part of an object the store understands.
+#[derive(Deserialize)]
+struct RefsOnly {
+    #[serde(default)]
+    refs: Vec<String>,
+}
+
+/// The hashes an object lists in its top-level `refs` array (empty when it has none).
+///
+/// Errors (as text, the caller adds the path) when the bytes are not a JSON object or
+/// `refs` is not an array of strings. The strings are returned as written: callers that
+/// turn one into a path must check it with [`is_hex128`] first.
+pub fn object_refs(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err("an object must be a JSON object".into());
+    }
+    serde_json::from_slice::<RefsOnly>(bytes)
+        .map(|r| r.refs)
+        .map_err(|e| e.to_string())
+}
+
+impl CacheDir {
+    /// Store `bytes` as an object and return its name (the xxh3-128 hex of the bytes).
+    ///
+    /// Idempotent and safe under concurrency: an object already present with the right
+    /// size is not rewritten (same name, same content), only its mtime is refreshed so
+    /// that a concurrent prune treats it as freshly written (see the module docs). The
+    /// bytes must be a JSON object whose `refs`, if any, are all object names.
+    ///
+    /// Each new object costs two fsyncs; to store many at once use
+    /// [`CacheDir::put_objects`].
+    pub fn put_object(&self, bytes: &[u8]) -> Result<String> {
+        let (hash, path) = self.prepare_object(bytes)?;
+        if !refresh_if_present(&path, bytes.len())? {
+            ensure_dir(&self.manifests_dir())?;
+            fsutil::atomic_write(&path, bytes)?;
+        }
+        Ok(hash)
+    }
+
+    /// Store many objects (all the manifests of one record or check) and return their
+    /// names, in the order given. Same rules as [`CacheDir::put_object`].
+    ///
+    /// Storing an object is dominated by waiting for fsync, not by the CPU, so new
+    /// objects are written by up to [`WRITE_WORKERS`] threads at once (concurrent fsyncs
+    /// share journal commits), and the directory is fsynced once at the end instead of
+    /// once per object. Every object is still written to a temp file, fsynced and
+    /// renamed into place; when this returns `Ok`, all of them are durable. On error,
+    /// the objects already in place are complete and valid, and no temp file is left.
+    pub fn put_objects<B: AsRef<[u8]> + Sync>(&self, objects: &[B]) -> Result<Vec<String>> {
+        let mut names = Vec::with_capacity(objects.len());
+        let mut to_write: Vec<(PathBuf, &[u8])> = Vec::new();
+        let mut seen = HashSet::new();
+        for bytes in objects {
+            let bytes = bytes.as_ref();
+            let (hash, path) = self.prepare_object(bytes)?;
+            if seen.insert(hash.clone()) && !refresh_if_present(&path, bytes.len())? {
+                to_write.push((path, bytes));
+            }
+            names.push(hash);
+        }
+        let Some((last, _)) = to_write.last() else {
+            return Ok(names);
+        };
+        ensure_dir(&self.manifests_dir())?;
+
+        let next = AtomicUsize::new(0);
+        let first_error: Mutex<Option<StoreError>> = Mutex::new(None);
+        let failed = || first_error.lock().map_or(true, |e| e.is_some());
+        std::thread::scope(|s| {
+            for _ in 0..WRITE_WORKERS.min(to_write.len()) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((path, bytes)) = to_write.get(i) else {
+                        break;
+                    };
+                    if failed() {
+                        break;
+                    }
+                    if let Err(e) = write_synced(path, bytes) {
+                        if let Ok(mut slot) = first_error.lock() {
+                            slot.get_or_insert(e);
+                        }
+                        break;
+                    }
+                });
+            }
+        });
+        match first_error.into_inner() {
+            Ok(None) => {}
+            Ok(Some(e)) => return Err(e),
+            // A worker panicked while holding the lock: report it against the directory.
+            Err(_) => {
+                return Err(StoreError::Io {
+                    path: self.manifests_dir(),
+                    source: io::Error::other("an object writer thread panicked"),
+                })
+            }
+        }
+        // One fsync of the directory makes every rename above durable.
+        fsutil::sync_parent(last)?;
+        Ok(names)
+    }
+
+    /// Hash `bytes`, check they are a valid object, and return the name and path.
+    fn prepare_object(&self, bytes: &[u8]) -> Result<(String, PathBuf)> {
+        let hash = hex128(bytes);
+        let path = self.object_path(&hash)?;
+        let invalid = |message: String| StoreError::InvalidObject {
+            path: path.clone(),
+            message,
+        };
+        let refs = object_refs(bytes).map_err(invalid)?;
+        if let Some(bad) = refs.iter().find(|r| !is_hex128(r)) {
+            return Err(invalid(format!("refs entry {bad:?} is not an object name")));
+        }
+        Ok((hash, path))
+    }
+
+    /// Read the object named `hash`, `None` if it is not stored (for example because
+    /// manifests were not kept).
+    ///
+    /// `hash` usually comes from a `hash.json` on disk, so it is validated: anything but
+    /// 32 lowercase hex characters is refused before it reaches a path, and the content
+    /// must hash to the name ([`StoreError::CorruptObject`] otherwise).
+    pub fn get_object(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.object_path(hash)?;
+        let Some(bytes) = read_optional(&path)? else {
+            return Ok(None);
+        };
+        let actual = hex128(&bytes);
+        if actual != hash {
+            return Err(StoreError::CorruptObject { path, actual });
+        }
+        Ok(Some(bytes))
+    }
+
+    /// The path of object `hash`, after checking the name and that the path (symlinks
+    /// included) stays inside the cache directory.
+    pub(super) fn object_path(&self, hash: &str) -> Result<PathBuf> {
+        if !is_hex128(hash) {
+            return Err(StoreError::InvalidObjectName {
+                dir: self.manifests_dir(),
+                name: hash.to_string(),
+            });
+        }
+        Ok(fsutil::safe_join(
+            self.path(),
+            &format!("{MANIFESTS_DIR}/{hash}.json"),
+        )?)
+    }
+}
+
+/// `true` if the object at `path` is already stored with the expected size; its mtime
+/// is then refreshed, so that prune's grace period covers a writer that is about to
+/// refer to it again. A file of the wrong size is a damaged object, to be rewritten.
+fn refresh_if_present(path: &Path, len: usize) -> Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == len as u64 => {
+            let file = File::options()
+                .write(true)
+                .open(path)
+                .map_err(io_err(path))?;
+            file.set_modified(SystemTime::now()).map_err(io_err(path))?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// Write `bytes` to a temp file beside `path`, fsync it and rename it over `path`; the
+/// caller fsyncs the directory (once for a whole batch).
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = fsutil::temp_path_for(path);
+    let result = (|| {
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(bytes).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(io_err(path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_are_read_from_the_top_level_only() {
+        assert_eq!(object_refs(br#"{"a":1}"#), Ok(vec![]));
+        assert_eq!(
+            object_refs(br#" {"x":{"refs":["n"]},"refs":["a","b"]}"#),
+            Ok(vec!["a".to_string(), "b".to_string()])
+        );
+        assert!(object_refs(br#"[["a"]]"#).is_err());
+        assert!(object_refs(br#"{"refs":"a"}"#).is_err());
+        assert!(object_refs(b"not json").is_err());
+    }
+}

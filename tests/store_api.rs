@@ -1,0 +1,457 @@
+//! The store's public API: hash files, master records, snapshots and objects.
+
+mod store_common;
+
+use chrono::{TimeZone, Utc};
+use smartcache::hash::hex128;
+use smartcache::store::{CacheDir, FrameEntry, HashFile, RenderRecord, SnapshotId, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use store_common::{frame_hash, frames, meta, tree};
+
+#[test]
+fn nothing_is_created_until_a_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path().join("cache"));
+    assert_eq!(cache.master().unwrap(), None);
+    assert_eq!(cache.snapshots().unwrap(), Vec::<SnapshotId>::new());
+    assert!(cache.latest_snapshot().unwrap().is_none());
+    assert_eq!(cache.get_object(&hex128(b"x")).unwrap(), None);
+    let report = cache.prune(0, false).unwrap();
+    assert!(report.removed_files.is_empty());
+    assert!(!tmp.path().join("cache").exists());
+}
+
+#[test]
+fn hash_json_format() {
+    let mut frames = frames("a", 1001..=1002);
+    frames.insert(
+        -3,
+        FrameEntry {
+            hash: frame_hash("a", -3),
+            render: Some(RenderRecord {
+                path: "/renders/sh010.-003.exr".into(),
+                size: 1234,
+                mtime_ns: 1_763_852_100_123_456_789,
+                hash: hex128(b"pixels"),
+            }),
+        },
+    );
+    let created = Utc.with_ymd_and_hms(2026, 11, 22, 23, 15, 0).unwrap();
+    let file = HashFile::new_at(created, meta("Write1", "rules-fp"), frames);
+    let text = String::from_utf8(file.to_json().unwrap()).unwrap();
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn master_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let mut frames = frames("a", 1..=3);
+    frames.get_mut(&2).unwrap().render = Some(RenderRecord {
+        path: "r.0002.exr".into(),
+        size: 7,
+        mtime_ns: -5,
+        hash: hex128(b"r2"),
+    });
+    let written = cache
+        .record_master(meta("Write1", "r1"), frames.clone())
+        .unwrap();
+    assert_eq!(written.frames, frames);
+    let read = cache.master().unwrap().unwrap();
+    assert_eq!(read, written);
+    assert!(tmp.path().join("master/hash.json").is_file());
+    // The first record has nothing to back up.
+    assert!(!tmp.path().join("master/hash.json.bak").exists());
+}
+
+#[test]
+fn record_merges_frames_and_keeps_the_previous_master() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let first = cache
+        .record_master(meta("Write1", "r1"), frames("a", 1..=4))
+        .unwrap();
+    let second = cache
+        .record_master(meta("Write2", "r2"), frames("b", 3..=6))
+        .unwrap();
+
+    let mut expected = frames("a", 1..=2);
+    expected.extend(frames("b", 3..=6));
+    assert_eq!(second.frames, expected);
+    // The meta is the newest one given.
+    assert_eq!(second.meta, meta("Write2", "r2"));
+    assert_eq!(cache.master().unwrap().unwrap(), second);
+    assert_eq!(cache.master_backup().unwrap().unwrap(), first);
+}
+
+#[test]
+fn corrupt_master_is_an_error_naming_it_and_is_left_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    cache
+        .record_master(meta("Write1", "r"), frames("a", 1..=2))
+        .unwrap();
+    cache
+        .record_master(meta("Write1", "r"), frames("a", 3..=3))
+        .unwrap();
+    let master = tmp.path().join("master/hash.json");
+    let corrupt =
+        b"{\n  \"format\": \"smartcache-hash\",\n  \"version\": 1,\n  \"frames\": {\"1\": "
+            .to_vec();
+    fs::write(&master, &corrupt).unwrap();
+    let before = tree(tmp.path());
+
+    let expected = format!("{}:4:18: EOF while parsing a value", master.display());
+    let err = cache.master().unwrap_err();
+    assert_eq!(err.to_string(), expected);
+    let err = cache
+        .record_master(meta("Write1", "r"), frames("a", 9..=9))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Json {
+            line: 4,
+            column: 18,
+            ..
+        }
+    ));
+    assert_eq!(err.to_string(), expected);
+    assert_eq!(tree(tmp.path()), before);
+
+    // Explicit recovery from the backup keeps the corrupt file aside.
+    let restored = cache.restore_master_from_backup().unwrap();
+    assert_eq!(restored.frames, frames("a", 1..=2));
+    assert_eq!(cache.master().unwrap().unwrap(), restored);
+    assert_eq!(
+        fs::read(tmp.path().join("master/hash.json.before-restore")).unwrap(),
+        corrupt
+    );
+}
+
+#[test]
+fn master_of_a_future_version_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    fs::create_dir(tmp.path().join("master")).unwrap();
+    let path = tmp.path().join("master/hash.json");
+    fs::write(
+        &path,
+        r#"{"format":"smartcache-hash","version":7,"frames":{"1":{"shape":[1]}}}"#,
+    )
+    .unwrap();
+    let err = cache.master().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: hash file version 7 is not supported (this build reads version 1)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn record_refuses_frame_hashes_that_are_not_object_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let mut bad = frames("a", 1..=1);
+    bad.insert(2, FrameEntry::new("../../etc/passwd"));
+    let err = cache.record_master(meta("Write1", "r"), bad).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: frames.2.hash: \"../../etc/passwd\" is not 32 lowercase hex characters",
+            tmp.path().join("master/hash.json").display()
+        )
+    );
+    assert!(!tmp.path().join("master").exists());
+}
+
+#[test]
+fn snapshots_round_trip_sort_and_ignore_foreign_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 23, 0, 0).unwrap();
+    let f1 = HashFile::new_at(t0, meta("Write1", "r"), frames("a", 1..=2));
+    let f2 = HashFile::new_at(t0, meta("Write1", "r"), frames("b", 1..=2));
+    let later = t0 + chrono::Duration::milliseconds(5);
+    let id2 = cache.write_snapshot_at(&f2, later).unwrap();
+    let id1 = cache
+        .write_snapshot_at(&f1, t0 + chrono::Duration::seconds(3))
+        .unwrap();
+    assert_eq!(id2.to_string(), "20261122T230000.005Z");
+    assert_eq!(id1.to_string(), "20261122T230003.000Z");
+
+    // Foreign and incomplete entries are not snapshots.
+    fs::create_dir(tmp.path().join("notes")).unwrap();
+    fs::create_dir(tmp.path().join("20261122T230009.000Z")).unwrap(); // no hash.json
+    fs::write(tmp.path().join("20261122T230010.000Z"), b"a file").unwrap();
+    fs::write(tmp.path().join(".20261122T230011.000Z.1.0.tmp"), b"").unwrap();
+
+    assert_eq!(cache.snapshots().unwrap(), vec![id2.clone(), id1.clone()]);
+    assert_eq!(cache.snapshot(&id2).unwrap(), f2);
+    let (latest, file) = cache.latest_snapshot().unwrap().unwrap();
+    assert_eq!((latest, file), (id1, f1));
+    assert_eq!(cache.snapshot_id("20261122T230000.005Z").unwrap(), id2);
+    assert!(matches!(
+        cache.snapshot_id("../master"),
+        Err(StoreError::InvalidSnapshotId { .. })
+    ));
+    let missing = cache.snapshot_id("20200101T000000.000Z").unwrap();
+    assert!(matches!(
+        cache.snapshot(&missing),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn snapshot_ids_never_collide_and_sort_in_write_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let t = Utc.with_ymd_and_hms(2026, 11, 22, 23, 30, 0).unwrap();
+    // Eight writers, twelve checks each, all at the same millisecond.
+    let ids: Vec<Vec<SnapshotId>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|w| {
+                let cache = &cache;
+                s.spawn(move || {
+                    (0..12)
+                        .map(|i| {
+                            let f = HashFile::new_at(
+                                t,
+                                meta("Write1", "r"),
+                                frames(&format!("{w}/{i}"), 1..=1),
+                            );
+                            cache.write_snapshot_at(&f, t).unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let all: BTreeSet<_> = ids.iter().flatten().cloned().collect();
+    assert_eq!(all.len(), 96);
+    // Each writer's own checks sort in the order it made them.
+    for own in &ids {
+        assert!(own.windows(2).all(|w| w[0] < w[1]));
+    }
+    let listed = cache.snapshots().unwrap();
+    assert_eq!(listed, all.iter().cloned().collect::<Vec<_>>());
+    assert_eq!(listed[0].to_string(), "20261122T233000.000Z");
+    assert_eq!(listed[95].to_string(), "20261122T233000.000Z-95");
+
+    // A clock that steps back still yields an id after the latest.
+    let earlier = t - chrono::Duration::hours(1);
+    let f = HashFile::new_at(earlier, meta("Write1", "r"), frames("x", 1..=1));
+    let id = cache.write_snapshot_at(&f, earlier).unwrap();
+    assert_eq!(id.to_string(), "20261122T233000.000Z-96");
+}
+
+#[test]
+fn objects_are_content_addressed_and_deduplicated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let node = br#"{"class":"Blur","knobs":{"size":"3"}}"#;
+    let node_hash = cache.put_object(node).unwrap();
+    assert_eq!(node_hash, hex128(node));
+    let frame_a = format!(r#"{{"frame":1,"refs":["{node_hash}"]}}"#);
+    let frame_b = format!(r#"{{"frame":2,"refs":["{node_hash}"]}}"#);
+    for _ in 0..3 {
+        cache.put_object(frame_a.as_bytes()).unwrap();
+        cache.put_object(frame_b.as_bytes()).unwrap();
+        assert_eq!(cache.put_object(node).unwrap(), node_hash);
+    }
+    let mut names: Vec<_> = fs::read_dir(tmp.path().join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut expected = vec![
+        format!("{node_hash}.json"),
+        format!("{}.json", hex128(frame_a.as_bytes())),
+        format!("{}.json", hex128(frame_b.as_bytes())),
+    ];
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(cache.get_object(&node_hash).unwrap().unwrap(), node);
+    assert_eq!(cache.get_object(&hex128(b"absent")).unwrap(), None);
+}
+
+#[test]
+fn invalid_objects_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    for (bytes, message) in [
+        (&b"[1,2]"[..], "an object must be a JSON object"),
+        (
+            &br#"{"refs":["../../x"]}"#[..],
+            "refs entry \"../../x\" is not an object name",
+        ),
+        (
+            &br#"{"refs":[1]}"#[..],
+            "invalid type: integer `1`, expected a string at line 1 column 10",
+        ),
+    ] {
+        let err = cache.put_object(bytes).unwrap_err();
+        let path = tmp.path().join(format!("manifests/{}.json", hex128(bytes)));
+        assert_eq!(
+            err.to_string(),
+            format!("{}: invalid object: {message}", path.display())
+        );
+    }
+    assert!(!tmp.path().join("manifests").exists());
+}
+
+#[test]
+fn a_damaged_object_is_reported_and_rewritten_by_put() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let bytes = br#"{"k":"v"}"#;
+    let hash = cache.put_object(bytes).unwrap();
+    let path = tmp.path().join(format!("manifests/{hash}.json"));
+    fs::write(&path, br#"{"k":"w"}"#).unwrap(); // same size, other content
+    let err = cache.get_object(&hash).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: object content hashes to {}, not to its name",
+            path.display(),
+            hex128(br#"{"k":"w"}"#)
+        )
+    );
+    fs::write(&path, br#"{}"#).unwrap(); // truncated: put repairs it
+    cache.put_object(bytes).unwrap();
+    assert_eq!(cache.get_object(&hash).unwrap().unwrap(), bytes);
+}
+
+#[test]
+fn crafted_object_names_cannot_read_outside_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache_dir = tmp.path().join("cache");
+    let cache = CacheDir::new(&cache_dir);
+    cache.put_object(b"{}").unwrap();
+    let secret = tmp.path().join("secret.json");
+    fs::write(&secret, b"{}").unwrap();
+    let abs = secret.display().to_string();
+    for name in [
+        "../secret",
+        "../../secret",
+        abs.as_str(),
+        "",
+        "ABCDEF0123456789ABCDEF0123456789",
+    ] {
+        let err = cache.get_object(name).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: refusing object name {name:?} (expected 32 lowercase hex characters)",
+                cache_dir.join("manifests").display()
+            )
+        );
+    }
+    // A valid-looking name that is a symlink leading out is refused too.
+    #[cfg(unix)]
+    {
+        let name = hex128(b"{}");
+        let link_target = hex128(b"elsewhere");
+        let link = cache_dir.join(format!("manifests/{link_target}.json"));
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        let err = cache.get_object(&link_target).unwrap_err();
+        assert!(matches!(err, StoreError::Fs(_)), "{err}");
+        assert_eq!(cache.get_object(&name).unwrap().unwrap(), b"{}");
+    }
+
+    // A crafted hash.json with such names does not load at all.
+    fs::create_dir_all(cache_dir.join("master")).unwrap();
+    let crafted = format!(
+        r#"{{"format":"smartcache-hash","version":1,"created":"2026-11-22T23:00:00.000Z",
+"script":{{"path":"a.nk","hash":"0"}},"node":"Write1","rules":"r",
+"frames":{{"1":{{"hash":{abs:?}}}}}}}"#
+    );
+    fs::write(cache_dir.join("master/hash.json"), crafted).unwrap();
+    let err = cache.master().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: frames.1.hash: {abs:?} is not 32 lowercase hex characters",
+            cache_dir.join("master/hash.json").display()
+        )
+    );
+    assert!(secret.exists());
+}
+
+#[test]
+fn frames_sort_numerically_in_memory_and_on_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let mut f: BTreeMap<i64, FrameEntry> = BTreeMap::new();
+    for n in [100, -1, 9, 10, 0] {
+        f.insert(n, FrameEntry::new(frame_hash("a", n)));
+    }
+    cache.record_master(meta("Write1", "r"), f).unwrap();
+    let text = fs::read_to_string(tmp.path().join("master/hash.json")).unwrap();
+    let order: Vec<usize> = ["\"-1\"", "\"0\"", "\"9\"", "\"10\"", "\"100\""]
+        .iter()
+        .map(|k| text.find(k).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+    let keys: Vec<i64> = cache
+        .master()
+        .unwrap()
+        .unwrap()
+        .frames
+        .into_keys()
+        .collect();
+    assert_eq!(keys, [-1, 0, 9, 10, 100]);
+}
+
+#[test]
+fn put_objects_stores_a_batch_like_put_object_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let already = br#"{"n":"already"}"#.to_vec();
+    cache.put_object(&already).unwrap();
+    let batch: Vec<Vec<u8>> = (0..40)
+        .map(|i| format!(r#"{{"n":{}}}"#, i % 25).into_bytes())
+        .chain([already.clone()])
+        .collect();
+    let names = cache.put_objects(&batch).unwrap();
+    let expected: Vec<String> = batch.iter().map(|b| hex128(b)).collect();
+    assert_eq!(names, expected);
+    for (name, bytes) in names.iter().zip(&batch) {
+        assert_eq!(&cache.get_object(name).unwrap().unwrap(), bytes);
+    }
+    let mut stored: Vec<String> = fs::read_dir(tmp.path().join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    stored.sort();
+    let mut unique: Vec<String> = expected.iter().map(|h| format!("{h}.json")).collect();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 26);
+    assert_eq!(stored, unique); // no temp files, no duplicates
+}
+
+#[test]
+fn put_objects_writes_nothing_when_one_object_is_invalid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let batch: [&[u8]; 3] = [br#"{"a":1}"#, br#"{"refs":["/etc/passwd"]}"#, br#"{"b":2}"#];
+    let err = cache.put_objects(&batch).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: invalid object: refs entry \"/etc/passwd\" is not an object name",
+            tmp.path()
+                .join(format!("manifests/{}.json", hex128(batch[1])))
+                .display()
+        )
+    );
+    assert!(!tmp.path().join("manifests").exists());
+    assert_eq!(
+        cache.put_objects::<&[u8]>(&[]).unwrap(),
+        Vec::<String>::new()
+    );
+}
