@@ -197,3 +197,43 @@ impl Memo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slow fallback must give exactly the answers of the combined set.
+    #[test]
+    fn each_glob_fallback_agrees_with_the_set() {
+        let globs: Vec<Glob> = ["xpos", "x*", "*_panelDropped", "{a,b}c", "note_font*", "?"]
+            .iter()
+            .map(|p| Glob::new(p).expect("valid"))
+            .collect();
+        let refs: Vec<&Glob> = globs.iter().collect();
+        let set = Patterns::new(&refs);
+        assert!(matches!(set, Patterns::Set(_)));
+        let each = Patterns::Each(globs.iter().map(Glob::compile_matcher).collect());
+        for name in [
+            "xpos",
+            "xform",
+            "ac",
+            "bc",
+            "x",
+            "white_panelDropped",
+            "note_font",
+            "",
+        ] {
+            for odd in [false, true] {
+                let accept = |i: usize| !odd || i % 2 == 1;
+                assert_eq!(
+                    set.last_match(name, accept),
+                    each.last_match(name, accept),
+                    "{name} odd={odd}"
+                );
+            }
+        }
+        assert_eq!(set.last_match("xpos", |_| true), Some(1));
+        assert_eq!(set.last_match("xpos", |i| i == 0), Some(0));
+        assert_eq!(set.last_match("blur", |_| true), None);
+    }
+}

@@ -640,3 +640,71 @@ fn rule_sets_are_shareable_across_threads() {
         }
     });
 }
+
+// --- property: the compiled matcher agrees with a plain reverse scan --------------------
+
+mod property {
+    use super::*;
+    use globset::GlobBuilder;
+    use proptest::prelude::*;
+
+    const PIECES: &[&str] = &[
+        "a", "b", "ab", "*", "a*", "*b", "?b", "{a,b}", "[ab]b", "a.b",
+    ];
+    const NAMES: &[&str] = &["a", "b", "ab", "ba", "bb", "aab", "a.b", "abb", "x"];
+
+    fn is_match(glob: &str, name: &str) -> bool {
+        GlobBuilder::new(glob)
+            .literal_separator(false)
+            .backslash_escape(true)
+            .empty_alternates(true)
+            .build()
+            .expect("test globs are valid")
+            .compile_matcher()
+            .is_match(name)
+    }
+
+    /// Last-match-wins, spelled out: scan the rules from the end.
+    fn reference(rules: &[Rule], class: &str, knob: Option<&str>) -> Option<String> {
+        for rule in rules.iter().rev() {
+            let hit = match (knob, rule.kind.targets_nodes()) {
+                (None, true) => is_match(&rule.pattern, class),
+                (Some(k), false) => match rule.pattern.split_once(':') {
+                    Some((c, kp)) => is_match(c, class) && is_match(kp, k),
+                    None => is_match(&rule.pattern, k),
+                },
+                _ => false,
+            };
+            if hit {
+                return (!rule.kind.is_keep()).then(|| rule.origin.clone());
+            }
+        }
+        None
+    }
+
+    fn rule_line() -> impl Strategy<Value = String> {
+        let kind = prop::sample::select(vec!["node", "knob", "keep node", "keep knob"]);
+        let piece = prop::sample::select(PIECES.to_vec());
+        let scope = prop::option::of(prop::sample::select(PIECES.to_vec()));
+        (kind, scope, piece).prop_map(|(kind, scope, piece)| match (kind, scope) {
+            ("knob" | "keep knob", Some(c)) => format!("{kind} {c}:{piece}"),
+            _ => format!("{kind} {piece}"),
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn matcher_equals_reverse_scan(lines in prop::collection::vec(rule_line(), 0..12)) {
+            let set = RuleSet::parse(&lines.join("\n"), "p").expect("generated rules parse");
+            for class in NAMES {
+                let got = set.node_rule(class).map(|r| r.origin.clone());
+                prop_assert_eq!(got, reference(set.rules(), class, None), "node {}", class);
+                for knob in NAMES {
+                    let got = set.knob_rule(class, knob).map(|r| r.origin.clone());
+                    let want = reference(set.rules(), class, Some(knob));
+                    prop_assert_eq!(got, want, "{}:{}", class, knob);
+                }
+            }
+        }
+    }
+}
