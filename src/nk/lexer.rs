@@ -214,9 +214,29 @@ impl<'a> Lexer<'a> {
             i = at + 1;
         }
         Err(LexError {
-            offset: open,
+            offset: self.innermost_unclosed(open),
             kind: ErrorKind::UnclosedBrace,
         })
+    }
+
+    /// For an unbalanced brace at `open`: the innermost `{` left open at the end of the
+    /// range, which is where a missing `}` most likely belongs. Only run on the error
+    /// path, so the scan above needs no stack of positions.
+    fn innermost_unclosed(&self, open: usize) -> usize {
+        let mut opens: Vec<usize> = Vec::new();
+        let mut i = open;
+        while i < self.end {
+            match self.src[i] {
+                b'{' => opens.push(i),
+                b'}' => {
+                    opens.pop();
+                }
+                b'\\' => i += 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        opens.last().copied().unwrap_or(open)
     }
 
     /// The offset just past the `"` closing the quoted word opened at `open`.
@@ -245,6 +265,10 @@ impl<'a> Lexer<'a> {
         let mut i = start;
         while i < self.end {
             let b = self.src[i];
+            if !BARE_SPECIAL[b as usize] {
+                i += 1;
+                continue;
+            }
             match b {
                 b'\\' => {
                     if self.src.get(i + 1) == Some(&b'\n') && depth == 0 {
@@ -259,9 +283,8 @@ impl<'a> Lexer<'a> {
                     }
                     depth += 1;
                 }
-                b']' if depth > 0 => depth -= 1,
-                b'\n' if depth == 0 => return Ok(i),
-                _ if depth == 0 && is_space(b) => return Ok(i),
+                b']' => depth = depth.saturating_sub(1),
+                _ if depth == 0 => return Ok(i), // whitespace or newline
                 _ => {}
             }
             i += 1;
@@ -275,6 +298,19 @@ impl<'a> Lexer<'a> {
         Ok(self.end.min(i))
     }
 }
+
+/// Bytes that can end or nest a bare word; every other byte is skipped by one table
+/// lookup (bare words are most of a script's words).
+static BARE_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = [b' ', b'\t', b'\r', 0x0b, 0x0c, b'\n', b'\\', b'[', b']'];
+    let mut k = 0;
+    while k < special.len() {
+        t[special[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -340,6 +376,7 @@ mod tests {
             ErrorKind::UnclosedBrace
         );
         assert_eq!(words("a {b {c}").unwrap_err().offset, 2);
+        assert_eq!(words("a {b {c} {d \\{ e").unwrap_err().offset, 9);
         let e = words("a \"bc").unwrap_err();
         assert_eq!((e.offset, e.kind), (2, ErrorKind::UnterminatedQuote));
         let e = words("a b[c d").unwrap_err();

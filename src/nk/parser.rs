@@ -150,8 +150,8 @@ impl<'a> Parser<'a> {
             b"clone" => self.cmd_clone(words),
             b"Root" => {
                 let body = self.body_of(words)?;
-                let knobs = self.knobs(body)?;
-                self.script.root.extend(knobs);
+                let parsed = self.body(body)?;
+                self.script.root.extend(parsed.knobs);
                 Ok(())
             }
             b"}" => Err(self.err(head.start, ErrorKind::UnexpectedCloseBrace)),
@@ -395,11 +395,11 @@ impl<'a> Parser<'a> {
 
     /// Read a `{ … }` body as knob lines: `name value…`, the value being the exact
     /// source text from its first word to its last.
-    fn knobs(&mut self, body: Word) -> Result<Vec<Knob>, ParseError> {
+    fn body(&mut self, body: Word) -> Result<Body, ParseError> {
         let src = self.src;
         let mut lexer = Lexer::new(src, body.start + 1, body.end - 1);
         let mut words: Vec<Word> = Vec::new();
-        let mut knobs = Vec::new();
+        let mut out = Body::default();
         loop {
             match lexer.next_command(&mut words) {
                 Ok(true) => {}
@@ -407,33 +407,33 @@ impl<'a> Parser<'a> {
                 Err(e) => return Err(self.lex_err(e)),
             }
             let key = words[0];
-            let name = match key.kind {
-                WordKind::Braced => decode(key.inner(src)),
-                _ => unescape(key.inner(src)),
-            };
+            let name = word_text(src, key);
             let (Some(first), Some(last)) = (words.get(1), words.last()) else {
                 return Err(self.err(key.start, ErrorKind::KnobWithoutValue(name)));
             };
-            knobs.push(Knob {
+            match name.as_str() {
+                "name" if words.len() == 2 => out.name = Some(word_text(src, *first)),
+                "name" => out.name = Some(decode(&src[first.start..last.end])),
+                "inputs" => out.inputs_at = Some(first.start),
+                _ => {}
+            }
+            out.knobs.push(Knob {
                 name,
                 value: decode(&src[first.start..last.end]),
             });
         }
-        Ok(knobs)
+        Ok(out)
     }
 
     /// How many inputs a node pops: its `inputs` knob (`N` or `N+M`), default 1.
-    fn input_count(&mut self, knobs: &[Knob], at: usize) -> Result<usize, ParseError> {
-        let Some(v) = knobs.iter().rev().find(|k| k.name == "inputs") else {
+    fn input_count(&mut self, body: &Body) -> Result<usize, ParseError> {
+        let (Some(v), Some(at)) = (
+            body.knobs.iter().rev().find(|k| k.name == "inputs"),
+            body.inputs_at,
+        ) else {
             return Ok(1);
         };
-        let parsed = v
-            .value
-            .split('+')
-            .map(|p| p.trim().parse::<usize>().ok())
-            .try_fold(0usize, |acc, p| p.and_then(|p| acc.checked_add(p)))
-            .filter(|&n| n <= MAX_INPUTS);
-        match parsed {
+        match parse_inputs(&v.value) {
             Some(n) => Ok(n),
             None => {
                 let value = v.value.clone();
@@ -462,13 +462,13 @@ impl<'a> Parser<'a> {
         let src = self.src;
         let head = words[0];
         let class = decode(head.raw(src));
-        let knobs = self.knobs(body)?;
-        let n_inputs = self.input_count(&knobs, head.start)?;
-        let short = match knobs.iter().rev().find(|k| k.name == "name") {
-            Some(k) => value_text(&k.value),
+        let parsed = self.body(body)?;
+        let n_inputs = self.input_count(&parsed)?;
+        let short = match parsed.name {
+            Some(name) => name,
             None => self.auto_name(&class),
         };
-        let id = self.add(class, short, knobs, n_inputs, head.start, body.end)?;
+        let id = self.add(class, short, parsed.knobs, n_inputs, head.start, body.end)?;
         if self.script.graph.node(id).is_group() {
             self.open_group(id, head.start)?;
         }
@@ -502,27 +502,29 @@ impl<'a> Parser<'a> {
                 return Err(self.err(var.start, ErrorKind::UnknownCloneSource(v)));
             }
         };
-        let own = self.knobs(*body)?;
+        let own = self.body(*body)?;
         let src_node = self.script.graph.node(source);
         let class = src_node.class.clone();
-        let mut knobs = src_node.knobs.clone();
         let source_short = src_node.short_name().to_owned();
         // The block's own `inputs` decides what the clone pops (it is wired on its
-        // own); without one, the clone pops what its source did.
-        let n_inputs = if own.iter().any(|k| k.name == "inputs") {
-            self.input_count(&own, head.start)?
+        // own); without one, the clone pops what its source did. The source's `inputs`
+        // was validated when the source was read.
+        let inherited = src_node.knob("inputs").and_then(parse_inputs).unwrap_or(1);
+        let mut knobs = src_node.knobs.clone();
+        let n_inputs = if own.inputs_at.is_some() {
+            self.input_count(&own)?
         } else {
-            self.input_count(&knobs, head.start)?
+            inherited
         };
-        let short = match own.iter().rev().find(|k| k.name == "name") {
-            Some(k) => value_text(&k.value),
+        let short = match own.name {
+            Some(name) => name,
             None => {
                 let k = self.clones.entry(source).or_insert(0);
                 *k += 1;
                 format!("{source_short}_clone{k}")
             }
         };
-        layer(&mut knobs, own);
+        layer(&mut knobs, own.knobs);
         // The inherited `name` knob would name the source: make it name the clone.
         if let Some(k) = knobs.iter_mut().rev().find(|k| k.name == "name") {
             k.value = short.clone();
@@ -606,17 +608,32 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The text a knob value stands for when used as a name: quotes and braces removed,
-/// backslash escapes of quoted words applied.
-fn value_text(value: &str) -> String {
-    let b = value.as_bytes();
-    if b.len() >= 2 && b[0] == b'"' && b[b.len() - 1] == b'"' {
-        unescape(&b[1..b.len() - 1])
-    } else if b.len() >= 2 && b[0] == b'{' && b[b.len() - 1] == b'}' {
-        value[1..value.len() - 1].to_owned()
-    } else {
-        unescape(b)
+/// An `inputs` value: `N` or `N+M` (main plus mask inputs), at most [`MAX_INPUTS`].
+fn parse_inputs(value: &str) -> Option<usize> {
+    value
+        .split('+')
+        .map(|p| p.trim().parse::<usize>().ok())
+        .try_fold(0usize, |acc, p| p.and_then(|p| acc.checked_add(p)))
+        .filter(|&n| n <= MAX_INPUTS)
+}
+
+/// The text a single word stands for (names, keys): a braced word's content
+/// verbatim, a quoted or bare word's content with backslash escapes applied.
+fn word_text(src: &[u8], w: Word) -> String {
+    match w.kind {
+        WordKind::Braced => decode(w.inner(src)),
+        WordKind::Quoted | WordKind::Bare => unescape(w.inner(src)),
     }
+}
+
+/// A node body as read: its knobs, and what the stack machine needs from them.
+#[derive(Default)]
+struct Body {
+    knobs: Vec<Knob>,
+    /// The last `name` knob's text, unquoted.
+    name: Option<String>,
+    /// Where the last `inputs` knob's value starts (for error positions).
+    inputs_at: Option<usize>,
 }
 
 /// Layer `own` knobs over `base`: a knob `base` already has takes the new value in
