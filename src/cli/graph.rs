@@ -1,7 +1,340 @@
-//! (placeholder: being written)
-#[derive(clap::Args)]
-pub struct Args {}
+//! `smartcache graph`: read a script and show its graph, as a summary, as JSON (the
+//! corpus's expected-graph shape), or as Graphviz; or check that many scripts read.
 
-pub fn run(_args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+use anyhow::{bail, Context};
+use rayon::prelude::*;
+use serde::Serialize;
+use smartcache::graph::{NodeId, Script};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK};
+
+#[derive(clap::Args)]
+#[command(
+    about = "Read a script and summarise its graph (or print it as JSON or Graphviz)",
+    long_about = "Read a Nuke .nk/.gizmo script (or a JSON graph) and print a summary: node \
+counts by class, groups, output and terminal nodes, and the Root frame range.\n\n\
+--json prints every node in file order as {\"name\", \"class\", \"inputs\"} (inputs lists \
+every popped slot, input 0 first, null for an empty slot). --dot prints Graphviz. \
+--upstream NODE keeps only NODE and what it depends on.\n\n\
+--check reads many scripts in parallel (directories are searched for .nk and .gizmo \
+files), prints one line per file that fails to read, then totals. Exit status: 0 when \
+every file reads, 1 when some file does not, 2 on usage errors.",
+    after_help = "Examples:\n  smartcache graph comp.nk\n  smartcache graph --json --upstream Write1 comp.nk\n  smartcache graph --dot comp.nk | dot -Tsvg > comp.svg\n  smartcache graph --check scripts/ gizmos/"
+)]
+pub struct Args {
+    /// Script to read (with --check: any number of scripts or directories).
+    #[arg(required = true, value_name = "SCRIPT")]
+    scripts: Vec<PathBuf>,
+    /// Print the graph as JSON: {"nodes": [{"name", "class", "inputs"}]} in file order.
+    #[arg(long, conflicts_with_all = ["dot", "check"])]
+    json: bool,
+    /// Print the graph in Graphviz dot syntax (edges labelled with the input slot).
+    #[arg(long, conflicts_with = "check")]
+    dot: bool,
+    /// Keep only NODE (full dotted name) and the nodes it depends on, in file order.
+    #[arg(long, value_name = "NODE", conflicts_with = "check")]
+    upstream: Option<String>,
+    /// Read every SCRIPT (in parallel), report the ones that fail, print totals.
+    #[arg(long)]
+    check: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    if args.check {
+        return check(&args.scripts);
+    }
+    let [path] = args.scripts.as_slice() else {
+        bail!(
+            "expected one SCRIPT, got {} (use --check to read several)",
+            args.scripts.len()
+        );
+    };
+    let script = smartcache::graph::load(path)?;
+    let ids = match &args.upstream {
+        Some(name) => upstream_ids(&script, name)?,
+        None => script.graph.ids().collect(),
+    };
+    let out = if args.json {
+        to_json(&script, &ids)?
+    } else if args.dot {
+        to_dot(&script, &ids)
+    } else {
+        summary(&script, &ids)
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    if args.json {
+        stdout.write_all(b"\n")?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// `name` and everything it depends on, in file order. Uses the same walk as the
+/// render cache ([`smartcache::graph::Graph::upstream`]): through groups as Nuke
+/// evaluates them, with each node's enclosing groups, without expression links.
+fn upstream_ids(script: &Script, name: &str) -> anyhow::Result<Vec<NodeId>> {
+    let g = &script.graph;
+    let Some(id) = g.find(name) else {
+        bail!("no node named `{name}` in the script (use the full dotted name, e.g. Group1.Blur1)");
+    };
+    let deps = g.upstream(id, |_| Vec::new())?;
+    let mut ids: Vec<NodeId> = deps.iter().map(|d| d.id).collect();
+    ids.sort_by_key(|i| i.index());
+    Ok(ids)
+}
+
+#[derive(Serialize)]
+struct JsonGraph<'a> {
+    nodes: Vec<JsonNode<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonNode<'a> {
+    name: &'a str,
+    class: &'a str,
+    inputs: Vec<Option<&'a str>>,
+}
+
+/// The corpus's expected-graph JSON, pretty-printed with one-space indentation.
+fn to_json(script: &Script, ids: &[NodeId]) -> anyhow::Result<String> {
+    let g = &script.graph;
+    let nodes = ids
+        .iter()
+        .map(|&id| {
+            let n = g.node(id);
+            JsonNode {
+                name: &n.name,
+                class: &n.class,
+                inputs: g
+                    .inputs(id)
+                    .into_iter()
+                    .map(|s| s.map(|s| g.node(s).name.as_str()))
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    JsonGraph { nodes }.serialize(&mut ser)?;
+    Ok(String::from_utf8(buf)?)
+}
+
+/// A Graphviz string literal.
+fn dot_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn to_dot(script: &Script, ids: &[NodeId]) -> String {
+    let g = &script.graph;
+    let mut out = String::from("digraph script {\n  rankdir=BT;\n  node [shape=box];\n");
+    for &id in ids {
+        let n = g.node(id);
+        let label = format!("{}\n{}", n.name, n.class);
+        let _ = writeln!(
+            out,
+            "  {} [label={}];",
+            dot_quote(&n.name),
+            dot_quote(&label)
+        );
+    }
+    let keep: std::collections::HashSet<NodeId> = ids.iter().copied().collect();
+    for &id in ids {
+        for (slot, input) in g.inputs(id).into_iter().enumerate() {
+            let Some(input) = input.filter(|i| keep.contains(i)) else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "  {} -> {} [label=\"{slot}\"];",
+                dot_quote(&g.node(input).name),
+                dot_quote(&g.node(id).name)
+            );
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Classes that do not produce an image (annotations and viewers): never "terminal".
+fn is_annotation(class: &str) -> bool {
+    matches!(class, "BackdropNode" | "StickyNote" | "Viewer")
+}
+
+fn summary(script: &Script, ids: &[NodeId]) -> String {
+    let g = &script.graph;
+    let mut out = String::new();
+    if let Some(p) = &script.path {
+        let _ = writeln!(out, "script: {}", p.display());
+    }
+    if let Some(v) = &script.version {
+        let _ = writeln!(out, "version: {v}");
+    }
+    let (first, last) = script.frame_range();
+    let _ = writeln!(out, "frame range: {first}-{last}");
+    let _ = writeln!(out, "nodes: {}", ids.len());
+    let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
+    for &id in ids {
+        *by_class.entry(g.node(id).class.as_str()).or_default() += 1;
+    }
+    let mut classes: Vec<(&str, usize)> = by_class.into_iter().collect();
+    classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let _ = writeln!(out, "classes: {}", classes.len());
+    for (c, n) in &classes {
+        let _ = writeln!(out, "  {n:>6}  {c}");
+    }
+    let groups: Vec<NodeId> = ids
+        .iter()
+        .copied()
+        .filter(|&i| g.node(i).is_group())
+        .collect();
+    let _ = writeln!(out, "groups: {}", groups.len());
+    for id in groups {
+        let n = g.node(id);
+        let _ = writeln!(
+            out,
+            "  {} ({}, {} children)",
+            n.name,
+            n.class,
+            g.children(Some(id)).count()
+        );
+    }
+    let writes: Vec<&str> = ids
+        .iter()
+        .map(|&i| g.node(i))
+        .filter(|n| n.class == "Write")
+        .map(|n| n.name.as_str())
+        .collect();
+    let _ = writeln!(out, "outputs (Write): {}", list(&writes));
+    let terminals: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let n = g.node(i);
+            n.parent.is_none() && !is_annotation(&n.class) && g.consumers(i).next().is_none()
+        })
+        .map(|i| g.node(i).name.as_str())
+        .collect();
+    let _ = writeln!(
+        out,
+        "terminal (top-level, nothing reads them): {}",
+        list(&terminals)
+    );
+    out
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Expand directories (recursively, iteratively) into their `.nk` and `.gizmo` files,
+/// sorted; named files are kept whatever their extension.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut todo = vec![p.clone()];
+        while let Some(dir) = todo.pop() {
+            let entries = std::fs::read_dir(&dir).with_context(|| dir.display().to_string())?;
+            for e in entries {
+                let path = e.with_context(|| dir.display().to_string())?.path();
+                if path.is_dir() {
+                    todo.push(path);
+                } else if matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("nk" | "gizmo")
+                ) {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), when the system reports it.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn check(paths: &[PathBuf]) -> anyhow::Result<u8> {
+    let files = expand(paths)?;
+    if files.is_empty() {
+        eprintln!("error: no .nk or .gizmo files found");
+        return Ok(EXIT_ERROR);
+    }
+    let started = Instant::now();
+    let results: Vec<(u64, Result<usize, String>)> =
+        files.par_iter().map(|p| read_one(p)).collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut stdout = std::io::stdout().lock();
+    let (mut ok, mut nodes, mut bytes) = (0usize, 0usize, 0u64);
+    for (size, r) in &results {
+        bytes += size;
+        match r {
+            Ok(n) => {
+                ok += 1;
+                nodes += n;
+            }
+            Err(e) => writeln!(stdout, "{e}")?,
+        }
+    }
+    let failed = files.len() - ok;
+    let mbps = bytes as f64 / 1e6 / elapsed.max(1e-9);
+    writeln!(
+        stdout,
+        "files {}, ok {ok}, failed {failed}, nodes {nodes}, bytes {bytes}, {:.3} s, {mbps:.1} MB/s",
+        files.len(),
+        elapsed
+    )?;
+    if let Some(kib) = peak_memory_kib() {
+        writeln!(stdout, "peak memory {:.1} MB", kib as f64 / 1024.0)?;
+    }
+    Ok(if failed == 0 { EXIT_OK } else { EXIT_INVALID })
+}
+
+/// Read one script: its size and node count, or the error text (which names the file).
+fn read_one(path: &Path) -> (u64, Result<usize, String>) {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let r = smartcache::graph::load(path)
+        .map(|s| s.graph.len())
+        .map_err(|e| {
+            let msg = format!("{e:#}");
+            if msg.starts_with(&*path.to_string_lossy()) {
+                msg
+            } else {
+                format!("{}: {msg}", path.display())
+            }
+        });
+    (size, r)
 }
