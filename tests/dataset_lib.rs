@@ -9,7 +9,7 @@ use smartcache::dataset::{
 };
 use std::fs;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn copy(i: &Path, o: &Path) -> Result<(), String> {
     fs::copy(i, o).map(|_| ()).map_err(|e| e.to_string())
@@ -125,6 +125,7 @@ fn concurrent_sharded_builds_lose_no_entry() {
                 ])
                 .arg("--shard")
                 .arg(format!("{k}/3"))
+                .stdout(Stdio::null())
                 .spawn()
                 .unwrap(),
         );

@@ -16,9 +16,10 @@ use super::sources::{path_str, Shard, Sources};
 use crate::fsutil::{self, LockGuard};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 pub const LOCK_FILE: &str = ".lock";
 pub const BUILD_LOCK_FILE: &str = ".build.lock";
@@ -49,6 +50,8 @@ pub fn artifact_name(hash: &str, variant: &str, producer: &str, ext: &str) -> St
 #[derive(Debug, Clone)]
 pub struct DatasetCache {
     dir: PathBuf,
+    /// Directories under `dir` already checked not to lead outside it.
+    safe_dirs: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 /// What `status` should look at.
@@ -150,7 +153,10 @@ impl DatasetCache {
     pub fn open(dir: &Path) -> Result<DatasetCache, DatasetError> {
         fsutil::create_dir_all(dir)?;
         let dir = fs::canonicalize(dir).map_err(io_at(dir))?;
-        Ok(DatasetCache { dir })
+        Ok(DatasetCache {
+            dir,
+            safe_dirs: Arc::default(),
+        })
     }
 
     /// The canonical cache directory.
@@ -177,14 +183,73 @@ impl DatasetCache {
     /// Resolve an artifact path read from the index, refusing anything that leaves the
     /// cache directory (`..`, absolute paths, symlinks pointing out, non-object paths).
     pub fn artifact_path(&self, rel: &str) -> Result<PathBuf, DatasetError> {
-        if !rel.starts_with("objects/") {
-            return Err(fsutil::FsError::Escapes {
+        self.confine(rel).map(|(p, _)| p)
+    }
+
+    /// [`Self::artifact_path`], also returning the file's metadata when it exists.
+    ///
+    /// Same guarantee as [`fsutil::safe_join`] at a fraction of its cost (status checks
+    /// one artifact per source): the path is checked lexically, each directory on the way
+    /// is checked once per process not to be a symlink leading out, and the file itself
+    /// costs one `lstat` (a symlink is resolved and must stay inside).
+    pub(crate) fn confine(
+        &self,
+        rel: &str,
+    ) -> Result<(PathBuf, Option<fs::Metadata>), DatasetError> {
+        let escapes = || -> DatasetError {
+            fsutil::FsError::Escapes {
                 path: rel.to_string(),
-                base: self.dir.join(OBJECTS_DIR),
+                base: self.dir.clone(),
             }
-            .into());
+            .into()
+        };
+        let rel_path = Path::new(rel);
+        let lexically_ok = rel.starts_with("objects/")
+            && !rel.contains('\0')
+            && rel_path
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        if !lexically_ok {
+            return Err(escapes());
         }
-        Ok(fsutil::safe_join(&self.dir, rel)?)
+        let full = self.dir.join(rel_path);
+        let mut dir = self.dir.clone();
+        let parts: Vec<Component> = rel_path.components().collect();
+        for c in &parts[..parts.len() - 1] {
+            dir.push(c);
+            if !self.dir_is_inside(&dir) {
+                return Err(escapes());
+            }
+        }
+        match fs::symlink_metadata(&full) {
+            Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(&full) {
+                Ok(real) if real.starts_with(&self.dir) => Ok((full, fs::metadata(&real).ok())),
+                Ok(_) => Err(escapes()),
+                Err(_) => Ok((full, None)),
+            },
+            Ok(m) => Ok((full, Some(m))),
+            Err(_) => Ok((full, None)),
+        }
+    }
+
+    /// Whether `dir` (below the cache directory) is a real directory inside it, or does not
+    /// exist; remembered once true.
+    fn dir_is_inside(&self, dir: &Path) -> bool {
+        let mut known = self.safe_dirs.lock().unwrap_or_else(|p| p.into_inner());
+        if known.contains(dir) {
+            return true;
+        }
+        let ok = match fs::symlink_metadata(dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                fs::canonicalize(dir).is_ok_and(|real| real.starts_with(&self.dir))
+            }
+            Ok(_) => true,
+            Err(_) => return true, // absent: nothing to follow (not remembered)
+        };
+        if ok {
+            known.insert(dir.to_path_buf());
+        }
+        ok
     }
 
     /// `true` when artifact `rel` is recorded as made from `hash` for `variant` by
@@ -203,9 +268,9 @@ impl DatasetCache {
         if a.producer != producer || a.variant != variant || a.source_hash != hash {
             return false;
         }
-        match self.artifact_path(rel) {
-            Ok(p) => fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == a.size),
-            Err(_) => false,
+        match self.confine(rel) {
+            Ok((_, Some(m))) => m.is_file() && m.len() == a.size,
+            _ => false,
         }
     }
 
