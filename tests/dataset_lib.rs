@@ -146,6 +146,7 @@ fn concurrent_sharded_builds_lose_no_entry() {
                 "--checkpoint",
                 "0.001",
             ])
+            .stdout(Stdio::null())
             .spawn()
             .unwrap(),
     );
@@ -219,4 +220,44 @@ fn version_1_index_is_migrated_in_place_on_the_next_write() {
 fn version_of(p: &Path) -> u64 {
     let v: serde_json::Value = serde_json::from_slice(&fs::read(p).unwrap()).unwrap();
     v["version"].as_u64().unwrap()
+}
+
+#[test]
+fn source_modified_during_its_transform_is_not_recorded_under_the_old_hash() {
+    let fx = Fx::new();
+    let p = fx.write("a", "before");
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let sneaky = |i: &Path, o: &Path| -> Result<(), String> {
+        fs::copy(i, o).map_err(|e| e.to_string())?;
+        fs::write(i, "after, and longer").map_err(|e| e.to_string())
+    };
+    let r = cache
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &sneaky, &Quiet)
+        .unwrap();
+    assert_eq!(r.transformed, 0);
+    assert_eq!(r.failures.len(), 1);
+    assert_eq!(
+        r.failures[0].error,
+        "the source changed while it was being built; build again"
+    );
+    let r = cache
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .unwrap();
+    assert_eq!((r.changed, r.transformed, r.failures.len()), (1, 1, 0));
+    assert_eq!(
+        fs::read_to_string(cache.get(&p, "v", None, false).unwrap()).unwrap(),
+        "after, and longer"
+    );
+}
+
+#[test]
+fn status_on_a_missing_cache_creates_nothing() {
+    let fx = Fx::new();
+    fx.write("a", "x");
+    let cache = DatasetCache::at(&fx.root.join("no-cache")).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let r = cache.status(&sources, &StatusOptions::default()).unwrap();
+    assert_eq!((r.counts.new, r.counts.hashed), (1, 1));
+    assert!(!fx.root.join("no-cache").exists());
 }

@@ -172,8 +172,14 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
     }
 }
 
+/// Open the cache for writing (created if needed).
 fn open(dir: &Path) -> anyhow::Result<DatasetCache> {
     DatasetCache::open(dir).with_context(|| format!("opening cache {}", dir.display()))
+}
+
+/// Open the cache for reading: nothing is created.
+fn open_ro(dir: &Path) -> anyhow::Result<DatasetCache> {
+    DatasetCache::at(dir).with_context(|| format!("opening cache {}", dir.display()))
 }
 
 fn warn_all(warnings: &[String]) {
@@ -190,7 +196,7 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 }
 
 fn status(a: StatusArgs) -> anyhow::Result<u8> {
-    let cache = open(&a.cache.cache)?;
+    let cache = open_ro(&a.cache.cache)?;
     let sources = cache.sources(&a.sources, None)?;
     let opts = StatusOptions {
         variant: a.variant.clone(),
@@ -361,7 +367,7 @@ fn run_exec(template: &str, input: &Path, output: &Path) -> Result<(), String> {
 }
 
 fn get(a: GetArgs) -> anyhow::Result<u8> {
-    let cache = open(&a.cache.cache)?;
+    let cache = open_ro(&a.cache.cache)?;
     match cache.get(&a.path, &a.variant, a.producer.as_deref(), a.trust.on()) {
         Ok(p) => {
             println!("{}", p.display());
@@ -380,7 +386,7 @@ fn get(a: GetArgs) -> anyhow::Result<u8> {
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
-    let cache = open(&a.cache.cache)?;
+    let cache = open_ro(&a.cache.cache)?;
     let report = cache.verify()?;
     warn_all(&report.warnings);
     if a.json {

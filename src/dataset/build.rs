@@ -10,7 +10,7 @@
 
 use super::cache::{artifact_name, DatasetCache, BUILD_LOCK_FILE};
 use super::error::{io_at, DatasetError};
-use super::fingerprint::now_ns;
+use super::fingerprint::{now_ns, Fingerprint};
 use super::hashing::hash_file_counted;
 use super::index::{self, Artifact, Entry, Failure, Index, VariantInfo};
 use super::scan::{scan, FileState, Scanned};
@@ -178,6 +178,8 @@ impl Delta {
 /// One transform to run: a distinct content and every source that has it.
 struct Job {
     hash: String,
+    /// The fingerprint of `sources[0]` when it was hashed.
+    fp: Fingerprint,
     rel: String,
     sources: Vec<String>,
 }
@@ -406,6 +408,7 @@ impl DatasetCache {
                     jobs.entry(entry.hash.clone())
                         .or_insert_with(|| Job {
                             hash: entry.hash.clone(),
+                            fp: entry.fp,
                             rel,
                             sources: Vec::new(),
                         })
@@ -433,7 +436,13 @@ impl DatasetCache {
             tmp.set_extension(format!("tmp.{}", opts.ext));
         }
         let result = (|| {
-            transform.run(Path::new(&job.sources[0]), &tmp)?;
+            let input = Path::new(&job.sources[0]);
+            transform.run(input, &tmp)?;
+            // The artifact is recorded as made from the content hashed earlier: if the
+            // source moved meanwhile, that may not be what the transform read.
+            if Fingerprint::of(input).ok() != Some(job.fp) {
+                return Err("the source changed while it was being built; build again".into());
+            }
             let f = File::open(&tmp).map_err(|e| format!("the transform wrote no output: {e}"))?;
             if !f.metadata().map_err(|e| e.to_string())?.is_file() {
                 return Err("the transform's output is not a regular file".to_string());

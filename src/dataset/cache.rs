@@ -159,6 +159,19 @@ impl DatasetCache {
         })
     }
 
+    /// The cache directory `dir` for reading only: nothing is created, and a directory
+    /// that does not exist yet is an empty cache (so `status` changes nothing on disk).
+    pub fn at(dir: &Path) -> Result<DatasetCache, DatasetError> {
+        let dir = match fs::canonicalize(dir) {
+            Ok(d) => d,
+            Err(_) => std::path::absolute(dir).map_err(io_at(dir))?,
+        };
+        Ok(DatasetCache {
+            dir,
+            safe_dirs: Arc::default(),
+        })
+    }
+
     /// The canonical cache directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -171,6 +184,13 @@ impl DatasetCache {
 
     /// Load the index (under the lock, so a concurrent save's rename window is never seen).
     pub fn load(&self) -> Result<Loaded, DatasetError> {
+        if !self.dir.is_dir() {
+            return Ok(Loaded {
+                index: Index::default(),
+                warnings: Vec::new(),
+                migrated_from: None,
+            });
+        }
         let _lock = self.lock()?;
         index::load(&self.dir)
     }
