@@ -27,7 +27,7 @@ fn benches(c: &mut Criterion) {
     tree(&src);
     let cache = DatasetCache::open(&tmp.path().join("cache")).unwrap();
     let empty = DatasetCache::open(&tmp.path().join("empty")).unwrap();
-    let sources = cache.sources(&[src.clone()], None).unwrap();
+    let sources = cache.sources(std::slice::from_ref(&src), None).unwrap();
     let touch = |_: &Path, o: &Path| fs::write(o, b"").map_err(|e| e.to_string());
     cache
         .build(&sources, &BuildOptions::new("v", "bench@1"), &touch, &Quiet)

@@ -13,6 +13,7 @@ pub struct Fx {
 }
 
 impl Fx {
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Fx {
         let tmp = tempfile::tempdir().unwrap();
         let root = fs::canonicalize(tmp.path()).unwrap();
