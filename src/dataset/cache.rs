@@ -1,0 +1,498 @@
+//! A dataset cache directory and the read-only questions asked of it: status and get.
+//!
+//! ```text
+//! <cache>/index.json            the index (plus index.json.tmp / index.json.bak, see index)
+//! <cache>/.lock                 held around every load-modify-save of the index
+//! <cache>/.build.lock           shared by running builds, exclusive for gc
+//! <cache>/objects/<h[..2]>/<h>-<k>[.ext]   artifacts: h = source content hash,
+//!                                          k = hash of (variant, producer, extension)
+//! ```
+
+use super::error::{io_at, DatasetError};
+use super::fingerprint::Fingerprint;
+use super::index::{self, Entry, Index, Loaded};
+use super::scan::{scan, FileState};
+use super::sources::{path_str, Shard, Sources};
+use crate::fsutil::{self, LockGuard};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub const LOCK_FILE: &str = ".lock";
+pub const BUILD_LOCK_FILE: &str = ".build.lock";
+pub const OBJECTS_DIR: &str = "objects";
+
+/// Environment variable that turns on trust mode (`1`, `true`, `yes`), as `--trust-index`.
+pub const TRUST_ENV: &str = "SMARTCACHE_TRUST_INDEX";
+
+/// Whether [`TRUST_ENV`] asks for trust mode.
+pub fn trust_from_env() -> bool {
+    std::env::var(TRUST_ENV)
+        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+        .unwrap_or(false)
+}
+
+/// The artifact path (relative to the cache directory) for content `hash` under
+/// `variant`, `producer` and extension `ext` (without the dot; may be empty). Identical
+/// contents get the same path, so they share one artifact; another variant or producer
+/// gets another path, so variants coexist and producers never mix.
+pub fn artifact_name(hash: &str, variant: &str, producer: &str, ext: &str) -> String {
+    let key = crate::hash::hex128(format!("{variant}\0{producer}\0{ext}").as_bytes());
+    let prefix = hash.get(..2).unwrap_or("00");
+    let dot = if ext.is_empty() { "" } else { "." };
+    format!("{OBJECTS_DIR}/{prefix}/{hash}-{}{dot}{ext}", &key[..16])
+}
+
+/// A dataset cache directory.
+#[derive(Debug, Clone)]
+pub struct DatasetCache {
+    dir: PathBuf,
+    /// Directories under `dir` already checked not to lead outside it.
+    safe_dirs: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+/// What `status` should look at.
+#[derive(Debug, Clone, Default)]
+pub struct StatusOptions {
+    /// The variant to check artifacts for; `None` checks every variant the index knows.
+    pub variant: Option<String>,
+    /// The producer artifacts must come from; `None` uses the one the index records for
+    /// the variant.
+    pub producer: Option<String>,
+    /// Artifact extension for the reuse lookup (default: the one recorded).
+    pub ext: Option<String>,
+    /// Skip per-file validation of indexed files (slow storage; only when asked).
+    pub trust_index: bool,
+}
+
+/// Whether a source's artifact for one variant can be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactState {
+    /// Recorded for this source, from the right producer, on disk.
+    Present,
+    /// Not recorded for this source, but an artifact of identical content exists: a build
+    /// links it without running the transform (deduplication).
+    Reusable,
+    /// The transform has to run.
+    Missing,
+}
+
+/// One file in a status report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileStatus {
+    pub path: String,
+    pub state: FileState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    /// Another source in the cache has identical content.
+    pub duplicate: bool,
+    /// Variant → artifact state (not for removed or unreadable files).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub artifacts: BTreeMap<String, ArtifactState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The error of the last failed build of this file, if it has not been built since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// Totals of a status report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatusCounts {
+    pub new: usize,
+    pub changed: usize,
+    pub touched: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub unreadable: usize,
+    /// Files whose content another source also has.
+    pub deduplicated: usize,
+    /// (file, variant) pairs whose artifact is missing and must be built.
+    pub missing_artifacts: usize,
+    /// (file, variant) pairs that a build serves from an identical-content artifact.
+    pub reusable_artifacts: usize,
+    /// Files with a recorded build failure.
+    pub failed: usize,
+    /// Files whose content was read to validate them.
+    pub hashed: usize,
+}
+
+/// The answer of [`DatasetCache::status`].
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub variants: Vec<String>,
+    pub counts: StatusCounts,
+    pub bytes_hashed: u64,
+    pub files: Vec<FileStatus>,
+    /// Index fallbacks and migrations (also printed by the CLI on stderr).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+impl StatusReport {
+    /// Nothing to do: every file unchanged, every artifact present.
+    pub fn is_clean(&self) -> bool {
+        let c = &self.counts;
+        c.new
+            + c.changed
+            + c.touched
+            + c.removed
+            + c.unreadable
+            + c.missing_artifacts
+            + c.reusable_artifacts
+            == 0
+    }
+}
+
+impl DatasetCache {
+    /// Open (creating if needed) the cache directory `dir`.
+    pub fn open(dir: &Path) -> Result<DatasetCache, DatasetError> {
+        fsutil::create_dir_all(dir)?;
+        let dir = fs::canonicalize(dir).map_err(io_at(dir))?;
+        Ok(DatasetCache {
+            dir,
+            safe_dirs: Arc::default(),
+        })
+    }
+
+    /// The cache directory `dir` for reading only: nothing is created, and a directory
+    /// that does not exist yet is an empty cache (so `status` changes nothing on disk).
+    pub fn at(dir: &Path) -> Result<DatasetCache, DatasetError> {
+        let dir = match fs::canonicalize(dir) {
+            Ok(d) => d,
+            Err(_) => std::path::absolute(dir).map_err(io_at(dir))?,
+        };
+        Ok(DatasetCache {
+            dir,
+            safe_dirs: Arc::default(),
+        })
+    }
+
+    /// The canonical cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Take the cache lock (for a load-modify-save of the index).
+    pub fn lock(&self) -> Result<LockGuard, DatasetError> {
+        Ok(LockGuard::acquire(&self.dir.join(LOCK_FILE))?)
+    }
+
+    /// Load the index (under the lock, so a concurrent save's rename window is never seen).
+    pub fn load(&self) -> Result<Loaded, DatasetError> {
+        if !self.dir.is_dir() {
+            return Ok(Loaded {
+                index: Index::default(),
+                warnings: Vec::new(),
+                migrated_from: None,
+            });
+        }
+        let _lock = self.lock()?;
+        index::load(&self.dir)
+    }
+
+    /// Expand source arguments into files, leaving out the cache directory itself.
+    pub fn sources(&self, args: &[PathBuf], shard: Option<Shard>) -> Result<Sources, DatasetError> {
+        Ok(Sources::collect(args, Some(&self.dir))?.shard(shard))
+    }
+
+    /// Resolve an artifact path read from the index, refusing anything that leaves the
+    /// cache directory (`..`, absolute paths, symlinks pointing out, non-object paths).
+    pub fn artifact_path(&self, rel: &str) -> Result<PathBuf, DatasetError> {
+        self.confine(rel).map(|(p, _)| p)
+    }
+
+    /// [`Self::artifact_path`], also returning the file's metadata when it exists.
+    ///
+    /// Same guarantee as [`fsutil::safe_join`] at a fraction of its cost (status checks
+    /// one artifact per source): the path is checked lexically, each directory on the way
+    /// is checked once per process not to be a symlink leading out, and the file itself
+    /// costs one `lstat` (a symlink is resolved and must stay inside).
+    pub(crate) fn confine(
+        &self,
+        rel: &str,
+    ) -> Result<(PathBuf, Option<fs::Metadata>), DatasetError> {
+        let escapes = || -> DatasetError {
+            fsutil::FsError::Escapes {
+                path: rel.to_string(),
+                base: self.dir.clone(),
+            }
+            .into()
+        };
+        let rel_path = Path::new(rel);
+        let lexically_ok = rel.starts_with("objects/")
+            && !rel.contains('\0')
+            && rel_path
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        if !lexically_ok {
+            return Err(escapes());
+        }
+        let full = self.dir.join(rel_path);
+        let mut dir = self.dir.clone();
+        let parts: Vec<Component> = rel_path.components().collect();
+        for c in &parts[..parts.len() - 1] {
+            dir.push(c);
+            if !self.dir_is_inside(&dir) {
+                return Err(escapes());
+            }
+        }
+        match fs::symlink_metadata(&full) {
+            Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(&full) {
+                Ok(real) if real.starts_with(&self.dir) => Ok((full, fs::metadata(&real).ok())),
+                Ok(_) => Err(escapes()),
+                Err(_) => Ok((full, None)),
+            },
+            Ok(m) => Ok((full, Some(m))),
+            Err(_) => Ok((full, None)),
+        }
+    }
+
+    /// Whether `dir` (below the cache directory) is a real directory inside it, or does not
+    /// exist; remembered once true.
+    fn dir_is_inside(&self, dir: &Path) -> bool {
+        let mut known = self.safe_dirs.lock().unwrap_or_else(|p| p.into_inner());
+        if known.contains(dir) {
+            return true;
+        }
+        let ok = match fs::symlink_metadata(dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                fs::canonicalize(dir).is_ok_and(|real| real.starts_with(&self.dir))
+            }
+            Ok(_) => true,
+            Err(_) => return true, // absent: nothing to follow (not remembered)
+        };
+        if ok {
+            known.insert(dir.to_path_buf());
+        }
+        ok
+    }
+
+    /// `true` when artifact `rel` is recorded as made from `hash` for `variant` by
+    /// `producer`, lies inside the cache, and is on disk with its recorded size.
+    pub(crate) fn artifact_ok(
+        &self,
+        index: &Index,
+        rel: &str,
+        hash: &str,
+        variant: &str,
+        producer: &str,
+    ) -> bool {
+        let Some(a) = index.artifacts.get(rel) else {
+            return false;
+        };
+        if a.producer != producer || a.variant != variant || a.source_hash != hash {
+            return false;
+        }
+        match self.confine(rel) {
+            Ok((_, Some(m))) => m.is_file() && m.len() == a.size,
+            _ => false,
+        }
+    }
+
+    /// Which artifact serves `entry` for `variant` from `producer`, if any: its own, else an
+    /// identical-content one (with the flag `reused`).
+    pub(crate) fn serving_artifact(
+        &self,
+        index: &Index,
+        entry: &Entry,
+        variant: &str,
+        producer: &str,
+        ext: &str,
+    ) -> Option<(String, bool)> {
+        if let Some(rel) = entry.variants.get(variant) {
+            if self.artifact_ok(index, rel, &entry.hash, variant, producer) {
+                return Some((rel.clone(), false));
+            }
+        }
+        let shared = artifact_name(&entry.hash, variant, producer, ext);
+        if self.artifact_ok(index, &shared, &entry.hash, variant, producer) {
+            return Some((shared, true));
+        }
+        None
+    }
+
+    /// Compare `sources` with the index: what is new, changed, touched, removed,
+    /// unchanged, duplicated, and which artifacts are missing. Changes nothing on disk.
+    pub fn status(
+        &self,
+        sources: &Sources,
+        opts: &StatusOptions,
+    ) -> Result<StatusReport, DatasetError> {
+        let Loaded {
+            index, warnings, ..
+        } = self.load()?;
+        let scanned = scan(&index, &sources.files, opts.trust_index);
+
+        let variants: Vec<String> = match &opts.variant {
+            Some(v) => vec![v.clone()],
+            None => index.variants.keys().cloned().collect(),
+        };
+        // (variant, producer, ext) for each variant checked; a variant nobody built has no
+        // producer and every artifact of it is missing.
+        let targets: Vec<(String, Option<String>, String)> = variants
+            .iter()
+            .map(|v| {
+                let info = index.variants.get(v);
+                let producer = opts
+                    .producer
+                    .clone()
+                    .or_else(|| info.map(|i| i.producer.clone()));
+                let ext = opts
+                    .ext
+                    .clone()
+                    .or_else(|| info.map(|i| i.ext.clone()))
+                    .unwrap_or_default();
+                (v.clone(), producer, ext)
+            })
+            .collect();
+
+        // Hash multiplicity over the cache as it would be after this scan.
+        let mut counts_by_hash: HashMap<&str, usize> = HashMap::new();
+        let in_scan: std::collections::HashSet<&str> =
+            scanned.iter().map(|s| s.path.as_str()).collect();
+        for (p, e) in &index.entries {
+            if !in_scan.contains(p.as_str()) && !sources.covers(p) {
+                *counts_by_hash.entry(e.hash.as_str()).or_default() += 1;
+            }
+        }
+        for s in &scanned {
+            if let Some(e) = &s.entry {
+                *counts_by_hash.entry(e.hash.as_str()).or_default() += 1;
+            }
+        }
+
+        let mut files: Vec<FileStatus> = scanned
+            .par_iter()
+            .map(|s| {
+                let mut artifacts = BTreeMap::new();
+                if let Some(e) = &s.entry {
+                    for (v, producer, ext) in &targets {
+                        let state = match producer {
+                            Some(p) => match self.serving_artifact(&index, e, v, p, ext) {
+                                Some((_, false)) => ArtifactState::Present,
+                                Some((_, true)) => ArtifactState::Reusable,
+                                None => ArtifactState::Missing,
+                            },
+                            None => ArtifactState::Missing,
+                        };
+                        artifacts.insert(v.clone(), state);
+                    }
+                }
+                FileStatus {
+                    path: s.path.clone(),
+                    state: s.state,
+                    hash: s.entry.as_ref().map(|e| e.hash.clone()),
+                    duplicate: s.entry.as_ref().is_some_and(|e| {
+                        counts_by_hash.get(e.hash.as_str()).copied().unwrap_or(0) > 1
+                    }),
+                    artifacts,
+                    error: s.error.clone(),
+                    failure: index.failures.get(&s.path).map(|f| f.error.clone()),
+                }
+            })
+            .collect();
+        for (p, e) in &index.entries {
+            if sources.covers(p)
+                && !in_scan.contains(p.as_str())
+                && sources.files.binary_search(p).is_err()
+            {
+                files.push(FileStatus {
+                    path: p.clone(),
+                    state: FileState::Removed,
+                    hash: Some(e.hash.clone()),
+                    duplicate: false,
+                    artifacts: BTreeMap::new(),
+                    error: None,
+                    failure: None,
+                });
+            }
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+
+        let mut counts = StatusCounts::default();
+        for f in &files {
+            match f.state {
+                FileState::New => counts.new += 1,
+                FileState::Changed => counts.changed += 1,
+                FileState::Touched => counts.touched += 1,
+                FileState::Unchanged => counts.unchanged += 1,
+                FileState::Removed => counts.removed += 1,
+                FileState::Unreadable => counts.unreadable += 1,
+            }
+            counts.deduplicated += usize::from(f.duplicate);
+            counts.failed += usize::from(f.failure.is_some());
+            for a in f.artifacts.values() {
+                match a {
+                    ArtifactState::Missing => counts.missing_artifacts += 1,
+                    ArtifactState::Reusable => counts.reusable_artifacts += 1,
+                    ArtifactState::Present => {}
+                }
+            }
+        }
+        counts.hashed = scanned.iter().filter(|s| s.hashed).count();
+        Ok(StatusReport {
+            variants,
+            counts,
+            bytes_hashed: scanned.iter().map(|s| s.bytes_read).sum(),
+            files,
+            warnings,
+        })
+    }
+
+    /// The artifact serving `source` for `variant`. The source is validated first (unless
+    /// `trust_index`): a changed source is an error, a vanished one is served from the
+    /// cache (sourceless use).
+    pub fn get(
+        &self,
+        source: &Path,
+        variant: &str,
+        producer: Option<&str>,
+        trust_index: bool,
+    ) -> Result<PathBuf, DatasetError> {
+        let key_path = match fs::canonicalize(source) {
+            Ok(p) => p,
+            Err(_) => std::path::absolute(source).map_err(io_at(source))?,
+        };
+        let key = path_str(&key_path)?;
+        let Loaded { index, .. } = self.load()?;
+        let entry = index
+            .entries
+            .get(key)
+            .ok_or_else(|| DatasetError::NotIndexed {
+                path: key_path.clone(),
+            })?;
+        if !trust_index {
+            if let Ok(fp) = Fingerprint::of(&key_path) {
+                let trusted = fp == entry.fp && !fp.is_racy(entry.at);
+                if !trusted {
+                    let h = super::hash_file(&key_path).map_err(io_at(&key_path))?;
+                    if h != entry.hash {
+                        return Err(DatasetError::Stale { path: key_path });
+                    }
+                }
+            }
+        }
+        let no = |why: String| DatasetError::NoArtifact {
+            path: key_path.clone(),
+            variant: variant.to_string(),
+            why,
+        };
+        let info = index.variants.get(variant);
+        let producer = producer
+            .map(str::to_string)
+            .or_else(|| info.map(|i| i.producer.clone()))
+            .ok_or_else(|| no(" (the variant was never built)".into()))?;
+        let ext = info.map(|i| i.ext.as_str()).unwrap_or("");
+        match self.serving_artifact(&index, entry, variant, &producer, ext) {
+            Some((rel, _)) => self.artifact_path(&rel),
+            None => Err(no(format!(
+                " from producer `{producer}` (run `smartcache dataset build`)"
+            ))),
+        }
+    }
+}

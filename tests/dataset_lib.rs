@@ -1,0 +1,263 @@
+//! The dataset cache through its library API: the racy rule, concurrent builds on one
+//! cache, and index migration in place.
+
+mod dataset_common;
+use dataset_common::*;
+use smartcache::dataset::fingerprint::RACY_WINDOW_NS;
+use smartcache::dataset::{
+    index, ArtifactState, BuildOptions, DatasetCache, FileState, Fingerprint, Quiet, StatusOptions,
+};
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn copy(i: &Path, o: &Path) -> Result<(), String> {
+    fs::copy(i, o).map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn status_of(cache: &DatasetCache, fx: &Fx, rel: &str) -> (FileState, usize) {
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let r = cache.status(&sources, &StatusOptions::default()).unwrap();
+    let f = r.files.iter().find(|f| f.path.ends_with(rel)).unwrap();
+    (f.state, r.counts.hashed)
+}
+
+/// Put the cache into the state "the file was rewritten in the same timestamp tick as its
+/// entry was recorded, with the same size": the recorded fingerprint equals the file's
+/// current one, the recorded hash is the old content's, and the record time is `at`.
+fn forge_same_tick_record(cache: &DatasetCache, path: &Path, at: i64) {
+    let lock = cache.lock().unwrap();
+    let mut loaded = index::load(cache.dir()).unwrap();
+    let e = loaded
+        .index
+        .entries
+        .get_mut(path.to_str().unwrap())
+        .unwrap();
+    e.fp = Fingerprint::of(path).unwrap();
+    e.at = at;
+    index::save(cache.dir(), &mut loaded.index, &lock).unwrap();
+}
+
+#[test]
+fn racy_same_tick_same_size_rewrite_is_detected() {
+    let fx = Fx::new();
+    let p = fx.write("img.raw", "AAAA");
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    cache
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .unwrap();
+    // Rewrite right away, same size. Whether or not the clock ticked in between, the
+    // change must be seen.
+    fs::write(&p, "BBBB").unwrap();
+    assert_eq!(status_of(&cache, &fx, "img.raw").0, FileState::Changed);
+
+    // Now the exact racy case, made deterministic: same fingerprint, recorded in the
+    // tick of the write. Only the racy rule can catch it, and it does.
+    let mtime = Fingerprint::of(&p).unwrap().mtime_ns;
+    forge_same_tick_record(&cache, &p, mtime);
+    fs::write(&p, "CCCC").unwrap();
+    forge_same_tick_record(&cache, &p, mtime); // fingerprint equal to the file's again
+    assert_eq!(status_of(&cache, &fx, "img.raw"), (FileState::Changed, 1));
+
+    // Control: the same record made safely after the write is trusted on metadata alone
+    // (no read), which is exactly why the racy rule is needed above.
+    let ctime = Fingerprint::of(&p).unwrap().ctime_ns;
+    forge_same_tick_record(&cache, &p, mtime.max(ctime) + RACY_WINDOW_NS + 1);
+    assert_eq!(status_of(&cache, &fx, "img.raw"), (FileState::Unchanged, 0));
+}
+
+#[test]
+fn touched_file_updates_fingerprint_only_and_rebuilds_nothing() {
+    let fx = Fx::new();
+    fx.write("a", "same");
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let opts = BuildOptions::new("v", "copy@1");
+    let r = cache.build(&sources, &opts, &copy, &Quiet).unwrap();
+    assert_eq!((r.new, r.transformed), (1, 1));
+    fx.touch("a", 50);
+    let fail = |_: &Path, _: &Path| -> Result<(), String> { Err("must not run".into()) };
+    let r = cache.build(&sources, &opts, &fail, &Quiet).unwrap();
+    assert_eq!((r.touched, r.transformed, r.failures.len()), (1, 0, 0));
+    let e = &index::load(cache.dir()).unwrap().index.entries[&format!("{}/a", fx.src().display())];
+    assert_eq!(e.fp, Fingerprint::of(&fx.src().join("a")).unwrap());
+}
+
+fn smartcache_bin() -> String {
+    assert_cmd::cargo::cargo_bin("smartcache")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn concurrent_sharded_builds_lose_no_entry() {
+    let fx = Fx::new();
+    let n = 180;
+    for i in 0..n {
+        fx.write(
+            &format!("d{}/f{i:03}", i % 7),
+            &format!("file number {i}\n"),
+        );
+    }
+    let cache_dir = fx.cache();
+    // Three farm nodes, one shard each, checkpointing as often as possible so that their
+    // read-merge-write cycles interleave; plus a fourth build of another variant over all
+    // sources at the same time.
+    let mut children = Vec::new();
+    for k in 1..=3 {
+        children.push(
+            Command::new(smartcache_bin())
+                .args(["dataset", "build"])
+                .arg(fx.src())
+                .arg("--cache")
+                .arg(&cache_dir)
+                .args([
+                    "--variant",
+                    "up",
+                    "--exec",
+                    UPPER,
+                    "-j",
+                    "1",
+                    "--checkpoint",
+                    "0.001",
+                ])
+                .arg("--shard")
+                .arg(format!("{k}/3"))
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    children.push(
+        Command::new(smartcache_bin())
+            .args(["dataset", "build"])
+            .arg(fx.src())
+            .arg("--cache")
+            .arg(&cache_dir)
+            .args([
+                "--variant",
+                "copy",
+                "--exec",
+                "cp {in} {out}",
+                "-j",
+                "1",
+                "--checkpoint",
+                "0.001",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let cache = DatasetCache::open(&cache_dir).unwrap();
+    let loaded = index::load(cache.dir()).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.index.entries.len(), n);
+    for (p, e) in &loaded.index.entries {
+        assert_eq!(e.variants.len(), 2, "{p}: {:?}", e.variants);
+    }
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let r = cache.status(&sources, &StatusOptions::default()).unwrap();
+    assert_eq!((r.counts.unchanged, r.counts.missing_artifacts), (n, 0));
+    assert!(r
+        .files
+        .iter()
+        .all(|f| f.artifacts.values().all(|a| *a == ArtifactState::Present)));
+    let v = cache.verify().unwrap();
+    assert_eq!(
+        (v.entries, v.artifacts_checked, v.problems.len()),
+        (n, 2 * n, 0)
+    );
+}
+
+#[test]
+fn version_1_index_is_migrated_in_place_on_the_next_write() {
+    let fx = Fx::new();
+    let p = fx.write("a.txt", "hello\n");
+    let hash = smartcache::hash::hex128(b"hello\n");
+    fs::create_dir_all(fx.cache().join("objects/legacy")).unwrap();
+    fs::write(fx.cache().join("objects/legacy/a"), "HELLO\n").unwrap();
+    let fixture = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dataset/index-v1.json"),
+    )
+    .unwrap()
+    .replace("@SRC@", fx.src().to_str().unwrap())
+    .replace("@HASH@", &hash);
+    fs::write(fx.cache().join("index.json"), fixture).unwrap();
+
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    assert_eq!(
+        cache.get(&p, "up", None, false).unwrap(),
+        fx.cache().join("objects/legacy/a")
+    );
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let r = cache.status(&sources, &StatusOptions::default()).unwrap();
+    assert_eq!(r.warnings.len(), 1);
+    assert!(
+        r.warnings[0].ends_with("migrated index format version 1 to 2"),
+        "{:?}",
+        r.warnings
+    );
+    // Version 1 trusted mtime alone: the first validation reads the file once.
+    assert_eq!((r.files[0].state, r.counts.hashed), (FileState::Touched, 1));
+    // status wrote nothing; a build writes the migrated index in place, old copy as .bak.
+    assert_eq!(version_of(&fx.cache().join("index.json")), 1);
+    let fail = |_: &Path, _: &Path| -> Result<(), String> { Err("must not run".into()) };
+    let r = cache
+        .build(&sources, &BuildOptions::new("up", "upper@1"), &fail, &Quiet)
+        .unwrap();
+    assert_eq!((r.touched, r.transformed, r.failures.len()), (1, 0, 0));
+    let on_disk = index::load(cache.dir()).unwrap();
+    assert_eq!((on_disk.index.version, on_disk.migrated_from), (2, None));
+    assert_eq!(version_of(&fx.cache().join("index.json")), 2);
+    assert_eq!(version_of(&fx.cache().join("index.json.bak")), 1);
+}
+
+fn version_of(p: &Path) -> u64 {
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(p).unwrap()).unwrap();
+    v["version"].as_u64().unwrap()
+}
+
+#[test]
+fn source_modified_during_its_transform_is_not_recorded_under_the_old_hash() {
+    let fx = Fx::new();
+    let p = fx.write("a", "before");
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let sneaky = |i: &Path, o: &Path| -> Result<(), String> {
+        fs::copy(i, o).map_err(|e| e.to_string())?;
+        fs::write(i, "after, and longer").map_err(|e| e.to_string())
+    };
+    let r = cache
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &sneaky, &Quiet)
+        .unwrap();
+    assert_eq!(r.transformed, 0);
+    assert_eq!(r.failures.len(), 1);
+    assert_eq!(
+        r.failures[0].error,
+        "the source changed while it was being built; build again"
+    );
+    let r = cache
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .unwrap();
+    assert_eq!((r.changed, r.transformed, r.failures.len()), (1, 1, 0));
+    assert_eq!(
+        fs::read_to_string(cache.get(&p, "v", None, false).unwrap()).unwrap(),
+        "after, and longer"
+    );
+}
+
+#[test]
+fn status_on_a_missing_cache_creates_nothing() {
+    let fx = Fx::new();
+    fx.write("a", "x");
+    let cache = DatasetCache::at(&fx.root.join("no-cache")).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let r = cache.status(&sources, &StatusOptions::default()).unwrap();
+    assert_eq!((r.counts.new, r.counts.hashed), (1, 1));
+    assert!(!fx.root.join("no-cache").exists());
+}
