@@ -44,6 +44,7 @@ mod snapshots;
 
 pub use error::{Result, StoreError};
 pub use hashfile::{FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, FORMAT, VERSION};
+pub use master::REPLACED_FILE;
 pub use objects::{object_refs, WRITE_WORKERS};
 pub use prune::{PruneOptions, PruneReport, DEFAULT_GRACE};
 pub use snapshot_id::SnapshotId;
