@@ -22,7 +22,12 @@
 //!   its objects *before* the hash file that refers to them; in that window the objects
 //!   are unreferenced, so prune leaves alone any unreferenced file younger than its grace
 //!   period (a minute by default), and [`CacheDir::put_object`] refreshes the mtime of
-//!   an object it finds already present.
+//!   an object it finds already present. What is left is an instant between prune
+//!   judging an old object unreferenced and deleting it, in which a writer may re-store
+//!   it; that can only cost an explanation ("manifest not kept"), never a validity
+//!   result, which compares the hashes inside `hash.json` files alone.
+//! * [`CacheDir::put_objects`] stores a whole record's objects with parallel fsyncs; use
+//!   it rather than a loop of [`CacheDir::put_object`] (several times faster).
 //!
 //! Every file is written with [`crate::fsutil::atomic_write`]; paths built from values
 //! read out of files (object names) are validated with [`crate::hash::is_hex128`] and
@@ -39,6 +44,7 @@ mod snapshots;
 
 pub use error::{Result, StoreError};
 pub use hashfile::{FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, FORMAT, VERSION};
+pub use master::REPLACED_FILE;
 pub use objects::{object_refs, WRITE_WORKERS};
 pub use prune::{PruneOptions, PruneReport, DEFAULT_GRACE};
 pub use snapshot_id::SnapshotId;

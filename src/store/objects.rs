@@ -179,15 +179,19 @@ impl CacheDir {
 /// `true` if the object at `path` is already stored with the expected size; its mtime
 /// is then refreshed, so that prune's grace period covers a writer that is about to
 /// refer to it again. A file of the wrong size is a damaged object, to be rewritten.
+///
+/// On a cache shared by several users only an object's owner may set its mtime; for
+/// the others the refresh is skipped (the object is there, which is what matters), so
+/// their protection against a concurrent prune is the object's own age.
 fn refresh_if_present(path: &Path, len: usize) -> Result<bool> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() && meta.len() == len as u64 => {
-            let file = File::options()
-                .write(true)
-                .open(path)
-                .map_err(io_err(path))?;
-            file.set_modified(SystemTime::now()).map_err(io_err(path))?;
-            Ok(true)
+            let refreshed = File::open(path).and_then(|f| f.set_modified(SystemTime::now()));
+            match refreshed {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Ok(true),
+                Err(e) => Err(io_err(path)(e)),
+            }
         }
         Ok(_) => Ok(false),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
