@@ -1,0 +1,642 @@
+//! Animation curves: `{curve [i|I] keys…}` and `{EXPRESSION [i|I] keys…}`.
+//!
+//! A key is `[interp] [extrap] [xFRAME] VALUE [sSLOPE] [tSLOPE] [uLEN] [vLEN]`
+//! (NK-FORMAT.md, "Curves"). Interpolation (`K L S R C`) and extrapolation (`k l`)
+//! letters are sticky: Nuke writes one only where it changes, so each key takes the
+//! latest letter before it. A key without `x` steps on from the previous keys.
+//!
+//! Two things are built from a curve:
+//!
+//! * its value at a (fractional) frame, by [`Curve::value_at`];
+//! * its *influence set* at a frame, by [`Curve::influence`]: the keys whose text can
+//!   change the value anywhere in the motion-blur window `[f - 0.5, f + 0.5]`. The
+//!   manifest records the value plus those keys' canonical text, so an edit to a key
+//!   outside the set leaves the manifest bytes alone, and an edit that can move the
+//!   value in the window changes them (rule 1 first, rule 2 second).
+//!
+//! Each key's canonical text spells out everything that is implicit in the script (its
+//! effective letters and its frame), so an untouched key has identical bytes however
+//! its neighbours were edited.
+
+use super::expr::{self, Expression};
+use super::num::{format_f64, parse_decimal};
+
+/// Half the motion-blur window: the manifest for frame `f` covers `[f - h, f + h]`.
+pub const BLUR_HALF_WINDOW: f64 = 0.5;
+
+/// How a key shapes the segment that follows it (and its own tangent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interp {
+    /// `K`: hold the key's value until the next key.
+    Constant,
+    /// `L`: tangents point at the neighbouring keys.
+    Linear,
+    /// `S`: Catmull-Rom, clamped so the curve stays within its neighbours' range.
+    Smooth,
+    /// `R`: Catmull-Rom (slope between the previous and next key).
+    CatmullRom,
+    /// `C`: natural cubic (C2) spline through every key.
+    Cubic,
+    /// A letter smartcache does not know: kept, and every key is then assumed to matter.
+    Other(char),
+}
+
+impl Interp {
+    fn letter(self) -> char {
+        match self {
+            Interp::Constant => 'K',
+            Interp::Linear => 'L',
+            Interp::Smooth => 'S',
+            Interp::CatmullRom => 'R',
+            Interp::Cubic => 'C',
+            Interp::Other(c) => c,
+        }
+    }
+}
+
+/// What the curve does beyond its first or last key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extrap {
+    /// `k`: hold the end key's value.
+    Constant,
+    /// `l`: continue along the end key's tangent.
+    Linear,
+}
+
+/// One key, with its effective (sticky) letters resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub frame: f64,
+    pub value: f64,
+    pub interp: Interp,
+    pub extrap: Extrap,
+    /// `s`: the left slope (also the right one unless `t` is given).
+    pub left_slope: Option<f64>,
+    /// `t`: the right slope.
+    pub right_slope: Option<f64>,
+    /// `u`: left handle length (1 = a third of the segment).
+    pub left_handle: f64,
+    /// `v`: right handle length.
+    pub right_handle: f64,
+    canonical: String,
+}
+
+impl Key {
+    /// The key's canonical text: `<interp><extrap> x<frame> <value>` plus the slope and
+    /// handle words as written. Numbers keep their script text; only an implicit frame
+    /// is printed by smartcache.
+    pub fn canonical(&self) -> &str {
+        &self.canonical
+    }
+
+    fn user_left(&self) -> Option<f64> {
+        self.left_slope
+    }
+
+    fn user_right(&self) -> Option<f64> {
+        self.right_slope.or(self.left_slope)
+    }
+}
+
+/// A parsed animation: optional expression, header flags, keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    /// The expression the animation evaluates instead of plain `curve` (e.g.
+    /// `-1+parent.curve` or `curve(((frame-1001)%15)+1001)`), if any.
+    pub expression: Option<Expression>,
+    /// Header words between the expression and the first key (`i`, `I`), as written.
+    pub flags: Vec<String>,
+    /// Keys in frame order.
+    keys: Vec<Key>,
+    /// Tokens that were not understood, as written. Their presence makes every key
+    /// influence every frame.
+    pub unknown: Vec<String>,
+    /// Keys were not strictly increasing in frame as written (or a number was not
+    /// finite): evaluation still works on the sorted keys, influence is every key.
+    irregular: bool,
+    /// Effective (left, right) tangent of every key, computed once.
+    slopes: Vec<(f64, f64)>,
+}
+
+/// Splits curve text into whitespace-separated words. A leading quoted word (an
+/// expression with spaces) is returned unescaped; quotes elsewhere are not expected in
+/// curve text and the word is returned as written (it then ends up as an unknown token).
+fn words(inner: &str) -> (Option<String>, Vec<&str>) {
+    let trimmed = inner.trim_start();
+    let mut first = None;
+    let mut rest = trimmed;
+    if let Some(body) = trimmed.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        let mut end = body.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                _ => out.push(c),
+            }
+        }
+        first = Some(out);
+        rest = &body[end.min(body.len())..];
+    }
+    (first, rest.split_ascii_whitespace().collect())
+}
+
+impl Curve {
+    /// Parses the text between the braces of an animation, e.g. `curve x1 0 x10 5` or
+    /// `-1+parent.curve i x70 1`. Never fails: what it does not understand goes to
+    /// [`Curve::unknown`].
+    pub fn parse(inner: &str) -> Curve {
+        let (quoted_head, mut tokens) = words(inner);
+        let head = match quoted_head {
+            Some(h) => Some(h),
+            None if tokens.is_empty() => None,
+            None => Some(tokens.remove(0).to_owned()),
+        };
+        let expression = match head.as_deref() {
+            None | Some("curve") => None,
+            Some(h) => Some(expr::analyse(h)),
+        };
+
+        let mut flags = Vec::new();
+        let mut raw: Vec<RawKey> = Vec::new();
+        let mut unknown = Vec::new();
+        let mut interp = Interp::Smooth;
+        let mut extrap = Extrap::Constant;
+        let mut pending_x: Option<(f64, &str)> = None;
+        let mut irregular = false;
+
+        for tok in tokens {
+            if raw.is_empty() && pending_x.is_none() && (tok == "i" || tok == "I") {
+                flags.push(tok.to_owned());
+                continue;
+            }
+            if let Some(v) = parse_decimal(tok) {
+                irregular |= !v.is_finite();
+                raw.push(RawKey {
+                    frame: pending_x.take(),
+                    value: (v, tok),
+                    interp,
+                    extrap,
+                    words: Vec::new(),
+                });
+                continue;
+            }
+            let mut chars = tok.chars();
+            let lead = chars.next().unwrap_or(' ');
+            let tail = chars.as_str();
+            if tail.is_empty() {
+                match lead {
+                    'K' => interp = Interp::Constant,
+                    'L' => interp = Interp::Linear,
+                    'S' => interp = Interp::Smooth,
+                    'R' => interp = Interp::CatmullRom,
+                    'C' => interp = Interp::Cubic,
+                    'k' => extrap = Extrap::Constant,
+                    'l' => extrap = Extrap::Linear,
+                    c if c.is_ascii_alphabetic() => {
+                        interp = Interp::Other(c);
+                        unknown.push(tok.to_owned());
+                    }
+                    _ => unknown.push(tok.to_owned()),
+                }
+                continue;
+            }
+            match (lead, parse_decimal(tail)) {
+                ('x', Some(f)) if pending_x.is_none() => {
+                    irregular |= !f.is_finite();
+                    pending_x = Some((f, tail));
+                }
+                ('s' | 't' | 'u' | 'v', Some(n)) if !raw.is_empty() => {
+                    irregular |= !n.is_finite();
+                    let last = raw.len() - 1;
+                    raw[last].words.push((lead, n, tok));
+                }
+                _ => unknown.push(tok.to_owned()),
+            }
+        }
+        if let Some((_, text)) = pending_x {
+            unknown.push(format!("x{text}"));
+        }
+
+        let mut keys: Vec<Key> = Vec::with_capacity(raw.len());
+        for (i, rk) in raw.iter().enumerate() {
+            let frame = match rk.frame {
+                Some((f, _)) => f,
+                None => match i {
+                    0 => 0.0,
+                    1 => keys[0].frame + 1.0,
+                    _ => 2.0 * keys[i - 1].frame - keys[i - 2].frame,
+                },
+            };
+            keys.push(rk.build(frame));
+        }
+        if keys
+            .windows(2)
+            .any(|w| w[0].frame.partial_cmp(&w[1].frame) != Some(std::cmp::Ordering::Less))
+        {
+            irregular = true;
+            keys.sort_by(|a, b| a.frame.total_cmp(&b.frame));
+        }
+        let slopes = compute_slopes(&keys);
+        Curve {
+            expression,
+            flags,
+            keys,
+            unknown,
+            irregular,
+            slopes,
+        }
+    }
+
+    /// The keys, in frame order.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// `true` when the keys alone cannot be trusted to locate influence: an unknown
+    /// token or letter, keys out of order or on the same frame, a non-finite number,
+    /// or an expression that may read the keys at any frame.
+    pub fn every_key_influences(&self) -> bool {
+        self.irregular || !self.unknown.is_empty() || self.expression.is_some()
+    }
+
+    /// `true` when smartcache computes the value and influence itself: no expression,
+    /// no unknown token, keys in order. Otherwise the curve is recorded as written.
+    pub fn is_exact(&self) -> bool {
+        self.expression.is_none() && self.unknown.is_empty() && !self.irregular
+    }
+
+    /// `true` when the curve has the same value and the same influence on every frame:
+    /// no expression, nothing unknown, at most one key.
+    pub fn is_constant(&self) -> bool {
+        self.expression.is_none()
+            && self.unknown.is_empty()
+            && !self.irregular
+            && self.keys.len() <= 1
+    }
+
+    /// The value of the keys at `frame` (`None` without keys). An expression on the
+    /// curve is not evaluated: this is the value of the keys alone.
+    pub fn value_at(&self, frame: f64) -> Option<f64> {
+        let keys = &self.keys;
+        let first = keys.first()?;
+        let last = keys.last()?;
+        if frame <= first.frame {
+            if frame < first.frame && first.extrap == Extrap::Linear {
+                return Some(first.value + (frame - first.frame) * self.slopes[0].0);
+            }
+            return Some(first.value);
+        }
+        if frame >= last.frame {
+            let n = keys.len() - 1;
+            if frame > last.frame && last.extrap == Extrap::Linear {
+                return Some(last.value + (frame - last.frame) * self.slopes[n].1);
+            }
+            return Some(last.value);
+        }
+        // keys[i].frame <= frame < keys[i + 1].frame
+        let i = keys.partition_point(|k| k.frame <= frame) - 1;
+        Some(self.segment_value(i, frame))
+    }
+
+    fn segment_value(&self, i: usize, frame: f64) -> f64 {
+        let (a, b) = (&self.keys[i], &self.keys[i + 1]);
+        if frame == a.frame {
+            return a.value;
+        }
+        if a.interp == Interp::Constant {
+            return a.value;
+        }
+        let h = b.frame - a.frame;
+        let m0 = self.slopes[i].1;
+        let m1 = self.slopes[i + 1].0;
+        if a.right_handle == 1.0 && b.left_handle == 1.0 {
+            // Handles of a third of the segment make x linear in the Bezier
+            // parameter: the segment is a cubic Hermite in the frame.
+            let s = (frame - a.frame) / h;
+            let s2 = s * s;
+            let s3 = s2 * s;
+            return (2.0 * s3 - 3.0 * s2 + 1.0) * a.value
+                + (s3 - 2.0 * s2 + s) * h * m0
+                + (-2.0 * s3 + 3.0 * s2) * b.value
+                + (s3 - s2) * h * m1;
+        }
+        bezier_value(a, b, m0, m1, frame)
+    }
+
+    /// Indices of the keys that can change the value (and slope) anywhere in
+    /// `[frame - 0.5, frame + 0.5]`, ascending and without repeats.
+    pub fn influence(&self, frame: f64) -> Vec<usize> {
+        let n = self.keys.len();
+        if self.every_key_influences() {
+            return (0..n).collect();
+        }
+        if n == 0 {
+            return Vec::new();
+        }
+        let lo = frame - BLUR_HALF_WINDOW;
+        let hi = frame + BLUR_HALF_WINDOW;
+        let keys = &self.keys;
+        let mut set = InfluenceSet::new();
+
+        if lo <= keys[0].frame {
+            set.add(0);
+            if lo < keys[0].frame
+                && keys[0].extrap == Extrap::Linear
+                && self.tangent_deps(0, Side::Left, &mut set)
+            {
+                return (0..n).collect();
+            }
+        }
+        if hi >= keys[n - 1].frame {
+            set.add(n - 1);
+            if hi > keys[n - 1].frame
+                && keys[n - 1].extrap == Extrap::Linear
+                && self.tangent_deps(n - 1, Side::Right, &mut set)
+            {
+                return (0..n).collect();
+            }
+        }
+        // Segments (i, i + 1) whose open interval meets [lo, hi]: the first one ends
+        // after lo, and they continue while they start before hi.
+        let mut i = keys.partition_point(|k| k.frame <= lo).saturating_sub(1);
+        while i + 1 < n && keys[i].frame < hi {
+            if keys[i + 1].frame > lo {
+                set.add(i);
+                set.add(i + 1);
+                if keys[i].interp != Interp::Constant {
+                    let all = self.tangent_deps(i, Side::Right, &mut set)
+                        || self.tangent_deps(i + 1, Side::Left, &mut set);
+                    if all {
+                        return (0..n).collect();
+                    }
+                }
+            }
+            i += 1;
+        }
+        set.into_sorted()
+    }
+
+    /// Adds the keys that key `j`'s tangent on `side` is computed from. Returns `true`
+    /// when that is every key (a cubic key).
+    fn tangent_deps(&self, j: usize, side: Side, set: &mut InfluenceSet) -> bool {
+        let key = &self.keys[j];
+        let user = match side {
+            Side::Left => key.user_left(),
+            Side::Right => key.user_right(),
+        };
+        if user.is_some() {
+            return false;
+        }
+        match key.interp {
+            Interp::Constant => false,
+            Interp::Cubic | Interp::Other(_) => true,
+            Interp::Linear | Interp::Smooth | Interp::CatmullRom => {
+                if j > 0 {
+                    set.add(j - 1);
+                }
+                if j + 1 < self.keys.len() {
+                    set.add(j + 1);
+                }
+                false
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// A small ordered set of key indices (influence sets hold a handful of keys).
+struct InfluenceSet {
+    items: Vec<usize>,
+}
+
+impl InfluenceSet {
+    fn new() -> Self {
+        Self {
+            items: Vec::with_capacity(6),
+        }
+    }
+
+    fn add(&mut self, i: usize) {
+        if !self.items.contains(&i) {
+            self.items.push(i);
+        }
+    }
+
+    fn into_sorted(mut self) -> Vec<usize> {
+        self.items.sort_unstable();
+        self.items
+    }
+}
+
+struct RawKey<'a> {
+    frame: Option<(f64, &'a str)>,
+    value: (f64, &'a str),
+    interp: Interp,
+    extrap: Extrap,
+    /// `s t u v` words: letter, number, text as written.
+    words: Vec<(char, f64, &'a str)>,
+}
+
+impl RawKey<'_> {
+    fn build(&self, frame: f64) -> Key {
+        let mut key = Key {
+            frame,
+            value: self.value.0,
+            interp: self.interp,
+            extrap: self.extrap,
+            left_slope: None,
+            right_slope: None,
+            left_handle: 1.0,
+            right_handle: 1.0,
+            canonical: String::new(),
+        };
+        let extrap = match self.extrap {
+            Extrap::Constant => 'k',
+            Extrap::Linear => 'l',
+        };
+        let frame_text = match self.frame {
+            Some((_, text)) => text.to_owned(),
+            None => format_f64(frame),
+        };
+        let mut c = format!(
+            "{}{} x{} {}",
+            self.interp.letter(),
+            extrap,
+            frame_text,
+            self.value.1
+        );
+        for &(letter, n, text) in &self.words {
+            match letter {
+                's' => key.left_slope = Some(n),
+                't' => key.right_slope = Some(n),
+                'u' => key.left_handle = n,
+                _ => key.right_handle = n,
+            }
+            c.push(' ');
+            c.push_str(text);
+        }
+        key.canonical = c;
+        key
+    }
+}
+
+/// Slope of the chord from key `a` to key `b` (0 for keys on the same frame).
+fn secant(a: &Key, b: &Key) -> f64 {
+    let h = b.frame - a.frame;
+    if h == 0.0 {
+        0.0
+    } else {
+        (b.value - a.value) / h
+    }
+}
+
+/// Effective (left, right) tangent of every key: user slopes win, then the key's own
+/// interpolation decides.
+fn compute_slopes(keys: &[Key]) -> Vec<(f64, f64)> {
+    let n = keys.len();
+    let cubic = if keys.iter().any(|k| k.interp == Interp::Cubic) {
+        natural_spline_slopes(keys)
+    } else {
+        Vec::new()
+    };
+    (0..n)
+        .map(|i| {
+            let key = &keys[i];
+            let left = (i > 0).then(|| secant(&keys[i - 1], key));
+            let right = (i + 1 < n).then(|| secant(key, &keys[i + 1]));
+            let auto = match key.interp {
+                Interp::Constant => (0.0, 0.0),
+                Interp::Linear => {
+                    let l = left.or(right).unwrap_or(0.0);
+                    let r = right.or(left).unwrap_or(0.0);
+                    (l, r)
+                }
+                Interp::CatmullRom => {
+                    let m = match (left, right) {
+                        (Some(_), Some(_)) => secant(&keys[i - 1], &keys[i + 1]),
+                        (Some(d), None) | (None, Some(d)) => d,
+                        (None, None) => 0.0,
+                    };
+                    (m, m)
+                }
+                Interp::Cubic => (cubic[i], cubic[i]),
+                Interp::Smooth | Interp::Other(_) => {
+                    let m = match (left, right) {
+                        (Some(dl), Some(dr)) => smooth_slope(&keys[i - 1], &keys[i + 1], dl, dr),
+                        _ => 0.0,
+                    };
+                    (m, m)
+                }
+            };
+            let l = key.user_left().unwrap_or(auto.0);
+            let r = key.user_right().unwrap_or(auto.1);
+            (l, r)
+        })
+        .collect()
+}
+
+/// Nuke's "smooth": the Catmull-Rom tangent, flattened at a local extremum and clamped
+/// to three times the smaller neighbouring chord (the Fritsch-Carlson bound) so that
+/// neither adjacent segment overshoots its keys.
+fn smooth_slope(prev: &Key, next: &Key, dl: f64, dr: f64) -> f64 {
+    if dl * dr <= 0.0 {
+        return 0.0;
+    }
+    let m = secant(prev, next);
+    let bound = 3.0 * dl.abs().min(dr.abs());
+    m.clamp(-bound, bound)
+}
+
+/// Slopes of the natural cubic spline through every key (second derivative zero at
+/// both ends), by the Thomas algorithm on the tridiagonal system for the second
+/// derivatives. Every key feeds every slope, which is why a cubic key makes every key
+/// influence the frames next to it.
+fn natural_spline_slopes(keys: &[Key]) -> Vec<f64> {
+    let n = keys.len();
+    if n < 2 {
+        return vec![0.0; n];
+    }
+    if n == 2 {
+        let d = secant(&keys[0], &keys[1]);
+        return vec![d, d];
+    }
+    let h: Vec<f64> = keys.windows(2).map(|w| w[1].frame - w[0].frame).collect();
+    let d: Vec<f64> = keys.windows(2).map(|w| secant(&w[0], &w[1])).collect();
+    // Unknowns m[1..n-1] (second derivatives); m[0] = m[n-1] = 0.
+    let size = n - 2;
+    let mut diag = vec![0.0; size];
+    let mut upper = vec![0.0; size];
+    let mut rhs = vec![0.0; size];
+    for r in 0..size {
+        let i = r + 1;
+        diag[r] = 2.0 * (h[i - 1] + h[i]);
+        upper[r] = h[i];
+        rhs[r] = 6.0 * (d[i] - d[i - 1]);
+    }
+    // Forward sweep (the sub-diagonal of row r is h[r]).
+    for r in 1..size {
+        let w = if diag[r - 1] == 0.0 {
+            0.0
+        } else {
+            h[r] / diag[r - 1]
+        };
+        diag[r] -= w * upper[r - 1];
+        rhs[r] -= w * rhs[r - 1];
+    }
+    let mut m = vec![0.0; n];
+    for r in (0..size).rev() {
+        let next = if r + 1 < size { m[r + 2] } else { 0.0 };
+        m[r + 1] = if diag[r] == 0.0 {
+            0.0
+        } else {
+            (rhs[r] - upper[r] * next) / diag[r]
+        };
+    }
+    let mut slopes = Vec::with_capacity(n);
+    for i in 0..n - 1 {
+        slopes.push(d[i] - h[i] * (2.0 * m[i] + m[i + 1]) / 6.0);
+    }
+    slopes.push(d[n - 2] + h[n - 2] * (m[n - 2] + 2.0 * m[n - 1]) / 6.0);
+    slopes
+}
+
+/// Value of a segment whose handles are not a third of it: a 2-D cubic Bezier, solved
+/// for the parameter whose frame is `frame` by bisection (the frame runs from one key
+/// to the other, so a sign change is guaranteed; 64 halvings exhaust f64 precision).
+fn bezier_value(a: &Key, b: &Key, m0: f64, m1: f64, frame: f64) -> f64 {
+    let h = b.frame - a.frame;
+    let (x0, y0) = (a.frame, a.value);
+    let (x3, y3) = (b.frame, b.value);
+    let dx1 = a.right_handle * h / 3.0;
+    let dx2 = b.left_handle * h / 3.0;
+    let (x1, y1) = (x0 + dx1, y0 + m0 * dx1);
+    let (x2, y2) = (x3 - dx2, y3 - m1 * dx2);
+    let at = |p0: f64, p1: f64, p2: f64, p3: f64, s: f64| {
+        let r = 1.0 - s;
+        r * r * r * p0 + 3.0 * r * r * s * p1 + 3.0 * r * s * s * p2 + s * s * s * p3
+    };
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..64 {
+        let mid = 0.5 * (lo + hi);
+        if at(x0, x1, x2, x3, mid) < frame {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    at(y0, y1, y2, y3, 0.5 * (lo + hi))
+}

@@ -1,0 +1,610 @@
+//! A knob's text, structured just enough to know what it is worth at a frame.
+//!
+//! [`KnobValue::parse`] splits a knob's text into a flat list of [`Part`]s: the
+//! animated or computed components (curves, expressions, Tcl strings) and the plain
+//! text between them, byte for byte. Keeping the plain text as it was written, braces
+//! and whitespace included, means nothing is lost: whatever smartcache does not
+//! structure is hashed as text, which is conservative. Keeping the list flat (rather
+//! than a tree of nested lists) makes parsing, the frame view and dropping the value
+//! all free of recursion, however deeply the braces nest.
+//!
+//! Which braced words are animations? Nuke decides by knob type, which the script does
+//! not say, so the rule is read off the words:
+//!
+//! * the knob's own braces hold a list (`{320 240}`, `{rgba.red rgba.green}`), unless
+//!   their first word is `curve` (an animation written without a list around it);
+//! * a braced word inside a list is an animation when its first word is `curve`
+//!   (`{curve x1 1}`, `{curve(frame-1) …}`) or an expression followed only by curve
+//!   words (`{parent.size}`, `{-1+parent.curve i x70 1}`, `{"a ? b : c"}`);
+//! * it is a nested list when its first word is braced or a number (matrix rows
+//!   `{0 1 2}`, `{{parent.m.0} {parent.m.1}}`), or when other words follow that are not
+//!   curve words.
+//!
+//! Roto shape data (`curves {{{v x3f99999a} …}`) has its own animation encoding; it is
+//! kept opaque and marked time-dependent, but the expressions it links (`{=origin.x …}`)
+//! are still analysed so that their references are not missed.
+
+use std::ops::Range;
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use super::curve::Curve;
+use super::expr::{self, Expression, Reference};
+use super::num::{format_f64, is_hex_float, parse_decimal};
+
+/// One component of a knob value, with its byte range in the knob text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Text that is hashed as written.
+    Plain(Range<usize>),
+    /// An animation: keys, optionally with an expression.
+    Curve { span: Range<usize>, curve: Curve },
+    /// A computed value: a Nuke expression, a Tcl string, or opaque data whose
+    /// dependencies were extracted but whose value cannot be derived.
+    Expression {
+        span: Range<usize>,
+        kind: ExprKind,
+        expr: Expression,
+    },
+}
+
+/// What kind of computed component an [`Part::Expression`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExprKind {
+    /// `{parent.size*2}` inside a list.
+    Nuke,
+    /// A knob string with Tcl substitutions: `"\[value which]"`.
+    Tcl,
+    /// Roto shape data: hashed whole, expression links analysed.
+    Opaque,
+}
+
+impl ExprKind {
+    fn tag(self) -> &'static str {
+        match self {
+            ExprKind::Nuke => "expr",
+            ExprKind::Tcl => "tcl",
+            ExprKind::Opaque => "opaque",
+        }
+    }
+}
+
+/// A knob's value, parsed once and viewed at any frame with [`KnobValue::at`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnobValue {
+    text: String,
+    parts: Vec<Part>,
+    refs: Vec<Reference>,
+    unresolvable: Vec<String>,
+    time_dependent: bool,
+}
+
+impl KnobValue {
+    /// Parses a knob's text as the script wrote it. Never fails; linear in the length
+    /// of the text; a value with no nested brace and no substitution is a single plain
+    /// part found without any structuring.
+    pub fn parse(text: &str) -> KnobValue {
+        let parts = split(text);
+        let mut value = KnobValue {
+            text: text.to_owned(),
+            parts,
+            refs: Vec::new(),
+            unresolvable: Vec::new(),
+            time_dependent: false,
+        };
+        for part in &value.parts {
+            let e = match part {
+                Part::Plain(_) => None,
+                Part::Curve { curve, .. } => {
+                    value.time_dependent |= !curve_is_exact(curve);
+                    curve.expression.as_ref()
+                }
+                Part::Expression { expr, kind, .. } => {
+                    value.time_dependent |= *kind == ExprKind::Opaque;
+                    Some(expr)
+                }
+            };
+            if let Some(e) = e {
+                value.refs.extend(e.refs.iter().cloned());
+                value.unresolvable.extend(e.unresolvable.iter().cloned());
+                value.time_dependent |= e.time_dependent;
+            }
+        }
+        value.refs.sort();
+        value.refs.dedup();
+        value.unresolvable.sort();
+        value.unresolvable.dedup();
+        value
+    }
+
+    /// The knob text as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The components, in text order; the plain parts cover everything else.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// `true` when the whole value is one plain text.
+    pub fn is_plain(&self) -> bool {
+        matches!(self.parts.as_slice(), [Part::Plain(_)])
+    }
+
+    /// `true` when some component is an animation curve (`{curve …}` or an expression
+    /// with keys). A keyless expression such as `{{frame}}` is not animated but is
+    /// [`time_dependent`](Self::time_dependent).
+    pub fn is_animated(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Curve { .. }))
+    }
+
+    /// Every knob the value reads, sorted, without repeats.
+    pub fn references(&self) -> &[Reference] {
+        &self.refs
+    }
+
+    /// Parts that cannot be resolved statically (see [`Expression::unresolvable`]).
+    pub fn unresolvable(&self) -> &[String] {
+        &self.unresolvable
+    }
+
+    /// The frame itself must be part of the manifest: an expression reads the frame, or
+    /// a component's value at a frame cannot be computed here.
+    pub fn time_dependent(&self) -> bool {
+        self.time_dependent
+    }
+
+    /// Same frame view on every frame, apart from what referenced knobs contribute:
+    /// nothing time-dependent and every curve constant.
+    pub fn is_locally_static(&self) -> bool {
+        !self.time_dependent
+            && self.parts.iter().all(|p| match p {
+                Part::Curve { curve, .. } => curve.is_constant(),
+                _ => true,
+            })
+    }
+
+    /// Same value on every frame: locally static and reading no other knob. The
+    /// manifest can then compute the node's record once, not per frame.
+    pub fn is_static(&self) -> bool {
+        self.is_locally_static() && self.refs.is_empty()
+    }
+
+    /// The value at `frame`, as canonical content for the manifest.
+    pub fn at(&self, frame: f64) -> FrameValue<'_> {
+        let value = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Plain(r) => FramePart::Text(&self.text[r.clone()]),
+                Part::Curve { span, curve } if curve_is_exact(curve) => FramePart::Curve {
+                    flags: &curve.flags,
+                    keys: curve
+                        .influence(frame)
+                        .into_iter()
+                        .map(|i| curve.keys()[i].canonical())
+                        .collect(),
+                    value: curve.value_at(frame).map(format_f64),
+                    text: &self.text[span.clone()],
+                },
+                Part::Curve { span, .. } => FramePart::Raw {
+                    tag: "animation",
+                    text: &self.text[span.clone()],
+                },
+                Part::Expression { span, kind, .. } => FramePart::Raw {
+                    tag: kind.tag(),
+                    text: &self.text[span.clone()],
+                },
+            })
+            .collect();
+        FrameValue {
+            refs: &self.refs,
+            time_dependent: self.time_dependent,
+            unresolvable: &self.unresolvable,
+            value,
+        }
+    }
+}
+
+fn curve_is_exact(curve: &Curve) -> bool {
+    curve.is_exact()
+}
+
+/// A knob's canonical content at one frame.
+///
+/// Serialises to JSON with sorted keys, empty fields left out:
+/// `{"refs":[…],"time_dependent":true,"unresolvable":[…],"value":…}` where `value` is
+/// the text of a plain knob, or a list of text fragments and components
+/// (`{"curve":{"keys":[…],"value":"1.5"}}`, `{"expr":"{parent.size}"}`,
+/// `{"tcl":…}`, `{"animation":…}` for a curve kept as text, `{"opaque":…}`).
+/// Numbers from the script stay text; only a computed curve value is printed, with
+/// shortest round-trip formatting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameValue<'a> {
+    /// Knobs whose values (at the same frame, or their whole animation when
+    /// [`Reference::other_frames`]) the manifest must attach.
+    pub refs: &'a [Reference],
+    /// The frame number must be part of the manifest.
+    pub time_dependent: bool,
+    pub unresolvable: &'a [String],
+    pub value: Vec<FramePart<'a>>,
+}
+
+impl FrameValue<'_> {
+    /// Canonical JSON bytes (sorted keys), ready to hash.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        // Serialising plain data to a Vec cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Alias of [`FrameValue::time_dependent`], named for the manifest's question.
+    pub fn needs_frame(&self) -> bool {
+        self.time_dependent
+    }
+}
+
+/// One component of a [`FrameValue`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum FramePart<'a> {
+    /// Plain text as written.
+    Text(&'a str),
+    /// A curve evaluated at the frame: its value and the canonical text of the keys
+    /// that influence the frame. `text` (the curve as written) is for display only and
+    /// is not serialised.
+    Curve {
+        flags: &'a [String],
+        keys: Vec<&'a str>,
+        value: Option<String>,
+        text: &'a str,
+    },
+    /// A component kept as written, tagged with what it is.
+    Raw { tag: &'static str, text: &'a str },
+}
+
+impl Serialize for FrameValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if !self.refs.is_empty() {
+            m.serialize_entry("refs", self.refs)?;
+        }
+        if self.time_dependent {
+            m.serialize_entry("time_dependent", &true)?;
+        }
+        if !self.unresolvable.is_empty() {
+            m.serialize_entry("unresolvable", self.unresolvable)?;
+        }
+        match self.value.as_slice() {
+            [FramePart::Text(t)] => m.serialize_entry("value", t)?,
+            parts => m.serialize_entry("value", &Parts(parts))?,
+        }
+        m.end()
+    }
+}
+
+struct Parts<'p, 'a>(&'p [FramePart<'a>]);
+
+impl Serialize for Parts<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for p in self.0 {
+            seq.serialize_element(p)?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for FramePart<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FramePart::Text(t) => s.serialize_str(t),
+            FramePart::Curve {
+                flags, keys, value, ..
+            } => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("curve", &CurveView { flags, keys, value })?;
+                m.end()
+            }
+            FramePart::Raw { tag, text } => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry(tag, text)?;
+                m.end()
+            }
+        }
+    }
+}
+
+struct CurveView<'v, 'a> {
+    flags: &'a [String],
+    keys: &'v [&'a str],
+    value: &'v Option<String>,
+}
+
+impl Serialize for CurveView<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if !self.flags.is_empty() {
+            m.serialize_entry("flags", &self.flags.join(" "))?;
+        }
+        m.serialize_entry("keys", self.keys)?;
+        if let Some(v) = self.value {
+            m.serialize_entry("value", v)?;
+        }
+        m.end()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Splitting a knob's text into parts.
+
+/// Splits `text` into parts (plain gaps filled in).
+fn split(text: &str) -> Vec<Part> {
+    let whole = 0..text.len();
+    let b = text.as_bytes();
+    if is_roto(b) {
+        return vec![roto(text)];
+    }
+    if b.first() != Some(&b'{') {
+        // A single word. Only Tcl substitutions can make it more than text.
+        if !b.iter().any(|&c| c == b'[' || c == b'$') {
+            return vec![Part::Plain(whole)];
+        }
+        return vec![Part::Expression {
+            span: whole,
+            kind: ExprKind::Tcl,
+            expr: expr::analyse_tcl(&unescape_word(text)),
+        }];
+    }
+    // Fast path: a flat list (no nested brace) is plain unless it is a bare curve.
+    if !b[1..].contains(&b'{') && !is_curve_head(first_word(&text[1..])) {
+        return vec![Part::Plain(whole)];
+    }
+    let Some(pairs) = brace_pairs(b) else {
+        return vec![Part::Plain(whole)];
+    };
+    let mut components: Vec<Part> = Vec::new();
+    if close_of(&pairs, 0) != Some(b.len() - 1) {
+        // Not one braced word (a reader would not produce this): read it as the words
+        // of a list, so that no braced expression in it goes unanalysed.
+        walk_lists(text, &pairs, 0..b.len(), &mut components);
+    } else if is_curve_head(first_word(&text[1..b.len() - 1])) {
+        components.push(animation(text, whole));
+    } else {
+        walk_lists(text, &pairs, 1..b.len() - 1, &mut components);
+    }
+    fill_gaps(text.len(), components)
+}
+
+/// Walks the top-level list and every nested list with an explicit stack, collecting
+/// the animated components in text order.
+fn walk_lists(text: &str, pairs: &[(usize, usize)], content: Range<usize>, out: &mut Vec<Part>) {
+    let b = text.as_bytes();
+    // (next byte to read, end of the list's content)
+    let mut stack: Vec<(usize, usize)> = vec![(content.start, content.end)];
+    while let Some(&(mut pos, end)) = stack.last() {
+        while pos < end && b[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        if pos >= end {
+            stack.pop();
+            continue;
+        }
+        let top = stack.len() - 1;
+        match b[pos] {
+            b'{' => {
+                let close = close_of(pairs, pos).unwrap_or(end).min(end);
+                stack[top].0 = close + 1;
+                let inner = &text[pos + 1..close];
+                match classify(inner) {
+                    Braced::List => stack.push((pos + 1, close)),
+                    Braced::Animation => out.push(animation(text, pos..close + 1)),
+                }
+            }
+            b'"' => {
+                let mut i = pos + 1;
+                while i < end && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                stack[top].0 = i + 1;
+            }
+            _ => {
+                let mut i = pos;
+                while i < end && !b[i].is_ascii_whitespace() {
+                    if b[i] == b'{' {
+                        i = close_of(pairs, i).unwrap_or(end);
+                    }
+                    i += if b[i.min(end)] == b'\\' { 2 } else { 1 };
+                }
+                stack[top].0 = i;
+            }
+        }
+    }
+}
+
+enum Braced {
+    List,
+    Animation,
+}
+
+/// Decides whether the inside of a braced list element is an animation or a list.
+fn classify(inner: &str) -> Braced {
+    let t = inner.trim_start();
+    match t.as_bytes().first() {
+        None | Some(b'{') => return Braced::List,
+        Some(b'"') => return Braced::Animation,
+        _ => {}
+    }
+    let mut words = t.split_ascii_whitespace();
+    let head = words.next().unwrap_or("");
+    if is_curve_head(head) {
+        return Braced::Animation;
+    }
+    if parse_decimal(head).is_some() || is_hex_float(head) || head.contains(['{', '"']) {
+        return Braced::List;
+    }
+    if words.all(is_curve_word) {
+        Braced::Animation
+    } else {
+        Braced::List
+    }
+}
+
+/// `curve`, or an expression that starts by calling or combining it (`curve(…)`,
+/// `curve-parent.x`), but not a longer name (`curves`, `curvegroup`).
+fn is_curve_head(word: &str) -> bool {
+    match word.strip_prefix("curve") {
+        Some(rest) => !rest
+            .bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.'),
+        None => false,
+    }
+}
+
+/// Words that may follow an expression in an animation: numbers, letters, and
+/// `x s t u v` followed by a number.
+fn is_curve_word(w: &str) -> bool {
+    let b = w.as_bytes();
+    parse_decimal(w).is_some()
+        || (b.len() == 1 && b[0].is_ascii_alphabetic())
+        || (b.len() > 1
+            && matches!(b[0], b'x' | b's' | b't' | b'u' | b'v')
+            && parse_decimal(&w[1..]).is_some())
+}
+
+fn first_word(s: &str) -> &str {
+    s.split_ascii_whitespace().next().unwrap_or("")
+}
+
+/// A braced animation at `span` (braces included).
+fn animation(text: &str, span: Range<usize>) -> Part {
+    let inner = &text[span.start + 1..span.end - 1];
+    let curve = Curve::parse(inner);
+    let has_keys = !curve.keys().is_empty() || !curve.unknown.is_empty();
+    match curve.expression {
+        Some(e) if !has_keys => Part::Expression {
+            span,
+            kind: ExprKind::Nuke,
+            expr: e,
+        },
+        _ => Part::Curve { span, curve },
+    }
+}
+
+/// Matching brace pairs `(open, close)` sorted by `open`, honouring backslash escapes;
+/// `None` when the braces do not balance.
+fn brace_pairs(b: &[u8]) -> Option<Vec<(usize, usize)>> {
+    let mut open = Vec::new();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'{' => open.push(i),
+            b'}' => pairs.push((open.pop()?, i)),
+            _ => {}
+        }
+        i += 1;
+    }
+    if !open.is_empty() {
+        return None;
+    }
+    pairs.sort_unstable();
+    Some(pairs)
+}
+
+fn close_of(pairs: &[(usize, usize)], open: usize) -> Option<usize> {
+    pairs
+        .binary_search_by_key(&open, |p| p.0)
+        .ok()
+        .map(|i| pairs[i].1)
+}
+
+/// Turns the animated components (in text order, not overlapping) into the full list
+/// of parts by adding the plain text between them.
+fn fill_gaps(len: usize, components: Vec<Part>) -> Vec<Part> {
+    let mut parts = Vec::with_capacity(components.len() * 2 + 1);
+    let mut at = 0;
+    for c in components {
+        let span = match &c {
+            Part::Plain(r) => r.clone(),
+            Part::Curve { span, .. } | Part::Expression { span, .. } => span.clone(),
+        };
+        if span.start > at {
+            parts.push(Part::Plain(at..span.start));
+        }
+        at = span.end;
+        parts.push(c);
+    }
+    if at < len || parts.is_empty() {
+        parts.push(Part::Plain(at..len));
+    }
+    parts
+}
+
+/// Removes one level of Tcl quoting from a word: the surrounding quotes and the
+/// backslash escapes (`\[` → `[`, `\n` → newline).
+fn unescape_word(word: &str) -> String {
+    let body = word
+        .strip_prefix('"')
+        .map(|w| w.strip_suffix('"').unwrap_or(w))
+        .unwrap_or(word);
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(n) => out.push(n),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn is_roto(b: &[u8]) -> bool {
+    b.starts_with(b"{{{v") && b.get(4).is_some_and(u8::is_ascii_whitespace)
+}
+
+/// Roto shape data: one opaque component whose expression links (`{=EXPR …}`) are
+/// analysed together.
+fn roto(text: &str) -> Part {
+    let b = text.as_bytes();
+    let mut links = String::new();
+    let mut i = 0;
+    while let Some(p) = text[i..].find("{=") {
+        let start = i + p + 2;
+        let mut end = start;
+        if b.get(start) == Some(&b'"') {
+            end += 1;
+            while end < b.len() && b[end] != b'"' {
+                end += if b[end] == b'\\' { 2 } else { 1 };
+            }
+            end = (end + 1).min(b.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+        } else {
+            while end < b.len() && !b[end].is_ascii_whitespace() && b[end] != b'}' {
+                end += 1;
+            }
+        }
+        if !links.is_empty() {
+            links.push('\n');
+        }
+        links.push_str(&unescape_word(&text[start..end]));
+        i = end.max(start);
+    }
+    let mut expr = expr::analyse(&links);
+    expr.time_dependent = true;
+    Part::Expression {
+        span: 0..text.len(),
+        kind: ExprKind::Opaque,
+        expr,
+    }
+}
