@@ -118,12 +118,14 @@ pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, JsonGraphError
     }
     match top.get("version").and_then(Value::as_u64) {
         Some(v) if (1..=VERSION).contains(&v) => {}
-        Some(v) => return Err(invalid(
-            "version",
-            format!(
+        Some(v) => {
+            return Err(invalid(
+                "version",
+                format!(
                 "version {v} is newer than this smartcache reads ({VERSION}); upgrade smartcache"
             ),
-        )),
+            ))
+        }
         None => return Err(invalid("version", "expected a positive integer".into())),
     }
 
@@ -321,9 +323,9 @@ fn curve(v: &Value, at: &str) -> Result<String, (String, String)> {
                 ))
             }
         };
-        if letter.is_some() && letter != current {
+        if let Some(l) = letter.filter(|&l| Some(l) != current) {
             out.push(' ');
-            out.push(letter.expect("checked"));
+            out.push(l);
             current = letter;
         }
         out.push_str(&format!(" x{frame} {value}"));

@@ -14,6 +14,7 @@
 pub mod check;
 pub mod dataset;
 pub mod eval;
+pub mod frames;
 pub mod fsutil;
 pub mod graph;
 pub mod hash;
@@ -21,4 +22,5 @@ pub mod ignore;
 pub mod json_graph;
 pub mod manifest;
 pub mod nk;
+pub mod render;
 pub mod store;

@@ -1,7 +1,405 @@
-//! (placeholder: being written)
+//! Render-cache subcommands: `manifest`, `record`, `check`, `explain`, `snapshots`,
+//! `prune`. Thin: each parses its arguments, calls [`smartcache::render`] and prints.
+
+use super::{EXIT_INVALID, EXIT_OK};
+use anyhow::Context;
+use smartcache::check::{group_ranges, FrameResult, Status};
+use smartcache::frames::{format_ranges, parse_frames};
+use smartcache::ignore::RuleSet;
+use smartcache::manifest::source::FileProbe;
+use smartcache::manifest::{Prepared, Setup};
+use smartcache::render::{self, LoadedScript};
+use smartcache::store::CacheDir;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Options shared by the commands that hash a script.
+#[derive(clap::Args)]
+pub struct ScriptArgs {
+    /// The script (.nk, .gizmo, or a JSON graph).
+    script: PathBuf,
+    /// The cached output node, by full name (e.g. `Write1`, `Group1.Write1`).
+    #[arg(long, short = 'n', value_name = "NODE")]
+    node: String,
+    /// Extra ignore-rule files, layered over the built-in rules and $SMARTCACHE_RULES
+    /// in the order given.
+    #[arg(long = "rules", value_name = "FILE")]
+    rules: Vec<PathBuf>,
+}
+
+impl ScriptArgs {
+    fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet)> {
+        let rules = RuleSet::load(&self.rules)?;
+        let loaded = LoadedScript::read(&self.script)?;
+        Ok((loaded, rules))
+    }
+}
+
 #[derive(clap::Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Print the manifest of one frame: every upstream node and knob value it depends
+    /// on, with the ignore rules applied, and its hash.
+    Manifest {
+        #[command(flatten)]
+        script: ScriptArgs,
+        /// The frame.
+        #[arg(long, short = 'f', allow_negative_numbers = true)]
+        frame: f64,
+    },
+    /// Hash frames of an output node into the cache's master hash.json (adding new
+    /// frames, replacing recorded ones).
+    Record {
+        #[command(flatten)]
+        script: ScriptArgs,
+        /// The cache directory.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: PathBuf,
+        /// Frames: `1001-1100`, `1001-1100x2`, `1001,1005,1010-1020`. Default: the
+        /// script's first_frame-last_frame.
+        #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
+        frames: Option<String>,
+        /// Rendered files (`out.%04d.exr` or `out.####.exr`): record each frame's
+        /// fingerprint so a check reports a render deleted or replaced on disk.
+        #[arg(long, value_name = "PATTERN")]
+        render: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check frames against the master: write a timestamped snapshot, compare frame by
+    /// frame and explain each outdated frame. Exit 0 if every frame is valid, 1 if not.
+    Check {
+        #[command(flatten)]
+        script: ScriptArgs,
+        /// The cache directory.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: PathBuf,
+        /// Frames (as for `record`). Default: the script's frame range.
+        #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
+        frames: Option<String>,
+        /// Print `{"frames":[{"frame":N,"status":…,"reasons":[…]}],…}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain one frame: node and knob differences between the master and a snapshot.
+    Explain {
+        /// The cache directory.
+        cache_dir: PathBuf,
+        /// The frame.
+        #[arg(long, short = 'f', allow_negative_numbers = true)]
+        frame: i64,
+        /// Snapshot id (default: the newest).
+        #[arg(long, value_name = "TS")]
+        snapshot: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the snapshots of a cache directory, oldest first.
+    Snapshots {
+        cache_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove all but the newest N snapshots and the manifest objects nothing refers to.
+    Prune {
+        cache_dir: PathBuf,
+        /// How many snapshots to keep.
+        #[arg(long, value_name = "N")]
+        keep: usize,
+        /// Show what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 pub fn run(c: Command) -> anyhow::Result<u8> {
-    match c {}
+    match c {
+        Command::Manifest { script, frame } => manifest(script, frame),
+        Command::Record {
+            script,
+            cache_dir,
+            frames,
+            render,
+            json,
+        } => record(script, cache_dir, frames, render, json),
+        Command::Check {
+            script,
+            cache_dir,
+            frames,
+            json,
+        } => check(script, cache_dir, frames, json),
+        Command::Explain {
+            cache_dir,
+            frame,
+            snapshot,
+            json,
+        } => explain(cache_dir, frame, snapshot, json),
+        Command::Snapshots { cache_dir, json } => snapshots(cache_dir, json),
+        Command::Prune {
+            cache_dir,
+            keep,
+            dry_run,
+            json,
+        } => prune(cache_dir, keep, dry_run, json),
+    }
+}
+
+fn frames_of(spec: Option<&str>, loaded: &LoadedScript) -> anyhow::Result<Vec<i64>> {
+    match spec {
+        Some(s) => Ok(parse_frames(s)?),
+        None => {
+            let (a, b) = loaded.script.frame_range();
+            anyhow::ensure!(
+                b >= a,
+                "{}: the script's frame range {a}-{b} is empty; give --frames",
+                loaded.path.display()
+            );
+            Ok((a..=b).collect())
+        }
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON serializes")
+    );
+}
+
+fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
+    let (loaded, rules) = args.load()?;
+    let setup = Setup::build(&loaded.script, &args.node, &rules)
+        .with_context(|| loaded.path.display().to_string())?;
+    let view = Prepared::new(&setup).view(frame, &FileProbe::new(loaded.base_dir()));
+    let mut doc = view.to_json(&setup);
+    doc["hash"] = view.hash(&setup).into();
+    doc["output"] = args.node.clone().into();
+    doc["rules"] = setup.rules.clone().into();
+    print_json(&doc);
+    Ok(EXIT_OK)
+}
+
+fn record(
+    args: ScriptArgs,
+    cache_dir: PathBuf,
+    frames: Option<String>,
+    render: Option<String>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let (loaded, rules) = args.load()?;
+    let frames = frames_of(frames.as_deref(), &loaded)?;
+    let cache = CacheDir::new(&cache_dir);
+    let report = render::record(
+        &loaded,
+        &args.node,
+        &cache,
+        &rules,
+        &frames,
+        render.as_deref(),
+    )?;
+    if json {
+        print_json(&serde_json::json!({
+            "recorded": report.frames,
+            "distinct_hashes": report.distinct,
+            "frames": format_ranges(&frames),
+            "renders_missing": report.renders_missing,
+            "manifests_kept": report.manifests_kept,
+            "master_frames": report.master.frames.len(),
+            "master": cache.master_path(),
+        }));
+    } else {
+        println!(
+            "recorded {} frames ({}) of {} into {} ({} distinct hashes; master now holds {} frames)",
+            report.frames,
+            format_ranges(&frames),
+            args.node,
+            cache.master_path().display(),
+            report.distinct,
+            report.master.frames.len()
+        );
+        if !report.manifests_kept {
+            println!("manifests not kept (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE is set)");
+        }
+        if !report.renders_missing.is_empty() {
+            eprintln!(
+                "warning: no rendered file for frames {}: their renders were not recorded",
+                format_ranges(&report.renders_missing)
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// ANSI colour for a status, only when standard output is a terminal.
+fn paint(status: Status, text: &str) -> String {
+    let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if !tty {
+        return text.to_string();
+    }
+    let code = match status {
+        Status::Valid => "32",
+        Status::Outdated => "33",
+        Status::Uncached => "36",
+        Status::MissingRender => "31",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+fn results_json(results: &[FrameResult]) -> serde_json::Value {
+    serde_json::to_value(results).expect("results serialize")
+}
+
+fn summary(results: &[FrameResult]) -> String {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in results {
+        *counts.entry(r.status).or_insert(0usize) += 1;
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_groups(results: &[FrameResult]) {
+    for (frames, status, reasons) in group_ranges(results) {
+        let head = paint(status, status.as_str());
+        match reasons.as_slice() {
+            [] => println!("{} {head}", format_ranges(&frames)),
+            [one] => println!("{} {head}: {}", format_ranges(&frames), one.text),
+            many => {
+                println!("{} {head}:", format_ranges(&frames));
+                for r in many {
+                    println!("  {}", r.text);
+                }
+            }
+        }
+    }
+}
+
+fn check(
+    args: ScriptArgs,
+    cache_dir: PathBuf,
+    frames: Option<String>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let (loaded, rules) = args.load()?;
+    let frames = frames_of(frames.as_deref(), &loaded)?;
+    let cache = CacheDir::new(&cache_dir);
+    let report = render::check(&loaded, &args.node, &cache, &rules, &frames)?;
+    if json {
+        let mut counts = serde_json::Map::new();
+        for r in &report.results {
+            let e = counts.entry(r.status.as_str()).or_insert(0.into());
+            *e = (e.as_u64().unwrap_or(0) + 1).into();
+        }
+        print_json(&serde_json::json!({
+            "frames": results_json(&report.results),
+            "snapshot": report.snapshot.to_string(),
+            "node": args.node,
+            "summary": counts,
+            "valid": report.all_valid(),
+        }));
+    } else {
+        if !report.has_master {
+            println!("no master in {}: nothing recorded yet", cache_dir.display());
+        }
+        print_groups(&report.results);
+        println!(
+            "{} of {}: {} (snapshot {})",
+            format_ranges(&frames),
+            args.node,
+            summary(&report.results),
+            report.snapshot
+        );
+    }
+    Ok(if report.all_valid() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    })
+}
+
+fn explain(
+    cache_dir: PathBuf,
+    frame: i64,
+    snapshot: Option<String>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let cache = CacheDir::new(&cache_dir);
+    let id = snapshot.map(|s| cache.snapshot_id(&s)).transpose()?;
+    let (id, result) = render::explain_frame(&cache, frame, id.as_ref())?;
+    if json {
+        let mut v = serde_json::to_value(&result).expect("serializes");
+        v["snapshot"] = id.to_string().into();
+        print_json(&v);
+    } else {
+        println!(
+            "frame {frame}: {} (master vs snapshot {id})",
+            paint(result.status, result.status.as_str())
+        );
+        for r in &result.reasons {
+            println!("  {}", r.text);
+        }
+    }
+    Ok(if result.status == Status::Valid {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    })
+}
+
+fn snapshots(cache_dir: PathBuf, json: bool) -> anyhow::Result<u8> {
+    let cache = CacheDir::new(&cache_dir);
+    let ids = cache.snapshots()?;
+    if json {
+        let list: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let frames = cache.snapshot(id).map(|f| f.frames.len()).unwrap_or(0);
+                serde_json::json!({"id": id.to_string(), "frames": frames})
+            })
+            .collect();
+        print_json(&serde_json::json!({ "snapshots": list }));
+    } else if ids.is_empty() {
+        println!("no snapshots in {}", cache_dir.display());
+    } else {
+        for id in &ids {
+            let f = cache.snapshot(id)?;
+            let frames: Vec<i64> = f.frames.keys().copied().collect();
+            println!("{id}  {} frames ({})", frames.len(), format_ranges(&frames));
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn prune(cache_dir: PathBuf, keep: usize, dry_run: bool, json: bool) -> anyhow::Result<u8> {
+    let cache = CacheDir::new(&cache_dir);
+    let r = cache.prune(keep, dry_run)?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    if json {
+        print_json(&serde_json::json!({
+            "dry_run": dry_run,
+            "removed_snapshots": r.removed_snapshots.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "kept_snapshots": r.kept_snapshots.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "removed_objects": r.removed_objects.len(),
+            "kept_objects": r.kept_objects,
+            "removed_bytes": r.removed_bytes,
+        }));
+    } else {
+        println!(
+            "{verb} {} snapshots and {} manifest objects ({} bytes); kept {} snapshots, {} objects",
+            r.removed_snapshots.len(),
+            r.removed_objects.len(),
+            r.removed_bytes,
+            r.kept_snapshots.len(),
+            r.kept_objects
+        );
+        for s in &r.removed_snapshots {
+            println!("  {verb} snapshot {s}");
+        }
+    }
+    Ok(EXIT_OK)
 }

@@ -399,7 +399,23 @@ impl Curve {
         match key.interp {
             Interp::Constant => false,
             Interp::Cubic | Interp::Other(_) => true,
-            Interp::Linear | Interp::Smooth | Interp::CatmullRom => {
+            // A linear key's tangent is the secant to the neighbour on its side (the
+            // other neighbour only at an end key): see `slopes`.
+            Interp::Linear => {
+                let n = self.keys.len();
+                let toward = match side {
+                    Side::Left if j > 0 => Some(j - 1),
+                    Side::Right if j + 1 < n => Some(j + 1),
+                    Side::Left if j + 1 < n => Some(j + 1),
+                    Side::Right if j > 0 => Some(j - 1),
+                    _ => None,
+                };
+                if let Some(t) = toward {
+                    set.add(t);
+                }
+                false
+            }
+            Interp::Smooth | Interp::CatmullRom => {
                 if j > 0 {
                     set.add(j - 1);
                 }

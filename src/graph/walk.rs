@@ -82,9 +82,8 @@ impl Graph {
     /// the enclosing group node (whose knobs its children may read).
     fn direct_deps(&self, id: NodeId) -> (Vec<Option<NodeId>>, Vec<NodeId>) {
         let node = self.node(id);
-        let inputs = if node.class == "Input" && node.parent.is_some() {
+        let inputs = if let (true, Some(group)) = (node.class == "Input", node.parent) {
             // An Input's image is the group's slot; it has no inputs of its own.
-            let group = node.parent.expect("checked");
             vec![self
                 .inputs(group)
                 .get(node.input_number())

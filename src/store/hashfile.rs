@@ -73,6 +73,11 @@ pub struct FrameEntry {
     /// The frame hash: xxh3-128 of the frame's canonical manifest, which is also the
     /// name of the manifest object in `manifests/` when manifests are kept.
     pub hash: String,
+    /// The manifest object that explains this frame (a batch of the frames hashed
+    /// together, which refers to their shared setup); absent when manifests are not
+    /// kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub render: Option<RenderRecord>,
 }
@@ -82,6 +87,7 @@ impl FrameEntry {
     pub fn new(hash: impl Into<String>) -> Self {
         Self {
             hash: hash.into(),
+            manifest: None,
             render: None,
         }
     }
@@ -216,13 +222,23 @@ impl HashFile {
                     message: format!("{:?} is not 32 lowercase hex characters", entry.hash),
                 });
             }
+            if let Some(m) = entry.manifest.as_deref().filter(|m| !is_hex128(m)) {
+                return Err(StoreError::InvalidField {
+                    path: path.to_path_buf(),
+                    field: format!("frames.{frame}.manifest"),
+                    message: format!("{m:?} is not 32 lowercase hex characters"),
+                });
+            }
         }
         Ok(())
     }
 
-    /// The distinct frame hashes, i.e. the manifest objects this file refers to.
+    /// The object names this file refers to: every frame hash (an object may be stored
+    /// under a frame's hash) and every frame's manifest object.
     pub fn frame_hashes(&self) -> impl Iterator<Item = &str> {
-        self.frames.values().map(|e| e.hash.as_str())
+        self.frames
+            .values()
+            .flat_map(|e| std::iter::once(e.hash.as_str()).chain(e.manifest.as_deref()))
     }
 }
 

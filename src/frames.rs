@@ -1,0 +1,188 @@
+//! Frame lists (`1001-1100`, `1001-1100x2`, `1001,1005,1010-1020`) and frame-numbered
+//! file patterns (`out.%04d.exr`, `out.####.exr`).
+
+use std::collections::BTreeSet;
+
+/// A parse error in a frame list, with the byte column (1-based) where it went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("frame list \"{spec}\", column {col}: {message}")]
+pub struct FrameSpecError {
+    pub spec: String,
+    pub col: usize,
+    pub message: String,
+}
+
+/// Largest number of frames one list may expand to: a typo such as `1-100000000` is an
+/// error, not an hour of hashing.
+pub const MAX_FRAMES: usize = 1_000_000;
+
+/// Parse a frame list into sorted, distinct frames.
+///
+/// Items are separated by commas; an item is `N`, `A-B` or `A-BxS` (every S-th frame
+/// from A to B). Negative frames are written with a leading minus (`-5--1`).
+pub fn parse_frames(spec: &str) -> Result<Vec<i64>, FrameSpecError> {
+    let err = |col: usize, message: &str| FrameSpecError {
+        spec: spec.to_string(),
+        col: col + 1,
+        message: message.to_string(),
+    };
+    let mut frames = BTreeSet::new();
+    let mut offset = 0;
+    for item in spec.split(',') {
+        let col = offset;
+        offset += item.len() + 1;
+        let t = item.trim();
+        if t.is_empty() {
+            return Err(err(col, "empty item"));
+        }
+        let (range, step) = match t.split_once(['x', 'X']) {
+            Some((r, s)) => {
+                let step: i64 = s
+                    .trim()
+                    .parse()
+                    .map_err(|_| err(col, "expected a step after 'x'"))?;
+                if step <= 0 {
+                    return Err(err(col, "the step must be positive"));
+                }
+                (r, step)
+            }
+            None => (t, 1),
+        };
+        // Split `A-B` at a '-' that is not a leading sign.
+        let split = range
+            .char_indices()
+            .skip(1)
+            .find(|&(i, c)| c == '-' && !range[..i].ends_with('-'))
+            .map(|(i, _)| i);
+        let (a, b) = match split {
+            Some(i) => (&range[..i], &range[i + 1..]),
+            None => (range, range),
+        };
+        let a: i64 = a
+            .trim()
+            .parse()
+            .map_err(|_| err(col, "expected a frame number"))?;
+        let b: i64 = b
+            .trim()
+            .parse()
+            .map_err(|_| err(col, "expected a frame number"))?;
+        if b < a {
+            return Err(err(col, "the range ends before it starts"));
+        }
+        let count = ((b - a) / step) as usize + 1;
+        if frames.len() + count > MAX_FRAMES {
+            return Err(err(col, "too many frames (at most 1,000,000)"));
+        }
+        let mut f = a;
+        while f <= b {
+            frames.insert(f);
+            f += step;
+        }
+    }
+    Ok(frames.into_iter().collect())
+}
+
+/// Collapse sorted frames into compact ranges: `[1,2,3,5,7,9]` → `1-3, 5-9x2`.
+pub fn format_ranges(frames: &[i64]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < frames.len() {
+        let start = frames[i];
+        if i + 1 < frames.len() {
+            let step = frames[i + 1] - start;
+            let mut j = i + 1;
+            while j + 1 < frames.len() && frames[j + 1] - frames[j] == step {
+                j += 1;
+            }
+            if step == 1 || j > i + 1 {
+                parts.push(if step == 1 {
+                    format!("{}-{}", start, frames[j])
+                } else {
+                    format!("{}-{}x{}", start, frames[j], step)
+                });
+                i = j + 1;
+                continue;
+            }
+        }
+        parts.push(start.to_string());
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+/// Substitute `frame` into a file pattern: `%04d`/`%d` (printf style) or a run of `#`
+/// (one digit per `#`, as Nuke pads). A pattern without either is returned unchanged
+/// (a single file used for every frame).
+pub fn expand_pattern(pattern: &str, frame: i64) -> String {
+    if let Some(start) = pattern.find('%') {
+        let rest = &pattern[start + 1..];
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if rest[digits.len()..].starts_with('d') {
+            let width: usize = digits.trim_start_matches('0').parse().unwrap_or(0);
+            let num = pad(frame, width);
+            return format!("{}{}{}", &pattern[..start], num, &rest[digits.len() + 1..]);
+        }
+    }
+    if let Some(start) = pattern.find('#') {
+        let len = pattern[start..].chars().take_while(|&c| c == '#').count();
+        return format!(
+            "{}{}{}",
+            &pattern[..start],
+            pad(frame, len),
+            &pattern[start + len..]
+        );
+    }
+    pattern.to_string()
+}
+
+fn pad(frame: i64, width: usize) -> String {
+    if frame < 0 {
+        format!("-{:0width$}", -frame, width = width.saturating_sub(1))
+    } else {
+        format!("{frame:0width$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_lists() {
+        assert_eq!(
+            parse_frames("1001-1005").unwrap(),
+            [1001, 1002, 1003, 1004, 1005]
+        );
+        assert_eq!(parse_frames("1-9x4").unwrap(), [1, 5, 9]);
+        assert_eq!(
+            parse_frames("1001,1005,1010-1012").unwrap(),
+            [1001, 1005, 1010, 1011, 1012]
+        );
+        assert_eq!(parse_frames("-3--1, 2").unwrap(), [-3, -2, -1, 2]);
+        assert_eq!(parse_frames("5,5,4").unwrap(), [4, 5]);
+        let e = parse_frames("1001,10a").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "frame list \"1001,10a\", column 6: expected a frame number"
+        );
+        assert!(parse_frames("9-1").is_err());
+        assert!(parse_frames("1-10x0").is_err());
+        assert!(parse_frames("1-100000000").is_err());
+    }
+
+    #[test]
+    fn ranges_are_compact() {
+        assert_eq!(format_ranges(&[1, 2, 3, 5, 7, 9, 20]), "1-3, 5-9x2, 20");
+        assert_eq!(format_ranges(&[4]), "4");
+        assert_eq!(format_ranges(&[4, 9]), "4, 9");
+    }
+
+    #[test]
+    fn patterns() {
+        assert_eq!(expand_pattern("out.%04d.exr", 7), "out.0007.exr");
+        assert_eq!(expand_pattern("out.%d.exr", 1001), "out.1001.exr");
+        assert_eq!(expand_pattern("out.####.exr", 42), "out.0042.exr");
+        assert_eq!(expand_pattern("still.exr", 42), "still.exr");
+        assert_eq!(expand_pattern("o.%04d.exr", -3), "o.-003.exr");
+    }
+}

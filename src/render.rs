@@ -1,0 +1,511 @@
+//! The render-cache workflows: record a cache, check it, explain a frame.
+//!
+//! This is the library API that hosts embed and the CLI calls: each function takes a
+//! script already read, an output node, a cache directory and the ignore rules, and
+//! ties [`crate::manifest`] (what a frame depends on, hashed), [`crate::store`] (where
+//! hashes and manifest objects live) and [`crate::check`] (comparison, explanations)
+//! together.
+//!
+//! What is stored per recorded or checked frame:
+//! * in `hash.json`, the frame hash (and, with `--render`, the rendered file's
+//!   fingerprint);
+//! * unless `CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE` is true, the setup object (what
+//!   the output depends on, frame-independent: about the size of one frame's full
+//!   manifest, shared by every frame hashed from the same script state) and one batch
+//!   object per record or check mapping each distinct frame hash to a frame and the
+//!   source fingerprints read there. Each frame entry names its batch.
+
+use crate::check::{explain, FrameResult, Reason, Side, Status};
+use crate::graph::Script;
+use crate::ignore::RuleSet;
+use crate::manifest::source::{source_key, FileProbe, RecordedSources};
+use crate::manifest::{Prepared, Setup, SetupError, SourceProbe};
+use crate::store::{
+    self, CacheDir, FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, SnapshotId,
+};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Format tag and version of a stored batch object (the frames of one record or check).
+pub const BATCH_FORMAT: &str = "smartcache-frames";
+pub const BATCH_VERSION: u64 = 1;
+
+/// Errors of the render-cache workflows.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A script read from disk, with what `hash.json` records about it.
+pub struct LoadedScript {
+    pub script: Script,
+    pub path: PathBuf,
+    /// xxh3-128 of the script's bytes.
+    pub hash: String,
+}
+
+impl LoadedScript {
+    /// Read a script of either format.
+    pub fn read(path: &Path) -> Result<LoadedScript, crate::graph::LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| crate::graph::LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let script = crate::graph::load_bytes(&bytes, path)?;
+        Ok(LoadedScript {
+            script,
+            path: path.to_path_buf(),
+            hash: crate::hash::hex128(&bytes),
+        })
+    }
+
+    /// The directory relative file paths in the script are taken from.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+/// One hashed frame.
+#[derive(Debug, Clone)]
+pub struct HashedFrame {
+    pub hash: String,
+    /// Source fingerprints the frame read, keyed by [`source_key`].
+    pub sources: BTreeMap<String, String>,
+}
+
+/// The hashes of a set of frames of one output.
+pub struct Hashed {
+    pub setup: Setup,
+    pub frames: BTreeMap<i64, HashedFrame>,
+}
+
+/// Hash `frames` of `output`, in parallel.
+pub fn hash_frames(
+    script: &Script,
+    output: &str,
+    rules: &RuleSet,
+    frames: &[i64],
+    probe: &dyn SourceProbe,
+) -> Result<Hashed, RenderError> {
+    let setup = Setup::build(script, output, rules)?;
+    let prepared = Prepared::new(&setup);
+    let hashed: Vec<(i64, HashedFrame)> = frames
+        .par_iter()
+        .map(|&f| {
+            let view = prepared.view(f as f64, probe);
+            let sources = view
+                .records
+                .iter()
+                .filter_map(|r| {
+                    r.source
+                        .as_ref()
+                        .map(|s| (source_key(&setup.nodes[r.node], r.ctx), s.clone()))
+                })
+                .collect();
+            (
+                f,
+                HashedFrame {
+                    hash: view.hash(&setup),
+                    sources,
+                },
+            )
+        })
+        .collect();
+    Ok(Hashed {
+        frames: hashed.into_iter().collect(),
+        setup,
+    })
+}
+
+/// Store the setup object and one batch object for the frames hashed together, unless
+/// manifests are not kept. Returns the batch object's name, which every frame entry
+/// refers to.
+///
+/// One batch per record or check, not one object per frame: a stored object costs
+/// fsyncs, and a thousand of them would cost more than hashing a thousand frames. The
+/// batch maps each distinct frame hash to one frame that has it and the source
+/// fingerprints read there, so N identical frames cost one line.
+fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<String>, RenderError> {
+    if !store::keep_manifests() {
+        return Ok(None);
+    }
+    let setup = hashed.setup.to_json();
+    let setup_hash = crate::hash::hex128(&setup);
+    let mut frames = serde_json::Map::new();
+    for (f, h) in &hashed.frames {
+        if !frames.contains_key(&h.hash) {
+            frames.insert(
+                h.hash.clone(),
+                serde_json::json!({"frame": f, "sources": h.sources}),
+            );
+        }
+    }
+    let batch = serde_json::json!({
+        "format": BATCH_FORMAT,
+        "version": BATCH_VERSION,
+        "setup": setup_hash,
+        "frames": frames,
+        "refs": [setup_hash],
+    });
+    let batch = serde_json::to_vec(&batch).expect("JSON serializes");
+    let names = cache.put_objects(&[setup, batch])?;
+    Ok(names.into_iter().nth(1))
+}
+
+fn meta(loaded: &LoadedScript, output: &str, rules: &RuleSet) -> HashMeta {
+    HashMeta {
+        script: ScriptRef {
+            path: loaded.path.to_string_lossy().into_owned(),
+            hash: loaded.hash.clone(),
+        },
+        node: output.to_string(),
+        rules: rules.fingerprint(),
+    }
+}
+
+/// Fingerprint a rendered file (`None` when it does not exist).
+pub fn render_record(path: &Path) -> Result<Option<RenderRecord>, RenderError> {
+    let md = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(RenderError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let fp =
+        crate::dataset::fingerprint::Fingerprint::of(path).map_err(|source| RenderError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let hash = crate::dataset::hash_file(path).map_err(|source| RenderError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Some(RenderRecord {
+        path: path.to_string_lossy().into_owned(),
+        size: md.len(),
+        mtime_ns: fp.mtime_ns,
+        hash,
+    }))
+}
+
+/// What [`record`] did.
+#[derive(Debug, Clone)]
+pub struct RecordReport {
+    pub frames: usize,
+    /// Distinct frame hashes among them.
+    pub distinct: usize,
+    /// Frames whose render file (with `--render`) did not exist and was not recorded.
+    pub renders_missing: Vec<i64>,
+    pub manifests_kept: bool,
+    pub master: HashFile,
+}
+
+/// Record `frames` of `output` into the master: new frames are added, recorded ones
+/// replaced. `render` is a frame pattern of the rendered files to fingerprint.
+pub fn record(
+    loaded: &LoadedScript,
+    output: &str,
+    cache: &CacheDir,
+    rules: &RuleSet,
+    frames: &[i64],
+    render: Option<&str>,
+) -> Result<RecordReport, RenderError> {
+    let probe = FileProbe::new(loaded.base_dir());
+    let hashed = hash_frames(&loaded.script, output, rules, frames, &probe)?;
+    let batch = store_objects(cache, &hashed)?;
+    let mut entries = BTreeMap::new();
+    let mut renders_missing = Vec::new();
+    for (f, h) in &hashed.frames {
+        let mut entry = FrameEntry::new(h.hash.clone());
+        entry.manifest = batch.clone();
+        if let Some(pattern) = render {
+            let path = PathBuf::from(crate::frames::expand_pattern(pattern, *f));
+            match render_record(&path)? {
+                Some(r) => entry.render = Some(r),
+                None => renders_missing.push(*f),
+            }
+        }
+        entries.insert(*f, entry);
+    }
+    let distinct = hashed
+        .frames
+        .values()
+        .map(|h| h.hash.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let master = cache.record_master(meta(loaded, output, rules), entries)?;
+    Ok(RecordReport {
+        frames: hashed.frames.len(),
+        distinct,
+        renders_missing,
+        manifests_kept: batch.is_some(),
+        master,
+    })
+}
+
+/// What [`check`] found.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub snapshot: SnapshotId,
+    pub results: Vec<FrameResult>,
+    /// Whether the master exists at all.
+    pub has_master: bool,
+}
+
+impl CheckReport {
+    /// `true` when every checked frame is valid.
+    pub fn all_valid(&self) -> bool {
+        self.results.iter().all(|r| r.status == Status::Valid)
+    }
+}
+
+/// Loads stored setups and batch objects to rebuild the manifests of past frames.
+struct Archive<'c> {
+    cache: &'c CacheDir,
+    setups: HashMap<String, Option<Setup>>,
+    batches: HashMap<String, Option<serde_json::Value>>,
+}
+
+/// A stored frame: the setup it was hashed from, the frame, the sources it read.
+struct StoredFrame {
+    setup_hash: String,
+    frame: f64,
+    sources: HashMap<String, String>,
+}
+
+impl<'c> Archive<'c> {
+    fn new(cache: &'c CacheDir) -> Self {
+        Archive {
+            cache,
+            setups: HashMap::new(),
+            batches: HashMap::new(),
+        }
+    }
+
+    /// The stored frame of `entry`, if its manifest was kept.
+    fn frame(&mut self, entry: &FrameEntry) -> Result<Option<StoredFrame>, RenderError> {
+        let Some(batch) = entry.manifest.as_deref() else {
+            return Ok(None);
+        };
+        if !self.batches.contains_key(batch) {
+            let v = match self.cache.get_object(batch)? {
+                Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+                    RenderError::Other(format!("manifest object {batch} is damaged: {e}"))
+                })?),
+                None => None,
+            };
+            self.batches.insert(batch.to_string(), v);
+        }
+        let Some(v) = &self.batches[batch] else {
+            return Ok(None);
+        };
+        let damaged = || RenderError::Other(format!("manifest object {batch} is damaged"));
+        let setup = v["setup"].as_str().ok_or_else(damaged)?;
+        let Some(f) = v["frames"].get(&entry.hash) else {
+            return Ok(None);
+        };
+        let frame = f["frame"].as_f64().ok_or_else(damaged)?;
+        let sources = f["sources"]
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(StoredFrame {
+            setup_hash: setup.to_string(),
+            frame,
+            sources,
+        }))
+    }
+
+    fn setup(&mut self, hash: &str) -> Result<Option<Setup>, RenderError> {
+        if !self.setups.contains_key(hash) {
+            let s = match self.cache.get_object(hash)? {
+                Some(bytes) => Some(
+                    Setup::from_json(&bytes)
+                        .map_err(|e| RenderError::Other(format!("manifest object {hash}: {e}")))?,
+                ),
+                None => None,
+            };
+            self.setups.insert(hash.to_string(), s);
+        }
+        Ok(self.setups[hash].clone())
+    }
+
+    /// Explain why frame entry `old` became `new`, from the stored objects of both.
+    fn explain(&mut self, old: &FrameEntry, new: &FrameEntry) -> Result<Vec<Reason>, RenderError> {
+        let not_kept = || {
+            vec![Reason::simple(
+                "manifest-not-kept",
+                "the frame changed; manifest not kept, so it cannot be explained \
+                 (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE was set when it was hashed)",
+            )]
+        };
+        let (Some(fo), Some(fnew)) = (self.frame(old)?, self.frame(new)?) else {
+            return Ok(not_kept());
+        };
+        let (Some(so), Some(sn)) = (self.setup(&fo.setup_hash)?, self.setup(&fnew.setup_hash)?)
+        else {
+            return Ok(not_kept());
+        };
+        let vo = Prepared::new(&so).view(fo.frame, &RecordedSources(fo.sources));
+        let vn = Prepared::new(&sn).view(fnew.frame, &RecordedSources(fnew.sources));
+        Ok(explain(
+            Side {
+                setup: &so,
+                view: &vo,
+            },
+            Side {
+                setup: &sn,
+                view: &vn,
+            },
+        ))
+    }
+}
+
+/// Check `frames` of `output` against the master: write a timestamped snapshot, compare
+/// frame by frame, explain what changed.
+pub fn check(
+    loaded: &LoadedScript,
+    output: &str,
+    cache: &CacheDir,
+    rules: &RuleSet,
+    frames: &[i64],
+) -> Result<CheckReport, RenderError> {
+    let master = cache.master()?;
+    let probe = FileProbe::new(loaded.base_dir());
+    let hashed = hash_frames(&loaded.script, output, rules, frames, &probe)?;
+    let batch = store_objects(cache, &hashed)?;
+    let entries: BTreeMap<i64, FrameEntry> = hashed
+        .frames
+        .iter()
+        .map(|(f, h)| {
+            let mut e = FrameEntry::new(h.hash.clone());
+            e.manifest = batch.clone();
+            (*f, e)
+        })
+        .collect();
+    let snapshot_file = HashFile::new(meta(loaded, output, rules), entries.clone());
+    let snapshot = cache.write_snapshot(&snapshot_file)?;
+    let results = compare(cache, master.as_ref(), &entries)?;
+    Ok(CheckReport {
+        snapshot,
+        results,
+        has_master: master.is_some(),
+    })
+}
+
+/// Compare frame entries with the master's.
+fn compare(
+    cache: &CacheDir,
+    master: Option<&HashFile>,
+    current: &BTreeMap<i64, FrameEntry>,
+) -> Result<Vec<FrameResult>, RenderError> {
+    let mut archive = Archive::new(cache);
+    let mut explained: HashMap<(String, String), Vec<Reason>> = HashMap::new();
+    let mut out = Vec::with_capacity(current.len());
+    for (f, now) in current {
+        let (status, reasons) = match master.and_then(|m| m.frames.get(f)) {
+            None => (Status::Uncached, Vec::new()),
+            Some(then) if then.hash != now.hash => {
+                let key = (then.hash.clone(), now.hash.clone());
+                if !explained.contains_key(&key) {
+                    let r = archive.explain(then, now)?;
+                    explained.insert(key.clone(), r);
+                }
+                (Status::Outdated, explained[&key].clone())
+            }
+            Some(then) => match &then.render {
+                Some(r) => render_status(r)?,
+                None => (Status::Valid, Vec::new()),
+            },
+        };
+        out.push(FrameResult {
+            frame: *f,
+            status,
+            reasons,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a recorded render file is still there and unchanged. Metadata first: the
+/// content is only hashed when size or mtime moved.
+fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError> {
+    let path = Path::new(&r.path);
+    let missing = |text: String| {
+        Ok((
+            Status::MissingRender,
+            vec![Reason {
+                kind: "render".into(),
+                node: None,
+                knob: None,
+                old: Some(r.hash.clone()),
+                new: None,
+                text,
+            }],
+        ))
+    };
+    let Ok(md) = std::fs::metadata(path) else {
+        return missing(format!("rendered file {} is gone", r.path));
+    };
+    let fp = crate::dataset::fingerprint::Fingerprint::of(path).ok();
+    if md.len() == r.size && fp.map(|f| f.mtime_ns) == Some(r.mtime_ns) {
+        return Ok((Status::Valid, Vec::new()));
+    }
+    match crate::dataset::hash_file(path) {
+        Ok(h) if h == r.hash => Ok((Status::Valid, Vec::new())),
+        _ => missing(format!("rendered file {} changed on disk", r.path)),
+    }
+}
+
+/// Explain frame `frame`: the master against a snapshot (the newest when `snapshot` is
+/// `None`). An empty list means the frame is the same in both.
+pub fn explain_frame(
+    cache: &CacheDir,
+    frame: i64,
+    snapshot: Option<&SnapshotId>,
+) -> Result<(SnapshotId, FrameResult), RenderError> {
+    let master = cache.master()?.ok_or_else(|| {
+        RenderError::Other(format!("{}: no master recorded", cache.path().display()))
+    })?;
+    let (id, snap) = match snapshot {
+        Some(id) => (id.clone(), cache.snapshot(id)?),
+        None => cache.latest_snapshot()?.ok_or_else(|| {
+            RenderError::Other(format!(
+                "{}: no snapshot yet: run `smartcache check` first",
+                cache.path().display()
+            ))
+        })?,
+    };
+    let Some(now) = snap.frames.get(&frame) else {
+        return Err(RenderError::Other(format!(
+            "frame {frame} was not checked in snapshot {id}"
+        )));
+    };
+    let current = BTreeMap::from([(frame, now.clone())]);
+    let mut results = compare(cache, Some(&master), &current)?;
+    Ok((id, results.remove(0)))
+}
