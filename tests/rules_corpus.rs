@@ -76,7 +76,7 @@ const PIXEL_KNOBS: &[&str] = &[
 ];
 
 #[test]
-#[ignore = "needs the .nk reader behind smartcache::graph::load (nk branch); snapshot checked on a trial merge with nk"]
+#[ignore = "needs the .nk reader behind smartcache::graph::load (nk branch); passes on a trial merge with nk"]
 fn default_rules_on_the_corpus() {
     let set = RuleSet::builtin();
     let mut fired: BTreeMap<String, usize> = BTreeMap::new();
