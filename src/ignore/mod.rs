@@ -34,10 +34,12 @@
 //!
 //! # Contract with the manifest
 //!
-//! A dropped knob is left out of *its own node's* entry only. An expression elsewhere
-//! that reads it still records the value it reads, and a dropped node's inputs are seen
-//! through (input 0), so no rule here can hide a change that reaches the pixels. Root
-//! settings are matched with class `Root`.
+//! A dropped knob is left out of *its own node's* entry only. An expression that reads
+//! it still records the value it reads, and that includes a node reading its own dropped
+//! knob (a Text's `message "[value label]"`, a Write's `file "[value name].exr"`); a
+//! dropped node's inputs are seen through (input 0). So no rule here can hide a change
+//! that reaches the pixels, provided the manifest resolves expression references before
+//! it applies these rules. Root settings are matched with class `Root`.
 //!
 //! # Speed
 //!
