@@ -158,7 +158,6 @@ fn why_ignored_on_a_missing_script_exits_2() {
 }
 
 #[test]
-#[ignore = "needs the .nk reader behind smartcache::graph::load (nk branch)"]
 fn why_ignored_names_node_knob_rule_and_origin() {
     let text = stdout(&mut rules(&[
         "--rules",
@@ -170,7 +169,6 @@ fn why_ignored_names_node_knob_rule_and_origin() {
 }
 
 #[test]
-#[ignore = "needs the .nk reader behind smartcache::graph::load (nk branch)"]
 fn why_ignored_json() {
     let json = stdout(&mut rules(&[
         "--json",

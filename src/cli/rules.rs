@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 #[command(
-    long_about = "Print the ignore rules in force (the built-in defaults, then the files \
-named by SMARTCACHE_RULES, then each --rules FILE; the last matching rule wins), each with \
-its origin and reason, and the fingerprint recorded with every cache."
+    after_help = "Rules come from the built-in defaults, then the files named by \
+SMARTCACHE_RULES (a PATH-style list), then each --rules FILE; the last matching rule wins.\n\
+A rule file has one rule per line, `# reason` after it:\n  \
+node CLASS | knob KNOB | knob CLASS:KNOB | keep node CLASS | keep knob [CLASS:]KNOB\n\
+CLASS and KNOB are globs (`*`, `?`, `[ab]`, `{a,b}`). Exit status: 0 ok, 2 on error."
 )]
 pub struct Args {
     /// A rule file layered on top of the defaults and SMARTCACHE_RULES (repeatable; later

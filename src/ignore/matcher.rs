@@ -191,7 +191,13 @@ impl Memo {
         if memo.len >= MEMO_LIMIT {
             return;
         }
-        let per_class = memo.by_class.entry(class.into()).or_default();
+        // `entry` would allocate the class key on every insert; look it up first.
+        if !memo.by_class.contains_key(class) {
+            memo.by_class.insert(class.into(), HashMap::new());
+        }
+        let Some(per_class) = memo.by_class.get_mut(class) else {
+            return;
+        };
         if per_class.insert(knob.into(), hit).is_none() {
             memo.len += 1;
         }

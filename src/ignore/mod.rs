@@ -34,10 +34,12 @@
 //!
 //! # Contract with the manifest
 //!
-//! A dropped knob is left out of *its own node's* entry only. An expression elsewhere
-//! that reads it still records the value it reads, and a dropped node's inputs are seen
-//! through (input 0), so no rule here can hide a change that reaches the pixels. Root
-//! settings are matched with class `Root`.
+//! A dropped knob is left out of *its own node's* entry only. An expression that reads
+//! it still records the value it reads, and that includes a node reading its own dropped
+//! knob (a Text's `message "[value label]"`, a Write's `file "[value name].exr"`); a
+//! dropped node's inputs are seen through (input 0). So no rule here can hide a change
+//! that reaches the pixels, provided the manifest resolves expression references before
+//! it applies these rules. Root settings are matched with class `Root`.
 //!
 //! # Speed
 //!
@@ -169,15 +171,7 @@ impl RuleSet {
 
     /// The default rules (`ignore-rules/default.rules`, embedded in the binary).
     pub fn builtin() -> RuleSet {
-        static BUILTIN: OnceLock<RuleSet> = OnceLock::new();
-        BUILTIN
-            .get_or_init(|| {
-                // The embedded file is part of the program, not input; the unit test
-                // `builtin_rules_parse_and_all_have_reasons` keeps this from failing.
-                RuleSet::parse(DEFAULT_RULES, BUILTIN_ORIGIN)
-                    .expect("ignore-rules/default.rules must parse (checked by a unit test)")
-            })
-            .clone()
+        builtin_ref().clone()
     }
 
     /// Parse rule-file text; `origin` names it in each rule's origin and in errors.
@@ -188,13 +182,8 @@ impl RuleSet {
 
     /// Read and parse a rule file; its path is the origin.
     pub fn read_file(path: &Path) -> Result<RuleSet, RuleError> {
-        let bytes = std::fs::read(path).map_err(|source| RuleError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let origin = path.display().to_string();
-        let text = parse::utf8(&bytes, &origin)?;
-        RuleSet::parse(text, &origin)
+        let (rules, compiled) = read_parts(path)?;
+        Ok(RuleSet::from_parts(rules, compiled))
     }
 
     /// The rules in force for a run: the built-in defaults, then every file named by
@@ -203,19 +192,22 @@ impl RuleSet {
         RuleSet::load_layers(std::env::var_os(RULES_ENV).as_deref(), files)
     }
 
-    /// [`RuleSet::load`] with the environment's path list passed in (for tests).
+    /// [`RuleSet::load`] with the environment's path list passed in (for tests). The
+    /// layers are concatenated first and compiled once.
     fn load_layers(env_list: Option<&OsStr>, files: &[PathBuf]) -> Result<RuleSet, RuleError> {
-        let mut set = RuleSet::builtin();
-        let from_env = env_list
-            .map(|list| std::env::split_paths(list).collect::<Vec<_>>())
+        let builtin = builtin_ref();
+        let mut rules = builtin.rules.clone();
+        let mut compiled = builtin.compiled.clone();
+        let from_env: Vec<PathBuf> = env_list
+            .map(|list| std::env::split_paths(list).collect())
             .unwrap_or_default();
-        for path in from_env.iter().filter(|p| !p.as_os_str().is_empty()) {
-            set.layer(RuleSet::read_file(path)?);
+        let paths = from_env.iter().filter(|p| !p.as_os_str().is_empty());
+        for path in paths.chain(files) {
+            let (r, c) = read_parts(path)?;
+            rules.extend(r);
+            compiled.extend(c);
         }
-        for path in files {
-            set.layer(RuleSet::read_file(path)?);
-        }
-        Ok(set)
+        Ok(RuleSet::from_parts(rules, compiled))
     }
 
     /// Put `other`'s rules after this set's, so that they win where both match.
@@ -302,6 +294,27 @@ impl fmt::Debug for RuleSet {
             .field("rules", &self.rules)
             .finish_non_exhaustive()
     }
+}
+
+/// The parsed built-in rules, parsed once per process.
+fn builtin_ref() -> &'static RuleSet {
+    static BUILTIN: OnceLock<RuleSet> = OnceLock::new();
+    BUILTIN.get_or_init(|| {
+        // The embedded file is part of the program, not input; the unit test
+        // `builtin_rules_parse_and_all_have_reasons` keeps this from failing.
+        RuleSet::parse(DEFAULT_RULES, BUILTIN_ORIGIN)
+            .expect("ignore-rules/default.rules must parse (checked by a unit test)")
+    })
+}
+
+/// Read a rule file into parsed rules; its path is the origin.
+fn read_parts(path: &Path) -> Result<(Vec<Rule>, Vec<Compiled>), RuleError> {
+    let bytes = std::fs::read(path).map_err(|source| RuleError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let origin = path.display().to_string();
+    parse::parse(parse::utf8(&bytes, &origin)?, &origin)
 }
 
 #[cfg(test)]

@@ -1,0 +1,124 @@
+//! The default ignore rules against the corpus of real scripts: they must drop the
+//! cosmetic nodes and knobs real files are full of, and never a knob that can change
+//! pixels. The corpus is found at `$SMARTCACHE_SHARED/corpus` or
+//! `$CARGO_MANIFEST_DIR/../shared/corpus`; a missing corpus fails the test.
+
+use smartcache::ignore::RuleSet;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn corpus_dir() -> PathBuf {
+    let shared = std::env::var_os("SMARTCACHE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let nk = shared.join("corpus/nk");
+    assert!(
+        nk.is_dir(),
+        "corpus not found at {} (set SMARTCACHE_SHARED)",
+        nk.display()
+    );
+    nk
+}
+
+/// Every file under `dir`, sorted, walked with an explicit stack.
+fn files(dir: PathBuf) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable corpus dir") {
+            let path = entry.expect("readable entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Knobs that can change pixels or what a render reads; no default rule may drop them.
+const PIXEL_KNOBS: &[&str] = &[
+    "disable",
+    "mix",
+    "channels",
+    "maskChannelMask",
+    "maskChannelInput",
+    "file",
+    "format",
+    "first",
+    "last",
+    "first_frame",
+    "last_frame",
+    "inputs",
+    "which",
+    "operation",
+    "size",
+    "addUserKnob",
+    "onCreate",
+    "lifetime_type",
+    "lifetime_start",
+    "lifetime_end",
+    "curves",
+    "kernelSource",
+    "message",
+    "useGPUIfAvailable",
+    "cacheBreaker",
+    "output",
+    "render_mode",
+    "workingSpaceLUT",
+    "int8Lut",
+    "int16Lut",
+    "logLut",
+    "floatLut",
+    "colorManagement",
+];
+
+#[test]
+fn default_rules_on_the_corpus() {
+    let set = RuleSet::builtin();
+    let mut fired: BTreeMap<String, usize> = BTreeMap::new();
+    let paths = files(corpus_dir());
+    assert_eq!(paths.len(), 360, "the corpus holds 360 scripts");
+    for path in &paths {
+        let script =
+            smartcache::graph::load(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        for d in set.dropped(&script) {
+            if let Some(knob) = d.knob {
+                assert!(
+                    !PIXEL_KNOBS.contains(&knob),
+                    "{}: {}.{knob} dropped by `{}` ({})",
+                    path.display(),
+                    d.node,
+                    d.rule,
+                    d.rule.origin
+                );
+            }
+            *fired.entry(d.rule.to_string()).or_default() += 1;
+        }
+    }
+    for rule in [
+        "node Dot",
+        "node NoOp",
+        "node BackdropNode",
+        "node StickyNote",
+        "node Viewer",
+        "node PostageStamp",
+        "knob name",
+        "knob xpos",
+        "knob ypos",
+        "knob label",
+        "knob selected",
+        "knob tile_color",
+        "knob note_font*",
+        "knob knobChanged",
+        "knob BlinkScript:recompileCount",
+        "knob {Roto,RotoPaint,SplineWarp3}:toolbar_*",
+    ] {
+        assert!(
+            fired.get(rule).copied().unwrap_or(0) > 0,
+            "`{rule}` never fired on the corpus: {fired:#?}"
+        );
+    }
+}
