@@ -320,14 +320,13 @@ impl Curve {
         let m1 = self.slopes[i + 1].0;
         if a.right_handle == 1.0 && b.left_handle == 1.0 {
             // Handles of a third of the segment make x linear in the Bezier
-            // parameter: the segment is a cubic Hermite in the frame.
+            // parameter: the segment is a cubic Hermite in the frame. It is written as
+            // the chord plus a correction that vanishes when both tangents equal the
+            // chord, so that linear segments are exact lerps.
             let s = (frame - a.frame) / h;
-            let s2 = s * s;
-            let s3 = s2 * s;
-            return (2.0 * s3 - 3.0 * s2 + 1.0) * a.value
-                + (s3 - 2.0 * s2 + s) * h * m0
-                + (-2.0 * s3 + 3.0 * s2) * b.value
-                + (s3 - s2) * h * m1;
+            let d = (b.value - a.value) / h;
+            let bend = h * s * (1.0 - s) * ((m0 - d) * (1.0 - s) - (m1 - d) * s);
+            return a.value + (b.value - a.value) * s + bend;
         }
         bezier_value(a, b, m0, m1, frame)
     }
@@ -399,7 +398,22 @@ impl Curve {
         match key.interp {
             Interp::Constant => false,
             Interp::Cubic | Interp::Other(_) => true,
-            Interp::Linear | Interp::Smooth | Interp::CatmullRom => {
+            Interp::Linear => {
+                // A linear tangent is the chord to the neighbour on its side (the
+                // other neighbour when there is none).
+                let n = self.keys.len();
+                let toward = match side {
+                    Side::Left if j > 0 => j - 1,
+                    Side::Right if j + 1 < n => j + 1,
+                    Side::Left => j + 1,
+                    Side::Right => j.wrapping_sub(1),
+                };
+                if toward < n {
+                    set.add(toward);
+                }
+                false
+            }
+            Interp::Smooth | Interp::CatmullRom => {
                 if j > 0 {
                     set.add(j - 1);
                 }

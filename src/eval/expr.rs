@@ -442,7 +442,6 @@ fn command<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
     if name.contains(['[', '$']) {
         an.unresolvable(whole());
         stack.push(Work::Tcl(name));
-        stack.extend(args.iter().map(|a| Work::Tcl(a)));
         return;
     }
     match name {
@@ -471,10 +470,9 @@ fn command<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
         }
         "expression" => stack.extend(args.iter().map(|a| Work::Nuke(ungroup(a)))),
         _ if PURE_TCL.contains(&name) => stack.extend(args.iter().map(|a| Work::Tcl(a))),
-        _ => {
-            an.unresolvable(whole());
-            stack.extend(args.iter().map(|a| Work::Tcl(a)));
-        }
+        // Python, `topnode`, `exists`, `getenv`, `metadata`, …: the command's result is
+        // unknown whatever its arguments, so they are not analysed further.
+        _ => an.unresolvable(whole()),
     }
 }
 
@@ -496,14 +494,6 @@ fn nuke<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
         let c = chars[i];
         if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
             i = number_end(&chars, i);
-            continue;
-        }
-        if c == '"' {
-            i += 1;
-            while i < chars.len() && chars[i] != '"' {
-                i += if chars[i] == '\\' { 2 } else { 1 };
-            }
-            i += 1;
             continue;
         }
         if !is_ident_start(c) {
