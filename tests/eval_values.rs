@@ -260,3 +260,29 @@ proptest! {
         prop_assert!(!v.at(f).canonical_bytes().is_empty());
     }
 }
+
+#[test]
+fn tcl_inside_a_list_element_is_an_expression() {
+    let v = KnobValue::parse("{{[value gain]*2} 0}");
+    assert_eq!(
+        shape("{{[value gain]*2} 0}")[1],
+        ("expr", "{[value gain]*2}".to_owned())
+    );
+    assert_eq!(v.references().len(), 1);
+    assert_eq!(v.references()[0].knob, "gain");
+}
+
+#[test]
+fn a_wider_window_records_more_keys() {
+    let v = KnobValue::parse("{{curve L x0 0 x2 2 x4 4 x6 6}}");
+    let narrow = String::from_utf8(v.at(3.0).canonical_bytes()).unwrap();
+    let wide = String::from_utf8(v.at_window(3.0, 1.0, 5.0).canonical_bytes()).unwrap();
+    assert_eq!(
+        narrow,
+        r#"{"value":["{",{"curve":{"keys":["Lk x2 2","Lk x4 4"],"value":"3"}},"}"]}"#
+    );
+    assert_eq!(
+        wide,
+        r#"{"value":["{",{"curve":{"keys":["Lk x0 0","Lk x2 2","Lk x4 4","Lk x6 6"],"value":"3"}},"}"]}"#
+    );
+}

@@ -118,13 +118,11 @@ pub struct Curve {
     slopes: Vec<(f64, f64)>,
 }
 
-/// Splits curve text into whitespace-separated words. A leading quoted word (an
-/// expression with spaces) is returned unescaped; quotes elsewhere are not expected in
-/// curve text and the word is returned as written (it then ends up as an unknown token).
-fn words(inner: &str) -> (Option<String>, Vec<&str>) {
+/// Splits the head word (the expression, or `curve`) off animation text. A quoted head
+/// (an expression with spaces) is unescaped; a bare head runs to whitespace outside
+/// `[…]`, since Tcl substitutions nest inside it (`[value Blur1.size]*2`).
+pub(crate) fn split_head(inner: &str) -> (String, &str) {
     let trimmed = inner.trim_start();
-    let mut first = None;
-    let mut rest = trimmed;
     if let Some(body) = trimmed.strip_prefix('"') {
         let mut out = String::new();
         let mut chars = body.char_indices();
@@ -143,10 +141,25 @@ fn words(inner: &str) -> (Option<String>, Vec<&str>) {
                 _ => out.push(c),
             }
         }
-        first = Some(out);
-        rest = &body[end.min(body.len())..];
+        return (out, &body[end..]);
     }
-    (first, rest.split_ascii_whitespace().collect())
+    let b = trimmed.as_bytes();
+    let (mut i, mut depth) = (0, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            c if c.is_ascii_whitespace() && depth == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    while !trimmed.is_char_boundary(i.min(b.len())) {
+        i += 1;
+    }
+    let i = i.min(b.len());
+    (trimmed[..i].to_owned(), &trimmed[i..])
 }
 
 impl Curve {
@@ -154,15 +167,11 @@ impl Curve {
     /// `-1+parent.curve i x70 1`. Never fails: what it does not understand goes to
     /// [`Curve::unknown`].
     pub fn parse(inner: &str) -> Curve {
-        let (quoted_head, mut tokens) = words(inner);
-        let head = match quoted_head {
-            Some(h) => Some(h),
-            None if tokens.is_empty() => None,
-            None => Some(tokens.remove(0).to_owned()),
-        };
-        let expression = match head.as_deref() {
-            None | Some("curve") => None,
-            Some(h) => Some(expr::analyse(h)),
+        let (head, rest) = split_head(inner);
+        let tokens = rest.split_ascii_whitespace();
+        let expression = match head.as_str() {
+            "" | "curve" => None,
+            h => Some(expr::analyse(h)),
         };
 
         let mut flags = Vec::new();
@@ -334,6 +343,12 @@ impl Curve {
     /// Indices of the keys that can change the value (and slope) anywhere in
     /// `[frame - 0.5, frame + 0.5]`, ascending and without repeats.
     pub fn influence(&self, frame: f64) -> Vec<usize> {
+        self.influence_in(frame - BLUR_HALF_WINDOW, frame + BLUR_HALF_WINDOW)
+    }
+
+    /// Indices of the keys that can change the value anywhere in `[lo, hi]` (a wider
+    /// shutter than the default motion-blur window, say), ascending, without repeats.
+    pub fn influence_in(&self, lo: f64, hi: f64) -> Vec<usize> {
         let n = self.keys.len();
         if self.every_key_influences() {
             return (0..n).collect();
@@ -341,8 +356,6 @@ impl Curve {
         if n == 0 {
             return Vec::new();
         }
-        let lo = frame - BLUR_HALF_WINDOW;
-        let hi = frame + BLUR_HALF_WINDOW;
         let keys = &self.keys;
         let mut set = InfluenceSet::new();
 

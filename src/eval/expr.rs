@@ -258,7 +258,19 @@ impl Analysis {
 fn run(text: &str, first: Work<'_>) -> Expression {
     let mut an = Analysis::default();
     let mut stack = vec![first];
+    // Nested substitutions are rescanned once per level; the budget keeps pathological
+    // nesting (`[[[[…]]]]`) linear by giving up, conservatively, past a fixed multiple.
+    let budget = 8 * text.len() + 4096;
+    let mut spent = 0usize;
     while let Some(work) = stack.pop() {
+        let len = match &work {
+            Work::Nuke(s) | Work::Tcl(s) | Work::Command(s) => s.len(),
+        };
+        spent += len;
+        if spent > budget {
+            an.unresolvable(TOO_DEEP);
+            break;
+        }
         match work {
             Work::Nuke(s) => nuke(s, &mut stack, &mut an),
             Work::Tcl(s) => {
@@ -278,6 +290,9 @@ fn run(text: &str, first: Work<'_>) -> Expression {
         unresolvable: an.unresolvable,
     }
 }
+
+/// Recorded as unresolvable when substitutions nest too deeply to analyse in linear time.
+pub const TOO_DEEP: &str = "(substitutions nested too deeply to analyse)";
 
 /// Stands in the masked copy of an expression for one Tcl substitution.
 const MARK: char = '\u{1}';
@@ -576,4 +591,34 @@ fn number_end(chars: &[char], mut i: usize) -> usize {
         }
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcl_words_group_brackets_braces_and_quotes() {
+        assert_eq!(
+            tcl_words(r#"value -default {a b} [value x y] "c d" e"#),
+            ["value", "-default", "{a b}", "[value x y]", "\"c d\"", "e"]
+        );
+    }
+
+    #[test]
+    fn variables_end_where_tcl_says() {
+        let b = b"$env(HOME)/x ${a b}c $gui+1 $";
+        assert_eq!(variable_end(b, 0), 10);
+        assert_eq!(variable_end(b, 13), 19);
+        assert_eq!(variable_end(b, 21), 25);
+        assert_eq!(variable_end(b, 28), 29);
+    }
+
+    #[test]
+    fn deep_nesting_stays_linear_and_conservative() {
+        let deep = format!("{}value x{}", "[".repeat(50_000), "]".repeat(50_000));
+        let e = analyse_tcl(&deep);
+        assert!(e.time_dependent);
+        assert!(e.unresolvable.iter().any(|u| u == TOO_DEEP));
+    }
 }

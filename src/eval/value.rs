@@ -29,7 +29,7 @@ use std::ops::Range;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use super::curve::Curve;
+use super::curve::{split_head, Curve, BLUR_HALF_WINDOW};
 use super::expr::{self, Expression, Reference};
 use super::num::{format_f64, is_hex_float, parse_decimal};
 
@@ -172,8 +172,16 @@ impl KnobValue {
         self.is_locally_static() && self.refs.is_empty()
     }
 
-    /// The value at `frame`, as canonical content for the manifest.
+    /// The value at `frame`, as canonical content for the manifest. Curves record the
+    /// keys that influence the motion-blur window `[frame - 0.5, frame + 0.5]`.
     pub fn at(&self, frame: f64) -> FrameValue<'_> {
+        self.at_window(frame, frame - BLUR_HALF_WINDOW, frame + BLUR_HALF_WINDOW)
+    }
+
+    /// The value at `frame`, with curves recording the keys that influence the window
+    /// `[lo, hi]` (which should contain `frame`): for nodes whose shutter reaches
+    /// further than half a frame.
+    pub fn at_window(&self, frame: f64, lo: f64, hi: f64) -> FrameValue<'_> {
         let value = self
             .parts
             .iter()
@@ -182,7 +190,7 @@ impl KnobValue {
                 Part::Curve { span, curve } if curve_is_exact(curve) => FramePart::Curve {
                     flags: &curve.flags,
                     keys: curve
-                        .influence(frame)
+                        .influence_in(lo.min(frame), hi.max(frame))
                         .into_iter()
                         .map(|i| curve.keys()[i].canonical())
                         .collect(),
@@ -435,15 +443,14 @@ fn classify(inner: &str) -> Braced {
         Some(b'"') => return Braced::Animation,
         _ => {}
     }
-    let mut words = t.split_ascii_whitespace();
-    let head = words.next().unwrap_or("");
-    if is_curve_head(head) {
+    let (head, rest) = split_head(t);
+    if is_curve_head(&head) || head.contains(['[', '$']) {
         return Braced::Animation;
     }
-    if parse_decimal(head).is_some() || is_hex_float(head) || head.contains(['{', '"']) {
+    if parse_decimal(&head).is_some() || is_hex_float(&head) || head.contains(['{', '"']) {
         return Braced::List;
     }
-    if words.all(is_curve_word) {
+    if rest.split_ascii_whitespace().all(is_curve_word) {
         Braced::Animation
     } else {
         Braced::List
@@ -606,5 +613,51 @@ fn roto(text: &str) -> Part {
         span: 0..text.len(),
         kind: ExprKind::Opaque,
         expr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(inner: &str) -> &'static str {
+        match classify(inner) {
+            Braced::List => "list",
+            Braced::Animation => "animation",
+        }
+    }
+
+    #[test]
+    fn braced_elements_are_classified_by_their_words() {
+        assert_eq!(kind("curve x1 1"), "animation");
+        assert_eq!(kind("curve(frame-1) x1 1"), "animation");
+        assert_eq!(kind("curvegroup Bezier1 512 bezier"), "list");
+        assert_eq!(kind("parent.size"), "animation");
+        assert_eq!(kind("-1+parent.curve i x70 1"), "animation");
+        assert_eq!(kind("\"a ? b : c\""), "animation");
+        assert_eq!(kind("[value gain]*2"), "animation");
+        assert_eq!(kind("0 1 2"), "list");
+        assert_eq!(kind("x41300000 0"), "list");
+        assert_eq!(kind("{0} B"), "list");
+        assert_eq!(kind("rgba.red rgba.green"), "list");
+        assert_eq!(kind("  "), "list");
+    }
+
+    #[test]
+    fn roto_links_are_found_in_shape_data() {
+        let Part::Expression { expr, kind, .. } =
+            roto("{{{v x3f99999a} {{=\"a.x + 1\" x1} {=b.y x2}}}}")
+        else {
+            panic!("roto data is one opaque part");
+        };
+        assert_eq!(kind, ExprKind::Opaque);
+        assert_eq!(expr.text, "a.x + 1\nb.y");
+        assert!(expr.time_dependent);
+    }
+
+    #[test]
+    fn quoted_words_are_unescaped_once() {
+        assert_eq!(unescape_word(r#""\[value a]\n\"b\"""#), "[value a]\n\"b\"");
+        assert_eq!(unescape_word(r"bare\[x]"), "bare[x]");
     }
 }
