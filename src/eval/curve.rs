@@ -18,6 +18,8 @@
 //! effective letters and its frame), so an untouched key has identical bytes however
 //! its neighbours were edited.
 
+use std::borrow::Cow;
+
 use super::expr::{self, Expression};
 use super::num::{format_f64, parse_decimal};
 
@@ -121,7 +123,7 @@ pub struct Curve {
 /// Splits the head word (the expression, or `curve`) off animation text. A quoted head
 /// (an expression with spaces) is unescaped; a bare head runs to whitespace outside
 /// `[…]`, since Tcl substitutions nest inside it (`[value Blur1.size]*2`).
-pub(crate) fn split_head(inner: &str) -> (String, &str) {
+pub(crate) fn split_head(inner: &str) -> (Cow<'_, str>, &str) {
     let trimmed = inner.trim_start();
     if let Some(body) = trimmed.strip_prefix('"') {
         let mut out = String::new();
@@ -141,7 +143,7 @@ pub(crate) fn split_head(inner: &str) -> (String, &str) {
                 _ => out.push(c),
             }
         }
-        return (out, &body[end..]);
+        return (Cow::Owned(out), &body[end..]);
     }
     let b = trimmed.as_bytes();
     let (mut i, mut depth) = (0, 0usize);
@@ -159,7 +161,7 @@ pub(crate) fn split_head(inner: &str) -> (String, &str) {
         i += 1;
     }
     let i = i.min(b.len());
-    (trimmed[..i].to_owned(), &trimmed[i..])
+    (Cow::Borrowed(&trimmed[..i]), &trimmed[i..])
 }
 
 impl Curve {
@@ -169,7 +171,7 @@ impl Curve {
     pub fn parse(inner: &str) -> Curve {
         let (head, rest) = split_head(inner);
         let tokens = rest.split_ascii_whitespace();
-        let expression = match head.as_str() {
+        let expression = match &*head {
             "" | "curve" => None,
             h => Some(expr::analyse(h)),
         };

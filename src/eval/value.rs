@@ -372,7 +372,7 @@ fn split(text: &str) -> Vec<Part> {
         return vec![Part::Plain(whole)];
     };
     let mut components: Vec<Part> = Vec::new();
-    if close_of(&pairs, 0) != Some(b.len() - 1) {
+    if pairs.first() != Some(&(0, b.len() - 1)) {
         // Not one braced word (a reader would not produce this): read it as the words
         // of a list, so that no braced expression in it goes unanalysed.
         walk_lists(text, &pairs, 0..b.len(), &mut components);
@@ -388,6 +388,7 @@ fn split(text: &str) -> Vec<Part> {
 /// the animated components in text order.
 fn walk_lists(text: &str, pairs: &[(usize, usize)], content: Range<usize>, out: &mut Vec<Part>) {
     let b = text.as_bytes();
+    let mut braces = Braces::new(pairs);
     // (next byte to read, end of the list's content)
     let mut stack: Vec<(usize, usize)> = vec![(content.start, content.end)];
     while let Some(&(mut pos, end)) = stack.last() {
@@ -401,7 +402,7 @@ fn walk_lists(text: &str, pairs: &[(usize, usize)], content: Range<usize>, out: 
         let top = stack.len() - 1;
         match b[pos] {
             b'{' => {
-                let close = close_of(pairs, pos).unwrap_or(end).min(end);
+                let close = braces.close_of(pos).unwrap_or(end).min(end);
                 stack[top].0 = close + 1;
                 let inner = &text[pos + 1..close];
                 match classify(inner) {
@@ -420,7 +421,7 @@ fn walk_lists(text: &str, pairs: &[(usize, usize)], content: Range<usize>, out: 
                 let mut i = pos;
                 while i < end && !b[i].is_ascii_whitespace() {
                     if b[i] == b'{' {
-                        i = close_of(pairs, i).unwrap_or(end);
+                        i = braces.close_of(i).unwrap_or(end);
                     }
                     i += if b[i.min(end)] == b'\\' { 2 } else { 1 };
                 }
@@ -438,17 +439,20 @@ enum Braced {
 /// Decides whether the inside of a braced list element is an animation or a list.
 fn classify(inner: &str) -> Braced {
     let t = inner.trim_start();
-    match t.as_bytes().first() {
-        None | Some(b'{') => return Braced::List,
-        Some(b'"') => return Braced::Animation,
-        _ => {}
-    }
-    let (head, rest) = split_head(t);
-    if is_curve_head(&head) || head.contains(['[', '$']) {
-        return Braced::Animation;
-    }
-    if parse_decimal(&head).is_some() || is_hex_float(&head) || head.contains(['{', '"']) {
+    if t.is_empty() || t.starts_with('{') {
         return Braced::List;
+    }
+    // A quoted head is an expression only when curve words alone follow it: a list of
+    // quoted menu entries (`{"To Format" "To BBox"}`) is a list.
+    let quoted = t.starts_with('"');
+    let (head, rest) = split_head(t);
+    if !quoted {
+        if is_curve_head(&head) || head.contains(['[', '$']) {
+            return Braced::Animation;
+        }
+        if parse_decimal(&head).is_some() || is_hex_float(&head) || head.contains(['{', '"']) {
+            return Braced::List;
+        }
     }
     if rest.split_ascii_whitespace().all(is_curve_word) {
         Braced::Animation
@@ -499,8 +503,8 @@ fn animation(text: &str, span: Range<usize>) -> Part {
     }
 }
 
-/// Matching brace pairs `(open, close)` sorted by `open`, honouring backslash escapes;
-/// `None` when the braces do not balance.
+/// Matching brace pairs `(open, close)` in order of `open`, honouring backslash
+/// escapes; `None` when the braces do not balance.
 fn brace_pairs(b: &[u8]) -> Option<Vec<(usize, usize)>> {
     let mut open = Vec::new();
     let mut pairs = Vec::new();
@@ -508,24 +512,39 @@ fn brace_pairs(b: &[u8]) -> Option<Vec<(usize, usize)>> {
     while i < b.len() {
         match b[i] {
             b'\\' => i += 1,
-            b'{' => open.push(i),
-            b'}' => pairs.push((open.pop()?, i)),
+            b'{' => {
+                open.push(pairs.len());
+                pairs.push((i, usize::MAX));
+            }
+            b'}' => pairs[open.pop()?].1 = i,
             _ => {}
         }
         i += 1;
     }
-    if !open.is_empty() {
-        return None;
-    }
-    pairs.sort_unstable();
-    Some(pairs)
+    open.is_empty().then_some(pairs)
 }
 
-fn close_of(pairs: &[(usize, usize)], open: usize) -> Option<usize> {
-    pairs
-        .binary_search_by_key(&open, |p| p.0)
-        .ok()
-        .map(|i| pairs[i].1)
+/// Looks up closing braces for opening braces met in increasing order (as a walk
+/// through the text meets them), so each lookup is amortised O(1).
+struct Braces<'p> {
+    pairs: &'p [(usize, usize)],
+    at: usize,
+}
+
+impl<'p> Braces<'p> {
+    fn new(pairs: &'p [(usize, usize)]) -> Self {
+        Self { pairs, at: 0 }
+    }
+
+    fn close_of(&mut self, open: usize) -> Option<usize> {
+        while self.at < self.pairs.len() && self.pairs[self.at].0 < open {
+            self.at += 1;
+        }
+        match self.pairs.get(self.at) {
+            Some(&(o, c)) if o == open => Some(c),
+            _ => None,
+        }
+    }
 }
 
 /// Turns the animated components (in text order, not overlapping) into the full list
@@ -635,6 +654,8 @@ mod tests {
         assert_eq!(kind("parent.size"), "animation");
         assert_eq!(kind("-1+parent.curve i x70 1"), "animation");
         assert_eq!(kind("\"a ? b : c\""), "animation");
+        assert_eq!(kind("\"To Format\" \"To BBox\""), "list");
+        assert_eq!(kind("Type x1 1"), "animation");
         assert_eq!(kind("[value gain]*2"), "animation");
         assert_eq!(kind("0 1 2"), "list");
         assert_eq!(kind("x41300000 0"), "list");
