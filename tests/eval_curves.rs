@@ -237,6 +237,9 @@ fn influence_of_each_interpolation() {
         curve(&format!("curve L l {keys}")).influence(50.0),
         vec![3, 4]
     );
+    // A NaN frame has no value and no panic.
+    assert_eq!(curve(&format!("curve {keys}")).value_at(f64::NAN), None);
+    assert!(!bytes("{{curve x0 0 x10 1}}", f64::NAN).is_empty());
     // No keys, no influence.
     assert!(curve("curve").influence(1.0).is_empty());
     assert_eq!(curve("curve").value_at(1.0), None);

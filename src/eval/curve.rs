@@ -294,9 +294,12 @@ impl Curve {
             && self.keys.len() <= 1
     }
 
-    /// The value of the keys at `frame` (`None` without keys). An expression on the
-    /// curve is not evaluated: this is the value of the keys alone.
+    /// The value of the keys at `frame` (`None` without keys, or for a NaN frame). An
+    /// expression on the curve is not evaluated: this is the value of the keys alone.
     pub fn value_at(&self, frame: f64) -> Option<f64> {
+        if frame.is_nan() {
+            return None;
+        }
         let keys = &self.keys;
         let first = keys.first()?;
         let last = keys.last()?;
@@ -548,6 +551,7 @@ fn compute_slopes(keys: &[Key]) -> Vec<(f64, f64)> {
             let left = (i > 0).then(|| secant(&keys[i - 1], key));
             let right = (i + 1 < n).then(|| secant(key, &keys[i + 1]));
             let auto = match key.interp {
+                // A held key is flat on both sides (its right side is a step anyway).
                 Interp::Constant => (0.0, 0.0),
                 Interp::Linear => {
                     let l = left.or(right).unwrap_or(0.0);
@@ -563,6 +567,9 @@ fn compute_slopes(keys: &[Key]) -> Vec<(f64, f64)> {
                     (m, m)
                 }
                 Interp::Cubic => (cubic[i], cubic[i]),
+                // An end key has one neighbour, so it is an extremum of its
+                // neighbourhood and flat: two smooth keys ease in and out. Unknown letters
+                // are evaluated as smooth (their influence is every key anyway).
                 Interp::Smooth | Interp::Other(_) => {
                     let m = match (left, right) {
                         (Some(dl), Some(dr)) => smooth_slope(&keys[i - 1], &keys[i + 1], dl, dr),

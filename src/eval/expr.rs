@@ -106,6 +106,12 @@ impl Reference {
         }
     }
 
+    /// `true` when the reference names a knob of the node that holds the expression
+    /// (a bare knob, or `this.…`).
+    pub fn is_same_node(&self) -> bool {
+        self.node.is_empty() || self.node == "this"
+    }
+
     /// The dotted path as written.
     pub fn path(&self) -> String {
         if self.node.is_empty() {
@@ -596,6 +602,13 @@ fn number_end(chars: &[char], mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_node_references() {
+        assert!(Reference::from_path("size").is_same_node());
+        assert!(Reference::from_path("this.size").is_same_node());
+        assert!(!Reference::from_path("parent.size").is_same_node());
+    }
 
     #[test]
     fn tcl_words_group_brackets_braces_and_quotes() {
