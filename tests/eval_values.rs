@@ -262,6 +262,18 @@ proptest! {
 }
 
 #[test]
+fn an_expression_next_to_a_plain_component_is_found_without_double_braces() {
+    // No `{{` and no `curve`, yet the second component is linked.
+    let v = KnobValue::parse("{1 {parent.scale.h}}");
+    assert_eq!(v.references().len(), 1);
+    assert_eq!(v.references()[0].path(), "parent.scale.h");
+    assert_eq!(
+        shape("{1 {parent.scale.h}}")[1],
+        ("expr", "{parent.scale.h}".to_owned())
+    );
+}
+
+#[test]
 fn tcl_inside_a_list_element_is_an_expression() {
     let v = KnobValue::parse("{{[value gain]*2} 0}");
     assert_eq!(

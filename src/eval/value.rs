@@ -473,12 +473,13 @@ fn is_curve_head(word: &str) -> bool {
     }
 }
 
-/// Words that may follow an expression in an animation: numbers, letters, and
-/// `x s t u v` followed by a number.
+/// Words that may follow an expression in an animation: numbers, the known letters,
+/// and `x s t u v` followed by a number. (Deciding list or animation, other letters
+/// mean a list: `{x y z}` is a menu, not the expression `x` with keys.)
 fn is_curve_word(w: &str) -> bool {
     let b = w.as_bytes();
     parse_decimal(w).is_some()
-        || (b.len() == 1 && b[0].is_ascii_alphabetic())
+        || (b.len() == 1 && b"KLSRCklIi".contains(&b[0]))
         || (b.len() > 1
             && matches!(b[0], b'x' | b's' | b't' | b'u' | b'v')
             && parse_decimal(&w[1..]).is_some())
@@ -656,6 +657,8 @@ mod tests {
         assert_eq!(kind("\"a ? b : c\""), "animation");
         assert_eq!(kind("\"To Format\" \"To BBox\""), "list");
         assert_eq!(kind("Type x1 1"), "animation");
+        assert_eq!(kind("x y z"), "list");
+        assert_eq!(kind("amount L x1 0 x5 1"), "animation");
         assert_eq!(kind("[value gain]*2"), "animation");
         assert_eq!(kind("0 1 2"), "list");
         assert_eq!(kind("x41300000 0"), "list");
