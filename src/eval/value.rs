@@ -97,7 +97,9 @@ impl KnobValue {
             let e = match part {
                 Part::Plain(_) => None,
                 Part::Curve { curve, .. } => {
-                    value.time_dependent |= !curve_is_exact(curve);
+                    // A curve smartcache does not evaluate is recorded as written, so
+                    // the frame has to be recorded beside it.
+                    value.time_dependent |= !curve.is_exact();
                     curve.expression.as_ref()
                 }
                 Part::Expression { expr, kind, .. } => {
@@ -187,7 +189,7 @@ impl KnobValue {
             .iter()
             .map(|p| match p {
                 Part::Plain(r) => FramePart::Text(&self.text[r.clone()]),
-                Part::Curve { span, curve } if curve_is_exact(curve) => FramePart::Curve {
+                Part::Curve { span, curve } if curve.is_exact() => FramePart::Curve {
                     flags: &curve.flags,
                     keys: curve
                         .influence_in(lo.min(frame), hi.max(frame))
@@ -216,10 +218,6 @@ impl KnobValue {
     }
 }
 
-fn curve_is_exact(curve: &Curve) -> bool {
-    curve.is_exact()
-}
-
 /// A knob's canonical content at one frame.
 ///
 /// Serialises to JSON with sorted keys, empty fields left out:
@@ -243,8 +241,10 @@ pub struct FrameValue<'a> {
 impl FrameValue<'_> {
     /// Canonical JSON bytes (sorted keys), ready to hash.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        // Serialising plain data to a Vec cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        // Every key is a string and every value plain data, and writing to a Vec does
+        // no I/O: serde_json has no error to report here. (Falling back to empty bytes
+        // instead would let two different values hash alike.)
+        serde_json::to_vec(self).expect("serialising a FrameValue to memory cannot fail")
     }
 
     /// Alias of [`FrameValue::time_dependent`], named for the manifest's question.
