@@ -18,6 +18,8 @@
 //! effective letters and its frame), so an untouched key has identical bytes however
 //! its neighbours were edited.
 
+use std::borrow::Cow;
+
 use super::expr::{self, Expression};
 use super::num::{format_f64, parse_decimal};
 
@@ -118,13 +120,11 @@ pub struct Curve {
     slopes: Vec<(f64, f64)>,
 }
 
-/// Splits curve text into whitespace-separated words. A leading quoted word (an
-/// expression with spaces) is returned unescaped; quotes elsewhere are not expected in
-/// curve text and the word is returned as written (it then ends up as an unknown token).
-fn words(inner: &str) -> (Option<String>, Vec<&str>) {
+/// Splits the head word (the expression, or `curve`) off animation text. A quoted head
+/// (an expression with spaces) is unescaped; a bare head runs to whitespace outside
+/// `[…]`, since Tcl substitutions nest inside it (`[value Blur1.size]*2`).
+pub(crate) fn split_head(inner: &str) -> (Cow<'_, str>, &str) {
     let trimmed = inner.trim_start();
-    let mut first = None;
-    let mut rest = trimmed;
     if let Some(body) = trimmed.strip_prefix('"') {
         let mut out = String::new();
         let mut chars = body.char_indices();
@@ -143,10 +143,25 @@ fn words(inner: &str) -> (Option<String>, Vec<&str>) {
                 _ => out.push(c),
             }
         }
-        first = Some(out);
-        rest = &body[end.min(body.len())..];
+        return (Cow::Owned(out), &body[end..]);
     }
-    (first, rest.split_ascii_whitespace().collect())
+    let b = trimmed.as_bytes();
+    let (mut i, mut depth) = (0, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            c if c.is_ascii_whitespace() && depth == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    while !trimmed.is_char_boundary(i.min(b.len())) {
+        i += 1;
+    }
+    let i = i.min(b.len());
+    (Cow::Borrowed(&trimmed[..i]), &trimmed[i..])
 }
 
 impl Curve {
@@ -154,15 +169,11 @@ impl Curve {
     /// `-1+parent.curve i x70 1`. Never fails: what it does not understand goes to
     /// [`Curve::unknown`].
     pub fn parse(inner: &str) -> Curve {
-        let (quoted_head, mut tokens) = words(inner);
-        let head = match quoted_head {
-            Some(h) => Some(h),
-            None if tokens.is_empty() => None,
-            None => Some(tokens.remove(0).to_owned()),
-        };
-        let expression = match head.as_deref() {
-            None | Some("curve") => None,
-            Some(h) => Some(expr::analyse(h)),
+        let (head, rest) = split_head(inner);
+        let tokens = rest.split_ascii_whitespace();
+        let expression = match &*head {
+            "" | "curve" => None,
+            h => Some(expr::analyse(h)),
         };
 
         let mut flags = Vec::new();
@@ -283,9 +294,12 @@ impl Curve {
             && self.keys.len() <= 1
     }
 
-    /// The value of the keys at `frame` (`None` without keys). An expression on the
-    /// curve is not evaluated: this is the value of the keys alone.
+    /// The value of the keys at `frame` (`None` without keys, or for a NaN frame). An
+    /// expression on the curve is not evaluated: this is the value of the keys alone.
     pub fn value_at(&self, frame: f64) -> Option<f64> {
+        if frame.is_nan() {
+            return None;
+        }
         let keys = &self.keys;
         let first = keys.first()?;
         let last = keys.last()?;
@@ -320,14 +334,13 @@ impl Curve {
         let m1 = self.slopes[i + 1].0;
         if a.right_handle == 1.0 && b.left_handle == 1.0 {
             // Handles of a third of the segment make x linear in the Bezier
-            // parameter: the segment is a cubic Hermite in the frame.
+            // parameter: the segment is a cubic Hermite in the frame. It is written as
+            // the chord plus a correction that vanishes when both tangents equal the
+            // chord, so that linear segments are exact lerps.
             let s = (frame - a.frame) / h;
-            let s2 = s * s;
-            let s3 = s2 * s;
-            return (2.0 * s3 - 3.0 * s2 + 1.0) * a.value
-                + (s3 - 2.0 * s2 + s) * h * m0
-                + (-2.0 * s3 + 3.0 * s2) * b.value
-                + (s3 - s2) * h * m1;
+            let d = (b.value - a.value) / h;
+            let bend = h * s * (1.0 - s) * ((m0 - d) * (1.0 - s) - (m1 - d) * s);
+            return a.value + (b.value - a.value) * s + bend;
         }
         bezier_value(a, b, m0, m1, frame)
     }
@@ -335,6 +348,12 @@ impl Curve {
     /// Indices of the keys that can change the value (and slope) anywhere in
     /// `[frame - 0.5, frame + 0.5]`, ascending and without repeats.
     pub fn influence(&self, frame: f64) -> Vec<usize> {
+        self.influence_in(frame - BLUR_HALF_WINDOW, frame + BLUR_HALF_WINDOW)
+    }
+
+    /// Indices of the keys that can change the value anywhere in `[lo, hi]` (a wider
+    /// shutter than the default motion-blur window, say), ascending, without repeats.
+    pub fn influence_in(&self, lo: f64, hi: f64) -> Vec<usize> {
         let n = self.keys.len();
         if self.every_key_influences() {
             return (0..n).collect();
@@ -342,8 +361,6 @@ impl Curve {
         if n == 0 {
             return Vec::new();
         }
-        let lo = frame - BLUR_HALF_WINDOW;
-        let hi = frame + BLUR_HALF_WINDOW;
         let keys = &self.keys;
         let mut set = InfluenceSet::new();
 
@@ -399,19 +416,18 @@ impl Curve {
         match key.interp {
             Interp::Constant => false,
             Interp::Cubic | Interp::Other(_) => true,
-            // A linear key's tangent is the secant to the neighbour on its side (the
-            // other neighbour only at an end key): see `slopes`.
             Interp::Linear => {
+                // A linear tangent is the chord to the neighbour on its side (the
+                // other neighbour when there is none).
                 let n = self.keys.len();
                 let toward = match side {
-                    Side::Left if j > 0 => Some(j - 1),
-                    Side::Right if j + 1 < n => Some(j + 1),
-                    Side::Left if j + 1 < n => Some(j + 1),
-                    Side::Right if j > 0 => Some(j - 1),
-                    _ => None,
+                    Side::Left if j > 0 => j - 1,
+                    Side::Right if j + 1 < n => j + 1,
+                    Side::Left => j + 1,
+                    Side::Right => j.wrapping_sub(1),
                 };
-                if let Some(t) = toward {
-                    set.add(t);
+                if toward < n {
+                    set.add(toward);
                 }
                 false
             }
@@ -535,6 +551,7 @@ fn compute_slopes(keys: &[Key]) -> Vec<(f64, f64)> {
             let left = (i > 0).then(|| secant(&keys[i - 1], key));
             let right = (i + 1 < n).then(|| secant(key, &keys[i + 1]));
             let auto = match key.interp {
+                // A held key is flat on both sides (its right side is a step anyway).
                 Interp::Constant => (0.0, 0.0),
                 Interp::Linear => {
                     let l = left.or(right).unwrap_or(0.0);
@@ -550,6 +567,9 @@ fn compute_slopes(keys: &[Key]) -> Vec<(f64, f64)> {
                     (m, m)
                 }
                 Interp::Cubic => (cubic[i], cubic[i]),
+                // An end key has one neighbour, so it is an extremum of its
+                // neighbourhood and flat: two smooth keys ease in and out. Unknown letters
+                // are evaluated as smooth (their influence is every key anyway).
                 Interp::Smooth | Interp::Other(_) => {
                     let m = match (left, right) {
                         (Some(dl), Some(dr)) => smooth_slope(&keys[i - 1], &keys[i + 1], dl, dr),

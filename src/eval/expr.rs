@@ -106,6 +106,12 @@ impl Reference {
         }
     }
 
+    /// `true` when the reference names a knob of the node that holds the expression
+    /// (a bare knob, or `this.…`).
+    pub fn is_same_node(&self) -> bool {
+        self.node.is_empty() || self.node == "this"
+    }
+
     /// The dotted path as written.
     pub fn path(&self) -> String {
         if self.node.is_empty() {
@@ -258,7 +264,19 @@ impl Analysis {
 fn run(text: &str, first: Work<'_>) -> Expression {
     let mut an = Analysis::default();
     let mut stack = vec![first];
+    // Nested substitutions are rescanned once per level; the budget keeps pathological
+    // nesting (`[[[[…]]]]`) linear by giving up, conservatively, past a fixed multiple.
+    let budget = 8 * text.len() + 4096;
+    let mut spent = 0usize;
     while let Some(work) = stack.pop() {
+        let len = match &work {
+            Work::Nuke(s) | Work::Tcl(s) | Work::Command(s) => s.len(),
+        };
+        spent += len;
+        if spent > budget {
+            an.unresolvable(TOO_DEEP);
+            break;
+        }
         match work {
             Work::Nuke(s) => nuke(s, &mut stack, &mut an),
             Work::Tcl(s) => {
@@ -278,6 +296,9 @@ fn run(text: &str, first: Work<'_>) -> Expression {
         unresolvable: an.unresolvable,
     }
 }
+
+/// Recorded as unresolvable when substitutions nest too deeply to analyse in linear time.
+pub const TOO_DEEP: &str = "(substitutions nested too deeply to analyse)";
 
 /// Stands in the masked copy of an expression for one Tcl substitution.
 const MARK: char = '\u{1}';
@@ -442,7 +463,6 @@ fn command<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
     if name.contains(['[', '$']) {
         an.unresolvable(whole());
         stack.push(Work::Tcl(name));
-        stack.extend(args.iter().map(|a| Work::Tcl(a)));
         return;
     }
     match name {
@@ -471,10 +491,9 @@ fn command<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
         }
         "expression" => stack.extend(args.iter().map(|a| Work::Nuke(ungroup(a)))),
         _ if PURE_TCL.contains(&name) => stack.extend(args.iter().map(|a| Work::Tcl(a))),
-        _ => {
-            an.unresolvable(whole());
-            stack.extend(args.iter().map(|a| Work::Tcl(a)));
-        }
+        // Python, `topnode`, `exists`, `getenv`, `metadata`, …: the command's result is
+        // unknown whatever its arguments, so they are not analysed further.
+        _ => an.unresolvable(whole()),
     }
 }
 
@@ -496,14 +515,6 @@ fn nuke<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
         let c = chars[i];
         if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
             i = number_end(&chars, i);
-            continue;
-        }
-        if c == '"' {
-            i += 1;
-            while i < chars.len() && chars[i] != '"' {
-                i += if chars[i] == '\\' { 2 } else { 1 };
-            }
-            i += 1;
             continue;
         }
         if !is_ident_start(c) {
@@ -586,4 +597,41 @@ fn number_end(chars: &[char], mut i: usize) -> usize {
         }
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_node_references() {
+        assert!(Reference::from_path("size").is_same_node());
+        assert!(Reference::from_path("this.size").is_same_node());
+        assert!(!Reference::from_path("parent.size").is_same_node());
+    }
+
+    #[test]
+    fn tcl_words_group_brackets_braces_and_quotes() {
+        assert_eq!(
+            tcl_words(r#"value -default {a b} [value x y] "c d" e"#),
+            ["value", "-default", "{a b}", "[value x y]", "\"c d\"", "e"]
+        );
+    }
+
+    #[test]
+    fn variables_end_where_tcl_says() {
+        let b = b"$env(HOME)/x ${a b}c $gui+1 $";
+        assert_eq!(variable_end(b, 0), 10);
+        assert_eq!(variable_end(b, 13), 19);
+        assert_eq!(variable_end(b, 21), 25);
+        assert_eq!(variable_end(b, 28), 29);
+    }
+
+    #[test]
+    fn deep_nesting_stays_linear_and_conservative() {
+        let deep = format!("{}value x{}", "[".repeat(50_000), "]".repeat(50_000));
+        let e = analyse_tcl(&deep);
+        assert!(e.time_dependent);
+        assert!(e.unresolvable.iter().any(|u| u == TOO_DEEP));
+    }
 }

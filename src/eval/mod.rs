@@ -10,6 +10,25 @@
 //! * [`curve`]: keys, interpolation and extrapolation, evaluation, influence sets.
 //! * [`expr`]: references, time dependence and unresolvable parts of expressions and
 //!   Tcl strings.
+//!
+//! How the manifest layer uses it:
+//!
+//! ```
+//! use smartcache::eval::KnobValue;
+//!
+//! let size = KnobValue::parse("{{curve L x1 0 x11 10}}");
+//! assert!(size.is_animated() && !size.is_static());
+//! // The value at frame 6 and the keys that can move it: the entry to hash.
+//! assert_eq!(
+//!     String::from_utf8(size.at(6.0).canonical_bytes()).unwrap(),
+//!     r#"{"value":["{",{"curve":{"keys":["Lk x1 0","Lk x11 10"],"value":"5"}},"}"]}"#
+//! );
+//!
+//! let linked = KnobValue::parse("{{parent.amount*2}}");
+//! // Not animated itself, but the referenced knob's value must be attached per frame.
+//! assert!(linked.is_locally_static() && !linked.is_static());
+//! assert_eq!(linked.references()[0].path(), "parent.amount");
+//! ```
 
 pub mod curve;
 pub mod expr;

@@ -29,7 +29,7 @@ use std::ops::Range;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use super::curve::Curve;
+use super::curve::{split_head, Curve, BLUR_HALF_WINDOW};
 use super::expr::{self, Expression, Reference};
 use super::num::{format_f64, is_hex_float, parse_decimal};
 
@@ -97,7 +97,9 @@ impl KnobValue {
             let e = match part {
                 Part::Plain(_) => None,
                 Part::Curve { curve, .. } => {
-                    value.time_dependent |= !curve_is_exact(curve);
+                    // A curve smartcache does not evaluate is recorded as written, so
+                    // the frame has to be recorded beside it.
+                    value.time_dependent |= !curve.is_exact();
                     curve.expression.as_ref()
                 }
                 Part::Expression { expr, kind, .. } => {
@@ -172,17 +174,25 @@ impl KnobValue {
         self.is_locally_static() && self.refs.is_empty()
     }
 
-    /// The value at `frame`, as canonical content for the manifest.
+    /// The value at `frame`, as canonical content for the manifest. Curves record the
+    /// keys that influence the motion-blur window `[frame - 0.5, frame + 0.5]`.
     pub fn at(&self, frame: f64) -> FrameValue<'_> {
+        self.at_window(frame, frame - BLUR_HALF_WINDOW, frame + BLUR_HALF_WINDOW)
+    }
+
+    /// The value at `frame`, with curves recording the keys that influence the window
+    /// `[lo, hi]` (which should contain `frame`): for nodes whose shutter reaches
+    /// further than half a frame.
+    pub fn at_window(&self, frame: f64, lo: f64, hi: f64) -> FrameValue<'_> {
         let value = self
             .parts
             .iter()
             .map(|p| match p {
                 Part::Plain(r) => FramePart::Text(&self.text[r.clone()]),
-                Part::Curve { span, curve } if curve_is_exact(curve) => FramePart::Curve {
+                Part::Curve { span, curve } if curve.is_exact() => FramePart::Curve {
                     flags: &curve.flags,
                     keys: curve
-                        .influence(frame)
+                        .influence_in(lo.min(frame), hi.max(frame))
                         .into_iter()
                         .map(|i| curve.keys()[i].canonical())
                         .collect(),
@@ -208,10 +218,6 @@ impl KnobValue {
     }
 }
 
-fn curve_is_exact(curve: &Curve) -> bool {
-    curve.is_exact()
-}
-
 /// A knob's canonical content at one frame.
 ///
 /// Serialises to JSON with sorted keys, empty fields left out:
@@ -235,8 +241,10 @@ pub struct FrameValue<'a> {
 impl FrameValue<'_> {
     /// Canonical JSON bytes (sorted keys), ready to hash.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        // Serialising plain data to a Vec cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        // Every key is a string and every value plain data, and writing to a Vec does
+        // no I/O: serde_json has no error to report here. (Falling back to empty bytes
+        // instead would let two different values hash alike.)
+        serde_json::to_vec(self).expect("serialising a FrameValue to memory cannot fail")
     }
 
     /// Alias of [`FrameValue::time_dependent`], named for the manifest's question.
@@ -364,7 +372,7 @@ fn split(text: &str) -> Vec<Part> {
         return vec![Part::Plain(whole)];
     };
     let mut components: Vec<Part> = Vec::new();
-    if close_of(&pairs, 0) != Some(b.len() - 1) {
+    if pairs.first() != Some(&(0, b.len() - 1)) {
         // Not one braced word (a reader would not produce this): read it as the words
         // of a list, so that no braced expression in it goes unanalysed.
         walk_lists(text, &pairs, 0..b.len(), &mut components);
@@ -380,6 +388,7 @@ fn split(text: &str) -> Vec<Part> {
 /// the animated components in text order.
 fn walk_lists(text: &str, pairs: &[(usize, usize)], content: Range<usize>, out: &mut Vec<Part>) {
     let b = text.as_bytes();
+    let mut braces = Braces::new(pairs);
     // (next byte to read, end of the list's content)
     let mut stack: Vec<(usize, usize)> = vec![(content.start, content.end)];
     while let Some(&(mut pos, end)) = stack.last() {
@@ -393,7 +402,7 @@ fn walk_lists(text: &str, pairs: &[(usize, usize)], content: Range<usize>, out: 
         let top = stack.len() - 1;
         match b[pos] {
             b'{' => {
-                let close = close_of(pairs, pos).unwrap_or(end).min(end);
+                let close = braces.close_of(pos).unwrap_or(end).min(end);
                 stack[top].0 = close + 1;
                 let inner = &text[pos + 1..close];
                 match classify(inner) {
@@ -412,7 +421,7 @@ fn walk_lists(text: &str, pairs: &[(usize, usize)], content: Range<usize>, out: 
                 let mut i = pos;
                 while i < end && !b[i].is_ascii_whitespace() {
                     if b[i] == b'{' {
-                        i = close_of(pairs, i).unwrap_or(end);
+                        i = braces.close_of(i).unwrap_or(end);
                     }
                     i += if b[i.min(end)] == b'\\' { 2 } else { 1 };
                 }
@@ -430,20 +439,22 @@ enum Braced {
 /// Decides whether the inside of a braced list element is an animation or a list.
 fn classify(inner: &str) -> Braced {
     let t = inner.trim_start();
-    match t.as_bytes().first() {
-        None | Some(b'{') => return Braced::List,
-        Some(b'"') => return Braced::Animation,
-        _ => {}
-    }
-    let mut words = t.split_ascii_whitespace();
-    let head = words.next().unwrap_or("");
-    if is_curve_head(head) {
-        return Braced::Animation;
-    }
-    if parse_decimal(head).is_some() || is_hex_float(head) || head.contains(['{', '"']) {
+    if t.is_empty() || t.starts_with('{') {
         return Braced::List;
     }
-    if words.all(is_curve_word) {
+    // A quoted head is an expression only when curve words alone follow it: a list of
+    // quoted menu entries (`{"To Format" "To BBox"}`) is a list.
+    let quoted = t.starts_with('"');
+    let (head, rest) = split_head(t);
+    if !quoted {
+        if is_curve_head(&head) || head.contains(['[', '$']) {
+            return Braced::Animation;
+        }
+        if parse_decimal(&head).is_some() || is_hex_float(&head) || head.contains(['{', '"']) {
+            return Braced::List;
+        }
+    }
+    if rest.split_ascii_whitespace().all(is_curve_word) {
         Braced::Animation
     } else {
         Braced::List
@@ -462,12 +473,13 @@ fn is_curve_head(word: &str) -> bool {
     }
 }
 
-/// Words that may follow an expression in an animation: numbers, letters, and
-/// `x s t u v` followed by a number.
+/// Words that may follow an expression in an animation: numbers, the known letters,
+/// and `x s t u v` followed by a number. (Deciding list or animation, other letters
+/// mean a list: `{x y z}` is a menu, not the expression `x` with keys.)
 fn is_curve_word(w: &str) -> bool {
     let b = w.as_bytes();
     parse_decimal(w).is_some()
-        || (b.len() == 1 && b[0].is_ascii_alphabetic())
+        || (b.len() == 1 && b"KLSRCklIi".contains(&b[0]))
         || (b.len() > 1
             && matches!(b[0], b'x' | b's' | b't' | b'u' | b'v')
             && parse_decimal(&w[1..]).is_some())
@@ -492,8 +504,8 @@ fn animation(text: &str, span: Range<usize>) -> Part {
     }
 }
 
-/// Matching brace pairs `(open, close)` sorted by `open`, honouring backslash escapes;
-/// `None` when the braces do not balance.
+/// Matching brace pairs `(open, close)` in order of `open`, honouring backslash
+/// escapes; `None` when the braces do not balance.
 fn brace_pairs(b: &[u8]) -> Option<Vec<(usize, usize)>> {
     let mut open = Vec::new();
     let mut pairs = Vec::new();
@@ -501,24 +513,39 @@ fn brace_pairs(b: &[u8]) -> Option<Vec<(usize, usize)>> {
     while i < b.len() {
         match b[i] {
             b'\\' => i += 1,
-            b'{' => open.push(i),
-            b'}' => pairs.push((open.pop()?, i)),
+            b'{' => {
+                open.push(pairs.len());
+                pairs.push((i, usize::MAX));
+            }
+            b'}' => pairs[open.pop()?].1 = i,
             _ => {}
         }
         i += 1;
     }
-    if !open.is_empty() {
-        return None;
-    }
-    pairs.sort_unstable();
-    Some(pairs)
+    open.is_empty().then_some(pairs)
 }
 
-fn close_of(pairs: &[(usize, usize)], open: usize) -> Option<usize> {
-    pairs
-        .binary_search_by_key(&open, |p| p.0)
-        .ok()
-        .map(|i| pairs[i].1)
+/// Looks up closing braces for opening braces met in increasing order (as a walk
+/// through the text meets them), so each lookup is amortised O(1).
+struct Braces<'p> {
+    pairs: &'p [(usize, usize)],
+    at: usize,
+}
+
+impl<'p> Braces<'p> {
+    fn new(pairs: &'p [(usize, usize)]) -> Self {
+        Self { pairs, at: 0 }
+    }
+
+    fn close_of(&mut self, open: usize) -> Option<usize> {
+        while self.at < self.pairs.len() && self.pairs[self.at].0 < open {
+            self.at += 1;
+        }
+        match self.pairs.get(self.at) {
+            Some(&(o, c)) if o == open => Some(c),
+            _ => None,
+        }
+    }
 }
 
 /// Turns the animated components (in text order, not overlapping) into the full list
@@ -606,5 +633,55 @@ fn roto(text: &str) -> Part {
         span: 0..text.len(),
         kind: ExprKind::Opaque,
         expr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(inner: &str) -> &'static str {
+        match classify(inner) {
+            Braced::List => "list",
+            Braced::Animation => "animation",
+        }
+    }
+
+    #[test]
+    fn braced_elements_are_classified_by_their_words() {
+        assert_eq!(kind("curve x1 1"), "animation");
+        assert_eq!(kind("curve(frame-1) x1 1"), "animation");
+        assert_eq!(kind("curvegroup Bezier1 512 bezier"), "list");
+        assert_eq!(kind("parent.size"), "animation");
+        assert_eq!(kind("-1+parent.curve i x70 1"), "animation");
+        assert_eq!(kind("\"a ? b : c\""), "animation");
+        assert_eq!(kind("\"To Format\" \"To BBox\""), "list");
+        assert_eq!(kind("Type x1 1"), "animation");
+        assert_eq!(kind("x y z"), "list");
+        assert_eq!(kind("amount L x1 0 x5 1"), "animation");
+        assert_eq!(kind("[value gain]*2"), "animation");
+        assert_eq!(kind("0 1 2"), "list");
+        assert_eq!(kind("x41300000 0"), "list");
+        assert_eq!(kind("{0} B"), "list");
+        assert_eq!(kind("rgba.red rgba.green"), "list");
+        assert_eq!(kind("  "), "list");
+    }
+
+    #[test]
+    fn roto_links_are_found_in_shape_data() {
+        let Part::Expression { expr, kind, .. } =
+            roto("{{{v x3f99999a} {{=\"a.x + 1\" x1} {=b.y x2}}}}")
+        else {
+            panic!("roto data is one opaque part");
+        };
+        assert_eq!(kind, ExprKind::Opaque);
+        assert_eq!(expr.text, "a.x + 1\nb.y");
+        assert!(expr.time_dependent);
+    }
+
+    #[test]
+    fn quoted_words_are_unescaped_once() {
+        assert_eq!(unescape_word(r#""\[value a]\n\"b\"""#), "[value a]\n\"b\"");
+        assert_eq!(unescape_word(r"bare\[x]"), "bare[x]");
     }
 }
