@@ -108,23 +108,12 @@ pub fn hash_frames(
     let hashed: Vec<(i64, HashedFrame)> = frames
         .par_iter()
         .map(|&f| {
-            let view = prepared.view(f as f64, probe);
-            let sources = view
-                .records
-                .iter()
-                .filter_map(|r| {
-                    r.source
-                        .as_ref()
-                        .map(|s| (source_key(&setup.nodes[r.node], r.ctx), s.clone()))
-                })
+            let (hash, sources) = prepared.frame_hash(f as f64, probe);
+            let sources = sources
+                .into_iter()
+                .map(|(node, ctx, s)| (source_key(&setup.nodes[node], ctx), s))
                 .collect();
-            (
-                f,
-                HashedFrame {
-                    hash: view.hash(&setup),
-                    sources,
-                },
-            )
+            (f, HashedFrame { hash, sources })
         })
         .collect();
     Ok(Hashed {

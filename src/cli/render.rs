@@ -172,9 +172,10 @@ fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
     let (loaded, rules) = args.load()?;
     let setup = Setup::build(&loaded.script, &args.node, &rules)
         .with_context(|| loaded.path.display().to_string())?;
-    let view = Prepared::new(&setup).view(frame, &FileProbe::new(loaded.base_dir()));
-    let mut doc = view.to_json(&setup);
-    doc["hash"] = view.hash(&setup).into();
+    let prepared = Prepared::new(&setup);
+    let probe = FileProbe::new(loaded.base_dir());
+    let mut doc = prepared.view(frame, &probe).to_json(&setup);
+    doc["hash"] = prepared.frame_hash(frame, &probe).0.into();
     doc["output"] = args.node.clone().into();
     doc["rules"] = setup.rules.clone().into();
     print_json(&doc);

@@ -180,6 +180,64 @@ impl KnobValue {
         self.at_window(frame, frame - BLUR_HALF_WINDOW, frame + BLUR_HALF_WINDOW)
     }
 
+    /// Append the value at `frame` to `out` in a tagged binary form that carries
+    /// exactly what [`KnobValue::at`] does (plain texts, each curve's influencing keys
+    /// and value, computed parts as written, references, time dependence), without
+    /// building it: the per-frame hash path, where JSON and float printing would
+    /// dominate. Two values append equal bytes exactly when their `at(frame)` views are
+    /// equal (lengths prefix every text, so no two encodings run together).
+    pub fn write_at(&self, frame: f64, out: &mut Vec<u8>) {
+        fn text(out: &mut Vec<u8>, tag: u8, t: &str) {
+            out.push(tag);
+            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
+            out.extend_from_slice(t.as_bytes());
+        }
+        let (lo, hi) = (frame - BLUR_HALF_WINDOW, frame + BLUR_HALF_WINDOW);
+        out.extend_from_slice(&(self.parts.len() as u64).to_le_bytes());
+        for p in &self.parts {
+            match p {
+                Part::Plain(r) => text(out, b'P', &self.text[r.clone()]),
+                Part::Curve { curve, .. } if curve.is_exact() => {
+                    out.push(b'C');
+                    out.extend_from_slice(&(curve.flags.len() as u64).to_le_bytes());
+                    for f in &curve.flags {
+                        text(out, b'f', f);
+                    }
+                    let keys = curve.influence_in(lo, hi);
+                    out.extend_from_slice(&(keys.len() as u64).to_le_bytes());
+                    for i in keys {
+                        text(out, b'k', curve.keys()[i].canonical());
+                    }
+                    match curve.value_at(frame) {
+                        // The value's bits, with -0.0 as 0.0 (they print alike).
+                        Some(v) => {
+                            let v = if v == 0.0 { 0.0f64 } else { v };
+                            out.push(b'v');
+                            out.extend_from_slice(&v.to_bits().to_le_bytes());
+                        }
+                        None => out.push(b'-'),
+                    }
+                }
+                Part::Curve { span, .. } => text(out, b'A', &self.text[span.clone()]),
+                Part::Expression { span, kind, .. } => {
+                    text(out, b'E', kind.tag());
+                    text(out, b'e', &self.text[span.clone()]);
+                }
+            }
+        }
+        out.extend_from_slice(&(self.refs.len() as u64).to_le_bytes());
+        for r in &self.refs {
+            text(out, b'r', &r.node);
+            text(out, b'r', &r.knob);
+            out.push(r.other_frames as u8);
+        }
+        out.push(self.time_dependent as u8);
+        out.extend_from_slice(&(self.unresolvable.len() as u64).to_le_bytes());
+        for u in &self.unresolvable {
+            text(out, b'u', u);
+        }
+    }
+
     /// The value at `frame`, with curves recording the keys that influence the window
     /// `[lo, hi]` (which should contain `frame`): for nodes whose shutter reaches
     /// further than half a frame.
