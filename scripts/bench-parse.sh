@@ -3,7 +3,9 @@
 # binary's `graph --check` mode: over the shared corpus (about 9 MB of real files) and
 # over a generated large script (a long chain with a multi-megabyte knob blob).
 #
-# Prints, per input: bytes, MB/s (median of RUNS runs), peak RSS and peak RSS / input.
+# Prints, per input: bytes; MB/s of the parser alone (sum of per-file parse times, no
+# I/O) and of the whole run (wall clock, and user+sys CPU time from GNU time, which is
+# the fairer figure on a shared machine); peak RSS and peak RSS / input. Medians of RUNS.
 # Usage: scripts/bench-parse.sh [RUNS]   (SMARTCACHE_SHARED overrides ../shared)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +34,7 @@ PY
 # throughput figure), else the binary's own wall-clock MB/s and VmHWM.
 measure() { # label, repeat, paths...
     local label=$1 repeat=$2; shift 2
-    local args=() runs_wall=() runs_cpu=() peak=0 bytes=0 out
+    local args=() runs_wall=() runs_cpu=() runs_parse=() peak=0 bytes=0 out
     for _ in $(seq "$repeat"); do args+=("$@"); done
     for _ in $(seq "$RUNS"); do
         if [ -x /usr/bin/time ]; then
@@ -41,7 +43,8 @@ measure() { # label, repeat, paths...
             out=$(RAYON_NUM_THREADS=1 "$BIN" graph --check "${args[@]}")
         fi
         bytes=$(sed -n 's/.*bytes \([0-9]*\),.*/\1/p' <<<"$out" | head -1)
-        runs_wall+=("$(sed -n 's/.* \([0-9.]*\) MB\/s$/\1/p' <<<"$out" | head -1)")
+        runs_wall+=("$(sed -n 's/^files .* \([0-9.]*\) MB\/s$/\1/p' <<<"$out" | head -1)")
+        runs_parse+=("$(sed -n 's/^parse only .* \([0-9.]*\) MB\/s per thread$/\1/p' <<<"$out")")
         local t; t=$(sed -n 's/^TIME //p' <<<"$out")
         if [ -n "$t" ]; then
             read -r u s m <<<"$t"
@@ -53,13 +56,14 @@ measure() { # label, repeat, paths...
         fi
     done
     median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
-    local wall cpu
+    local wall cpu parse
     wall=$(median "${runs_wall[@]}")
+    parse=$(median "${runs_parse[@]}")
     cpu=$(median "${runs_cpu[@]:-0}")
     local one=$((bytes / repeat))
     python3 -c "
-b=$one; w=$wall; c=$cpu; p=$peak
-print(f'{\"$label\":<10} {b/1e6:7.1f} MB x $repeat  wall {w:7.1f} MB/s  cpu {c:7.1f} MB/s  peak RSS {p:6.1f} MB = {p*1048576/b:5.2f}x one input  (median of $RUNS)')"
+b=$one; w=$wall; c=$cpu; q=$parse; p=$peak
+print(f'{\"$label\":<10} {b/1e6:6.1f} MB x $repeat  parse-only {q:6.1f} MB/s  whole run: wall {w:6.1f} MB/s, cpu {c:6.1f} MB/s  peak RSS {p:6.1f} MB = {p*1048576/b:5.2f}x one input  (medians of $RUNS)')"
 }
 
 echo "single-threaded parse via '$BIN graph --check' (includes reading the files; load: $(cut -d' ' -f1-3 /proc/loadavg))"
