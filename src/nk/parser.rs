@@ -473,7 +473,7 @@ impl<'a> Parser<'a> {
             Some(name) => name,
             None => self.auto_name(&class),
         };
-        let id = self.add(class, short, parsed.knobs, n_inputs, head.start, body.end)?;
+        let id = self.add(class, short, parsed.knobs, n_inputs, head.start, body.end);
         if self.script.graph.node(id).is_group() {
             self.open_group(id, head.start)?;
         }
@@ -521,6 +521,7 @@ impl<'a> Parser<'a> {
         } else {
             inherited
         };
+        let named = own.name.is_some();
         let short = match own.name {
             Some(name) => name,
             None => {
@@ -530,11 +531,13 @@ impl<'a> Parser<'a> {
             }
         };
         layer(&mut knobs, own.knobs);
-        // The inherited `name` knob would name the source: make it name the clone.
-        if let Some(k) = knobs.iter_mut().rev().find(|k| k.name == "name") {
-            k.value = short.clone();
+        if !named {
+            // The inherited `name` knob would name the source: make it name the clone.
+            if let Some(k) = knobs.iter_mut().rev().find(|k| k.name == "name") {
+                k.value = short.clone();
+            }
         }
-        let id = self.add(class, short, knobs, n_inputs, head.start, body.end)?;
+        let id = self.add(class, short, knobs, n_inputs, head.start, body.end);
         self.script.graph.node_mut(id).clone_of = Some(source);
         Ok(())
     }
@@ -548,7 +551,7 @@ impl<'a> Parser<'a> {
         n_inputs: usize,
         start: usize,
         end: usize,
-    ) -> Result<NodeId, ParseError> {
+    ) -> NodeId {
         let parent = self.scopes.last().map(|s| s.group);
         let name = match parent {
             Some(p) => format!("{}.{}", self.script.graph.node(p).name, short),
@@ -573,7 +576,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.stack.push(Some(id));
-        Ok(id)
+        id
     }
 
     fn open_group(&mut self, id: NodeId, at: usize) -> Result<(), ParseError> {
