@@ -300,3 +300,17 @@ fn roll_with_negative_shift_and_index_underflow() {
         "<input>:9:1: `dup` needs 1 item(s) on the stack, found 0"
     );
 }
+
+#[test]
+fn huge_counts_are_errors_or_empty_not_overflows() {
+    // `[stack N]` past the bottom is an empty input, however large N is.
+    let s = parse("set V [stack 18446744073709551615]\npush $V\nBlur {\n name B\n}\n").unwrap();
+    assert_eq!(s.graph.inputs(s.graph.find("B").unwrap()), vec![None]);
+    let e = parse("index 18446744073709551615\n").unwrap_err();
+    assert_eq!(e.line, 1);
+    let e = parse("set V [stack 18446744073709551616]\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "<input>:1:7: `set` expects `set VAR [stack N]`"
+    );
+}

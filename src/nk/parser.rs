@@ -283,7 +283,8 @@ impl<'a> Parser<'a> {
         let item = self
             .stack
             .len()
-            .checked_sub(n + 1)
+            .checked_sub(n)
+            .and_then(|i| i.checked_sub(1))
             .filter(|&i| i >= self.floor())
             .and_then(|i| self.stack[i]);
         self.vars.insert(var.inner(src), item);
@@ -343,7 +344,7 @@ impl<'a> Parser<'a> {
                 head.start,
                 ErrorKind::StackUnderflow {
                     command: "index",
-                    needed: n + 1,
+                    needed: n.saturating_add(1),
                     found: avail,
                 },
             ));
