@@ -173,7 +173,7 @@ fn check_reports_each_failing_file_and_totals() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     // One line per error fixture (sorted by path), then the totals.
-    assert_eq!(lines.len(), ERRORS.len() + 2, "{stdout}");
+    assert_eq!(lines.len(), ERRORS.len() + 3, "{stdout}");
     let mut sorted = ERRORS.to_vec();
     sorted.sort();
     for (line, name) in lines.iter().zip(&sorted) {
@@ -192,7 +192,11 @@ fn check_reports_each_failing_file_and_totals() {
         "{stdout}"
     );
     assert!(
-        lines[ERRORS.len() + 1].starts_with("peak memory "),
+        lines[ERRORS.len() + 1].starts_with("parse only (sum over files, no I/O): "),
+        "{stdout}"
+    );
+    assert!(
+        lines[ERRORS.len() + 2].starts_with("peak memory "),
         "{stdout}"
     );
     // All good files: exit 0.
@@ -203,4 +207,23 @@ fn check_reports_each_failing_file_and_totals() {
         "fixtures/nk/groups.nk",
     ]);
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn help_explains_outputs_and_exit_status() {
+    let help = ok(&["graph", "--help"])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for needle in [
+        "--json",
+        "--dot",
+        "--upstream <NODE>",
+        "--check",
+        "every popped slot, input 0 first, null for an empty slot",
+        "Exit status: 0 when every file reads, 1 when some file does not, 2 on usage errors.",
+        "smartcache graph --check scripts/ gizmos/",
+    ] {
+        assert!(help.contains(needle), "help lacks {needle:?}:\n{help}");
+    }
 }

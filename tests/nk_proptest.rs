@@ -118,3 +118,56 @@ proptest! {
         }
     }
 }
+
+/// One command of a random stack program: every command the reader knows, with counts
+/// that include zero, small values and values at the integer limits.
+fn command() -> impl Strategy<Value = String> {
+    let count = prop_oneof![
+        0..4u64,
+        Just(u64::MAX),
+        Just(u32::MAX as u64 + 1),
+        any::<u64>()
+    ];
+    let var = prop::sample::select(vec!["A", "B", "cut_paste_input"]);
+    let class = prop::sample::select(vec!["Blur", "Group", "Gizmo", "Merge2", "Input", "Output"]);
+    prop_oneof![
+        (class, 0..4u32, any::<bool>()).prop_map(|(c, n, mask)| {
+            let inputs = if mask {
+                format!("{n}+1")
+            } else {
+                n.to_string()
+            };
+            format!("{c} {{\n inputs {inputs}\n}}")
+        }),
+        (var.clone(), count.clone()).prop_map(|(v, n)| format!("set {v} [stack {n}]")),
+        var.clone().prop_map(|v| format!("push ${v}")),
+        Just("push 0".to_owned()),
+        Just("pop".to_owned()),
+        Just("dup".to_owned()),
+        Just("exch".to_owned()),
+        Just("end_group".to_owned()),
+        count.clone().prop_map(|n| format!("index {n}")),
+        (count, any::<i64>()).prop_map(|(n, m)| format!("roll {n} {m}")),
+        var.prop_map(|v| format!("clone ${v} {{\n xpos 1\n}}")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_stack_programs_never_panic(cmds in prop::collection::vec(command(), 0..40)) {
+        let src = cmds.join("\n");
+        match smartcache::nk::parse(src.as_bytes(), None) {
+            Ok(script) => {
+                for (id, node) in script.graph.nodes() {
+                    prop_assert_eq!(script.graph.inputs(id).len(), node.input_count);
+                    if let Some(p) = node.parent {
+                        prop_assert!(script.graph.node(p).is_group());
+                    }
+                }
+            }
+            Err(e) => prop_assert!(e.line >= 1 && e.col >= 1, "{}", e),
+        }
+    }
+}

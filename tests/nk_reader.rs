@@ -260,3 +260,57 @@ fn megabyte_values_are_kept_whole() {
     let p = s.graph.node(s.graph.find("P").unwrap());
     assert_eq!(p.knob("data").map(str::len), Some(blob.len() + 2));
 }
+
+#[test]
+fn crlf_comments_in_bodies_and_semicolons() {
+    let src = "Constant {\r\n inputs 0\r\n # a comment line in a body\r\n expr a>0;b\r\n name C\r\n}\r\nBlur {\r\n name B\r\n}\r\n";
+    let s = parse(src).unwrap();
+    assert_eq!(
+        knobs(&s, "C"),
+        pairs(&[("inputs", "0"), ("expr", "a>0;b"), ("name", "C")])
+    );
+    let b = s.graph.find("B").unwrap();
+    assert_eq!(s.graph.inputs(b), vec![s.graph.find("C")]);
+    assert_eq!(s.graph.node(b).span.line, 7);
+}
+
+#[test]
+fn roll_with_negative_shift_and_index_underflow() {
+    let consts = "Constant {\n inputs 0\n name A\n}\nConstant {\n inputs 0\n name B\n}\nConstant {\n inputs 0\n name C\n}\n";
+    // a b c -> roll 3 -1 -> b c a: popping gives a, c, b.
+    let s = parse(&format!(
+        "{consts}roll 3 -1\nMerge2 {{\n inputs 3\n name M\n}}\n"
+    ))
+    .unwrap();
+    let g = &s.graph;
+    let m = g.find("M").unwrap();
+    assert_eq!(g.inputs(m), vec![g.find("A"), g.find("C"), g.find("B")]);
+    let e = parse(&format!("{consts}index 3\n")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "<input>:13:1: `index` needs 4 item(s) on the stack, found 3"
+    );
+    // Inside a group, stack commands cannot reach below the group's floor.
+    let e = parse(
+        "Constant {\n inputs 0\n name A\n}\nGroup {\n inputs 0\n name G\n}\ndup\nend_group\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "<input>:9:1: `dup` needs 1 item(s) on the stack, found 0"
+    );
+}
+
+#[test]
+fn huge_counts_are_errors_or_empty_not_overflows() {
+    // `[stack N]` past the bottom is an empty input, however large N is.
+    let s = parse("set V [stack 18446744073709551615]\npush $V\nBlur {\n name B\n}\n").unwrap();
+    assert_eq!(s.graph.inputs(s.graph.find("B").unwrap()), vec![None]);
+    let e = parse("index 18446744073709551615\n").unwrap_err();
+    assert_eq!(e.line, 1);
+    let e = parse("set V [stack 18446744073709551616]\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "<input>:1:7: `set` expects `set VAR [stack N]`"
+    );
+}

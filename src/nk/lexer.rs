@@ -191,12 +191,13 @@ impl<'a> Lexer<'a> {
     /// (`\{`, `\}`) do not count; quotes are ordinary characters.
     pub fn braced_end(&self, open: usize) -> Result<usize, LexError> {
         let mut depth: usize = 0;
-        let mut i = open;
-        while i < self.end {
-            let Some(j) = memchr::memchr3(b'{', b'}', b'\\', &self.src[i..self.end]) else {
-                break;
-            };
-            let at = i + j;
+        // One iterator for the whole word: no search set-up per brace.
+        let mut escaped_at = usize::MAX;
+        for j in memchr::memchr3_iter(b'{', b'}', b'\\', &self.src[open..self.end]) {
+            let at = open + j;
+            if at == escaped_at {
+                continue; // the byte after a backslash is escaped, whatever it is
+            }
             match self.src[at] {
                 b'{' => depth += 1,
                 b'}' => {
@@ -205,13 +206,8 @@ impl<'a> Lexer<'a> {
                         return Ok(at + 1);
                     }
                 }
-                _ => {
-                    // A backslash escapes the next byte, whatever it is.
-                    i = at + 2;
-                    continue;
-                }
+                _ => escaped_at = at + 1,
             }
-            i = at + 1;
         }
         Err(LexError {
             offset: self.innermost_unclosed(open),

@@ -7,7 +7,7 @@
 
 use super::error::{ErrorKind, ParseError};
 use super::lexer::{LexError, Lexer, Word, WordKind};
-use super::text::{decode, unescape, Locator};
+use super::text::{decode, Locator, Source};
 use crate::graph::{Knob, Node, NodeId, Script, Span};
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,6 +35,7 @@ struct Scope {
 /// The reader's state while it runs through a file.
 pub struct Parser<'a> {
     src: &'a [u8],
+    text: Source<'a>,
     path: Option<&'a Path>,
     loc: Locator<'a>,
     script: Script,
@@ -42,6 +43,8 @@ pub struct Parser<'a> {
     /// Variables set by `set VAR [stack N]`, keyed by their name's bytes in `src`.
     vars: HashMap<&'a [u8], Item>,
     scopes: Vec<Scope>,
+    /// Word buffer reused by every node body (one allocation per file, not per node).
+    scratch: Vec<Word>,
     /// Clones made so far of each source node (names unnamed clones).
     clones: HashMap<NodeId, usize>,
     /// Next number to try when naming an unnamed node, per group and class.
@@ -56,12 +59,14 @@ impl<'a> Parser<'a> {
         };
         Self {
             src,
+            text: Source::new(src),
             path,
             loc: Locator::new(src),
             script,
             stack: Vec::new(),
             vars: HashMap::new(),
             scopes: Vec::new(),
+            scratch: Vec::new(),
             clones: HashMap::new(),
             auto_names: HashMap::new(),
         }
@@ -113,18 +118,18 @@ impl<'a> Parser<'a> {
             b"set" => self.cmd_set(head, args),
             b"push" => self.cmd_push(head, args),
             b"pop" => {
-                self.no_args("pop", head, args)?;
+                self.no_args("pop", args)?;
                 self.pop_required("pop", head, 1)?;
                 Ok(())
             }
             b"dup" => {
-                self.no_args("dup", head, args)?;
+                self.no_args("dup", args)?;
                 let top = self.pop_required("dup", head, 1)?[0];
                 self.stack.extend([top, top]);
                 Ok(())
             }
             b"exch" => {
-                self.no_args("exch", head, args)?;
+                self.no_args("exch", args)?;
                 let v = self.pop_required("exch", head, 2)?;
                 self.stack.extend([v[0], v[1]]);
                 Ok(())
@@ -132,7 +137,7 @@ impl<'a> Parser<'a> {
             b"index" => self.cmd_index(head, args),
             b"roll" => self.cmd_roll(head, args),
             b"end_group" => {
-                self.no_args("end_group", head, args)?;
+                self.no_args("end_group", args)?;
                 let Some(scope) = self.scopes.pop() else {
                     return Err(self.err(head.start, ErrorKind::EndGroupWithoutGroup));
                 };
@@ -173,7 +178,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn no_args(&mut self, cmd: &'static str, head: Word, args: &[Word]) -> Result<(), ParseError> {
+    /// Stack commands that take no argument refuse one rather than ignore it.
+    fn no_args(&mut self, cmd: &'static str, args: &[Word]) -> Result<(), ParseError> {
         if let Some(a) = args.first() {
             let arg = decode(a.raw(self.src));
             return Err(self.err(
@@ -185,7 +191,6 @@ impl<'a> Parser<'a> {
                 },
             ));
         }
-        let _ = head;
         Ok(())
     }
 
@@ -278,7 +283,8 @@ impl<'a> Parser<'a> {
         let item = self
             .stack
             .len()
-            .checked_sub(n + 1)
+            .checked_sub(n)
+            .and_then(|i| i.checked_sub(1))
             .filter(|&i| i >= self.floor())
             .and_then(|i| self.stack[i]);
         self.vars.insert(var.inner(src), item);
@@ -338,7 +344,7 @@ impl<'a> Parser<'a> {
                 head.start,
                 ErrorKind::StackUnderflow {
                     command: "index",
-                    needed: n + 1,
+                    needed: n.saturating_add(1),
                     found: avail,
                 },
             ));
@@ -398,8 +404,13 @@ impl<'a> Parser<'a> {
     fn body(&mut self, body: Word) -> Result<Body, ParseError> {
         let src = self.src;
         let mut lexer = Lexer::new(src, body.start + 1, body.end - 1);
-        let mut words: Vec<Word> = Vec::new();
-        let mut out = Body::default();
+        let mut words = std::mem::take(&mut self.scratch);
+        // Most nodes have a handful of knobs: start with room for them rather than
+        // growing through 1, 2, 4.
+        let mut out = Body {
+            knobs: Vec::with_capacity(8),
+            ..Body::default()
+        };
         loop {
             match lexer.next_command(&mut words) {
                 Ok(true) => {}
@@ -407,21 +418,22 @@ impl<'a> Parser<'a> {
                 Err(e) => return Err(self.lex_err(e)),
             }
             let key = words[0];
-            let name = word_text(src, key);
+            let name = word_text(&self.text, key);
             let (Some(first), Some(last)) = (words.get(1), words.last()) else {
                 return Err(self.err(key.start, ErrorKind::KnobWithoutValue(name)));
             };
             match name.as_str() {
-                "name" if words.len() == 2 => out.name = Some(word_text(src, *first)),
-                "name" => out.name = Some(decode(&src[first.start..last.end])),
+                "name" if words.len() == 2 => out.name = Some(word_text(&self.text, *first)),
+                "name" => out.name = Some(self.text.text(first.start, last.end)),
                 "inputs" => out.inputs_at = Some(first.start),
                 _ => {}
             }
             out.knobs.push(Knob {
                 name,
-                value: decode(&src[first.start..last.end]),
+                value: self.text.text(first.start, last.end),
             });
         }
+        self.scratch = words;
         Ok(out)
     }
 
@@ -442,33 +454,27 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Pop a node's inputs: the top of the stack is input 0; popping past the bottom of
-    /// the scope gives an empty input.
-    fn pop_inputs(&mut self, n: usize) -> Vec<Item> {
-        let floor = self.floor();
-        (0..n)
-            .map(|_| {
-                if self.stack.len() > floor {
-                    self.stack.pop().flatten()
-                } else {
-                    None
-                }
-            })
-            .collect()
+    /// Pop one input: the top of the stack, or an empty input when the current scope
+    /// has nothing left (the first node of a gizmo, toolset or group).
+    fn pop_input(&mut self) -> Item {
+        if self.stack.len() > self.floor() {
+            self.stack.pop().flatten()
+        } else {
+            None
+        }
     }
 
     /// A `Class { knobs }` command.
     fn node(&mut self, words: &[Word], body: Word) -> Result<(), ParseError> {
-        let src = self.src;
         let head = words[0];
-        let class = decode(head.raw(src));
+        let class = self.text.text(head.start, head.end);
         let parsed = self.body(body)?;
         let n_inputs = self.input_count(&parsed)?;
         let short = match parsed.name {
             Some(name) => name,
             None => self.auto_name(&class),
         };
-        let id = self.add(class, short, parsed.knobs, n_inputs, head.start, body.end)?;
+        let id = self.add(class, short, parsed.knobs, n_inputs, head.start, body.end);
         if self.script.graph.node(id).is_group() {
             self.open_group(id, head.start)?;
         }
@@ -516,6 +522,7 @@ impl<'a> Parser<'a> {
         } else {
             inherited
         };
+        let named = own.name.is_some();
         let short = match own.name {
             Some(name) => name,
             None => {
@@ -525,11 +532,13 @@ impl<'a> Parser<'a> {
             }
         };
         layer(&mut knobs, own.knobs);
-        // The inherited `name` knob would name the source: make it name the clone.
-        if let Some(k) = knobs.iter_mut().rev().find(|k| k.name == "name") {
-            k.value = short.clone();
+        if !named {
+            // The inherited `name` knob would name the source: make it name the clone.
+            if let Some(k) = knobs.iter_mut().rev().find(|k| k.name == "name") {
+                k.value = short.clone();
+            }
         }
-        let id = self.add(class, short, knobs, n_inputs, head.start, body.end)?;
+        let id = self.add(class, short, knobs, n_inputs, head.start, body.end);
         self.script.graph.node_mut(id).clone_of = Some(source);
         Ok(())
     }
@@ -543,7 +552,7 @@ impl<'a> Parser<'a> {
         n_inputs: usize,
         start: usize,
         end: usize,
-    ) -> Result<NodeId, ParseError> {
+    ) -> NodeId {
         let parent = self.scopes.last().map(|s| s.group);
         let name = match parent {
             Some(p) => format!("{}.{}", self.script.graph.node(p).name, short),
@@ -560,16 +569,15 @@ impl<'a> Parser<'a> {
             start,
             end,
         };
-        let inputs = self.pop_inputs(n_inputs);
-        let graph = &mut self.script.graph;
-        let id = graph.add_node(node);
-        for (slot, input) in inputs.into_iter().enumerate() {
-            if let Some(input) = input {
-                graph.connect(input, id, slot);
+        let id = self.script.graph.add_node(node);
+        // The top of the stack is input 0. Wiring as we pop keeps this allocation-free.
+        for slot in 0..n_inputs {
+            if let Some(input) = self.pop_input() {
+                self.script.graph.connect(input, id, slot);
             }
         }
         self.stack.push(Some(id));
-        Ok(id)
+        id
     }
 
     fn open_group(&mut self, id: NodeId, at: usize) -> Result<(), ParseError> {
@@ -619,10 +627,11 @@ fn parse_inputs(value: &str) -> Option<usize> {
 
 /// The text a single word stands for (names, keys): a braced word's content
 /// verbatim, a quoted or bare word's content with backslash escapes applied.
-fn word_text(src: &[u8], w: Word) -> String {
+fn word_text(src: &Source, w: Word) -> String {
     match w.kind {
-        WordKind::Braced => decode(w.inner(src)),
-        WordKind::Quoted | WordKind::Bare => unescape(w.inner(src)),
+        WordKind::Braced => src.text(w.start + 1, w.end - 1),
+        WordKind::Quoted => src.unescaped(w.start + 1, w.end - 1),
+        WordKind::Bare => src.unescaped(w.start, w.end),
     }
 }
 

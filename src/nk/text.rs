@@ -24,6 +24,42 @@ fn decode_slow(bytes: &[u8]) -> String {
     out
 }
 
+/// The script's bytes, with the whole-file UTF-8 check done once: when the file is valid
+/// UTF-8 (nearly always), a word's text is a checked `&str` slice (an O(1) boundary
+/// check) instead of a fresh validation of every knob value.
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    pub bytes: &'a [u8],
+    utf8: Option<&'a str>,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            utf8: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// The text of `bytes[start..end]`, decoded as [`decode`] does.
+    pub fn text(&self, start: usize, end: usize) -> String {
+        match self.utf8.and_then(|s| s.get(start..end)) {
+            Some(t) => t.to_owned(),
+            None => decode(&self.bytes[start..end]),
+        }
+    }
+
+    /// The text of `bytes[start..end]` with backslash escapes applied ([`unescape`]).
+    pub fn unescaped(&self, start: usize, end: usize) -> String {
+        let b = &self.bytes[start..end];
+        // Names and keys are short: a plain scan beats a vectorised search's set-up.
+        if !b.contains(&b'\\') {
+            return self.text(start, end);
+        }
+        unescape(b)
+    }
+}
+
 /// The text a quoted or bare word stands for: Tcl backslash sequences replaced
 /// (`\n`, `\t`, `\r` become control characters, `\<newline><spaces>` a single space, any
 /// other `\c` the character `c`). Used for names and keys, never for knob values, which
