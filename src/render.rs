@@ -18,6 +18,7 @@
 use crate::check::{explain, FrameResult, Reason, Side, Status};
 use crate::graph::Script;
 use crate::ignore::RuleSet;
+use crate::manifest::frame::{FRAME_FORMAT, FRAME_VERSION};
 use crate::manifest::source::{source_key, FileProbe, RecordedSources};
 use crate::manifest::{Prepared, Setup, SetupError, SourceProbe};
 use crate::store::{
@@ -92,7 +93,67 @@ pub struct HashedFrame {
 /// The hashes of a set of frames of one output.
 pub struct Hashed {
     pub setup: Setup,
+    /// The setup as stored (its object name is the hash of these bytes).
+    pub setup_json: Vec<u8>,
+    /// The setup's id: the hash of the hashing format and the setup (see
+    /// [`FrameEntry::setup`]).
+    pub setup_id: String,
     pub frames: BTreeMap<i64, HashedFrame>,
+}
+
+impl Hashed {
+    /// Build the setup of `output` and its id, hashing no frame yet.
+    pub fn new(script: &Script, output: &str, rules: &RuleSet) -> Result<Hashed, RenderError> {
+        let setup = Setup::build(script, output, rules)?;
+        let setup_json = setup.to_json();
+        let mut h = crate::hash::Hasher::new();
+        h.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
+        h.update(&setup_json);
+        Ok(Hashed {
+            setup_id: h.finish_hex(),
+            setup,
+            setup_json,
+            frames: BTreeMap::new(),
+        })
+    }
+
+    /// Hash `frames`, in parallel.
+    pub fn hash(&mut self, frames: &[i64], probe: &dyn SourceProbe) {
+        let setup = &self.setup;
+        let prepared = Prepared::new(setup);
+        let hashed: Vec<(i64, HashedFrame)> = frames
+            .par_iter()
+            .map(|&f| {
+                let (hash, sources) = prepared.frame_hash(f as f64, probe);
+                let sources = sources
+                    .into_iter()
+                    .map(|(node, ctx, s)| (source_key(&setup.nodes[node], ctx), s))
+                    .collect();
+                (f, HashedFrame { hash, sources })
+            })
+            .collect();
+        self.frames.extend(hashed);
+    }
+
+    /// Whether any frame of this setup reads a file on disk (then an unchanged setup
+    /// does not imply unchanged frames).
+    pub fn reads_files(&self) -> bool {
+        self.setup.nodes.iter().any(|n| {
+            !n.knob_only
+                && crate::manifest::source::reads_files(&n.class)
+                && n.knob("file").is_some()
+        })
+    }
+
+    /// The frame entry of a hashed frame.
+    fn entry(&self, frame: i64, batch: &Option<String>) -> Option<FrameEntry> {
+        self.frames.get(&frame).map(|h| FrameEntry {
+            hash: h.hash.clone(),
+            setup: Some(self.setup_id.clone()),
+            manifest: batch.clone(),
+            render: None,
+        })
+    }
 }
 
 /// Hash `frames` of `output`, in parallel.
@@ -103,23 +164,9 @@ pub fn hash_frames(
     frames: &[i64],
     probe: &dyn SourceProbe,
 ) -> Result<Hashed, RenderError> {
-    let setup = Setup::build(script, output, rules)?;
-    let prepared = Prepared::new(&setup);
-    let hashed: Vec<(i64, HashedFrame)> = frames
-        .par_iter()
-        .map(|&f| {
-            let (hash, sources) = prepared.frame_hash(f as f64, probe);
-            let sources = sources
-                .into_iter()
-                .map(|(node, ctx, s)| (source_key(&setup.nodes[node], ctx), s))
-                .collect();
-            (f, HashedFrame { hash, sources })
-        })
-        .collect();
-    Ok(Hashed {
-        frames: hashed.into_iter().collect(),
-        setup,
-    })
+    let mut hashed = Hashed::new(script, output, rules)?;
+    hashed.hash(frames, probe);
+    Ok(hashed)
 }
 
 /// Store the setup object and one batch object for the frames hashed together, unless
@@ -131,11 +178,10 @@ pub fn hash_frames(
 /// batch maps each distinct frame hash to one frame that has it and the source
 /// fingerprints read there, so N identical frames cost one line.
 fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<String>, RenderError> {
-    if !store::keep_manifests() {
+    if !store::keep_manifests() || hashed.frames.is_empty() {
         return Ok(None);
     }
-    let setup = hashed.setup.to_json();
-    let setup_hash = crate::hash::hex128(&setup);
+    let setup_hash = crate::hash::hex128(&hashed.setup_json);
     let mut frames = serde_json::Map::new();
     for (f, h) in &hashed.frames {
         if !frames.contains_key(&h.hash) {
@@ -153,7 +199,7 @@ fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<String>, Re
         "refs": [setup_hash],
     });
     let batch = serde_json::to_vec(&batch).expect("JSON serializes");
-    let names = cache.put_objects(&[setup, batch])?;
+    let names = cache.put_objects(&[hashed.setup_json.as_slice(), batch.as_slice()])?;
     Ok(names.into_iter().nth(1))
 }
 
@@ -224,9 +270,9 @@ pub fn record(
     let batch = store_objects(cache, &hashed)?;
     let mut entries = BTreeMap::new();
     let mut renders_missing = Vec::new();
-    for (f, h) in &hashed.frames {
-        let mut entry = FrameEntry::new(h.hash.clone());
-        entry.manifest = batch.clone();
+    for &f in hashed.frames.keys() {
+        let f = &f;
+        let mut entry = hashed.entry(*f, &batch).expect("hashed above");
         if let Some(pattern) = render {
             let path = PathBuf::from(crate::frames::expand_pattern(pattern, *f));
             match render_record(&path)? {
@@ -385,17 +431,32 @@ pub fn check(
 ) -> Result<CheckReport, RenderError> {
     let master = cache.master()?;
     let probe = FileProbe::new(loaded.base_dir());
-    let hashed = hash_frames(&loaded.script, output, rules, frames, &probe)?;
-    let batch = store_objects(cache, &hashed)?;
-    let entries: BTreeMap<i64, FrameEntry> = hashed
-        .frames
-        .iter()
-        .map(|(f, h)| {
-            let mut e = FrameEntry::new(h.hash.clone());
-            e.manifest = batch.clone();
-            (*f, e)
+    let mut hashed = Hashed::new(&loaded.script, output, rules)?;
+    // A frame the master recorded from this very setup has the same hash, unless it
+    // reads files on disk (which may have changed): take it from the master.
+    let reads_files = hashed.reads_files();
+    let reuse = |f: &i64| -> Option<FrameEntry> {
+        let e = master.as_ref()?.frames.get(f)?;
+        (!reads_files && e.setup.as_deref() == Some(hashed.setup_id.as_str())).then(|| FrameEntry {
+            render: None,
+            ..e.clone()
         })
+    };
+    let reused: BTreeMap<i64, FrameEntry> = frames
+        .iter()
+        .filter_map(|f| Some((*f, reuse(f)?)))
         .collect();
+    let todo: Vec<i64> = frames
+        .iter()
+        .copied()
+        .filter(|f| !reused.contains_key(f))
+        .collect();
+    hashed.hash(&todo, &probe);
+    let batch = store_objects(cache, &hashed)?;
+    let mut entries = reused;
+    for &f in &todo {
+        entries.insert(f, hashed.entry(f, &batch).expect("hashed above"));
+    }
     let snapshot_file = HashFile::new(meta(loaded, output, rules), entries.clone());
     let snapshot = cache.write_snapshot(&snapshot_file)?;
     let results = compare(cache, master.as_ref(), &entries)?;

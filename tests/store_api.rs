@@ -29,6 +29,7 @@ fn hash_json_format() {
         -3,
         FrameEntry {
             hash: frame_hash("a", -3),
+            setup: None,
             manifest: None,
             render: Some(RenderRecord {
                 path: "/renders/sh010.-003.exr".into(),

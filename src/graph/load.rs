@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// An error loading a script of either format.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read the file: {source}")]
     Io {
         path: PathBuf,
         #[source]

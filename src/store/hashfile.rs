@@ -70,9 +70,14 @@ pub struct RenderRecord {
 /// One frame of a hash file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameEntry {
-    /// The frame hash: xxh3-128 of the frame's canonical manifest, which is also the
-    /// name of the manifest object in `manifests/` when manifests are kept.
+    /// The frame hash: xxh3-128 of the frame's canonical manifest.
     pub hash: String,
+    /// The id of the setup the frame was hashed from (what the output depends on,
+    /// frame-independent, and the hashing version): when a later check builds the same
+    /// setup and nothing it reads lives on disk, the frame hash cannot have changed and
+    /// is not recomputed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<String>,
     /// The manifest object that explains this frame (a batch of the frames hashed
     /// together, which refers to their shared setup); absent when manifests are not
     /// kept.
@@ -87,6 +92,7 @@ impl FrameEntry {
     pub fn new(hash: impl Into<String>) -> Self {
         Self {
             hash: hash.into(),
+            setup: None,
             manifest: None,
             render: None,
         }
@@ -220,6 +226,13 @@ impl HashFile {
                     path: path.to_path_buf(),
                     field: format!("frames.{frame}.hash"),
                     message: format!("{:?} is not 32 lowercase hex characters", entry.hash),
+                });
+            }
+            if let Some(m) = entry.setup.as_deref().filter(|m| !is_hex128(m)) {
+                return Err(StoreError::InvalidField {
+                    path: path.to_path_buf(),
+                    field: format!("frames.{frame}.setup"),
+                    message: format!("{m:?} is not 32 lowercase hex characters"),
                 });
             }
             if let Some(m) = entry.manifest.as_deref().filter(|m| !is_hex128(m)) {
