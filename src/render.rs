@@ -19,7 +19,7 @@ use crate::check::{explain, FrameResult, Reason, Side, Status};
 use crate::graph::Script;
 use crate::ignore::RuleSet;
 use crate::manifest::frame::{FRAME_FORMAT, FRAME_VERSION};
-use crate::manifest::source::{source_key, FileProbe, RecordedSources};
+use crate::manifest::source::{source_key, FileProbe, RecordedSources, SourceIndex};
 use crate::manifest::{Prepared, Setup, SetupError, SourceProbe};
 use crate::store::{
     self, CacheDir, FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, SnapshotId,
@@ -37,6 +37,8 @@ pub const BATCH_VERSION: u64 = 1;
 pub enum RenderError {
     #[error(transparent)]
     Setup(#[from] SetupError),
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("{path}: {source}")]
@@ -265,9 +267,10 @@ pub fn record(
     frames: &[i64],
     render: Option<&str>,
 ) -> Result<RecordReport, RenderError> {
-    let probe = FileProbe::new(loaded.base_dir());
+    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache.path()));
     let hashed = hash_frames(&loaded.script, output, rules, frames, &probe)?;
     let batch = store_objects(cache, &hashed)?;
+    SourceIndex::save(cache.path(), probe.into_observations())?;
     let mut entries = BTreeMap::new();
     let mut renders_missing = Vec::new();
     for &f in hashed.frames.keys() {
@@ -430,7 +433,7 @@ pub fn check(
     frames: &[i64],
 ) -> Result<CheckReport, RenderError> {
     let master = cache.master()?;
-    let probe = FileProbe::new(loaded.base_dir());
+    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache.path()));
     let mut hashed = Hashed::new(&loaded.script, output, rules)?;
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
@@ -453,6 +456,7 @@ pub fn check(
         .collect();
     hashed.hash(&todo, &probe);
     let batch = store_objects(cache, &hashed)?;
+    SourceIndex::save(cache.path(), probe.into_observations())?;
     let mut entries = reused;
     for &f in &todo {
         entries.insert(f, hashed.entry(f, &batch).expect("hashed above"));

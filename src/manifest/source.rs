@@ -9,7 +9,9 @@
 
 use super::frame::{number_at, Ctx, SourceProbe};
 use super::setup::SetupNode;
+use crate::dataset::fingerprint::Fingerprint;
 use crate::frames::expand_pattern;
+use crate::fsutil::{self, FsError, LockGuard};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -25,35 +27,141 @@ pub fn reads_files(class: &str) -> bool {
 /// Largest frame range fingerprinted for a Read evaluated at every frame.
 const MAX_ALL_FRAMES: i64 = 100_000;
 
-/// Fingerprints Read nodes' files on disk, each file once per process.
+/// Fingerprints Read nodes' files on disk, each file once per process, trusting a
+/// file's remembered content hash when one `stat` shows it unchanged (see
+/// [`SourceIndex`]).
 pub struct FileProbe {
     base: PathBuf,
-    seen: Mutex<HashMap<PathBuf, String>>,
+    known: SourceIndex,
+    seen: Mutex<HashMap<PathBuf, Known>>,
+}
+
+/// What is remembered of one source file: its stat fingerprint, its content hash, and
+/// when that pair was taken (for the racy-timestamp rule).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Known {
+    pub fingerprint: Fingerprint,
+    pub hash: String,
+    pub recorded_ns: i64,
+}
+
+/// Source fingerprints remembered between runs in `<cache-dir>/sources.json`, so that
+/// checking unchanged plates costs one `stat` each, not a read.
+///
+/// A remembered hash is used only when the file's (size, mtime, ctime, inode) is
+/// exactly as remembered *and* the memory is not racy: a file modified within
+/// [`crate::dataset::fingerprint::RACY_WINDOW_NS`] of the moment it was hashed is read
+/// again, since a second write in the same timestamp tick could keep every field equal.
+/// The index is only an accelerator: a missing or unreadable one means reading files,
+/// never a wrong answer, so it is rebuilt rather than reported.
+#[derive(Debug, Default, Clone)]
+pub struct SourceIndex {
+    pub entries: HashMap<PathBuf, Known>,
+}
+
+/// Name of the source index in a cache directory.
+pub const SOURCE_INDEX: &str = "sources.json";
+const SOURCE_INDEX_FORMAT: &str = "smartcache-sources";
+
+impl SourceIndex {
+    /// Read the index of `cache_dir` (empty when absent or unreadable).
+    pub fn load(cache_dir: &Path) -> SourceIndex {
+        let Ok(bytes) = std::fs::read(cache_dir.join(SOURCE_INDEX)) else {
+            return SourceIndex::default();
+        };
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            format: String,
+            entries: HashMap<PathBuf, Known>,
+        }
+        match serde_json::from_slice::<Wire>(&bytes) {
+            Ok(w) if w.format == SOURCE_INDEX_FORMAT => SourceIndex { entries: w.entries },
+            _ => SourceIndex::default(),
+        }
+    }
+
+    /// Merge `new` observations into the index of `cache_dir` and write it atomically,
+    /// under a lock so that concurrent recorders keep each other's entries.
+    pub fn save(cache_dir: &Path, new: HashMap<PathBuf, Known>) -> Result<(), FsError> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        fsutil::create_dir_all(cache_dir)?;
+        let _lock = LockGuard::acquire(&cache_dir.join(".sources.lock"))?;
+        let mut index = SourceIndex::load(cache_dir);
+        for (path, k) in new {
+            match index.entries.get(&path) {
+                Some(old) if old.recorded_ns > k.recorded_ns => {}
+                _ => {
+                    index.entries.insert(path, k);
+                }
+            }
+        }
+        let entries: std::collections::BTreeMap<_, _> = index.entries.iter().collect();
+        let doc =
+            serde_json::json!({"format": SOURCE_INDEX_FORMAT, "version": 1, "entries": entries});
+        fsutil::atomic_write(
+            &cache_dir.join(SOURCE_INDEX),
+            &serde_json::to_vec(&doc).expect("JSON serializes"),
+        )
+    }
 }
 
 impl FileProbe {
     /// Relative paths in `file` knobs are taken from `base` (the script's directory).
     pub fn new(base: impl Into<PathBuf>) -> Self {
+        Self::with_index(base, SourceIndex::default())
+    }
+
+    /// A probe that trusts `known` fingerprints (see [`SourceIndex`]).
+    pub fn with_index(base: impl Into<PathBuf>, known: SourceIndex) -> Self {
         FileProbe {
             base: base.into(),
+            known,
             seen: Mutex::new(HashMap::new()),
         }
     }
 
+    /// What this probe learned, to remember with [`SourceIndex::save`].
+    pub fn into_observations(self) -> HashMap<PathBuf, Known> {
+        self.seen.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn content(&self, path: &Path) -> String {
-        if let Some(h) = self.seen.lock().expect("not poisoned").get(path) {
-            return h.clone();
+        if let Some(k) = self.seen.lock().expect("not poisoned").get(path) {
+            return k.hash.clone();
         }
-        let h = match crate::dataset::hash_file(path) {
-            Ok(h) => h,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "missing".to_string(),
-            Err(e) => format!("unreadable: {e}"),
+        let fingerprint = match Fingerprint::of(path) {
+            Ok(fp) => fp,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return "missing".to_string(),
+            Err(e) => return format!("unreadable: {e}"),
         };
+        let known = self
+            .known
+            .entries
+            .get(path)
+            .filter(|k| k.fingerprint == fingerprint && !fingerprint.is_racy(k.recorded_ns))
+            .cloned();
+        let known = match known {
+            Some(k) => k,
+            None => {
+                let recorded_ns = crate::dataset::fingerprint::now_ns();
+                match crate::dataset::hash_file(path) {
+                    Ok(hash) => Known {
+                        fingerprint,
+                        hash,
+                        recorded_ns,
+                    },
+                    Err(e) => return format!("unreadable: {e}"),
+                }
+            }
+        };
+        let hash = known.hash.clone();
         self.seen
             .lock()
             .expect("not poisoned")
-            .insert(path.to_path_buf(), h.clone());
-        h
+            .insert(path.to_path_buf(), known);
+        hash
     }
 }
 
@@ -84,8 +192,10 @@ impl SourceProbe for FileProbe {
         };
         let num = |k: &str| node.knob(k).and_then(|k| number_at(&k.value, Ctx::At(0.0)));
         let (first, last) = (num("first"), num("last"));
-        let resolve = |f: i64| -> PathBuf {
-            let p = PathBuf::from(expand_pattern(&pat, f));
+        // The path as the knob writes it is what is recorded (so running from another
+        // directory changes nothing); it is read relative to the script's directory.
+        let on_disk = |written: &str| -> PathBuf {
+            let p = PathBuf::from(written);
             if p.is_absolute() {
                 p
             } else {
@@ -101,9 +211,9 @@ impl SourceProbe for FileProbe {
                 if let Some(b) = last {
                     frame = frame.min(b as i64);
                 }
-                let path = resolve(frame);
-                let hash = self.content(&path);
-                Some(serde_json::json!({"path": path.to_string_lossy(), "hash": hash}).to_string())
+                let written = expand_pattern(&pat, frame);
+                let hash = self.content(&on_disk(&written));
+                Some(serde_json::json!({"path": written, "hash": hash}).to_string())
             }
             Ctx::All => {
                 let (Some(a), Some(b)) = (first, last) else {
@@ -119,7 +229,7 @@ impl SourceProbe for FileProbe {
                 }
                 let mut h = crate::hash::Hasher::new();
                 for f in a..=b {
-                    h.update(self.content(&resolve(f)).as_bytes());
+                    h.update(self.content(&on_disk(&expand_pattern(&pat, f))).as_bytes());
                     h.update(b"\n");
                 }
                 Some(
@@ -146,5 +256,56 @@ pub fn source_key(node: &SetupNode, ctx: Ctx) -> String {
 impl SourceProbe for RecordedSources {
     fn source(&self, node: &SetupNode, ctx: Ctx) -> Option<String> {
         self.0.get(&source_key(node, ctx)).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_unchanged_file_is_not_read_and_a_changed_one_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let plate = dir.path().join("plate.0001.exr");
+        std::fs::write(&plate, b"pixels").unwrap();
+        let fingerprint = Fingerprint::of(&plate).unwrap();
+        let remembered = |fingerprint, recorded_ns| Known {
+            fingerprint,
+            hash: "remembered".into(),
+            recorded_ns,
+        };
+        // Taken well after the file's last change: trusted without reading.
+        let later = fingerprint.mtime_ns.max(fingerprint.ctime_ns) + 10_000_000_000;
+        let mut index = SourceIndex::default();
+        index
+            .entries
+            .insert(plate.clone(), remembered(fingerprint, later));
+        assert_eq!(
+            FileProbe::with_index(dir.path(), index.clone()).content(&plate),
+            "remembered"
+        );
+        // Taken in the same tick as the change (racy): read again.
+        let racy = SourceIndex {
+            entries: HashMap::from([(
+                plate.clone(),
+                remembered(fingerprint, fingerprint.mtime_ns),
+            )]),
+        };
+        let real = crate::dataset::hash_file(&plate).unwrap();
+        assert_eq!(
+            FileProbe::with_index(dir.path(), racy).content(&plate),
+            real
+        );
+        // Changed since: read again.
+        std::fs::write(&plate, b"other pixels").unwrap();
+        let probe = FileProbe::with_index(dir.path(), index);
+        assert_ne!(probe.content(&plate), "remembered");
+        // What was learned is saved and loaded back.
+        SourceIndex::save(dir.path(), probe.into_observations()).unwrap();
+        let back = SourceIndex::load(dir.path());
+        assert_eq!(
+            back.entries[&plate].hash,
+            crate::dataset::hash_file(&plate).unwrap()
+        );
     }
 }
