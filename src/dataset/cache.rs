@@ -195,6 +195,32 @@ impl DatasetCache {
         index::load(&self.dir)
     }
 
+    /// Load for `status`: without the artifact table when every entry names its
+    /// artifacts by derived path (the common case; those certify themselves), which halves
+    /// the parsing of a large index.
+    fn load_for_status(&self) -> Result<Loaded, DatasetError> {
+        if !self.dir.is_dir() {
+            return self.load();
+        }
+        let lean = {
+            let _lock = self.lock()?;
+            index::load_without_artifacts(&self.dir)?
+        };
+        let all_derived = lean.index.entries.values().all(|e| {
+            let prefix = format!(
+                "{OBJECTS_DIR}/{}/{}-",
+                e.hash.get(..2).unwrap_or(""),
+                e.hash
+            );
+            e.variants.values().all(|r| r.starts_with(&prefix))
+        });
+        if all_derived {
+            Ok(lean)
+        } else {
+            self.load()
+        }
+    }
+
     /// Expand source arguments into files, leaving out the cache directory itself.
     pub fn sources(&self, args: &[PathBuf], shard: Option<Shard>) -> Result<Sources, DatasetError> {
         Ok(Sources::collect(args, Some(&self.dir))?.shard(shard))
@@ -272,46 +298,64 @@ impl DatasetCache {
         ok
     }
 
-    /// `true` when artifact `rel` is recorded as made from `hash` for `variant` by
-    /// `producer`, lies inside the cache, and is on disk with its recorded size.
-    pub(crate) fn artifact_ok(
-        &self,
-        index: &Index,
-        rel: &str,
-        hash: &str,
-        variant: &str,
-        producer: &str,
-    ) -> bool {
-        let Some(a) = index.artifacts.get(rel) else {
-            return false;
-        };
-        if a.producer != producer || a.variant != variant || a.source_hash != hash {
-            return false;
-        }
-        match self.confine(rel) {
-            Ok((_, Some(m))) => m.is_file() && m.len() == a.size,
-            _ => false,
-        }
+    /// Whether the artifact file `rel` is on disk, inside the cache (one `lstat`).
+    pub(crate) fn artifact_exists(&self, rel: &str) -> bool {
+        matches!(self.confine(rel), Ok((_, Some(m))) if m.is_file())
     }
 
-    /// Which artifact serves `entry` for `variant` from `producer`, if any: its own, else an
-    /// identical-content one (with the flag `reused`).
+    /// The artifact files under `objects/`, as paths relative to the cache directory, from
+    /// one directory listing per fan-out directory (no per-file `stat`). Only real
+    /// directories and regular files are listed, so a name in this set is inside the cache
+    /// whatever the index says.
+    pub(crate) fn list_objects(&self) -> HashSet<String> {
+        let Ok(top) = fs::read_dir(self.dir.join(OBJECTS_DIR)) else {
+            return HashSet::new();
+        };
+        let fanout: Vec<(PathBuf, String)> = top
+            .flatten()
+            .filter(|d| d.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|d| Some((d.path(), d.file_name().to_str()?.to_string())))
+            .collect();
+        fanout
+            .par_iter()
+            .flat_map_iter(|(dir, name)| {
+                let items = fs::read_dir(dir).into_iter().flatten().flatten();
+                items
+                    .filter(|i| i.file_type().is_ok_and(|t| t.is_file()))
+                    .filter_map(|i| {
+                        Some(format!("{OBJECTS_DIR}/{name}/{}", i.file_name().to_str()?))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Which artifact serves `entry` for `variant` from `producer`, if any: its own, else
+    /// the artifact of identical content (flag `reused`). An artifact path derived from
+    /// (content hash, variant, producer) certifies itself; any other recorded path (from a
+    /// migrated index) must have a matching artifact record. `exists` says whether an
+    /// artifact file is present.
     pub(crate) fn serving_artifact(
         &self,
         index: &Index,
+        exists: &dyn Fn(&str) -> bool,
         entry: &Entry,
         variant: &str,
         producer: &str,
         ext: &str,
     ) -> Option<(String, bool)> {
+        let derived = artifact_name(&entry.hash, variant, producer, ext);
         if let Some(rel) = entry.variants.get(variant) {
-            if self.artifact_ok(index, rel, &entry.hash, variant, producer) {
+            let certified = *rel == derived
+                || index.artifacts.get(rel).is_some_and(|a| {
+                    a.producer == producer && a.variant == variant && a.source_hash == entry.hash
+                });
+            if certified && exists(rel) {
                 return Some((rel.clone(), false));
             }
         }
-        let shared = artifact_name(&entry.hash, variant, producer, ext);
-        if self.artifact_ok(index, &shared, &entry.hash, variant, producer) {
-            return Some((shared, true));
+        if exists(&derived) {
+            return Some((derived, true));
         }
         None
     }
@@ -325,8 +369,10 @@ impl DatasetCache {
     ) -> Result<StatusReport, DatasetError> {
         let Loaded {
             index, warnings, ..
-        } = self.load()?;
+        } = self.load_for_status()?;
         let scanned = scan(&index, &sources.files, opts.trust_index);
+        let present = self.list_objects();
+        let exists = |rel: &str| present.contains(rel);
 
         let variants: Vec<String> = match &opts.variant {
             Some(v) => vec![v.clone()],
@@ -373,7 +419,7 @@ impl DatasetCache {
                 if let Some(e) = &s.entry {
                     for (v, producer, ext) in &targets {
                         let state = match producer {
-                            Some(p) => match self.serving_artifact(&index, e, v, p, ext) {
+                            Some(p) => match self.serving_artifact(&index, &exists, e, v, p, ext) {
                                 Some((_, false)) => ArtifactState::Present,
                                 Some((_, true)) => ArtifactState::Reusable,
                                 None => ArtifactState::Missing,
@@ -488,7 +534,8 @@ impl DatasetCache {
             .or_else(|| info.map(|i| i.producer.clone()))
             .ok_or_else(|| no(" (the variant was never built)".into()))?;
         let ext = info.map(|i| i.ext.as_str()).unwrap_or("");
-        match self.serving_artifact(&index, entry, variant, &producer, ext) {
+        let exists = |rel: &str| self.artifact_exists(rel);
+        match self.serving_artifact(&index, &exists, entry, variant, &producer, ext) {
             Some((rel, _)) => self.artifact_path(&rel),
             None => Err(no(format!(
                 " from producer `{producer}` (run `smartcache dataset build`)"

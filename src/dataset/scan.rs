@@ -10,6 +10,7 @@ use super::hashing::hash_file_counted;
 use super::index::{Entry, Index};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::path::Path;
 
 /// What happened to a source file since its entry was recorded.
@@ -32,12 +33,12 @@ pub enum FileState {
 
 /// The outcome of validating one file.
 #[derive(Debug, Clone)]
-pub struct Scanned {
+pub struct Scanned<'a> {
     pub path: String,
     pub state: FileState,
     /// The entry as it should now be recorded (`None` for removed or unreadable files).
     /// Variants are carried over from the old entry only when the content is the same.
-    pub entry: Option<Entry>,
+    pub entry: Option<Cow<'a, Entry>>,
     /// Whether the content was read.
     pub hashed: bool,
     pub bytes_read: u64,
@@ -46,7 +47,7 @@ pub struct Scanned {
 
 /// Validate `files` against `index`. With `trust_index`, files that have an entry are
 /// taken as unchanged without even a `stat`.
-pub fn scan(index: &Index, files: &[String], trust_index: bool) -> Vec<Scanned> {
+pub fn scan<'a>(index: &'a Index, files: &[String], trust_index: bool) -> Vec<Scanned<'a>> {
     files
         .par_iter()
         .with_min_len(64)
@@ -54,12 +55,12 @@ pub fn scan(index: &Index, files: &[String], trust_index: bool) -> Vec<Scanned> 
         .collect()
 }
 
-fn scan_one(old: Option<&Entry>, path: &str, trust_index: bool) -> Scanned {
+fn scan_one<'a>(old: Option<&'a Entry>, path: &str, trust_index: bool) -> Scanned<'a> {
     if let (Some(e), true) = (old, trust_index) {
         return Scanned {
             path: path.to_string(),
             state: FileState::Unchanged,
-            entry: Some(e.clone()),
+            entry: Some(Cow::Borrowed(e)),
             hashed: false,
             bytes_read: 0,
             error: None,
@@ -85,7 +86,7 @@ fn scan_one(old: Option<&Entry>, path: &str, trust_index: bool) -> Scanned {
             return Scanned {
                 path: path.to_string(),
                 state: FileState::Unchanged,
-                entry: Some(e.clone()),
+                entry: Some(Cow::Borrowed(e)),
                 hashed: false,
                 bytes_read: 0,
                 error: None,
@@ -105,12 +106,12 @@ fn scan_one(old: Option<&Entry>, path: &str, trust_index: bool) -> Scanned {
     Scanned {
         path: path.to_string(),
         state,
-        entry: Some(Entry {
+        entry: Some(Cow::Owned(Entry {
             fp,
             at,
             hash,
             variants,
-        }),
+        })),
         hashed: true,
         bytes_read,
         error: None,
