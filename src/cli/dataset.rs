@@ -197,7 +197,11 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 
 fn status(a: StatusArgs) -> anyhow::Result<u8> {
     let cache = open_ro(&a.cache.cache)?;
-    let sources = cache.sources(&a.sources, None)?;
+    let sources = if a.trust.on() {
+        cache.sources_unstatted(&a.sources, None)?
+    } else {
+        cache.sources(&a.sources, None)?
+    };
     let opts = StatusOptions {
         variant: a.variant.clone(),
         producer: a.producer.producer(),
@@ -279,7 +283,11 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
     }
     let shard: Option<Shard> = a.shard.as_deref().map(str::parse).transpose()?;
     let cache = open(&a.cache.cache)?;
-    let sources = cache.sources(&a.sources, shard)?;
+    let sources = if a.trust.on() {
+        cache.sources_unstatted(&a.sources, shard)?
+    } else {
+        cache.sources(&a.sources, shard)?
+    };
     let producer = a.producer.producer().unwrap_or_default();
     let opts = BuildOptions {
         variant: a.variant.clone(),

@@ -249,7 +249,7 @@ impl DatasetCache {
             ..Default::default()
         };
         let index = loaded.index;
-        let scanned = scan(&index, &sources.files, opts.trust_index);
+        let scanned = scan(&index, sources, opts.trust_index);
         let mut delta = Delta {
             variant: opts.variant.clone(),
             info: VariantInfo {

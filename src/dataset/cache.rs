@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use xxhash_rust::xxh3::Xxh3Builder;
 
 pub const LOCK_FILE: &str = ".lock";
 pub const BUILD_LOCK_FILE: &str = ".build.lock";
@@ -40,11 +41,26 @@ pub fn trust_from_env() -> bool {
 /// contents get the same path, so they share one artifact; another variant or producer
 /// gets another path, so variants coexist and producers never mix.
 pub fn artifact_name(hash: &str, variant: &str, producer: &str, ext: &str) -> String {
+    artifact_name_keyed(hash, &variant_key(variant, producer, ext), ext)
+}
+
+/// The part of an artifact name that depends on (variant, producer, extension) only.
+fn variant_key(variant: &str, producer: &str, ext: &str) -> String {
     let key = crate::hash::hex128(format!("{variant}\0{producer}\0{ext}").as_bytes());
+    key[..16].to_string()
+}
+
+/// [`artifact_name`] with the variant key computed once for many sources.
+fn artifact_name_keyed(hash: &str, key: &str, ext: &str) -> String {
     let prefix = hash.get(..2).unwrap_or("00");
     let dot = if ext.is_empty() { "" } else { "." };
-    format!("{OBJECTS_DIR}/{prefix}/{hash}-{}{dot}{ext}", &key[..16])
+    format!("{OBJECTS_DIR}/{prefix}/{hash}-{key}{dot}{ext}")
 }
+
+/// Hash sets and maps keyed by paths and hashes: xxh3 is several times faster than the
+/// default SipHash on these long keys, and nothing here is attacker-sized.
+type FastSet<T> = HashSet<T, Xxh3Builder>;
+type FastMap<K, V> = HashMap<K, V, Xxh3Builder>;
 
 /// A dataset cache directory.
 #[derive(Debug, Clone)]
@@ -223,7 +239,17 @@ impl DatasetCache {
 
     /// Expand source arguments into files, leaving out the cache directory itself.
     pub fn sources(&self, args: &[PathBuf], shard: Option<Shard>) -> Result<Sources, DatasetError> {
-        Ok(Sources::collect(args, Some(&self.dir))?.shard(shard))
+        Ok(Sources::collect(args, Some(&self.dir), true)?.shard(shard))
+    }
+
+    /// [`Self::sources`] without fingerprinting during the walk (trust mode on slow
+    /// storage, where a `stat` per file is what costs).
+    pub fn sources_unstatted(
+        &self,
+        args: &[PathBuf],
+        shard: Option<Shard>,
+    ) -> Result<Sources, DatasetError> {
+        Ok(Sources::collect(args, Some(&self.dir), false)?.shard(shard))
     }
 
     /// Resolve an artifact path read from the index, refusing anything that leaves the
@@ -307,9 +333,9 @@ impl DatasetCache {
     /// one directory listing per fan-out directory (no per-file `stat`). Only real
     /// directories and regular files are listed, so a name in this set is inside the cache
     /// whatever the index says.
-    pub(crate) fn list_objects(&self) -> HashSet<String> {
+    pub(crate) fn list_objects(&self) -> FastSet<String> {
         let Ok(top) = fs::read_dir(self.dir.join(OBJECTS_DIR)) else {
-            return HashSet::new();
+            return FastSet::default();
         };
         let fanout: Vec<(PathBuf, String)> = top
             .flatten()
@@ -344,7 +370,23 @@ impl DatasetCache {
         producer: &str,
         ext: &str,
     ) -> Option<(String, bool)> {
-        let derived = artifact_name(&entry.hash, variant, producer, ext);
+        let key = variant_key(variant, producer, ext);
+        self.serving_artifact_keyed(index, exists, entry, variant, producer, ext, &key)
+    }
+
+    /// [`Self::serving_artifact`] with the variant key computed by the caller.
+    #[allow(clippy::too_many_arguments)]
+    fn serving_artifact_keyed(
+        &self,
+        index: &Index,
+        exists: &dyn Fn(&str) -> bool,
+        entry: &Entry,
+        variant: &str,
+        producer: &str,
+        ext: &str,
+        key: &str,
+    ) -> Option<(String, bool)> {
+        let derived = artifact_name_keyed(&entry.hash, key, ext);
         if let Some(rel) = entry.variants.get(variant) {
             let certified = *rel == derived
                 || index.artifacts.get(rel).is_some_and(|a| {
@@ -370,7 +412,7 @@ impl DatasetCache {
         let Loaded {
             index, warnings, ..
         } = self.load_for_status()?;
-        let scanned = scan(&index, &sources.files, opts.trust_index);
+        let scanned = scan(&index, sources, opts.trust_index);
         let present = self.list_objects();
         let exists = |rel: &str| present.contains(rel);
 
@@ -380,7 +422,7 @@ impl DatasetCache {
         };
         // (variant, producer, ext) for each variant checked; a variant nobody built has no
         // producer and every artifact of it is missing.
-        let targets: Vec<(String, Option<String>, String)> = variants
+        let targets: Vec<(String, Option<String>, String, String)> = variants
             .iter()
             .map(|v| {
                 let info = index.variants.get(v);
@@ -393,16 +435,24 @@ impl DatasetCache {
                     .clone()
                     .or_else(|| info.map(|i| i.ext.clone()))
                     .unwrap_or_default();
-                (v.clone(), producer, ext)
+                let key = producer
+                    .as_deref()
+                    .map(|p| variant_key(v, p, &ext))
+                    .unwrap_or_default();
+                (v.clone(), producer, ext, key)
             })
             .collect();
 
         // Hash multiplicity over the cache as it would be after this scan.
-        let mut counts_by_hash: HashMap<&str, usize> = HashMap::new();
-        let in_scan: std::collections::HashSet<&str> =
-            scanned.iter().map(|s| s.path.as_str()).collect();
+        let mut counts_by_hash: FastMap<&str, usize> = FastMap::default();
+        let in_scan = |p: &str| {
+            sources
+                .files
+                .binary_search_by(|f| f.as_str().cmp(p))
+                .is_ok()
+        };
         for (p, e) in &index.entries {
-            if !in_scan.contains(p.as_str()) && !sources.covers(p) {
+            if !in_scan(p) && !sources.covers(p) {
                 *counts_by_hash.entry(e.hash.as_str()).or_default() += 1;
             }
         }
@@ -417,9 +467,11 @@ impl DatasetCache {
             .map(|s| {
                 let mut artifacts = BTreeMap::new();
                 if let Some(e) = &s.entry {
-                    for (v, producer, ext) in &targets {
+                    for (v, producer, ext, key) in &targets {
                         let state = match producer {
-                            Some(p) => match self.serving_artifact(&index, &exists, e, v, p, ext) {
+                            Some(p) => match self
+                                .serving_artifact_keyed(&index, &exists, e, v, p, ext, key)
+                            {
                                 Some((_, false)) => ArtifactState::Present,
                                 Some((_, true)) => ArtifactState::Reusable,
                                 None => ArtifactState::Missing,
@@ -443,10 +495,7 @@ impl DatasetCache {
             })
             .collect();
         for (p, e) in &index.entries {
-            if sources.covers(p)
-                && !in_scan.contains(p.as_str())
-                && sources.files.binary_search(p).is_err()
-            {
+            if sources.covers(p) && !in_scan(p) {
                 files.push(FileStatus {
                     path: p.clone(),
                     state: FileState::Removed,

@@ -8,6 +8,7 @@
 use super::fingerprint::{now_ns, Fingerprint};
 use super::hashing::hash_file_counted;
 use super::index::{Entry, Index};
+use super::sources::{Sources, Stat};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -45,17 +46,28 @@ pub struct Scanned<'a> {
     pub error: Option<String>,
 }
 
-/// Validate `files` against `index`. With `trust_index`, files that have an entry are
+/// Validate `sources` against `index`. With `trust_index`, files that have an entry are
 /// taken as unchanged without even a `stat`.
-pub fn scan<'a>(index: &'a Index, files: &[String], trust_index: bool) -> Vec<Scanned<'a>> {
-    files
+pub fn scan<'a>(index: &'a Index, sources: &Sources, trust_index: bool) -> Vec<Scanned<'a>> {
+    let stats = sources.take_stats().unwrap_or_default();
+    sources
+        .files
         .par_iter()
+        .enumerate()
         .with_min_len(64)
-        .map(|p| scan_one(index.entries.get(p), p, trust_index))
+        .map(|(i, p)| {
+            let stat = stats.get(i).copied().flatten();
+            scan_one(index.entries.get(p), p, stat, trust_index)
+        })
         .collect()
 }
 
-fn scan_one<'a>(old: Option<&'a Entry>, path: &str, trust_index: bool) -> Scanned<'a> {
+fn scan_one<'a>(
+    old: Option<&'a Entry>,
+    path: &str,
+    stat: Option<Stat>,
+    trust_index: bool,
+) -> Scanned<'a> {
     if let (Some(e), true) = (old, trust_index) {
         return Scanned {
             path: path.to_string(),
@@ -76,10 +88,15 @@ fn scan_one<'a>(old: Option<&'a Entry>, path: &str, trust_index: bool) -> Scanne
     };
     // The record time is taken before the stat: a write after this instant in the same
     // timestamp tick yields an mtime that the racy rule catches.
-    let at = now_ns();
-    let fp = match Fingerprint::of(Path::new(path)) {
-        Ok(fp) => fp,
-        Err(e) => return unreadable(e),
+    let Stat { fp, at } = match stat {
+        Some(st) => st,
+        None => {
+            let at = now_ns();
+            match Fingerprint::of(Path::new(path)) {
+                Ok(fp) => Stat { fp, at },
+                Err(e) => return unreadable(e),
+            }
+        }
     };
     if let Some(e) = old {
         if e.fp == fp && !fp.is_racy(e.at) {
