@@ -57,6 +57,23 @@ fn artifact_name_keyed(hash: &str, key: &str, ext: &str) -> String {
     format!("{OBJECTS_DIR}/{prefix}/{hash}-{key}{dot}{ext}")
 }
 
+/// `rel == artifact_name_keyed(hash, key, ext)`, without building the name.
+fn is_derived(rel: &str, hash: &str, key: &str, ext: &str) -> bool {
+    let rest = rel
+        .strip_prefix(OBJECTS_DIR)
+        .and_then(|r| r.strip_prefix('/'));
+    let rest = rest.and_then(|r| r.strip_prefix(hash.get(..2).unwrap_or("00")));
+    let rest = rest.and_then(|r| r.strip_prefix('/'));
+    let rest = rest.and_then(|r| r.strip_prefix(hash));
+    let rest = rest.and_then(|r| r.strip_prefix('-'));
+    let rest = rest.and_then(|r| r.strip_prefix(key));
+    match rest {
+        Some("") => ext.is_empty(),
+        Some(r) => !ext.is_empty() && r.strip_prefix('.') == Some(ext),
+        None => false,
+    }
+}
+
 /// Hash sets and maps keyed by paths and hashes: xxh3 is several times faster than the
 /// default SipHash on these long keys, and nothing here is attacker-sized.
 type FastSet<T> = HashSet<T, Xxh3Builder>;
@@ -386,9 +403,8 @@ impl DatasetCache {
         ext: &str,
         key: &str,
     ) -> Option<(String, bool)> {
-        let derived = artifact_name_keyed(&entry.hash, key, ext);
         if let Some(rel) = entry.variants.get(variant) {
-            let certified = *rel == derived
+            let certified = is_derived(rel, &entry.hash, key, ext)
                 || index.artifacts.get(rel).is_some_and(|a| {
                     a.producer == producer && a.variant == variant && a.source_hash == entry.hash
                 });
@@ -396,6 +412,7 @@ impl DatasetCache {
                 return Some((rel.clone(), false));
             }
         }
+        let derived = artifact_name_keyed(&entry.hash, key, ext);
         if exists(&derived) {
             return Some((derived, true));
         }
@@ -409,11 +426,46 @@ impl DatasetCache {
         sources: &Sources,
         opts: &StatusOptions,
     ) -> Result<StatusReport, DatasetError> {
+        let (loaded, present) = rayon::join(|| self.load_for_status(), || self.list_objects());
+        self.status_loaded(sources, loaded?, present, opts)
+    }
+
+    /// [`Self::status`] of the source arguments `args`: the directory walk, the index load
+    /// and the listing of artifacts run at the same time.
+    pub fn status_of(
+        &self,
+        args: &[PathBuf],
+        opts: &StatusOptions,
+    ) -> Result<StatusReport, DatasetError> {
+        let ((sources, loaded), present) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        if opts.trust_index {
+                            self.sources_unstatted(args, None)
+                        } else {
+                            self.sources(args, None)
+                        }
+                    },
+                    || self.load_for_status(),
+                )
+            },
+            || self.list_objects(),
+        );
+        self.status_loaded(&sources?, loaded?, present, opts)
+    }
+
+    fn status_loaded(
+        &self,
+        sources: &Sources,
+        loaded: Loaded,
+        present: FastSet<String>,
+        opts: &StatusOptions,
+    ) -> Result<StatusReport, DatasetError> {
         let Loaded {
             index, warnings, ..
-        } = self.load_for_status()?;
+        } = loaded;
         let scanned = scan(&index, sources, opts.trust_index);
-        let present = self.list_objects();
         let exists = |rel: &str| present.contains(rel);
 
         let variants: Vec<String> = match &opts.variant {
