@@ -551,3 +551,40 @@ fn crafted_index_cannot_lead_outside_the_cache() {
     assert_eq!(read(&outside), "do not delete");
     assert_eq!(read(&fx.root.join("elsewhere/victim")), "victim");
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinked_objects_dir_is_never_walked_or_deleted_in() {
+    let fx = Fx::new();
+    fx.write("a.txt", "one\n");
+    fx.run(&[
+        "build",
+        "src",
+        "--cache",
+        C,
+        "--variant",
+        "v",
+        "--exec",
+        UPPER,
+    ]);
+    // Replace objects/ by a link to a directory outside the cache holding files that an
+    // unguarded walk would take for orphans.
+    fs::rename(fx.cache().join("objects"), fx.root.join("real-objects")).unwrap();
+    fs::create_dir_all(fx.root.join("outside/zz")).unwrap();
+    fs::write(fx.root.join("outside/zz/victim"), "victim").unwrap();
+    std::os::unix::fs::symlink(fx.root.join("outside"), fx.cache().join("objects")).unwrap();
+    let (code, _, err) = fx.run(&["gc", "--cache", C]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: objects: refusing a path that leaves the cache directory <T>/cache\n"
+    );
+    assert_eq!(read(&fx.root.join("outside/zz/victim")), "victim");
+    // status counts nothing behind the link as present.
+    let (code, out, _) = fx.run(&["status", "src", "--cache", C, "--variant", "v"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.ends_with("1 missing artifacts, 0 reusable, 0 failed (1 files read)\n"),
+        "{out}"
+    );
+}

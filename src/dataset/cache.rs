@@ -351,7 +351,12 @@ impl DatasetCache {
     /// directories and regular files are listed, so a name in this set is inside the cache
     /// whatever the index says.
     pub(crate) fn list_objects(&self) -> FastSet<String> {
-        let Ok(top) = fs::read_dir(self.dir.join(OBJECTS_DIR)) else {
+        let objects = self.dir.join(OBJECTS_DIR);
+        // A symlinked `objects/` would list files outside the cache: none count.
+        if fs::symlink_metadata(&objects).is_ok_and(|m| m.file_type().is_symlink()) {
+            return FastSet::default();
+        }
+        let Ok(top) = fs::read_dir(objects) else {
             return FastSet::default();
         };
         let fanout: Vec<(PathBuf, String)> = top
