@@ -514,8 +514,25 @@ fn crafted_index_cannot_lead_outside_the_cache() {
     idx["artifacts"] = serde_json::Value::Object(arts);
     fs::write(&idx_path, serde_json::to_vec(&idx).unwrap()).unwrap();
 
-    let (code, _, err) = fx.run(&["get", "src/a.txt", "--cache", C, "--variant", "v"]);
-    assert_eq!(code, 1, "{err}");
+    // The entry's own artifact path leads outside and is refused; the artifact derived from
+    // its content (inside the cache) is what serves it.
+    let genuine = smartcache::dataset::artifact_name(
+        &smartcache::hash::hex128(b"one\n"),
+        "v",
+        &producer_of(UPPER),
+        "",
+    );
+    let (code, out, err) = fx.run(&["get", "src/a.txt", "--cache", C, "--variant", "v"]);
+    assert_eq!(
+        (code, out, err),
+        (0, format!("<T>/cache/{genuine}\n"), String::new())
+    );
+    // So are the crafted entries (their sources do not exist: served from the cache).
+    for i in 0..4 {
+        let src = format!("src/a.txt{i}");
+        let (code, out, _) = fx.run(&["get", &src, "--cache", C, "--variant", "v"]);
+        assert_eq!((code, out), (0, format!("<T>/cache/{genuine}\n")));
+    }
     let (code, out, _) = fx.run(&["verify", "--cache", C]);
     assert_eq!(code, 1);
     assert_eq!(
@@ -527,16 +544,47 @@ fn crafted_index_cannot_lead_outside_the_cache() {
     let (code, out, _) = fx.run(&["gc", "--cache", C]);
     assert_eq!(code, 0);
     // Only the genuine, now unreferenced artifact and the symlink itself are removed.
-    let genuine = smartcache::dataset::artifact_name(
-        &smartcache::hash::hex128(b"one\n"),
-        "v",
-        &producer_of(UPPER),
-        "",
-    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[..2], [genuine.as_str(), "objects/ln"], "{out}");
     assert!(lines[2].starts_with("deleted 2 files, "), "{out}");
     assert_eq!(lines.len(), 3);
     assert_eq!(read(&outside), "do not delete");
     assert_eq!(read(&fx.root.join("elsewhere/victim")), "victim");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_objects_dir_is_never_walked_or_deleted_in() {
+    let fx = Fx::new();
+    fx.write("a.txt", "one\n");
+    fx.run(&[
+        "build",
+        "src",
+        "--cache",
+        C,
+        "--variant",
+        "v",
+        "--exec",
+        UPPER,
+    ]);
+    // Replace objects/ by a link to a directory outside the cache holding files that an
+    // unguarded walk would take for orphans.
+    fs::rename(fx.cache().join("objects"), fx.root.join("real-objects")).unwrap();
+    fs::create_dir_all(fx.root.join("outside/zz")).unwrap();
+    fs::write(fx.root.join("outside/zz/victim"), "victim").unwrap();
+    std::os::unix::fs::symlink(fx.root.join("outside"), fx.cache().join("objects")).unwrap();
+    let (code, _, err) = fx.run(&["gc", "--cache", C]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: objects: refusing a path that leaves the cache directory <T>/cache\n"
+    );
+    assert_eq!(read(&fx.root.join("outside/zz/victim")), "victim");
+    // status counts nothing behind the link as present.
+    let (code, out, _) = fx.run(&["status", "src", "--cache", C, "--variant", "v"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.ends_with("1 missing artifacts, 0 reusable, 0 failed (1 files read)\n"),
+        "{out}"
+    );
 }

@@ -249,7 +249,7 @@ impl DatasetCache {
             ..Default::default()
         };
         let index = loaded.index;
-        let scanned = scan(&index, &sources.files, opts.trust_index);
+        let scanned = scan(&index, sources, opts.trust_index);
         let mut delta = Delta {
             variant: opts.variant.clone(),
             info: VariantInfo {
@@ -296,8 +296,9 @@ impl DatasetCache {
                     let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
                     let (delta, report) = &mut *guard;
                     for src in &job.sources {
-                        let Some(mut entry) =
-                            pending.get(src.as_str()).and_then(|s| s.entry.clone())
+                        let Some(mut entry) = pending
+                            .get(src.as_str())
+                            .and_then(|s| s.entry.as_ref().map(|e| e.clone().into_owned()))
                         else {
                             continue;
                         };
@@ -389,12 +390,34 @@ impl DatasetCache {
             }
             let Some(entry) = &s.entry else { continue };
             let old = index.entries.get(&s.path);
-            match self.serving_artifact(index, entry, &opts.variant, &opts.producer, &opts.ext) {
+            let exists = |rel: &str| self.artifact_exists(rel);
+            match self.serving_artifact(
+                index,
+                &exists,
+                entry,
+                &opts.variant,
+                &opts.producer,
+                &opts.ext,
+            ) {
                 Some((rel, reused)) => {
                     if reused {
                         report.deduplicated += 1;
                     }
-                    let mut e = entry.clone();
+                    if !index.artifacts.contains_key(&rel) && !delta.artifacts.contains_key(&rel) {
+                        // Published by a build that died before its checkpoint: its name
+                        // certifies what it is (it was linked in only once complete), so
+                        // adopt it rather than run the transform again.
+                        match self.adopt(&rel, &entry.hash, opts) {
+                            Ok(a) => {
+                                delta.artifacts.insert(rel.clone(), a);
+                            }
+                            Err(_) => {
+                                self.queue(&mut jobs, entry, &s.path, opts);
+                                continue;
+                            }
+                        }
+                    }
+                    let mut e = entry.clone().into_owned();
                     e.variants.insert(opts.variant.clone(), rel);
                     if old != Some(&e) {
                         delta.set.insert(s.path.clone(), e);
@@ -403,21 +426,42 @@ impl DatasetCache {
                         delta.cleared.insert(s.path.clone());
                     }
                 }
-                None => {
-                    let rel = artifact_name(&entry.hash, &opts.variant, &opts.producer, &opts.ext);
-                    jobs.entry(entry.hash.clone())
-                        .or_insert_with(|| Job {
-                            hash: entry.hash.clone(),
-                            fp: entry.fp,
-                            rel,
-                            sources: Vec::new(),
-                        })
-                        .sources
-                        .push(s.path.clone());
-                }
+                None => self.queue(&mut jobs, entry, &s.path, opts),
             }
         }
         jobs.into_values().collect()
+    }
+
+    /// Add `path` (content `entry.hash`) to the transform of its content.
+    fn queue(
+        &self,
+        jobs: &mut BTreeMap<String, Job>,
+        entry: &Entry,
+        path: &str,
+        opts: &BuildOptions,
+    ) {
+        jobs.entry(entry.hash.clone())
+            .or_insert_with(|| Job {
+                hash: entry.hash.clone(),
+                fp: entry.fp,
+                rel: artifact_name(&entry.hash, &opts.variant, &opts.producer, &opts.ext),
+                sources: Vec::new(),
+            })
+            .sources
+            .push(path.to_string());
+    }
+
+    /// The record of an artifact found on disk under its derived name.
+    fn adopt(&self, rel: &str, hash: &str, opts: &BuildOptions) -> Result<Artifact, DatasetError> {
+        let path = self.artifact_path(rel)?;
+        let (checksum, size) = hash_file_counted(&path).map_err(io_at(&path))?;
+        Ok(Artifact {
+            source_hash: hash.to_string(),
+            variant: opts.variant.clone(),
+            producer: opts.producer.clone(),
+            size,
+            checksum,
+        })
     }
 
     /// Run one transform into a temporary file and publish it under its artifact path.

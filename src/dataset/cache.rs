@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use xxhash_rust::xxh3::Xxh3Builder;
 
 pub const LOCK_FILE: &str = ".lock";
 pub const BUILD_LOCK_FILE: &str = ".build.lock";
@@ -40,11 +41,43 @@ pub fn trust_from_env() -> bool {
 /// contents get the same path, so they share one artifact; another variant or producer
 /// gets another path, so variants coexist and producers never mix.
 pub fn artifact_name(hash: &str, variant: &str, producer: &str, ext: &str) -> String {
+    artifact_name_keyed(hash, &variant_key(variant, producer, ext), ext)
+}
+
+/// The part of an artifact name that depends on (variant, producer, extension) only.
+fn variant_key(variant: &str, producer: &str, ext: &str) -> String {
     let key = crate::hash::hex128(format!("{variant}\0{producer}\0{ext}").as_bytes());
+    key[..16].to_string()
+}
+
+/// [`artifact_name`] with the variant key computed once for many sources.
+fn artifact_name_keyed(hash: &str, key: &str, ext: &str) -> String {
     let prefix = hash.get(..2).unwrap_or("00");
     let dot = if ext.is_empty() { "" } else { "." };
-    format!("{OBJECTS_DIR}/{prefix}/{hash}-{}{dot}{ext}", &key[..16])
+    format!("{OBJECTS_DIR}/{prefix}/{hash}-{key}{dot}{ext}")
 }
+
+/// `rel == artifact_name_keyed(hash, key, ext)`, without building the name.
+fn is_derived(rel: &str, hash: &str, key: &str, ext: &str) -> bool {
+    let rest = rel
+        .strip_prefix(OBJECTS_DIR)
+        .and_then(|r| r.strip_prefix('/'));
+    let rest = rest.and_then(|r| r.strip_prefix(hash.get(..2).unwrap_or("00")));
+    let rest = rest.and_then(|r| r.strip_prefix('/'));
+    let rest = rest.and_then(|r| r.strip_prefix(hash));
+    let rest = rest.and_then(|r| r.strip_prefix('-'));
+    let rest = rest.and_then(|r| r.strip_prefix(key));
+    match rest {
+        Some("") => ext.is_empty(),
+        Some(r) => !ext.is_empty() && r.strip_prefix('.') == Some(ext),
+        None => false,
+    }
+}
+
+/// Hash sets and maps keyed by paths and hashes: xxh3 is several times faster than the
+/// default SipHash on these long keys, and nothing here is attacker-sized.
+type FastSet<T> = HashSet<T, Xxh3Builder>;
+type FastMap<K, V> = HashMap<K, V, Xxh3Builder>;
 
 /// A dataset cache directory.
 #[derive(Debug, Clone)]
@@ -195,9 +228,45 @@ impl DatasetCache {
         index::load(&self.dir)
     }
 
+    /// Load for `status`: without the artifact table when every entry names its
+    /// artifacts by derived path (the common case; those certify themselves), which halves
+    /// the parsing of a large index.
+    fn load_for_status(&self) -> Result<Loaded, DatasetError> {
+        if !self.dir.is_dir() {
+            return self.load();
+        }
+        let lean = {
+            let _lock = self.lock()?;
+            index::load_without_artifacts(&self.dir)?
+        };
+        let all_derived = lean.index.entries.values().all(|e| {
+            let prefix = format!(
+                "{OBJECTS_DIR}/{}/{}-",
+                e.hash.get(..2).unwrap_or(""),
+                e.hash
+            );
+            e.variants.values().all(|r| r.starts_with(&prefix))
+        });
+        if all_derived {
+            Ok(lean)
+        } else {
+            self.load()
+        }
+    }
+
     /// Expand source arguments into files, leaving out the cache directory itself.
     pub fn sources(&self, args: &[PathBuf], shard: Option<Shard>) -> Result<Sources, DatasetError> {
-        Ok(Sources::collect(args, Some(&self.dir))?.shard(shard))
+        Ok(Sources::collect(args, Some(&self.dir), true)?.shard(shard))
+    }
+
+    /// [`Self::sources`] without fingerprinting during the walk (trust mode on slow
+    /// storage, where a `stat` per file is what costs).
+    pub fn sources_unstatted(
+        &self,
+        args: &[PathBuf],
+        shard: Option<Shard>,
+    ) -> Result<Sources, DatasetError> {
+        Ok(Sources::collect(args, Some(&self.dir), false)?.shard(shard))
     }
 
     /// Resolve an artifact path read from the index, refusing anything that leaves the
@@ -272,46 +341,85 @@ impl DatasetCache {
         ok
     }
 
-    /// `true` when artifact `rel` is recorded as made from `hash` for `variant` by
-    /// `producer`, lies inside the cache, and is on disk with its recorded size.
-    pub(crate) fn artifact_ok(
-        &self,
-        index: &Index,
-        rel: &str,
-        hash: &str,
-        variant: &str,
-        producer: &str,
-    ) -> bool {
-        let Some(a) = index.artifacts.get(rel) else {
-            return false;
-        };
-        if a.producer != producer || a.variant != variant || a.source_hash != hash {
-            return false;
-        }
-        match self.confine(rel) {
-            Ok((_, Some(m))) => m.is_file() && m.len() == a.size,
-            _ => false,
-        }
+    /// Whether the artifact file `rel` is on disk, inside the cache (one `lstat`).
+    pub(crate) fn artifact_exists(&self, rel: &str) -> bool {
+        matches!(self.confine(rel), Ok((_, Some(m))) if m.is_file())
     }
 
-    /// Which artifact serves `entry` for `variant` from `producer`, if any: its own, else an
-    /// identical-content one (with the flag `reused`).
+    /// The artifact files under `objects/`, as paths relative to the cache directory, from
+    /// one directory listing per fan-out directory (no per-file `stat`). Only real
+    /// directories and regular files are listed, so a name in this set is inside the cache
+    /// whatever the index says.
+    pub(crate) fn list_objects(&self) -> FastSet<String> {
+        let objects = self.dir.join(OBJECTS_DIR);
+        // A symlinked `objects/` would list files outside the cache: none count.
+        if fs::symlink_metadata(&objects).is_ok_and(|m| m.file_type().is_symlink()) {
+            return FastSet::default();
+        }
+        let Ok(top) = fs::read_dir(objects) else {
+            return FastSet::default();
+        };
+        let fanout: Vec<(PathBuf, String)> = top
+            .flatten()
+            .filter(|d| d.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|d| Some((d.path(), d.file_name().to_str()?.to_string())))
+            .collect();
+        fanout
+            .par_iter()
+            .flat_map_iter(|(dir, name)| {
+                let items = fs::read_dir(dir).into_iter().flatten().flatten();
+                items
+                    .filter(|i| i.file_type().is_ok_and(|t| t.is_file()))
+                    .filter_map(|i| {
+                        Some(format!("{OBJECTS_DIR}/{name}/{}", i.file_name().to_str()?))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Which artifact serves `entry` for `variant` from `producer`, if any: its own, else
+    /// the artifact of identical content (flag `reused`). An artifact path derived from
+    /// (content hash, variant, producer) certifies itself; any other recorded path (from a
+    /// migrated index) must have a matching artifact record. `exists` says whether an
+    /// artifact file is present.
     pub(crate) fn serving_artifact(
         &self,
         index: &Index,
+        exists: &dyn Fn(&str) -> bool,
         entry: &Entry,
         variant: &str,
         producer: &str,
         ext: &str,
     ) -> Option<(String, bool)> {
+        let key = variant_key(variant, producer, ext);
+        self.serving_artifact_keyed(index, exists, entry, variant, producer, ext, &key)
+    }
+
+    /// [`Self::serving_artifact`] with the variant key computed by the caller.
+    #[allow(clippy::too_many_arguments)]
+    fn serving_artifact_keyed(
+        &self,
+        index: &Index,
+        exists: &dyn Fn(&str) -> bool,
+        entry: &Entry,
+        variant: &str,
+        producer: &str,
+        ext: &str,
+        key: &str,
+    ) -> Option<(String, bool)> {
         if let Some(rel) = entry.variants.get(variant) {
-            if self.artifact_ok(index, rel, &entry.hash, variant, producer) {
+            let certified = is_derived(rel, &entry.hash, key, ext)
+                || index.artifacts.get(rel).is_some_and(|a| {
+                    a.producer == producer && a.variant == variant && a.source_hash == entry.hash
+                });
+            if certified && exists(rel) {
                 return Some((rel.clone(), false));
             }
         }
-        let shared = artifact_name(&entry.hash, variant, producer, ext);
-        if self.artifact_ok(index, &shared, &entry.hash, variant, producer) {
-            return Some((shared, true));
+        let derived = artifact_name_keyed(&entry.hash, key, ext);
+        if exists(&derived) {
+            return Some((derived, true));
         }
         None
     }
@@ -323,10 +431,47 @@ impl DatasetCache {
         sources: &Sources,
         opts: &StatusOptions,
     ) -> Result<StatusReport, DatasetError> {
+        let (loaded, present) = rayon::join(|| self.load_for_status(), || self.list_objects());
+        self.status_loaded(sources, loaded?, present, opts)
+    }
+
+    /// [`Self::status`] of the source arguments `args`: the directory walk, the index load
+    /// and the listing of artifacts run at the same time.
+    pub fn status_of(
+        &self,
+        args: &[PathBuf],
+        opts: &StatusOptions,
+    ) -> Result<StatusReport, DatasetError> {
+        let ((sources, loaded), present) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        if opts.trust_index {
+                            self.sources_unstatted(args, None)
+                        } else {
+                            self.sources(args, None)
+                        }
+                    },
+                    || self.load_for_status(),
+                )
+            },
+            || self.list_objects(),
+        );
+        self.status_loaded(&sources?, loaded?, present, opts)
+    }
+
+    fn status_loaded(
+        &self,
+        sources: &Sources,
+        loaded: Loaded,
+        present: FastSet<String>,
+        opts: &StatusOptions,
+    ) -> Result<StatusReport, DatasetError> {
         let Loaded {
             index, warnings, ..
-        } = self.load()?;
-        let scanned = scan(&index, &sources.files, opts.trust_index);
+        } = loaded;
+        let scanned = scan(&index, sources, opts.trust_index);
+        let exists = |rel: &str| present.contains(rel);
 
         let variants: Vec<String> = match &opts.variant {
             Some(v) => vec![v.clone()],
@@ -334,7 +479,7 @@ impl DatasetCache {
         };
         // (variant, producer, ext) for each variant checked; a variant nobody built has no
         // producer and every artifact of it is missing.
-        let targets: Vec<(String, Option<String>, String)> = variants
+        let targets: Vec<(String, Option<String>, String, String)> = variants
             .iter()
             .map(|v| {
                 let info = index.variants.get(v);
@@ -347,16 +492,24 @@ impl DatasetCache {
                     .clone()
                     .or_else(|| info.map(|i| i.ext.clone()))
                     .unwrap_or_default();
-                (v.clone(), producer, ext)
+                let key = producer
+                    .as_deref()
+                    .map(|p| variant_key(v, p, &ext))
+                    .unwrap_or_default();
+                (v.clone(), producer, ext, key)
             })
             .collect();
 
         // Hash multiplicity over the cache as it would be after this scan.
-        let mut counts_by_hash: HashMap<&str, usize> = HashMap::new();
-        let in_scan: std::collections::HashSet<&str> =
-            scanned.iter().map(|s| s.path.as_str()).collect();
+        let mut counts_by_hash: FastMap<&str, usize> = FastMap::default();
+        let in_scan = |p: &str| {
+            sources
+                .files
+                .binary_search_by(|f| f.as_str().cmp(p))
+                .is_ok()
+        };
         for (p, e) in &index.entries {
-            if !in_scan.contains(p.as_str()) && !sources.covers(p) {
+            if !in_scan(p) && !sources.covers(p) {
                 *counts_by_hash.entry(e.hash.as_str()).or_default() += 1;
             }
         }
@@ -371,9 +524,11 @@ impl DatasetCache {
             .map(|s| {
                 let mut artifacts = BTreeMap::new();
                 if let Some(e) = &s.entry {
-                    for (v, producer, ext) in &targets {
+                    for (v, producer, ext, key) in &targets {
                         let state = match producer {
-                            Some(p) => match self.serving_artifact(&index, e, v, p, ext) {
+                            Some(p) => match self
+                                .serving_artifact_keyed(&index, &exists, e, v, p, ext, key)
+                            {
                                 Some((_, false)) => ArtifactState::Present,
                                 Some((_, true)) => ArtifactState::Reusable,
                                 None => ArtifactState::Missing,
@@ -397,10 +552,7 @@ impl DatasetCache {
             })
             .collect();
         for (p, e) in &index.entries {
-            if sources.covers(p)
-                && !in_scan.contains(p.as_str())
-                && sources.files.binary_search(p).is_err()
-            {
+            if sources.covers(p) && !in_scan(p) {
                 files.push(FileStatus {
                     path: p.clone(),
                     state: FileState::Removed,
@@ -488,7 +640,8 @@ impl DatasetCache {
             .or_else(|| info.map(|i| i.producer.clone()))
             .ok_or_else(|| no(" (the variant was never built)".into()))?;
         let ext = info.map(|i| i.ext.as_str()).unwrap_or("");
-        match self.serving_artifact(&index, entry, variant, &producer, ext) {
+        let exists = |rel: &str| self.artifact_exists(rel);
+        match self.serving_artifact(&index, &exists, entry, variant, &producer, ext) {
             Some((rel, _)) => self.artifact_path(&rel),
             None => Err(no(format!(
                 " from producer `{producer}` (run `smartcache dataset build`)"

@@ -138,6 +138,16 @@ struct Header {
 /// Load the index of the cache in `dir`: main file, else the temporary copy, else the
 /// backup. No copy at all is a new, empty cache.
 pub fn load(dir: &Path) -> Result<Loaded, DatasetError> {
+    load_with(dir, false)
+}
+
+/// [`load`] without the artifact table (left empty), for readers that do not need it.
+/// Migrated indexes are loaded whole.
+pub fn load_without_artifacts(dir: &Path) -> Result<Loaded, DatasetError> {
+    load_with(dir, true)
+}
+
+fn load_with(dir: &Path, skip_artifacts: bool) -> Result<Loaded, DatasetError> {
     let mut warnings = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     let mut any_exists = false;
@@ -154,7 +164,7 @@ pub fn load(dir: &Path) -> Result<Loaded, DatasetError> {
             Err(e) => return Err(io_at(&path)(e)),
         };
         any_exists = true;
-        match parse(&path, &bytes) {
+        match parse(&path, &bytes, skip_artifacts) {
             Ok((index, migrated_from)) => {
                 if name != INDEX_FILE {
                     warnings.push(format!(
@@ -204,7 +214,25 @@ enum ParseError {
     Bad(String),
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<(Index, Option<u32>), ParseError> {
+/// [`Index`] without its artifact table: serde skips the table without allocating.
+#[derive(Deserialize)]
+struct IndexNoArtifacts {
+    format: String,
+    version: u32,
+    written_at: String,
+    #[serde(default)]
+    variants: BTreeMap<String, VariantInfo>,
+    #[serde(default)]
+    entries: BTreeMap<String, Entry>,
+    #[serde(default)]
+    failures: BTreeMap<String, Failure>,
+}
+
+fn parse(
+    path: &Path,
+    bytes: &[u8],
+    skip_artifacts: bool,
+) -> Result<(Index, Option<u32>), ParseError> {
     let header: Header =
         serde_json::from_slice(bytes).map_err(|e| ParseError::Bad(e.to_string()))?;
     if header.format != FORMAT {
@@ -214,6 +242,20 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Index, Option<u32>), ParseError> 
         )));
     }
     match header.version {
+        VERSION if skip_artifacts => serde_json::from_slice::<IndexNoArtifacts>(bytes)
+            .map(|i| {
+                let index = Index {
+                    format: i.format,
+                    version: i.version,
+                    written_at: i.written_at,
+                    variants: i.variants,
+                    entries: i.entries,
+                    artifacts: BTreeMap::new(),
+                    failures: i.failures,
+                };
+                (index, None)
+            })
+            .map_err(|e| ParseError::Bad(e.to_string())),
         VERSION => serde_json::from_slice::<Index>(bytes)
             .map(|i| (i, None))
             .map_err(|e| ParseError::Bad(e.to_string())),

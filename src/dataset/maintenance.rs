@@ -143,6 +143,15 @@ impl DatasetCache {
         let mut orphans: Vec<(String, u64)> = Vec::new();
         let mut dirs = Vec::new();
         let objects = self.dir().join(OBJECTS_DIR);
+        // `read_dir` follows a symlink given as its argument: `objects/` itself must be a
+        // real directory, or gc would walk (and delete in) wherever it points.
+        if fs::symlink_metadata(&objects).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(crate::fsutil::FsError::Escapes {
+                path: OBJECTS_DIR.to_string(),
+                base: self.dir().to_path_buf(),
+            }
+            .into());
+        }
         let mut stack = vec![(objects.clone(), OBJECTS_DIR.to_string())];
         while let Some((dir, rel)) = stack.pop() {
             let items = match fs::read_dir(&dir) {

@@ -8,8 +8,10 @@
 use super::fingerprint::{now_ns, Fingerprint};
 use super::hashing::hash_file_counted;
 use super::index::{Entry, Index};
+use super::sources::{Sources, Stat};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::path::Path;
 
 /// What happened to a source file since its entry was recorded.
@@ -32,34 +34,45 @@ pub enum FileState {
 
 /// The outcome of validating one file.
 #[derive(Debug, Clone)]
-pub struct Scanned {
+pub struct Scanned<'a> {
     pub path: String,
     pub state: FileState,
     /// The entry as it should now be recorded (`None` for removed or unreadable files).
     /// Variants are carried over from the old entry only when the content is the same.
-    pub entry: Option<Entry>,
+    pub entry: Option<Cow<'a, Entry>>,
     /// Whether the content was read.
     pub hashed: bool,
     pub bytes_read: u64,
     pub error: Option<String>,
 }
 
-/// Validate `files` against `index`. With `trust_index`, files that have an entry are
+/// Validate `sources` against `index`. With `trust_index`, files that have an entry are
 /// taken as unchanged without even a `stat`.
-pub fn scan(index: &Index, files: &[String], trust_index: bool) -> Vec<Scanned> {
-    files
+pub fn scan<'a>(index: &'a Index, sources: &Sources, trust_index: bool) -> Vec<Scanned<'a>> {
+    let stats = sources.take_stats().unwrap_or_default();
+    sources
+        .files
         .par_iter()
+        .enumerate()
         .with_min_len(64)
-        .map(|p| scan_one(index.entries.get(p), p, trust_index))
+        .map(|(i, p)| {
+            let stat = stats.get(i).copied().flatten();
+            scan_one(index.entries.get(p), p, stat, trust_index)
+        })
         .collect()
 }
 
-fn scan_one(old: Option<&Entry>, path: &str, trust_index: bool) -> Scanned {
+fn scan_one<'a>(
+    old: Option<&'a Entry>,
+    path: &str,
+    stat: Option<Stat>,
+    trust_index: bool,
+) -> Scanned<'a> {
     if let (Some(e), true) = (old, trust_index) {
         return Scanned {
             path: path.to_string(),
             state: FileState::Unchanged,
-            entry: Some(e.clone()),
+            entry: Some(Cow::Borrowed(e)),
             hashed: false,
             bytes_read: 0,
             error: None,
@@ -75,17 +88,22 @@ fn scan_one(old: Option<&Entry>, path: &str, trust_index: bool) -> Scanned {
     };
     // The record time is taken before the stat: a write after this instant in the same
     // timestamp tick yields an mtime that the racy rule catches.
-    let at = now_ns();
-    let fp = match Fingerprint::of(Path::new(path)) {
-        Ok(fp) => fp,
-        Err(e) => return unreadable(e),
+    let Stat { fp, at } = match stat {
+        Some(st) => st,
+        None => {
+            let at = now_ns();
+            match Fingerprint::of(Path::new(path)) {
+                Ok(fp) => Stat { fp, at },
+                Err(e) => return unreadable(e),
+            }
+        }
     };
     if let Some(e) = old {
         if e.fp == fp && !fp.is_racy(e.at) {
             return Scanned {
                 path: path.to_string(),
                 state: FileState::Unchanged,
-                entry: Some(e.clone()),
+                entry: Some(Cow::Borrowed(e)),
                 hashed: false,
                 bytes_read: 0,
                 error: None,
@@ -105,12 +123,12 @@ fn scan_one(old: Option<&Entry>, path: &str, trust_index: bool) -> Scanned {
     Scanned {
         path: path.to_string(),
         state,
-        entry: Some(Entry {
+        entry: Some(Cow::Owned(Entry {
             fp,
             at,
             hash,
             variants,
-        }),
+        })),
         hashed: true,
         bytes_read,
         error: None,

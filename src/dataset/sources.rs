@@ -7,8 +7,11 @@
 //! tree), and skips the cache directory if it lies inside a source tree.
 
 use super::error::{io_at, DatasetError};
+use super::fingerprint::{now_ns, Fingerprint};
+use rayon::prelude::*;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The source files of one command, sorted, plus the roots they were found under.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +22,19 @@ pub struct Sources {
     pub files: Vec<String>,
     /// The shard `files` was cut down to, if any.
     pub shard: Option<Shard>,
+    /// For each file, its fingerprint taken during the walk (when asked), with the wall
+    /// clock read just before: the stat is done relative to the open directory, which is
+    /// much cheaper than resolving the full path again later. Single use: the first
+    /// validation takes them, so a `Sources` kept and reused later cannot vouch for files
+    /// with stale fingerprints.
+    stats: Arc<Mutex<Option<Vec<Option<Stat>>>>>,
+}
+
+/// A fingerprint and the time just before it was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub fp: Fingerprint,
+    pub at: i64,
 }
 
 /// `--shard K/N`: this process handles the paths whose hash falls in slot K of N.
@@ -52,50 +68,83 @@ impl Shard {
 
 impl Sources {
     /// Expand `args` (files or directories) into the regular files below them, skipping
-    /// `exclude` (the cache directory) if it lies inside.
-    pub fn collect(args: &[PathBuf], exclude: Option<&Path>) -> Result<Sources, DatasetError> {
-        let mut out = Sources::default();
+    /// `exclude` (the cache directory) if it lies inside. With `stat`, each file is
+    /// fingerprinted during the walk.
+    pub fn collect(
+        args: &[PathBuf],
+        exclude: Option<&Path>,
+        stat: bool,
+    ) -> Result<Sources, DatasetError> {
+        let mut roots = Vec::new();
+        let mut found: Vec<(String, Option<Stat>)> = Vec::new();
+        let mut frontier: Vec<PathBuf> = Vec::new();
         for arg in args {
+            let at = now_ns();
             let root = fs::canonicalize(arg).map_err(io_at(arg))?;
             let meta = fs::metadata(&root).map_err(io_at(&root))?;
-            out.roots.push(path_str(&root)?.to_string());
+            roots.push(path_str(&root)?.to_string());
             if meta.is_file() {
-                out.files.push(path_str(&root)?.to_string());
-                continue;
-            }
-            let mut stack = vec![root];
-            while let Some(dir) = stack.pop() {
-                if exclude.is_some_and(|x| x == dir) {
-                    continue;
-                }
-                for item in fs::read_dir(&dir).map_err(io_at(&dir))? {
-                    let item = item.map_err(io_at(&dir))?;
-                    let path = item.path();
-                    let ft = item.file_type().map_err(io_at(&path))?;
-                    if ft.is_dir() {
-                        stack.push(path);
-                    } else if ft.is_file()
-                        || (ft.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_file()))
-                    {
-                        out.files.push(path_str(&path)?.to_string());
-                    }
-                }
+                let st = stat.then(|| Stat {
+                    fp: Fingerprint::from_metadata(&meta),
+                    at,
+                });
+                found.push((path_str(&root)?.to_string(), st));
+            } else {
+                frontier.push(root);
             }
         }
-        out.files.sort_unstable();
-        out.files.dedup();
-        out.roots.sort_unstable();
-        out.roots.dedup();
-        Ok(out)
+        // Breadth first, each level's directories in parallel; no recursion.
+        while !frontier.is_empty() {
+            let levels: Vec<Result<Listing, DatasetError>> = frontier
+                .par_iter()
+                .filter(|d| exclude != Some(d.as_path()))
+                .map(|d| list_dir(d, stat))
+                .collect();
+            frontier = Vec::new();
+            for level in levels {
+                let (files, dirs) = level?;
+                found.extend(files);
+                frontier.extend(dirs);
+            }
+        }
+        found.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        found.dedup_by(|a, b| a.0 == b.0);
+        roots.sort_unstable();
+        roots.dedup();
+        let (files, stats): (Vec<String>, Vec<Option<Stat>>) = found.into_iter().unzip();
+        Ok(Sources {
+            roots,
+            files,
+            shard: None,
+            stats: Arc::new(Mutex::new(stat.then_some(stats))),
+        })
     }
 
     /// Keep only the files of `shard`.
     pub fn shard(mut self, shard: Option<Shard>) -> Sources {
         if let Some(s) = shard {
-            self.files.retain(|p| s.contains(p));
+            let stats = self.take_stats();
+            let keep: Vec<bool> = self.files.iter().map(|p| s.contains(p)).collect();
+            let mut i = 0;
+            self.files.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+            let stats = stats.map(|st| {
+                st.into_iter()
+                    .zip(&keep)
+                    .filter_map(|(x, k)| k.then_some(x))
+                    .collect()
+            });
+            self.stats = Arc::new(Mutex::new(stats));
         }
         self.shard = shard;
         self
+    }
+
+    /// The walk's fingerprints, one per file, the first time only.
+    pub(crate) fn take_stats(&self) -> Option<Vec<Option<Stat>>> {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Whether an indexed `path` lies under one of the roots and in the shard (so that
@@ -111,6 +160,47 @@ impl Sources {
                     && (r.ends_with('/') || path.as_bytes()[r.len()] == b'/'))
         })
     }
+}
+
+/// Files (with their stats) and subdirectories of one directory.
+type Listing = (Vec<(String, Option<Stat>)>, Vec<PathBuf>);
+
+/// Read one directory. Symlinked directories are not followed; symlinked files are.
+fn list_dir(dir: &Path, stat: bool) -> Result<Listing, DatasetError> {
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    // Read before any stat of this directory's entries, as the racy rule requires.
+    let at = now_ns();
+    for item in fs::read_dir(dir).map_err(io_at(dir))? {
+        let item = item.map_err(io_at(dir))?;
+        let ft = item.file_type().map_err(io_at(item.path()))?;
+        if ft.is_dir() {
+            dirs.push(item.path());
+            continue;
+        }
+        let meta = if ft.is_file() {
+            if stat {
+                // fstatat on the open directory: one path component to resolve.
+                Some(item.metadata().map_err(io_at(item.path()))?)
+            } else {
+                None
+            }
+        } else if ft.is_symlink() {
+            match fs::metadata(item.path()) {
+                Ok(m) if m.is_file() => Some(m),
+                _ => continue,
+            }
+        } else {
+            continue;
+        };
+        let path = item.path();
+        let st = meta.filter(|_| stat).map(|m| Stat {
+            fp: Fingerprint::from_metadata(&m),
+            at,
+        });
+        files.push((path_str(&path)?.to_string(), st));
+    }
+    Ok((files, dirs))
 }
 
 /// The index stores paths as UTF-8 text.
@@ -133,7 +223,8 @@ mod tests {
         fs::write(root.join("a/b/2.txt"), "x").unwrap();
         fs::write(root.join("a/1.txt"), "x").unwrap();
         fs::write(root.join("cache/objects/o"), "x").unwrap();
-        let s = Sources::collect(std::slice::from_ref(&root), Some(&root.join("cache"))).unwrap();
+        let s =
+            Sources::collect(std::slice::from_ref(&root), Some(&root.join("cache")), true).unwrap();
         let r = root.to_str().unwrap();
         assert_eq!(
             s.files,
@@ -141,7 +232,14 @@ mod tests {
         );
         assert!(s.covers(&format!("{r}/a/gone.txt")));
         assert!(!s.covers(&format!("{r}x/a.txt")));
-        assert!(Sources::collect(&[root.join("nope")], None).is_err());
+        assert!(Sources::collect(&[root.join("nope")], None, false).is_err());
+        let stats = s.take_stats().unwrap();
+        assert_eq!(stats.len(), 2);
+        assert_eq!(
+            stats[0].unwrap().fp,
+            Fingerprint::of(Path::new(&s.files[0])).unwrap()
+        );
+        assert!(s.take_stats().is_none(), "single use");
     }
 
     #[test]
