@@ -84,6 +84,12 @@ impl LoadedScript {
     }
 }
 
+/// Called once per hashed frame (from any thread): drives a progress bar.
+pub type Progress<'a> = &'a (dyn Fn() + Sync);
+
+/// A [`Progress`] that does nothing.
+pub fn no_progress() {}
+
 /// One hashed frame.
 #[derive(Debug, Clone)]
 pub struct HashedFrame {
@@ -119,14 +125,15 @@ impl Hashed {
         })
     }
 
-    /// Hash `frames`, in parallel.
-    pub fn hash(&mut self, frames: &[i64], probe: &dyn SourceProbe) {
+    /// Hash `frames`, in parallel, calling `progress` after each frame.
+    pub fn hash(&mut self, frames: &[i64], probe: &dyn SourceProbe, progress: Progress<'_>) {
         let setup = &self.setup;
         let prepared = Prepared::new(setup);
         let hashed: Vec<(i64, HashedFrame)> = frames
             .par_iter()
             .map(|&f| {
                 let (hash, sources) = prepared.frame_hash(f as f64, probe);
+                progress();
                 let sources = sources
                     .into_iter()
                     .map(|(node, ctx, s)| (source_key(&setup.nodes[node], ctx), s))
@@ -167,7 +174,7 @@ pub fn hash_frames(
     probe: &dyn SourceProbe,
 ) -> Result<Hashed, RenderError> {
     let mut hashed = Hashed::new(script, output, rules)?;
-    hashed.hash(frames, probe);
+    hashed.hash(frames, probe, &no_progress);
     Ok(hashed)
 }
 
@@ -267,8 +274,22 @@ pub fn record(
     frames: &[i64],
     render: Option<&str>,
 ) -> Result<RecordReport, RenderError> {
+    record_with_progress(loaded, output, cache, rules, frames, render, &no_progress)
+}
+
+/// [`record`], calling `progress` after each hashed frame.
+pub fn record_with_progress(
+    loaded: &LoadedScript,
+    output: &str,
+    cache: &CacheDir,
+    rules: &RuleSet,
+    frames: &[i64],
+    render: Option<&str>,
+    progress: Progress<'_>,
+) -> Result<RecordReport, RenderError> {
     let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache.path()));
-    let hashed = hash_frames(&loaded.script, output, rules, frames, &probe)?;
+    let mut hashed = Hashed::new(&loaded.script, output, rules)?;
+    hashed.hash(frames, &probe, progress);
     let batch = store_objects(cache, &hashed)?;
     SourceIndex::save(cache.path(), probe.into_observations())?;
     let mut entries = BTreeMap::new();
@@ -432,6 +453,18 @@ pub fn check(
     rules: &RuleSet,
     frames: &[i64],
 ) -> Result<CheckReport, RenderError> {
+    check_with_progress(loaded, output, cache, rules, frames, &no_progress)
+}
+
+/// [`check`], calling `progress` after each frame (hashed or taken from the master).
+pub fn check_with_progress(
+    loaded: &LoadedScript,
+    output: &str,
+    cache: &CacheDir,
+    rules: &RuleSet,
+    frames: &[i64],
+    progress: Progress<'_>,
+) -> Result<CheckReport, RenderError> {
     let master = cache.master()?;
     let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache.path()));
     let mut hashed = Hashed::new(&loaded.script, output, rules)?;
@@ -454,7 +487,8 @@ pub fn check(
         .copied()
         .filter(|f| !reused.contains_key(f))
         .collect();
-    hashed.hash(&todo, &probe);
+    reused.keys().for_each(|_| progress());
+    hashed.hash(&todo, &probe, progress);
     let batch = store_objects(cache, &hashed)?;
     SourceIndex::save(cache.path(), probe.into_observations())?;
     let mut entries = reused;

@@ -161,6 +161,21 @@ fn frames_of(spec: Option<&str>, loaded: &LoadedScript) -> anyhow::Result<Vec<i6
     }
 }
 
+/// A progress bar on standard error, drawn only when it is a terminal and the work is
+/// long enough to be worth watching.
+fn progress_bar(len: usize, what: &'static str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || len < 200 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} frames ({eta})")
+            .expect("a valid template"),
+    );
+    bar.set_message(what);
+    bar
+}
+
 fn print_json(v: &serde_json::Value) {
     println!(
         "{}",
@@ -289,7 +304,10 @@ fn check(
     let (loaded, rules) = args.load()?;
     let frames = frames_of(frames.as_deref(), &loaded)?;
     let cache = CacheDir::new(&cache_dir);
-    let report = render::check(&loaded, &args.node, &cache, &rules, &frames)?;
+    let bar = progress_bar(frames.len(), "checking");
+    let report =
+        render::check_with_progress(&loaded, &args.node, &cache, &rules, &frames, &|| bar.inc(1))?;
+    bar.finish_and_clear();
     if json {
         let mut counts = serde_json::Map::new();
         for r in &report.results {
