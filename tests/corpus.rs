@@ -4,39 +4,9 @@
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
+mod common;
+use common::{files_under, shared};
 use std::path::{Path, PathBuf};
-
-/// The shared directory: `$SMARTCACHE_SHARED`, else `<crate>/../shared`. Missing is a
-/// failure, not a skip: a green run must mean the corpus was checked.
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("SMARTCACHE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    assert!(
-        dir.join("corpus/nk").is_dir(),
-        "corpus not found at {}/corpus/nk: set SMARTCACHE_SHARED",
-        dir.display()
-    );
-    dir
-}
-
-/// Every file under `root`, relative to it, sorted (iterative walk).
-fn corpus_files(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut todo = vec![root.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                files.push(p.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 fn expected_path(shared: &Path, rel: &Path) -> PathBuf {
     let mut p = shared.join("corpus/nk-expected").join(rel).into_os_string();
@@ -65,7 +35,7 @@ fn graph_json(script: &smartcache::graph::Script) -> Value {
 #[test]
 fn corpus_has_360_files() {
     let shared = shared();
-    assert_eq!(corpus_files(&shared.join("corpus/nk")).len(), 360);
+    assert_eq!(files_under(&shared.join("corpus/nk")).len(), 360);
 }
 
 #[test]
@@ -73,7 +43,7 @@ fn library_matches_every_expected_graph() {
     let shared = shared();
     let root = shared.join("corpus/nk");
     let mut failures = Vec::new();
-    for rel in corpus_files(&root) {
+    for rel in files_under(&root) {
         let expected: Value =
             serde_json::from_slice(&std::fs::read(expected_path(&shared, &rel)).unwrap()).unwrap();
         match smartcache::nk::read_file(&root.join(&rel)) {
@@ -98,7 +68,7 @@ fn cli_json_is_byte_equal_to_every_expected_file() {
     let shared = shared();
     let root = shared.join("corpus/nk");
     let mut failures = Vec::new();
-    for rel in corpus_files(&root) {
+    for rel in files_under(&root) {
         let expected = std::fs::read(expected_path(&shared, &rel)).unwrap();
         let out = Command::cargo_bin("smartcache")
             .unwrap()
@@ -138,7 +108,7 @@ fn cli_check_reads_the_whole_corpus() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let first = stdout.lines().next().unwrap();
     let expected_dir = shared.join("corpus/nk-expected");
-    let nodes: usize = corpus_files(&expected_dir)
+    let nodes: usize = files_under(&expected_dir)
         .iter()
         .map(|rel| {
             let v: Value =
@@ -147,7 +117,7 @@ fn cli_check_reads_the_whole_corpus() {
         })
         .sum();
     let root = shared.join("corpus/nk");
-    let bytes: u64 = corpus_files(&root)
+    let bytes: u64 = files_under(&root)
         .iter()
         .map(|rel| std::fs::metadata(root.join(rel)).unwrap().len())
         .sum();

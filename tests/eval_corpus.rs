@@ -7,36 +7,16 @@
 //! as values: good, since anything a reader hands over must be survivable.
 
 use smartcache::eval::{KnobValue, Part};
+mod common;
 use std::path::PathBuf;
 
-fn corpus_dir() -> PathBuf {
-    let shared = std::env::var_os("SMARTCACHE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let nk = shared.join("corpus/nk");
-    assert!(
-        nk.is_dir(),
-        "corpus not found at {} (set SMARTCACHE_SHARED)",
-        nk.display()
-    );
-    nk
-}
-
-fn files(root: PathBuf) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("corpus directory is readable") {
-            let path = entry.expect("corpus entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+/// Every corpus file, by absolute path.
+fn corpus_files() -> Vec<PathBuf> {
+    let root = common::corpus_nk();
+    common::files_under(&root)
+        .into_iter()
+        .map(|p| root.join(p))
+        .collect()
 }
 
 /// Byte ranges of `name {…}` and `name "…"` values that start a line.
@@ -104,7 +84,7 @@ fn values(text: &str) -> Vec<&str> {
 fn every_corpus_value_parses_and_views_consistently() {
     let mut count = 0usize;
     let mut animated = 0usize;
-    for path in files(corpus_dir()) {
+    for path in corpus_files() {
         let bytes = std::fs::read(&path).expect("corpus file is readable");
         let text = String::from_utf8_lossy(&bytes);
         for value in values(&text) {

@@ -5,37 +5,16 @@
 
 use smartcache::ignore::RuleSet;
 use std::collections::BTreeMap;
+mod common;
 use std::path::PathBuf;
 
-fn corpus_dir() -> PathBuf {
-    let shared = std::env::var_os("SMARTCACHE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let nk = shared.join("corpus/nk");
-    assert!(
-        nk.is_dir(),
-        "corpus not found at {} (set SMARTCACHE_SHARED)",
-        nk.display()
-    );
-    nk
-}
-
-/// Every file under `dir`, sorted, walked with an explicit stack.
-fn files(dir: PathBuf) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("readable corpus dir") {
-            let path = entry.expect("readable entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+/// Every corpus file, by absolute path.
+fn corpus_files() -> Vec<PathBuf> {
+    let root = common::corpus_nk();
+    common::files_under(&root)
+        .into_iter()
+        .map(|p| root.join(p))
+        .collect()
 }
 
 /// Knobs that can change pixels or what a render reads; no default rule may drop them.
@@ -79,7 +58,7 @@ const PIXEL_KNOBS: &[&str] = &[
 fn default_rules_on_the_corpus() {
     let set = RuleSet::builtin();
     let mut fired: BTreeMap<String, usize> = BTreeMap::new();
-    let paths = files(corpus_dir());
+    let paths = corpus_files();
     assert_eq!(paths.len(), 360, "the corpus holds 360 scripts");
     for path in &paths {
         let script =

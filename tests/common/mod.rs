@@ -23,6 +23,29 @@ pub fn shared() -> PathBuf {
     dir
 }
 
+/// `shared()/corpus/nk`: the 360 corpus scripts and gizmos.
+pub fn corpus_nk() -> PathBuf {
+    shared().join("corpus/nk")
+}
+
+/// Every file under `root`, relative to it, sorted (an iterative walk).
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                files.push(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The smartcache binary, with a clean environment for the variables it reads.
 pub fn smartcache() -> Command {
     let mut c = Command::cargo_bin("smartcache").expect("binary builds");
