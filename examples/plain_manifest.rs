@@ -6,8 +6,11 @@
 //! ```sh
 //! cargo run --release --example plain_manifest -- big.nk --node Write1 --frames 1001-2000
 //! ```
-//! Prints one line: `plain frames=N distinct=D bytes=B load_ms=L hash_ms=H total_ms=T`,
-//! where `bytes` is what storing one manifest per distinct frame would take, `load_ms`
+//! Prints one line:
+//! `plain frames=N distinct=D bytes=B one_bytes=O load_ms=L hash_ms=H total_ms=T`, where
+//! `bytes` is what storing one manifest per distinct frame would take, `one_bytes` the
+//! compact size of the middle frame's manifest (`smartcache manifest` pretty-prints the
+//! same content, so it is larger), `load_ms`
 //! is reading the script and building the setup, and `hash_ms` the per-frame work. The
 //! frames are hashed in parallel (rayon), as `smartcache record` does, so the ratio
 //! compares the methods, not the thread counts.
@@ -81,9 +84,10 @@ fn run(script: &Path, node: &str, frames: Option<&str>) -> Result<String, String
     let end = Instant::now();
     let distinct: HashMap<&str, usize> = hashed.iter().map(|(h, n)| (h.as_str(), *n)).collect();
     let bytes: usize = distinct.values().sum();
+    let one_bytes = hashed.get(hashed.len() / 2).map_or(0, |(_, n)| *n);
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     Ok(format!(
-        "plain frames={} distinct={} bytes={bytes} load_ms={:.1} hash_ms={:.1} total_ms={:.1}",
+        "plain frames={} distinct={} bytes={bytes} one_bytes={one_bytes} load_ms={:.1} hash_ms={:.1} total_ms={:.1}",
         hashed.len(),
         distinct.len(),
         ms(loaded_at - start),

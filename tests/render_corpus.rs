@@ -635,3 +635,35 @@ fn every_terminal_node_of_the_corpus_records_checks_and_explains() {
         "every KNOWN_CYCLES entry must still fail with a cycle (remove fixed ones)"
     );
 }
+
+#[test]
+fn moving_nodes_rewrites_every_position_and_nothing_else() {
+    let text =
+        "Blur {\n size 3\n xpos 10\n ypos -727.5\n}\n Grade {\n  xpos -4\n  label \"xpos 5\"\n}\n";
+    assert_eq!(
+        move_every_node(text),
+        (
+            "Blur {\n size 3\n xpos 47\n ypos -690.5\n}\n Grade {\n  xpos 33\n  label \"xpos 5\"\n}\n"
+                .to_string(),
+            3
+        )
+    );
+}
+
+#[test]
+fn knob_edits_change_each_kind_of_plain_value() {
+    assert_eq!(edited("0.5", 0).as_deref(), Some("37.5"));
+    assert_eq!(edited("12", 0).as_deref(), Some("49"));
+    assert_eq!(edited("{0.18 0.2 1}", 1).as_deref(), Some("{37.18 0.2 1}"));
+    assert_eq!(edited("gaussian", 2).as_deref(), Some("gaussian_edited"));
+    assert_eq!(edited("\"a b\"", 3).as_deref(), Some("\"a b_edited\""));
+    for (value, kind) in [
+        ("{curve x1 0 x10 1}", 1),
+        ("{{Blur1.size}}", 1),
+        ("0.5", 2),
+        ("\"[value x]\"", 3),
+        ("gaussian", 0),
+    ] {
+        assert_eq!(edited(value, kind), None, "{value} as kind {kind}");
+    }
+}
