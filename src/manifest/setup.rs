@@ -137,6 +137,26 @@ fn is_image_property(knob: &str) -> bool {
     )
 }
 
+/// Whether an expression reading `knob` of `node` reads the node's image: an image
+/// property name that is not a knob of the node. A node's own knob wins, as in Nuke:
+/// `parent.bbox` on a group with a user knob `bbox`, or `STMap1.channels` on a node
+/// that sets `channels`, reads that knob's value. Taking it for the image would miss a
+/// change of the knob and, when the reader is upstream of the node, make a false cycle.
+fn reads_image(node: &crate::graph::Node, knob: &str) -> bool {
+    let base = knob.split('.').next().unwrap_or(knob);
+    is_image_property(knob) && !has_knob(node, base)
+}
+
+/// Whether `node` sets knob `name` or declares it with `addUserKnob`
+/// (`addUserKnob {6 bbox l "keep bbox"}`: the name is the second word).
+fn has_knob(node: &crate::graph::Node, name: &str) -> bool {
+    node.knobs.iter().any(|k| {
+        k.name == name
+            || (k.name == "addUserKnob"
+                && k.value.trim_start_matches('{').split_whitespace().nth(1) == Some(name))
+    })
+}
+
 /// Parse and sort a node's knobs, dropping the ones `rules` ignore (they are kept,
 /// hidden, when something reads them: see [`Setup::build`]).
 fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet) -> Vec<SetupKnob> {
@@ -190,7 +210,8 @@ impl Setup {
                 let value = KnobValue::parse(&k.value);
                 for r in value.references() {
                     if let Some((nid, knob)) = resolve_node(graph, id, r) {
-                        if nid != id && is_image_property(&knob) && !links.contains(&nid) {
+                        if nid != id && reads_image(graph.node(nid), &knob) && !links.contains(&nid)
+                        {
                             links.push(graph.effective_source(nid).unwrap_or(nid));
                         }
                     }
@@ -408,7 +429,7 @@ fn resolve(
     let Some((nid, knob)) = resolve_node(graph, from, r) else {
         return Target::Unresolved;
     };
-    if is_image_property(&knob) {
+    if reads_image(graph.node(nid), &knob) {
         return Target::Image;
     }
     let pos = match pos_of.get(&nid) {
@@ -604,5 +625,50 @@ impl Setup {
             root,
             nodes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A group with a user knob named `bbox` that a child's expression reads, upstream
+    /// of the group's Output: a knob read, not the group's image (which would be a
+    /// cycle through the Output).
+    const GROUP_BBOX_KNOB: &str = "Constant {\n inputs 0\n name C\n}\nGroup {\n name G\n addUserKnob {20 User}\n addUserKnob {6 bbox l \"keep bbox\"}\n bbox true\n}\n Input {\n  inputs 0\n  name Input1\n }\n Blur {\n  size 3\n  channels rgb\n  name B\n }\n Grade {\n  white {{B.channels==0}}\n  disable {{!parent.bbox}}\n  name Gr\n }\n Output {\n  name Output1\n }\nend_group\nWrite {\n name W\n}\n";
+
+    #[test]
+    fn an_image_property_name_that_is_a_knob_of_the_node_is_a_knob_read() {
+        let script =
+            crate::graph::load_bytes(GROUP_BBOX_KNOB.as_bytes(), Path::new("t.nk")).unwrap();
+        let setup = Setup::build(&script, "W", &RuleSet::builtin()).unwrap();
+        let grade = setup.nodes.iter().find(|n| n.name == "G.Gr").unwrap();
+        let target = |knob: &str| grade.knob(knob).unwrap().refs[0].target.clone();
+        let g = setup.nodes.iter().position(|n| n.name == "G").unwrap();
+        let b = setup.nodes.iter().position(|n| n.name == "G.B").unwrap();
+        assert_eq!(
+            target("disable"),
+            Target::Knob {
+                node: g,
+                knob: "bbox".into()
+            }
+        );
+        assert_eq!(
+            target("white"),
+            Target::Knob {
+                node: b,
+                knob: "channels".into()
+            }
+        );
+        // Without the knob, `bbox` is the image: a Grade reading `C.bbox` links C.
+        assert!(!reads_image(
+            script.graph.node(script.graph.find("G").unwrap()),
+            "bbox"
+        ));
+        assert!(reads_image(
+            script.graph.node(script.graph.find("C").unwrap()),
+            "bbox"
+        ));
     }
 }

@@ -1,0 +1,132 @@
+#!/bin/sh
+# Render-cache benchmark on a generated script, with the plain approach side by side.
+#
+#   scripts/bench-render.sh                 5,000 nodes, 1,000 frames, 3 runs each
+#   NODES=1000 FRAMES=200 RUNS=5 scripts/bench-render.sh
+#
+# Targets (5,000 nodes, 10% of knobs animated, 1,000 frames):
+#   record of every frame            < 2 s
+#   check of the unchanged script    < 0.5 s
+#   storage (master/ + manifests/)   < 5x one frame's full manifest, < 1.2x with nothing
+#                                      animated
+# The plain approach (examples/plain_manifest.rs: serialize each frame's whole manifest
+# as JSON and hash it) runs on the same script; the table prints plain/ours ratios of
+# time and of storage (the plain approach storing one manifest per distinct frame).
+#
+# Times are wall-clock medians over RUNS runs of the release binary (hyperfine when
+# installed, else a timing loop), process start and script parsing included. Storage is
+# the sum of file sizes under the cache's master/ and manifests/ right after `record`
+# (a check adds a snapshot and its own batch object; those are not counted), against
+# `smartcache manifest -f MID | wc -c` (pretty-printed JSON, the target's measure); the
+# ratio to the same manifest without indentation is printed too.
+set -eu
+NODES=${NODES:-5000}
+FRAMES=${FRAMES:-1000}
+RUNS=${RUNS:-3}
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+(cd "$here" && cargo build --release --quiet --bin smartcache \
+    --example gen_script --example plain_manifest)
+sc="$here/target/release/smartcache"
+gen="$here/target/release/examples/gen_script"
+plain="$here/target/release/examples/plain_manifest"
+work=$(mktemp -d "${TMPDIR:-/tmp}/smartcache-bench-render.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+first=1001
+last=$((1000 + FRAMES))
+mid=$(( (first + last) / 2 ))
+# CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE would make storage trivially small.
+unset CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE SMARTCACHE_RULES || true
+
+if command -v hyperfine >/dev/null 2>&1; then
+    have_hyperfine=1
+else
+    have_hyperfine=0
+    echo "note: hyperfine not found (apt-get install -y hyperfine); using a timing loop" >&2
+fi
+
+# median_ms PREPARE CMD: median wall time of RUNS runs of CMD in milliseconds, PREPARE
+# (a shell command, may be `true`) run before each.
+median_ms() {
+    if [ "$have_hyperfine" = 1 ]; then
+        hyperfine -N --runs "$RUNS" --prepare "$1" --export-json "$work/h.json" "$2" \
+            >/dev/null 2>&1
+        sed -n 's/.*"median": *\([0-9.e+-]*\).*/\1/p' "$work/h.json" | head -1 |
+            awk '{ printf "%.1f", $1 * 1000 }'
+    else
+        i=0
+        while [ "$i" -lt "$RUNS" ]; do
+            sh -c "$1" >/dev/null 2>&1
+            s=$(date +%s%N); sh -c "$2" >/dev/null 2>&1; e=$(date +%s%N)
+            echo $(( (e - s) / 1000 ))
+            i=$((i + 1))
+        done | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
+    fi
+}
+
+# plain_runs CMD OUT: run CMD RUNS times, its outputs one per line in OUT.
+plain_runs() {
+    : > "$2"
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        sh -c "$1" >> "$2"
+        i=$((i + 1))
+    done
+}
+
+# median_field FILE FIELD: median of `FIELD=value` over the lines of FILE.
+median_field() {
+    tr ' ' '\n' < "$1" | sed -n "s/^$2=//p" |
+        sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] }'
+}
+
+# bytes DIR...: sum of the sizes of the files under DIR...
+bytes() { find "$@" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# verdict VALUE LIMIT: pass when VALUE < LIMIT.
+verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b) ? "pass" : "FAIL" }'; }
+
+rows="$work/rows"
+: > "$rows"
+row() { printf '%-40s %14s %12s  %-5s %s\n' "$1" "$2" "$3" "$4" "$5" >> "$rows"; }
+
+for animated in 0.1 0; do
+    nk="$work/synthetic-$animated.nk"
+    "$gen" --nodes "$NODES" --animated "$animated" --frames "$FRAMES" > "$nk"
+    cache="$work/cache-$animated"
+    args="$nk --node Write1 --frames $first-$last --cache-dir $cache"
+
+    rec_ms=$(median_ms "rm -rf $cache" "$sc record $args")
+    rm -rf "$cache"
+    "$sc" record $args > "$work/record.out"
+    stored=$(bytes "$cache/master" "$cache/manifests")
+    one=$("$sc" manifest "$nk" --node Write1 -f "$mid" | wc -c)
+    chk_ms=$(median_ms true "$sc check $args")
+    "$sc" check $args > "$work/check.out" || {
+        echo "error: check of the unchanged script did not pass:" >&2
+        tail -3 "$work/check.out" >&2
+        exit 1
+    }
+    plain_runs "$plain $nk --node Write1 --frames $first-$last" "$work/plain.out"
+    plain_ms=$(median_field "$work/plain.out" total_ms)
+    plain_bytes=$(head -1 "$work/plain.out" | tr ' ' '\n' | sed -n 's/^bytes=//p')
+    one_compact=$(head -1 "$work/plain.out" | tr ' ' '\n' | sed -n 's/^one_bytes=//p')
+    store_x=$(ratio "$stored" "$one")
+    if [ "$animated" = 0 ]; then limit_x=1.2; else limit_x=5; fi
+
+    echo "== $NODES nodes, animated $animated, $FRAMES frames: $(cat "$work/record.out")"
+    row "[animated $animated] record $FRAMES frames" "${rec_ms} ms" "< 2000 ms" \
+        "$(verdict "$rec_ms" 2000)" "plain/ours $(ratio "$plain_ms" "$rec_ms") (plain ${plain_ms} ms)"
+    row "[animated $animated] check unchanged" "${chk_ms} ms" "< 500 ms" \
+        "$(verdict "$chk_ms" 500)" "plain/ours $(ratio "$plain_ms" "$chk_ms")"
+    row "[animated $animated] storage / one manifest" "${store_x}x" "< ${limit_x}x" \
+        "$(verdict "$store_x" "$limit_x")" \
+        "$stored B vs $one B; plain/ours $(ratio "$plain_bytes" "$stored") (plain $plain_bytes B)"
+    row "[animated $animated] storage / compact manifest" "$(ratio "$stored" "$one_compact")x" \
+        "(info)" "" "one frame's manifest without indentation: $one_compact B"
+done
+
+echo
+printf '%-40s %14s %12s  %-5s %s\n' target measured limit "" "side by side"
+cat "$rows"
+echo "(medians of $RUNS runs; $(nproc) cores; hyperfine=$have_hyperfine)"
