@@ -111,7 +111,8 @@ impl Graph {
     /// positions or hash-map order.
     ///
     /// `extra(id)` returns further dependencies of a node (expression links). A cycle
-    /// through input edges or links is an error naming it.
+    /// through input edges is an error naming it; a link to a node already being visited
+    /// is satisfied by that node and dropped.
     pub fn upstream<F>(&self, start: NodeId, mut extra: F) -> Result<Vec<Dependency>, CycleError>
     where
         F: FnMut(NodeId) -> Vec<NodeId>,
@@ -154,14 +155,19 @@ impl Graph {
             if top.next < total {
                 let k = top.next;
                 top.next += 1;
-                let child = if k < top.inputs.len() {
-                    top.inputs[k]
-                } else {
+                let is_link = k >= top.inputs.len();
+                let child = if is_link {
                     Some(top.links[k - top.inputs.len()])
+                } else {
+                    top.inputs[k]
                 };
                 let Some(child) = child else { continue };
                 match mark.get(&child) {
                     Some(Mark::Done(_)) => {}
+                    // A link back to a node being visited (an expression reading the info
+                    // of a node downstream of it) is already satisfied: that node is in
+                    // the closure. Only input edges can make a real cycle.
+                    Some(Mark::OnStack) if is_link => {}
                     Some(Mark::OnStack) => {
                         let from = stack.iter().position(|f| f.id == child).unwrap_or(0);
                         return Err(CycleError {

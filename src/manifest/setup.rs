@@ -137,6 +137,18 @@ fn is_image_property(knob: &str) -> bool {
     )
 }
 
+/// Whether `group` encloses `node` (at any depth).
+fn is_ancestor(graph: &Graph, group: NodeId, node: NodeId) -> bool {
+    let mut cur = graph.node(node).parent;
+    while let Some(g) = cur {
+        if g == group {
+            return true;
+        }
+        cur = graph.node(g).parent;
+    }
+    false
+}
+
 /// Whether an expression reading `knob` of `node` reads the node's image: an image
 /// property name that is not a knob of the node. A node's own knob wins, as in Nuke:
 /// `parent.bbox` on a group with a user knob `bbox`, or `STMap1.channels` on a node
@@ -209,10 +221,27 @@ impl Setup {
                 }
                 let value = KnobValue::parse(&k.value);
                 for r in value.references() {
-                    if let Some((nid, knob)) = resolve_node(graph, id, r) {
-                        if nid != id && reads_image(graph.node(nid), &knob) && !links.contains(&nid)
-                        {
-                            links.push(graph.effective_source(nid).unwrap_or(nid));
+                    let Some((nid, knob)) = resolve_node(graph, id, r) else {
+                        continue;
+                    };
+                    if nid == id || !reads_image(graph.node(nid), &knob) {
+                        continue;
+                    }
+                    // An enclosing group's image info (`parent.width`) flows in through
+                    // the group's inputs; its Output is downstream of the reader.
+                    let targets: Vec<NodeId> = if is_ancestor(graph, nid, id) {
+                        graph
+                            .inputs(nid)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|s| graph.effective_source(s))
+                            .collect()
+                    } else {
+                        vec![graph.effective_source(nid).unwrap_or(nid)]
+                    };
+                    for t in targets {
+                        if t != id && !links.contains(&t) {
+                            links.push(t);
                         }
                     }
                 }
@@ -670,5 +699,19 @@ mod tests {
             script.graph.node(script.graph.find("C").unwrap()),
             "bbox"
         ));
+    }
+
+    /// A node inside a group reading the group's image info (`parent.width`) upstream
+    /// of the group's Output: the info comes from what feeds the group, not a cycle,
+    /// whether the cached output is downstream of the group or the reader itself.
+    #[test]
+    fn reading_the_enclosing_groups_image_info_links_to_its_inputs() {
+        let text = "Constant {\n inputs 0\n name Plate\n}\nGroup {\n name G\n}\n Input {\n  inputs 0\n  name Input1\n }\n Transform {\n  center {{parent.width/2} {parent.height/2}}\n  name T\n }\n Output {\n  name Output1\n }\nend_group\nWrite {\n name W\n}\n";
+        let script = crate::graph::load_bytes(text.as_bytes(), Path::new("t.nk")).unwrap();
+        for output in ["W", "G.T"] {
+            let setup = Setup::build(&script, output, &RuleSet::builtin()).unwrap();
+            let names: Vec<&str> = setup.nodes.iter().map(|n| n.name.as_str()).collect();
+            assert!(names.contains(&"Plate"), "{output}: {names:?}");
+        }
     }
 }
