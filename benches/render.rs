@@ -1,5 +1,5 @@
 //! Frame hashing on a generated 5,000-node script (10% of knobs animated): 100 frames,
-//! ours (canonical bytes, per-node JSON of static nodes reused) against the plain
+//! ours (`Prepared::frame_hash`: per-record digests, static ones reused) against the plain
 //! approach (each frame's whole manifest as a JSON value, serialized, hashed).
 //!
 //! Single-threaded per-frame loops over one prepared setup, so the comparison is of the
@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let prepared = Prepared::new(&setup);
             for &f in &frames {
-                black_box(prepared.view(f as f64, &NoSources).hash(&setup));
+                black_box(prepared.frame_hash(f as f64, &NoSources));
             }
         })
     });
