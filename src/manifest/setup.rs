@@ -485,16 +485,21 @@ fn resolve(
 
 /// Format tag and version of a stored setup object.
 pub const SETUP_FORMAT: &str = "smartcache-setup";
-pub const SETUP_VERSION: u64 = 1;
+pub const SETUP_VERSION: u64 = 2;
 
 /// Errors reading a stored setup object.
 #[derive(Debug, thiserror::Error)]
 #[error("setup object: {0}")]
 pub struct SetupReadError(String);
 
+/// A knob as stored: its text alone when it reads nothing and is not hidden (the
+/// common case, kept small since the setup is what the cache stores), else an object
+/// with `text`, `refs` and `hidden`.
 fn knob_to_json(k: &SetupKnob) -> serde_json::Value {
+    if k.refs.is_empty() && !k.hidden {
+        return k.text.clone().into();
+    }
     let mut o = serde_json::Map::new();
-    o.insert("name".into(), k.name.clone().into());
     o.insert("text".into(), k.text.clone().into());
     if k.hidden {
         o.insert("hidden".into(), true.into());
@@ -522,10 +527,26 @@ fn knob_to_json(k: &SetupKnob) -> serde_json::Value {
     serde_json::Value::Object(o)
 }
 
-fn knob_from_json(v: &serde_json::Value) -> Result<SetupKnob, SetupReadError> {
-    let bad = || SetupReadError(format!("malformed knob {v}"));
-    let name = v["name"].as_str().ok_or_else(bad)?.to_string();
-    let text = v["text"].as_str().ok_or_else(bad)?.to_string();
+/// Knobs as stored: an object from name to [`knob_to_json`] (names are unique and
+/// sorted in a setup, as in a JSON object without preserved order).
+fn knobs_to_json(knobs: &[SetupKnob]) -> serde_json::Value {
+    serde_json::Value::Object(
+        knobs
+            .iter()
+            .map(|k| (k.name.clone(), knob_to_json(k)))
+            .collect(),
+    )
+}
+
+fn knob_from_json(name: &str, v: &serde_json::Value) -> Result<SetupKnob, SetupReadError> {
+    let bad = || SetupReadError(format!("malformed knob {name}: {v}"));
+    let (text, hidden) = match v {
+        serde_json::Value::String(t) => (t.clone(), false),
+        _ => (
+            v["text"].as_str().ok_or_else(bad)?.to_string(),
+            v.get("hidden").and_then(|b| b.as_bool()).unwrap_or(false),
+        ),
+    };
     let mut refs = Vec::new();
     if let Some(arr) = v.get("refs").and_then(|r| r.as_array()) {
         for r in arr {
@@ -554,28 +575,46 @@ fn knob_from_json(v: &serde_json::Value) -> Result<SetupKnob, SetupReadError> {
     }
     Ok(SetupKnob {
         value: KnobValue::parse(&text),
-        name,
+        name: name.to_string(),
         text,
         refs,
-        hidden: v.get("hidden").and_then(|b| b.as_bool()).unwrap_or(false),
+        hidden,
     })
+}
+
+fn knobs_from_json(v: &serde_json::Value) -> Result<Vec<SetupKnob>, SetupReadError> {
+    match v {
+        serde_json::Value::Null => Ok(Vec::new()),
+        serde_json::Value::Object(o) => o.iter().map(|(k, v)| knob_from_json(k, v)).collect(),
+        _ => Err(SetupReadError("malformed knobs".into())),
+    }
 }
 
 impl Setup {
     /// The setup as a stored object (JSON with sorted keys, names kept for display).
     pub fn to_json(&self) -> Vec<u8> {
+        // Members at their default (no inputs, no links, not knob-only) are left out:
+        // the setup is what the cache stores, once per script state.
         let nodes: Vec<serde_json::Value> = self
             .nodes
             .iter()
             .map(|n| {
-                serde_json::json!({
-                    "name": n.name,
-                    "class": n.class,
-                    "inputs": n.inputs,
-                    "links": n.links,
-                    "knob_only": n.knob_only,
-                    "knobs": n.knobs.iter().map(knob_to_json).collect::<Vec<_>>(),
-                })
+                let mut o = serde_json::Map::new();
+                o.insert("name".into(), n.name.clone().into());
+                o.insert("class".into(), n.class.clone().into());
+                if !n.inputs.is_empty() {
+                    o.insert("inputs".into(), serde_json::json!(n.inputs));
+                }
+                if !n.links.is_empty() {
+                    o.insert("links".into(), serde_json::json!(n.links));
+                }
+                if n.knob_only {
+                    o.insert("knob_only".into(), true.into());
+                }
+                if !n.knobs.is_empty() {
+                    o.insert("knobs".into(), knobs_to_json(&n.knobs));
+                }
+                serde_json::Value::Object(o)
             })
             .collect();
         let doc = serde_json::json!({
@@ -584,7 +623,7 @@ impl Setup {
             "output": self.output,
             "rules": self.rules,
             "result": self.result,
-            "root": self.root.iter().map(knob_to_json).collect::<Vec<_>>(),
+            "root": knobs_to_json(&self.root),
             "nodes": nodes,
         });
         serde_json::to_vec(&doc).expect("JSON values always serialize")
@@ -601,12 +640,7 @@ impl Setup {
             )));
         }
         let bad = |what: &str| SetupReadError(format!("malformed {what}"));
-        let root = doc["root"]
-            .as_array()
-            .ok_or_else(|| bad("root"))?
-            .iter()
-            .map(knob_from_json)
-            .collect::<Result<Vec<_>, _>>()?;
+        let root = knobs_from_json(&doc["root"])?;
         let arr = doc["nodes"].as_array().ok_or_else(|| bad("nodes"))?;
         let count = arr.len();
         let pos = |v: &serde_json::Value| -> Result<Option<usize>, SetupReadError> {
@@ -621,10 +655,7 @@ impl Setup {
         for n in arr {
             let class = n["class"].as_str().ok_or_else(|| bad("class"))?.to_string();
             let list = |key: &str| n[key].as_array().cloned().unwrap_or_default();
-            let knobs = list("knobs")
-                .iter()
-                .map(knob_from_json)
-                .collect::<Result<Vec<_>, _>>()?;
+            let knobs = knobs_from_json(&n["knobs"])?;
             for k in &knobs {
                 for r in &k.refs {
                     if let Target::Knob { node, .. } = r.target {
