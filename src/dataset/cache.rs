@@ -11,7 +11,7 @@
 use super::error::{io_at, DatasetError};
 use super::fingerprint::Fingerprint;
 use super::index::{self, Entry, Index, Loaded};
-use super::scan::{scan, FileState};
+use super::scan::{align, scan_aligned, FileState};
 use super::sources::{path_str, Shard, Sources};
 use crate::fsutil::{self, LockGuard};
 use rayon::prelude::*;
@@ -470,7 +470,8 @@ impl DatasetCache {
         let Loaded {
             index, warnings, ..
         } = loaded;
-        let scanned = scan(&index, sources, opts.trust_index);
+        let aligned = align(&index, &sources.files);
+        let scanned = scan_aligned(&aligned.matched, sources, opts.trust_index);
         let exists = |rel: &str| present.contains(rel);
 
         let variants: Vec<String> = match &opts.variant {
@@ -501,15 +502,10 @@ impl DatasetCache {
             .collect();
 
         // Hash multiplicity over the cache as it would be after this scan.
-        let mut counts_by_hash: FastMap<&str, usize> = FastMap::default();
-        let in_scan = |p: &str| {
-            sources
-                .files
-                .binary_search_by(|f| f.as_str().cmp(p))
-                .is_ok()
-        };
-        for (p, e) in &index.entries {
-            if !in_scan(p) && !sources.covers(p) {
+        let mut counts_by_hash: FastMap<&str, usize> =
+            FastMap::with_capacity_and_hasher(index.entries.len(), Xxh3Builder::new());
+        for (p, e) in &aligned.unmatched {
+            if !sources.covers(p) {
                 *counts_by_hash.entry(e.hash.as_str()).or_default() += 1;
             }
         }
@@ -551,10 +547,10 @@ impl DatasetCache {
                 }
             })
             .collect();
-        for (p, e) in &index.entries {
-            if sources.covers(p) && !in_scan(p) {
+        for (p, e) in &aligned.unmatched {
+            if sources.covers(p) {
                 files.push(FileStatus {
-                    path: p.clone(),
+                    path: p.to_string(),
                     state: FileState::Removed,
                     hash: Some(e.hash.clone()),
                     duplicate: false,
@@ -564,7 +560,10 @@ impl DatasetCache {
                 });
             }
         }
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        // Scanned files come in path order; only removed files need merging in.
+        if files.len() > scanned.len() {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
 
         let mut counts = StatusCounts::default();
         for f in &files {

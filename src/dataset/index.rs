@@ -142,8 +142,16 @@ pub fn load(dir: &Path) -> Result<Loaded, DatasetError> {
 }
 
 /// [`load`] without the artifact table (left empty), for readers that do not need it.
-/// Migrated indexes are loaded whole.
+/// Read from the binary copy (`index.table`) when it matches `index.json` exactly, else
+/// parsed from the JSON. Migrated indexes are loaded whole.
 pub fn load_without_artifacts(dir: &Path) -> Result<Loaded, DatasetError> {
+    if let Some(index) = super::table::load(dir) {
+        return Ok(Loaded {
+            index,
+            warnings: Vec::new(),
+            migrated_from: None,
+        });
+    }
     load_with(dir, true)
 }
 
@@ -295,6 +303,10 @@ pub fn save(dir: &Path, index: &mut Index, _lock: &LockGuard) -> Result<(), Data
     }
     fs::rename(&tmp, &main).map_err(io_at(&main))?;
     fsutil::sync_parent(&main)?;
+    // The binary copy for fast readers, tied to these exact JSON bytes. Written after the
+    // JSON: a crash in between leaves a table that no longer matches and is ignored.
+    let table = super::table::encode(index, &bytes);
+    fsutil::atomic_write(&dir.join(super::table::TABLE_FILE), &table)?;
     Ok(())
 }
 

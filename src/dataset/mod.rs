@@ -31,6 +31,7 @@ pub mod index;
 mod maintenance;
 mod scan;
 mod sources;
+mod table;
 
 pub use build::{BuildFailure, BuildObserver, BuildOptions, BuildReport, Quiet, Transform};
 pub use cache::{
