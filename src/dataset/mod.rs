@@ -29,6 +29,7 @@ pub mod fingerprint;
 mod hashing;
 pub mod index;
 mod maintenance;
+mod objects;
 mod scan;
 mod sources;
 mod table;
