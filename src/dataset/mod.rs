@@ -33,6 +33,7 @@ mod objects;
 mod scan;
 mod sources;
 mod table;
+mod variant_map;
 
 pub use build::{BuildFailure, BuildObserver, BuildOptions, BuildReport, Quiet, Transform};
 pub use cache::{

@@ -21,7 +21,7 @@
 //! ```
 
 use super::fingerprint::Fingerprint;
-use super::index::{Entry, Failure, Index, VariantInfo, FORMAT, VERSION};
+use super::index::{Entry, Failure, Index, VariantInfo, VariantMap, FORMAT, VERSION};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -157,7 +157,7 @@ fn decode(body: &[u8]) -> Option<Index> {
         };
         let at = r.i64()?;
         let hash = r.string()?;
-        let mut entry_variants = BTreeMap::new();
+        let mut entry_variants = VariantMap::new();
         for _ in 0..r.u32()? {
             let name = r.string()?;
             entry_variants.insert(name, r.string()?);
@@ -262,7 +262,7 @@ mod tests {
                     },
                     at: 1_000,
                     hash: hash.clone(),
-                    variants: BTreeMap::from([("v".to_string(), rel.clone())]),
+                    variants: VariantMap::from_iter([("v".to_string(), rel.clone())]),
                 },
             );
             index.artifacts.insert(
