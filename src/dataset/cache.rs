@@ -246,14 +246,20 @@ impl DatasetCache {
             let _lock = self.lock()?;
             index::load_without_artifacts(&self.dir)?
         };
-        let all_derived = lean.index.entries.values().all(|e| {
-            let prefix = format!(
-                "{OBJECTS_DIR}/{}/{}-",
-                e.hash.get(..2).unwrap_or(""),
-                e.hash
-            );
-            e.variants.values().all(|r| r.starts_with(&prefix))
-        });
+        // `rel` starts with `objects/<hash[..2]>/<hash>-` (checked without building it).
+        let named_after = |rel: &str, hash: &str| {
+            rel.strip_prefix(OBJECTS_DIR)
+                .and_then(|r| r.strip_prefix('/'))
+                .and_then(|r| r.strip_prefix(hash.get(..2).unwrap_or("")))
+                .and_then(|r| r.strip_prefix('/'))
+                .and_then(|r| r.strip_prefix(hash))
+                .is_some_and(|r| r.starts_with('-'))
+        };
+        let all_derived = lean
+            .index
+            .entries
+            .values()
+            .all(|e| e.variants.values().all(|r| named_after(r, &e.hash)));
         if all_derived {
             Ok(lean)
         } else {
