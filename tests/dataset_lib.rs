@@ -261,3 +261,70 @@ fn status_on_a_missing_cache_creates_nothing() {
     assert_eq!((r.counts.new, r.counts.hashed), (1, 1));
     assert!(!fx.root.join("no-cache").exists());
 }
+
+#[test]
+fn changes_only_lists_files_needing_attention_with_the_same_counts() {
+    let fx = Fx::new();
+    fx.write("a", "same");
+    fx.write("b", "bee");
+    fx.write("c", "see");
+    fx.write("e", "same");
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    cache
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .unwrap();
+    fs::write(fx.src().join("c"), "sea").unwrap();
+    fs::write(fx.src().join("d"), "dee").unwrap();
+    fs::remove_file(fx.src().join("b")).unwrap();
+
+    let status = |changes_only: bool| {
+        let sources = cache.sources(&[fx.src()], None).unwrap();
+        let opts = StatusOptions {
+            changes_only,
+            ..Default::default()
+        };
+        cache.status(&sources, &opts).unwrap()
+    };
+    let full = status(false);
+    let short = status(true);
+    assert_eq!(short.counts, full.counts);
+    assert_eq!(
+        (full.counts.unchanged, full.counts.deduplicated),
+        (2, 2),
+        "a and e"
+    );
+    let names = |r: &smartcache::dataset::StatusReport| -> Vec<(String, FileState)> {
+        r.files
+            .iter()
+            .map(|f| (f.path.rsplit('/').next().unwrap().to_string(), f.state))
+            .collect()
+    };
+    let row = |n: &str, s| (n.to_string(), s);
+    assert_eq!(
+        names(&full),
+        vec![
+            row("a", FileState::Unchanged),
+            row("b", FileState::Removed),
+            row("c", FileState::Changed),
+            row("d", FileState::New),
+            row("e", FileState::Unchanged),
+        ]
+    );
+    assert_eq!(
+        names(&short),
+        vec![
+            row("b", FileState::Removed),
+            row("c", FileState::Changed),
+            row("d", FileState::New),
+        ]
+    );
+    // The rows it does list are the full report's rows.
+    for f in &short.files {
+        let g = full.files.iter().find(|g| g.path == f.path).unwrap();
+        assert_eq!(
+            serde_json::to_value(f).unwrap(),
+            serde_json::to_value(g).unwrap()
+        );
+    }
+}

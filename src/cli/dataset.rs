@@ -202,6 +202,8 @@ fn status(a: StatusArgs) -> anyhow::Result<u8> {
         producer: a.producer.producer(),
         ext: a.producer.ext.clone(),
         trust_index: a.trust.on(),
+        // The text report prints only files that need attention.
+        changes_only: !a.json,
     };
     let report = cache.status_of(&a.sources, &opts)?;
     warn_all(&report.warnings);

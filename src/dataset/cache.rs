@@ -11,7 +11,8 @@
 use super::error::{io_at, DatasetError};
 use super::fingerprint::Fingerprint;
 use super::index::{self, Entry, Index, Loaded};
-use super::scan::{scan, FileState};
+use super::objects::ObjectSet;
+use super::scan::{align, scan_aligned, FileState, Scanned};
 use super::sources::{path_str, Shard, Sources};
 use crate::fsutil::{self, LockGuard};
 use rayon::prelude::*;
@@ -74,10 +75,12 @@ fn is_derived(rel: &str, hash: &str, key: &str, ext: &str) -> bool {
     }
 }
 
-/// Hash sets and maps keyed by paths and hashes: xxh3 is several times faster than the
-/// default SipHash on these long keys, and nothing here is attacker-sized.
-type FastSet<T> = HashSet<T, Xxh3Builder>;
+/// Hash maps keyed by content hashes: xxh3 is several times faster than the default
+/// SipHash on these long keys, and nothing here is attacker-sized.
 type FastMap<K, V> = HashMap<K, V, Xxh3Builder>;
+
+/// A variant checked by `status`: (variant, producer if known, extension, variant key).
+type Target = (String, Option<String>, String, String);
 
 /// A dataset cache directory.
 #[derive(Debug, Clone)]
@@ -99,6 +102,10 @@ pub struct StatusOptions {
     pub ext: Option<String>,
     /// Skip per-file validation of indexed files (slow storage; only when asked).
     pub trust_index: bool,
+    /// List in [`StatusReport::files`] only the files that need attention (not unchanged,
+    /// an artifact not present, or a recorded failure); the counts still cover every
+    /// file. Spares building 100,000 rows to print a summary.
+    pub changes_only: bool,
 }
 
 /// Whether a source's artifact for one variant can be served.
@@ -239,14 +246,20 @@ impl DatasetCache {
             let _lock = self.lock()?;
             index::load_without_artifacts(&self.dir)?
         };
-        let all_derived = lean.index.entries.values().all(|e| {
-            let prefix = format!(
-                "{OBJECTS_DIR}/{}/{}-",
-                e.hash.get(..2).unwrap_or(""),
-                e.hash
-            );
-            e.variants.values().all(|r| r.starts_with(&prefix))
-        });
+        // `rel` starts with `objects/<hash[..2]>/<hash>-` (checked without building it).
+        let named_after = |rel: &str, hash: &str| {
+            rel.strip_prefix(OBJECTS_DIR)
+                .and_then(|r| r.strip_prefix('/'))
+                .and_then(|r| r.strip_prefix(hash.get(..2).unwrap_or("")))
+                .and_then(|r| r.strip_prefix('/'))
+                .and_then(|r| r.strip_prefix(hash))
+                .is_some_and(|r| r.starts_with('-'))
+        };
+        let all_derived = lean
+            .index
+            .entries
+            .values()
+            .all(|e| e.variants.values().all(|r| named_after(r, &e.hash)));
         if all_derived {
             Ok(lean)
         } else {
@@ -346,36 +359,9 @@ impl DatasetCache {
         matches!(self.confine(rel), Ok((_, Some(m))) if m.is_file())
     }
 
-    /// The artifact files under `objects/`, as paths relative to the cache directory, from
-    /// one directory listing per fan-out directory (no per-file `stat`). Only real
-    /// directories and regular files are listed, so a name in this set is inside the cache
-    /// whatever the index says.
-    pub(crate) fn list_objects(&self) -> FastSet<String> {
-        let objects = self.dir.join(OBJECTS_DIR);
-        // A symlinked `objects/` would list files outside the cache: none count.
-        if fs::symlink_metadata(&objects).is_ok_and(|m| m.file_type().is_symlink()) {
-            return FastSet::default();
-        }
-        let Ok(top) = fs::read_dir(objects) else {
-            return FastSet::default();
-        };
-        let fanout: Vec<(PathBuf, String)> = top
-            .flatten()
-            .filter(|d| d.file_type().is_ok_and(|t| t.is_dir()))
-            .filter_map(|d| Some((d.path(), d.file_name().to_str()?.to_string())))
-            .collect();
-        fanout
-            .par_iter()
-            .flat_map_iter(|(dir, name)| {
-                let items = fs::read_dir(dir).into_iter().flatten().flatten();
-                items
-                    .filter(|i| i.file_type().is_ok_and(|t| t.is_file()))
-                    .filter_map(|i| {
-                        Some(format!("{OBJECTS_DIR}/{name}/{}", i.file_name().to_str()?))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+    /// The artifact files under `objects/` (see [`ObjectSet`]).
+    pub(crate) fn list_objects(&self) -> ObjectSet {
+        ObjectSet::list(&self.dir.join(OBJECTS_DIR))
     }
 
     /// Which artifact serves `entry` for `variant` from `producer`, if any: its own, else
@@ -464,13 +450,14 @@ impl DatasetCache {
         &self,
         sources: &Sources,
         loaded: Loaded,
-        present: FastSet<String>,
+        present: ObjectSet,
         opts: &StatusOptions,
     ) -> Result<StatusReport, DatasetError> {
         let Loaded {
             index, warnings, ..
         } = loaded;
-        let scanned = scan(&index, sources, opts.trust_index);
+        let aligned = align(&index, &sources.files);
+        let scanned = scan_aligned(&aligned.matched, sources, opts.trust_index);
         let exists = |rel: &str| present.contains(rel);
 
         let variants: Vec<String> = match &opts.variant {
@@ -479,7 +466,7 @@ impl DatasetCache {
         };
         // (variant, producer, ext) for each variant checked; a variant nobody built has no
         // producer and every artifact of it is missing.
-        let targets: Vec<(String, Option<String>, String, String)> = variants
+        let targets: Vec<Target> = variants
             .iter()
             .map(|v| {
                 let info = index.variants.get(v);
@@ -501,15 +488,10 @@ impl DatasetCache {
             .collect();
 
         // Hash multiplicity over the cache as it would be after this scan.
-        let mut counts_by_hash: FastMap<&str, usize> = FastMap::default();
-        let in_scan = |p: &str| {
-            sources
-                .files
-                .binary_search_by(|f| f.as_str().cmp(p))
-                .is_ok()
-        };
-        for (p, e) in &index.entries {
-            if !in_scan(p) && !sources.covers(p) {
+        let mut counts_by_hash: FastMap<&str, usize> =
+            FastMap::with_capacity_and_hasher(index.entries.len(), Xxh3Builder::new());
+        for (p, e) in &aligned.unmatched {
+            if !sources.covers(p) {
                 *counts_by_hash.entry(e.hash.as_str()).or_default() += 1;
             }
         }
@@ -519,42 +501,69 @@ impl DatasetCache {
             }
         }
 
-        let mut files: Vec<FileStatus> = scanned
+        let artifact_state = |e: &Entry, (v, producer, ext, key): &Target| match producer {
+            Some(p) => match self.serving_artifact_keyed(&index, &exists, e, v, p, ext, key) {
+                Some((_, false)) => ArtifactState::Present,
+                Some((_, true)) => ArtifactState::Reusable,
+                None => ArtifactState::Missing,
+            },
+            None => ArtifactState::Missing,
+        };
+        let duplicate = |e: &Entry| counts_by_hash.get(e.hash.as_str()).copied().unwrap_or(0) > 1;
+        // With `changes_only`, an unchanged file with every artifact present and no recorded
+        // failure is counted without building its row (no path, hash or map copied).
+        let clean = |s: &Scanned| {
+            opts.changes_only
+                && s.state == FileState::Unchanged
+                && !index.failures.contains_key(&s.path)
+                && s.entry.as_ref().is_some_and(|e| {
+                    targets
+                        .iter()
+                        .all(|t| artifact_state(e, t) == ArtifactState::Present)
+                })
+        };
+        let row = |s: &Scanned| FileStatus {
+            path: s.path.clone(),
+            state: s.state,
+            hash: s.entry.as_ref().map(|e| e.hash.clone()),
+            duplicate: s.entry.as_ref().is_some_and(|e| duplicate(e)),
+            artifacts: match &s.entry {
+                Some(e) => targets
+                    .iter()
+                    .map(|t| (t.0.clone(), artifact_state(e, t)))
+                    .collect(),
+                None => BTreeMap::new(),
+            },
+            error: s.error.clone(),
+            failure: index.failures.get(&s.path).map(|f| f.error.clone()),
+        };
+        // (listed rows, clean files, clean files that are duplicates), in path order.
+        let (mut files, clean_files, clean_duplicates) = scanned
             .par_iter()
-            .map(|s| {
-                let mut artifacts = BTreeMap::new();
-                if let Some(e) = &s.entry {
-                    for (v, producer, ext, key) in &targets {
-                        let state = match producer {
-                            Some(p) => match self
-                                .serving_artifact_keyed(&index, &exists, e, v, p, ext, key)
-                            {
-                                Some((_, false)) => ArtifactState::Present,
-                                Some((_, true)) => ArtifactState::Reusable,
-                                None => ArtifactState::Missing,
-                            },
-                            None => ArtifactState::Missing,
-                        };
-                        artifacts.insert(v.clone(), state);
+            .with_min_len(256)
+            .fold(
+                || (Vec::new(), 0usize, 0usize),
+                |(mut rows, n, d), s| {
+                    if clean(s) {
+                        let dup = s.entry.as_ref().is_some_and(|e| duplicate(e));
+                        (rows, n + 1, d + usize::from(dup))
+                    } else {
+                        rows.push(row(s));
+                        (rows, n, d)
                     }
-                }
-                FileStatus {
-                    path: s.path.clone(),
-                    state: s.state,
-                    hash: s.entry.as_ref().map(|e| e.hash.clone()),
-                    duplicate: s.entry.as_ref().is_some_and(|e| {
-                        counts_by_hash.get(e.hash.as_str()).copied().unwrap_or(0) > 1
-                    }),
-                    artifacts,
-                    error: s.error.clone(),
-                    failure: index.failures.get(&s.path).map(|f| f.error.clone()),
-                }
-            })
-            .collect();
-        for (p, e) in &index.entries {
-            if sources.covers(p) && !in_scan(p) {
+                },
+            )
+            .reduce(
+                || (Vec::new(), 0, 0),
+                |(mut a, n1, d1), (b, n2, d2)| {
+                    a.extend(b);
+                    (a, n1 + n2, d1 + d2)
+                },
+            );
+        for (p, e) in &aligned.unmatched {
+            if sources.covers(p) {
                 files.push(FileStatus {
-                    path: p.clone(),
+                    path: p.to_string(),
                     state: FileState::Removed,
                     hash: Some(e.hash.clone()),
                     duplicate: false,
@@ -564,9 +573,15 @@ impl DatasetCache {
                 });
             }
         }
+        // Scanned rows come in path order; removed files are merged in (a stable sort of
+        // two sorted runs is one merge).
         files.sort_by(|a, b| a.path.cmp(&b.path));
 
-        let mut counts = StatusCounts::default();
+        let mut counts = StatusCounts {
+            unchanged: clean_files,
+            deduplicated: clean_duplicates,
+            ..StatusCounts::default()
+        };
         for f in &files {
             match f.state {
                 FileState::New => counts.new += 1,

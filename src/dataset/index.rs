@@ -23,6 +23,7 @@
 
 use super::error::{io_at, DatasetError};
 use super::fingerprint::Fingerprint;
+pub use super::variant_map::VariantMap;
 use crate::fsutil::{self, LockGuard};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -79,8 +80,8 @@ pub struct Entry {
     /// xxh3-128 of the content, 32 hex characters.
     pub hash: String,
     /// Variant key → artifact path (relative to the cache directory).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub variants: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "VariantMap::is_empty")]
+    pub variants: VariantMap,
 }
 
 /// One derived artifact.
@@ -142,8 +143,16 @@ pub fn load(dir: &Path) -> Result<Loaded, DatasetError> {
 }
 
 /// [`load`] without the artifact table (left empty), for readers that do not need it.
-/// Migrated indexes are loaded whole.
+/// Read from the binary copy (`index.table`) when it matches `index.json` exactly, else
+/// parsed from the JSON. Migrated indexes are loaded whole.
 pub fn load_without_artifacts(dir: &Path) -> Result<Loaded, DatasetError> {
+    if let Some(index) = super::table::load(dir) {
+        return Ok(Loaded {
+            index,
+            warnings: Vec::new(),
+            migrated_from: None,
+        });
+    }
     load_with(dir, true)
 }
 
@@ -295,6 +304,10 @@ pub fn save(dir: &Path, index: &mut Index, _lock: &LockGuard) -> Result<(), Data
     }
     fs::rename(&tmp, &main).map_err(io_at(&main))?;
     fsutil::sync_parent(&main)?;
+    // The binary copy for fast readers, tied to these exact JSON bytes. Written after the
+    // JSON: a crash in between leaves a table that no longer matches and is ignored.
+    let table = super::table::encode(index, &bytes);
+    fsutil::atomic_write(&dir.join(super::table::TABLE_FILE), &table)?;
     Ok(())
 }
 
@@ -332,7 +345,7 @@ mod v1 {
     pub fn migrate(old: IndexV1, dir: &Path) -> Index {
         let mut index = Index::default();
         for (path, e) in old.entries {
-            let mut variants = BTreeMap::new();
+            let mut variants = VariantMap::new();
             if !index.artifacts.contains_key(&e.artifact) {
                 if let Ok(full) = safe_join(dir, &e.artifact) {
                     if let Ok((checksum, size)) = crate::dataset::hash_file_counted(&full) {
@@ -395,7 +408,7 @@ mod tests {
                 },
                 at: 5,
                 hash: "0".repeat(32),
-                variants: BTreeMap::new(),
+                variants: VariantMap::new(),
             },
         );
         i
@@ -505,7 +518,7 @@ mod tests {
                 inode: 0
             }
         );
-        assert_eq!(a.variants["small"], "objects/aa-small");
+        assert_eq!(a.variants.get("small").unwrap(), "objects/aa-small");
         let art = &l.index.artifacts["objects/aa-small"];
         assert_eq!(art.checksum, crate::hash::hex128(b"artifact"));
         assert_eq!((art.size, art.producer.as_str()), (8, "resize@1"));

@@ -29,8 +29,11 @@ pub mod fingerprint;
 mod hashing;
 pub mod index;
 mod maintenance;
+mod objects;
 mod scan;
 mod sources;
+mod table;
+mod variant_map;
 
 pub use build::{BuildFailure, BuildObserver, BuildOptions, BuildReport, Quiet, Transform};
 pub use cache::{

@@ -49,17 +49,68 @@ pub struct Scanned<'a> {
 /// Validate `sources` against `index`. With `trust_index`, files that have an entry are
 /// taken as unchanged without even a `stat`.
 pub fn scan<'a>(index: &'a Index, sources: &Sources, trust_index: bool) -> Vec<Scanned<'a>> {
+    scan_aligned(&align(index, &sources.files).matched, sources, trust_index)
+}
+
+/// [`scan`] with the index entries already matched to `sources.files` by [`align`].
+pub fn scan_aligned<'a>(
+    matched: &[Option<&'a Entry>],
+    sources: &Sources,
+    trust_index: bool,
+) -> Vec<Scanned<'a>> {
     let stats = sources.take_stats().unwrap_or_default();
     sources
         .files
         .par_iter()
+        .zip(matched.par_iter())
         .enumerate()
         .with_min_len(64)
-        .map(|(i, p)| {
+        .map(|(i, (p, old))| {
             let stat = stats.get(i).copied().flatten();
-            scan_one(index.entries.get(p), p, stat, trust_index)
+            scan_one(*old, p, stat, trust_index)
         })
         .collect()
+}
+
+/// Index entries lined up with a sorted file list.
+pub struct Aligned<'a> {
+    /// The entry of each file, in the order of the file list.
+    pub matched: Vec<Option<&'a Entry>>,
+    /// Entries whose path is not in the file list, in path order.
+    pub unmatched: Vec<(&'a str, &'a Entry)>,
+}
+
+/// Match `index.entries` to `files` (sorted, without duplicates, as [`Sources`] keeps
+/// them) in one merge of the two sorted sequences.
+///
+/// Both sides order paths by bytes, so a merge costs one comparison per step. A lookup per
+/// file (and a binary search per entry to find the removed ones) compares long paths
+/// that share long prefixes about twenty times each, which on 100,000 files cost more
+/// than the directory walk's `stat`s.
+pub fn align<'a>(index: &'a Index, files: &[String]) -> Aligned<'a> {
+    let mut matched = Vec::with_capacity(files.len());
+    let mut unmatched = Vec::new();
+    let mut entries = index.entries.iter().peekable();
+    for f in files {
+        let mut found = None;
+        while let Some((p, e)) = entries.peek() {
+            match p.as_str().cmp(f.as_str()) {
+                std::cmp::Ordering::Less => {
+                    unmatched.push((p.as_str(), *e));
+                    entries.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    found = Some(*e);
+                    entries.next();
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        matched.push(found);
+    }
+    unmatched.extend(entries.map(|(p, e)| (p.as_str(), e)));
+    Aligned { matched, unmatched }
 }
 
 fn scan_one<'a>(

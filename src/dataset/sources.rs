@@ -171,6 +171,7 @@ fn list_dir(dir: &Path, stat: bool) -> Result<Listing, DatasetError> {
     let mut dirs = Vec::new();
     // Read before any stat of this directory's entries, as the racy rule requires.
     let at = now_ns();
+    let dir_text = dir.to_str();
     for item in fs::read_dir(dir).map_err(io_at(dir))? {
         let item = item.map_err(io_at(dir))?;
         let ft = item.file_type().map_err(io_at(item.path()))?;
@@ -193,12 +194,23 @@ fn list_dir(dir: &Path, stat: bool) -> Result<Listing, DatasetError> {
         } else {
             continue;
         };
-        let path = item.path();
         let st = meta.filter(|_| stat).map(|m| Stat {
             fp: Fingerprint::from_metadata(&m),
             at,
         });
-        files.push((path_str(&path)?.to_string(), st));
+        // The path text built once, straight from the directory's and the name's.
+        let name = item.file_name();
+        let name = name
+            .to_str()
+            .ok_or_else(|| DatasetError::NonUtf8Path { path: item.path() })?;
+        let dir_str = dir_text.ok_or_else(|| DatasetError::NonUtf8Path { path: item.path() })?;
+        let mut path = String::with_capacity(dir_str.len() + 1 + name.len());
+        path.push_str(dir_str);
+        if !dir_str.ends_with('/') {
+            path.push('/');
+        }
+        path.push_str(name);
+        files.push((path, st));
     }
     Ok((files, dirs))
 }
