@@ -103,12 +103,6 @@ impl Node {
         is_group_class(&self.class)
     }
 
-    /// `true` when the node is disabled by a plain (not animated, not expression)
-    /// `disable true`/`1` knob: its own knobs then cannot change the image.
-    pub fn is_statically_disabled(&self) -> bool {
-        matches!(self.knob("disable"), Some("true" | "1"))
-    }
-
     /// For an `Input` node: the group input it stands for (`number`, default 0).
     pub fn input_number(&self) -> usize {
         self.knob("number")
@@ -201,15 +195,6 @@ impl Graph {
         self.by_name.get(name).copied()
     }
 
-    /// Rename a node (keeps lookups consistent).
-    pub fn rename(&mut self, id: NodeId, new_name: String) {
-        let old = std::mem::replace(&mut self.g[id].name, new_name.clone());
-        if self.by_name.get(&old) == Some(&id) {
-            self.by_name.remove(&old);
-        }
-        self.by_name.insert(new_name, id);
-    }
-
     pub fn len(&self) -> usize {
         self.g.node_count()
     }
@@ -256,12 +241,6 @@ impl Graph {
         self.children(Some(group))
             .filter(|&c| self.g[c].class == "Output")
             .last()
-    }
-
-    /// A group's `Input` child standing for input `n`.
-    pub fn group_input(&self, group: NodeId, n: usize) -> Option<NodeId> {
-        self.children(Some(group))
-            .find(|&c| self.g[c].class == "Input" && self.g[c].input_number() == n)
     }
 
     /// Look a name up the way an expression inside `scope` sees it: relative to the
