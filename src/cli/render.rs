@@ -35,6 +35,18 @@ impl ScriptArgs {
     }
 }
 
+/// The cache directory and the frames to record or check.
+#[derive(clap::Args)]
+pub struct CacheArgs {
+    /// The cache directory.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: PathBuf,
+    /// Frames: `1001-1100`, `1001-1100x2`, `1001,1005,1010-1020`. Default: the
+    /// script's first_frame-last_frame.
+    #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
+    frames: Option<String>,
+}
+
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Print the manifest of one frame: every upstream node and knob value it depends
@@ -51,13 +63,8 @@ pub enum Command {
     Record {
         #[command(flatten)]
         script: ScriptArgs,
-        /// The cache directory.
-        #[arg(long, value_name = "DIR")]
-        cache_dir: PathBuf,
-        /// Frames: `1001-1100`, `1001-1100x2`, `1001,1005,1010-1020`. Default: the
-        /// script's first_frame-last_frame.
-        #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
-        frames: Option<String>,
+        #[command(flatten)]
+        cache: CacheArgs,
         /// Rendered files (`out.%04d.exr` or `out.####.exr`): record each frame's
         /// fingerprint so a check reports a render deleted or replaced on disk.
         #[arg(long, value_name = "PATTERN")]
@@ -71,12 +78,8 @@ pub enum Command {
     Check {
         #[command(flatten)]
         script: ScriptArgs,
-        /// The cache directory.
-        #[arg(long, value_name = "DIR")]
-        cache_dir: PathBuf,
-        /// Frames (as for `record`). Default: the script's frame range.
-        #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
-        frames: Option<String>,
+        #[command(flatten)]
+        cache: CacheArgs,
         /// Print `{"frames":[{"frame":N,"status":…,"reasons":[…]}],…}`.
         #[arg(long)]
         json: bool,
@@ -119,17 +122,15 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
         Command::Manifest { script, frame } => manifest(script, frame),
         Command::Record {
             script,
-            cache_dir,
-            frames,
+            cache,
             render,
             json,
-        } => record(script, cache_dir, frames, render, json),
+        } => record(script, cache, render, json),
         Command::Check {
             script,
-            cache_dir,
-            frames,
+            cache,
             json,
-        } => check(script, cache_dir, frames, json),
+        } => check(script, cache, json),
         Command::Explain {
             cache_dir,
             frame,
@@ -199,8 +200,7 @@ fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
 
 fn record(
     args: ScriptArgs,
-    cache_dir: PathBuf,
-    frames: Option<String>,
+    CacheArgs { cache_dir, frames }: CacheArgs,
     render: Option<String>,
     json: bool,
 ) -> anyhow::Result<u8> {
@@ -297,8 +297,7 @@ fn print_groups(results: &[FrameResult]) {
 
 fn check(
     args: ScriptArgs,
-    cache_dir: PathBuf,
-    frames: Option<String>,
+    CacheArgs { cache_dir, frames }: CacheArgs,
     json: bool,
 ) -> anyhow::Result<u8> {
     let (loaded, rules) = args.load()?;

@@ -216,7 +216,10 @@ impl Setup {
             let node = graph.node(id);
             let mut links = Vec::new();
             for k in &node.knobs {
-                if rules.knob_rule(&node.class, &k.name).is_some() {
+                // Another node is only ever named by a dotted path (`Node.width`,
+                // `parent.bbox`): values without a dot read no other node's image, and
+                // are not parsed twice.
+                if !k.value.contains('.') || rules.knob_rule(&node.class, &k.name).is_some() {
                     continue;
                 }
                 let value = KnobValue::parse(&k.value);
