@@ -46,7 +46,7 @@ fn benches(c: &mut Criterion) {
         ..Default::default()
     };
     let bytes: u64 = sources
-        .files
+        .paths()
         .iter()
         .map(|p| Fingerprint::of(Path::new(p)).unwrap().size)
         .sum();

@@ -13,8 +13,9 @@ use super::error::{io_at, DatasetError};
 use super::fingerprint::{now_ns, Fingerprint};
 use super::hashing::hash_file_counted;
 use super::index::{self, Artifact, Entry, Failure, Index, VariantInfo};
-use super::scan::{scan, FileState, Scanned};
+use super::scan::{scan, FileState, Scan};
 use super::sources::Sources;
+use super::view::{Entries, EntryRef};
 use crate::fsutil;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -181,7 +182,8 @@ struct Job {
     /// The fingerprint of `sources[0]` when it was hashed.
     fp: Fingerprint,
     rel: String,
-    sources: Vec<String>,
+    /// Each source with the entry to record for it.
+    sources: Vec<(String, Entry)>,
 }
 
 /// Held for a build's whole run: shared with other builds, exclusive with gc.
@@ -249,7 +251,8 @@ impl DatasetCache {
             ..Default::default()
         };
         let index = loaded.index;
-        let scanned = scan(&index, sources, opts.trust_index);
+        let entries = Entries::of(&index);
+        let scanned = scan(&entries, sources, opts.trust_index);
         let mut delta = Delta {
             variant: opts.variant.clone(),
             info: VariantInfo {
@@ -263,13 +266,24 @@ impl DatasetCache {
             failed: BTreeMap::new(),
             cleared: BTreeSet::new(),
         };
-        let jobs = self.plan(&index, &scanned, opts, &mut delta, &mut report);
-        for path in index.entries.keys() {
-            if sources.covers(path) && sources.files.binary_search(path).is_err() {
-                delta.removed.insert(path.clone());
+        let jobs = self.plan(
+            &index,
+            &entries,
+            sources,
+            &scanned,
+            opts,
+            &mut delta,
+            &mut report,
+        );
+        for &j in &scanned.unmatched {
+            let (path, _) = entries.get(j as usize);
+            if sources.covers(path) {
+                delta.removed.insert(path.to_string());
                 report.removed += 1;
             }
         }
+        drop(scanned);
+        drop(entries);
         // Record the cheap part (touched, linked, removed) before the long part starts.
         if !delta.is_empty() {
             self.flush(&delta, &mut report)?;
@@ -283,8 +297,6 @@ impl DatasetCache {
                 path: self.dir().to_path_buf(),
                 source: io::Error::other(e),
             })?;
-        let pending: BTreeMap<&str, &Scanned> =
-            scanned.iter().map(|s| (s.path.as_str(), s)).collect();
         let shared = Mutex::new((delta, report));
         let last_flush = Mutex::new(Instant::now());
         let flushing = Mutex::new(());
@@ -295,13 +307,8 @@ impl DatasetCache {
                 {
                     let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
                     let (delta, report) = &mut *guard;
-                    for src in &job.sources {
-                        let Some(mut entry) = pending
-                            .get(src.as_str())
-                            .and_then(|s| s.entry.as_ref().map(|e| e.clone().into_owned()))
-                        else {
-                            continue;
-                        };
+                    for (src, entry) in &job.sources {
+                        let mut entry = entry.clone();
                         match &outcome {
                             Ok(artifact) => {
                                 entry.variants.insert(opts.variant.clone(), job.rel.clone());
@@ -334,7 +341,7 @@ impl DatasetCache {
                         report.deduplicated += job.sources.len() - 1;
                     }
                 }
-                for src in &job.sources {
+                for (src, _) in &job.sources {
                     observer.finished(src, outcome.as_ref().err().map(String::as_str));
                 }
                 self.maybe_checkpoint(opts, &shared, &last_flush, &flushing, &flush_error);
@@ -345,7 +352,10 @@ impl DatasetCache {
             return Err(e);
         }
         let variant_recorded = index.variants.get(&opts.variant) == Some(&delta.info);
-        if !jobs.is_empty() || (report.saves == 0 && !variant_recorded) {
+        // A build with nothing to record still saves when the binary table that `status`
+        // reads is missing or out of date (an index written by an older version).
+        let nothing_to_save = || variant_recorded && super::table::load(self.dir()).is_some();
+        if !jobs.is_empty() || (report.saves == 0 && !nothing_to_save()) {
             self.flush(&delta, &mut report)?;
         }
         report.failures.sort_by(|a, b| a.path.cmp(&b.path));
@@ -353,16 +363,20 @@ impl DatasetCache {
     }
 
     /// Sort the scanned files into "nothing to do", "record only" and transforms to run.
+    #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
         index: &Index,
-        scanned: &[Scanned],
+        entries: &Entries,
+        sources: &Sources,
+        scanned: &Scan,
         opts: &BuildOptions,
         delta: &mut Delta,
         report: &mut BuildReport,
     ) -> Vec<Job> {
         let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
-        for s in scanned {
+        for (i, s) in scanned.files.iter().enumerate() {
+            let path = sources.get(i).path();
             match s.state {
                 FileState::New => report.new += 1,
                 FileState::Changed => report.changed += 1,
@@ -370,13 +384,13 @@ impl DatasetCache {
                 FileState::Unchanged => report.unchanged += 1,
                 FileState::Removed => {}
                 FileState::Unreadable => {
-                    let error = s.error.clone().unwrap_or_default();
+                    let error = s.error().unwrap_or_default().to_string();
                     report.failures.push(BuildFailure {
-                        path: s.path.clone(),
+                        path: path.clone(),
                         error: error.clone(),
                     });
                     delta.failed.insert(
-                        s.path.clone(),
+                        path,
                         Failure {
                             variant: opts.variant.clone(),
                             producer: opts.producer.clone(),
@@ -388,11 +402,13 @@ impl DatasetCache {
                     continue;
                 }
             }
-            let Some(entry) = &s.entry else { continue };
-            let old = index.entries.get(&s.path);
+            let Some(entry) = s.entry(entries) else {
+                continue;
+            };
+            let old = index.entries.get(&path);
             let exists = |rel: &str| self.artifact_exists(rel);
             match self.serving_artifact(
-                index,
+                &index.artifacts,
                 &exists,
                 entry,
                 &opts.variant,
@@ -407,48 +423,29 @@ impl DatasetCache {
                         // Published by a build that died before its checkpoint: its name
                         // certifies what it is (it was linked in only once complete), so
                         // adopt it rather than run the transform again.
-                        match self.adopt(&rel, &entry.hash, opts) {
+                        match self.adopt(&rel, entry.hash, opts) {
                             Ok(a) => {
                                 delta.artifacts.insert(rel.clone(), a);
                             }
                             Err(_) => {
-                                self.queue(&mut jobs, entry, &s.path, opts);
+                                queue(&mut jobs, entry, path, opts);
                                 continue;
                             }
                         }
                     }
-                    let mut e = entry.clone().into_owned();
+                    let mut e = entry.to_entry();
                     e.variants.insert(opts.variant.clone(), rel);
                     if old != Some(&e) {
-                        delta.set.insert(s.path.clone(), e);
+                        delta.set.insert(path.clone(), e);
                     }
-                    if index.failures.contains_key(&s.path) {
-                        delta.cleared.insert(s.path.clone());
+                    if index.failures.contains_key(&path) {
+                        delta.cleared.insert(path);
                     }
                 }
-                None => self.queue(&mut jobs, entry, &s.path, opts),
+                None => queue(&mut jobs, entry, path, opts),
             }
         }
         jobs.into_values().collect()
-    }
-
-    /// Add `path` (content `entry.hash`) to the transform of its content.
-    fn queue(
-        &self,
-        jobs: &mut BTreeMap<String, Job>,
-        entry: &Entry,
-        path: &str,
-        opts: &BuildOptions,
-    ) {
-        jobs.entry(entry.hash.clone())
-            .or_insert_with(|| Job {
-                hash: entry.hash.clone(),
-                fp: entry.fp,
-                rel: artifact_name(&entry.hash, &opts.variant, &opts.producer, &opts.ext),
-                sources: Vec::new(),
-            })
-            .sources
-            .push(path.to_string());
     }
 
     /// The record of an artifact found on disk under its derived name.
@@ -480,7 +477,7 @@ impl DatasetCache {
             tmp.set_extension(format!("tmp.{}", opts.ext));
         }
         let result = (|| {
-            let input = Path::new(&job.sources[0]);
+            let input = Path::new(&job.sources[0].0);
             transform.run(input, &tmp)?;
             // The artifact is recorded as made from the content hashed earlier: if the
             // source moved meanwhile, that may not be what the transform read.
@@ -561,6 +558,19 @@ impl DatasetCache {
         report.saves += 1;
         Ok(())
     }
+}
+
+/// Add `path` (content `entry.hash`) to the transform of its content.
+fn queue(jobs: &mut BTreeMap<String, Job>, entry: EntryRef, path: String, opts: &BuildOptions) {
+    jobs.entry(entry.hash.to_string())
+        .or_insert_with(|| Job {
+            hash: entry.hash.to_string(),
+            fp: entry.fp,
+            rel: artifact_name(entry.hash, &opts.variant, &opts.producer, &opts.ext),
+            sources: Vec::new(),
+        })
+        .sources
+        .push((path, entry.to_entry()));
 }
 
 /// Move `tmp` to `dest` without replacing an existing file (a hard link is an atomic

@@ -10,10 +10,11 @@
 
 use super::error::{io_at, DatasetError};
 use super::fingerprint::Fingerprint;
-use super::index::{self, Entry, Index, Loaded};
+use super::index::{self, Artifact, Index, Lean, Loaded};
 use super::objects::ObjectSet;
-use super::scan::{align, scan_aligned, FileState, Scanned};
+use super::scan::{scan, FileState, Scanned};
 use super::sources::{path_str, Shard, Sources};
+use super::view::{Entries, EntryRef};
 use crate::fsutil::{self, LockGuard};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -73,6 +74,34 @@ fn is_derived(rel: &str, hash: &str, key: &str, ext: &str) -> bool {
         Some(r) => !ext.is_empty() && r.strip_prefix('.') == Some(ext),
         None => false,
     }
+}
+
+/// [`DatasetCache::serving_artifact`] with the variant key computed by the caller, and
+/// without building the artifact's name when the entry's own artifact serves.
+#[allow(clippy::too_many_arguments)]
+fn serving_artifact_keyed<'a>(
+    artifacts: &BTreeMap<String, Artifact>,
+    exists: &dyn Fn(&str) -> bool,
+    entry: EntryRef<'a>,
+    variant: &str,
+    producer: &str,
+    ext: &str,
+    key: &str,
+) -> Option<(std::borrow::Cow<'a, str>, bool)> {
+    if let Some(rel) = entry.variants.get(variant) {
+        let certified = is_derived(rel, entry.hash, key, ext)
+            || artifacts.get(rel).is_some_and(|a| {
+                a.producer == producer && a.variant == variant && a.source_hash == entry.hash
+            });
+        if certified && exists(rel) {
+            return Some((rel.into(), false));
+        }
+    }
+    let derived = artifact_name_keyed(entry.hash, key, ext);
+    if exists(&derived) {
+        return Some((derived.into(), true));
+    }
+    None
 }
 
 /// Hash maps keyed by content hashes: xxh3 is several times faster than the default
@@ -236,34 +265,39 @@ impl DatasetCache {
     }
 
     /// Load for `status`: without the artifact table when every entry names its
-    /// artifacts by derived path (the common case; those certify themselves), which halves
-    /// the parsing of a large index.
-    fn load_for_status(&self) -> Result<Loaded, DatasetError> {
+    /// artifacts by derived path (the common case; those certify themselves), read in
+    /// place from `index.table` when it is current.
+    fn load_for_status(&self) -> Result<Lean, DatasetError> {
         if !self.dir.is_dir() {
-            return self.load();
+            return self.load().map(Lean::Json);
         }
         let lean = {
             let _lock = self.lock()?;
-            index::load_without_artifacts(&self.dir)?
+            index::load_lean(&self.dir)?
         };
         // `rel` starts with `objects/<hash[..2]>/<hash>-` (checked without building it).
-        let named_after = |rel: &str, hash: &str| {
-            rel.strip_prefix(OBJECTS_DIR)
-                .and_then(|r| r.strip_prefix('/'))
-                .and_then(|r| r.strip_prefix(hash.get(..2).unwrap_or("")))
-                .and_then(|r| r.strip_prefix('/'))
-                .and_then(|r| r.strip_prefix(hash))
-                .is_some_and(|r| r.starts_with('-'))
+        let named_after = |e: EntryRef| {
+            e.variants.all(|_, rel| {
+                rel.strip_prefix(OBJECTS_DIR)
+                    .and_then(|r| r.strip_prefix('/'))
+                    .and_then(|r| r.strip_prefix(e.hash.get(..2).unwrap_or("")))
+                    .and_then(|r| r.strip_prefix('/'))
+                    .and_then(|r| r.strip_prefix(e.hash))
+                    .is_some_and(|r| r.starts_with('-'))
+            })
         };
-        let all_derived = lean
-            .index
-            .entries
-            .values()
-            .all(|e| e.variants.values().all(|r| named_after(r, &e.hash)));
+        let all_derived = match &lean {
+            Lean::Table(t) => (0..t.len()).all(|i| named_after(t.entry(i).1)),
+            Lean::Json(l) => l
+                .index
+                .entries
+                .values()
+                .all(|e| named_after(EntryRef::of(e))),
+        };
         if all_derived {
             Ok(lean)
         } else {
-            self.load()
+            self.load().map(Lean::Json)
         }
     }
 
@@ -371,43 +405,16 @@ impl DatasetCache {
     /// artifact file is present.
     pub(crate) fn serving_artifact(
         &self,
-        index: &Index,
+        artifacts: &BTreeMap<String, Artifact>,
         exists: &dyn Fn(&str) -> bool,
-        entry: &Entry,
+        entry: EntryRef,
         variant: &str,
         producer: &str,
         ext: &str,
     ) -> Option<(String, bool)> {
         let key = variant_key(variant, producer, ext);
-        self.serving_artifact_keyed(index, exists, entry, variant, producer, ext, &key)
-    }
-
-    /// [`Self::serving_artifact`] with the variant key computed by the caller.
-    #[allow(clippy::too_many_arguments)]
-    fn serving_artifact_keyed(
-        &self,
-        index: &Index,
-        exists: &dyn Fn(&str) -> bool,
-        entry: &Entry,
-        variant: &str,
-        producer: &str,
-        ext: &str,
-        key: &str,
-    ) -> Option<(String, bool)> {
-        if let Some(rel) = entry.variants.get(variant) {
-            let certified = is_derived(rel, &entry.hash, key, ext)
-                || index.artifacts.get(rel).is_some_and(|a| {
-                    a.producer == producer && a.variant == variant && a.source_hash == entry.hash
-                });
-            if certified && exists(rel) {
-                return Some((rel.clone(), false));
-            }
-        }
-        let derived = artifact_name_keyed(&entry.hash, key, ext);
-        if exists(&derived) {
-            return Some((derived, true));
-        }
-        None
+        serving_artifact_keyed(artifacts, exists, entry, variant, producer, ext, &key)
+            .map(|(rel, reused)| (rel.into_owned(), reused))
     }
 
     /// Compare `sources` with the index: what is new, changed, touched, removed,
@@ -449,15 +456,15 @@ impl DatasetCache {
     fn status_loaded(
         &self,
         sources: &Sources,
-        loaded: Loaded,
+        lean: Lean,
         present: ObjectSet,
         opts: &StatusOptions,
     ) -> Result<StatusReport, DatasetError> {
-        let Loaded {
-            index, warnings, ..
-        } = loaded;
-        let aligned = align(&index, &sources.files);
-        let scanned = scan_aligned(&aligned.matched, sources, opts.trust_index);
+        let (index, entries, warnings) = match &lean {
+            Lean::Table(t) => (&t.head, Entries::Table(t), Vec::new()),
+            Lean::Json(l) => (&l.index, Entries::of(&l.index), l.warnings.clone()),
+        };
+        let scanned = scan(&entries, sources, opts.trust_index);
         let exists = |rel: &str| present.contains(rel);
 
         let variants: Vec<String> = match &opts.variant {
@@ -489,66 +496,75 @@ impl DatasetCache {
 
         // Hash multiplicity over the cache as it would be after this scan.
         let mut counts_by_hash: FastMap<&str, usize> =
-            FastMap::with_capacity_and_hasher(index.entries.len(), Xxh3Builder::new());
-        for (p, e) in &aligned.unmatched {
+            FastMap::with_capacity_and_hasher(entries.len(), Xxh3Builder::new());
+        for &j in &scanned.unmatched {
+            let (p, e) = entries.get(j as usize);
             if !sources.covers(p) {
-                *counts_by_hash.entry(e.hash.as_str()).or_default() += 1;
+                *counts_by_hash.entry(e.hash).or_default() += 1;
             }
         }
-        for s in &scanned {
-            if let Some(e) = &s.entry {
-                *counts_by_hash.entry(e.hash.as_str()).or_default() += 1;
+        for s in &scanned.files {
+            if let Some(e) = s.entry(&entries) {
+                *counts_by_hash.entry(e.hash).or_default() += 1;
             }
         }
 
-        let artifact_state = |e: &Entry, (v, producer, ext, key): &Target| match producer {
-            Some(p) => match self.serving_artifact_keyed(&index, &exists, e, v, p, ext, key) {
+        let artifact_state = |e: EntryRef, (v, producer, ext, key): &Target| match producer {
+            Some(p) => match serving_artifact_keyed(&index.artifacts, &exists, e, v, p, ext, key) {
                 Some((_, false)) => ArtifactState::Present,
                 Some((_, true)) => ArtifactState::Reusable,
                 None => ArtifactState::Missing,
             },
             None => ArtifactState::Missing,
         };
-        let duplicate = |e: &Entry| counts_by_hash.get(e.hash.as_str()).copied().unwrap_or(0) > 1;
+        let duplicate = |e: EntryRef| counts_by_hash.get(e.hash).copied().unwrap_or(0) > 1;
+        let failure =
+            |path: &str| -> Option<String> { index.failures.get(path).map(|f| f.error.clone()) };
         // With `changes_only`, an unchanged file with every artifact present and no recorded
         // failure is counted without building its row (no path, hash or map copied).
-        let clean = |s: &Scanned| {
+        let clean = |i: usize, s: &Scanned| {
             opts.changes_only
                 && s.state == FileState::Unchanged
-                && !index.failures.contains_key(&s.path)
-                && s.entry.as_ref().is_some_and(|e| {
+                && s.entry(&entries).is_some_and(|e| {
                     targets
                         .iter()
                         .all(|t| artifact_state(e, t) == ArtifactState::Present)
                 })
+                && (index.failures.is_empty() || failure(&sources.get(i).path()).is_none())
         };
-        let row = |s: &Scanned| FileStatus {
-            path: s.path.clone(),
-            state: s.state,
-            hash: s.entry.as_ref().map(|e| e.hash.clone()),
-            duplicate: s.entry.as_ref().is_some_and(|e| duplicate(e)),
-            artifacts: match &s.entry {
-                Some(e) => targets
-                    .iter()
-                    .map(|t| (t.0.clone(), artifact_state(e, t)))
-                    .collect(),
-                None => BTreeMap::new(),
-            },
-            error: s.error.clone(),
-            failure: index.failures.get(&s.path).map(|f| f.error.clone()),
+        let row = |i: usize, s: &Scanned| {
+            let path = sources.get(i).path();
+            let entry = s.entry(&entries);
+            FileStatus {
+                state: s.state,
+                hash: entry.map(|e| e.hash.to_string()),
+                duplicate: entry.is_some_and(duplicate),
+                artifacts: match entry {
+                    Some(e) => targets
+                        .iter()
+                        .map(|t| (t.0.clone(), artifact_state(e, t)))
+                        .collect(),
+                    None => BTreeMap::new(),
+                },
+                error: s.error().map(str::to_string),
+                failure: failure(&path),
+                path,
+            }
         };
         // (listed rows, clean files, clean files that are duplicates), in path order.
         let (mut files, clean_files, clean_duplicates) = scanned
+            .files
             .par_iter()
+            .enumerate()
             .with_min_len(256)
             .fold(
                 || (Vec::new(), 0usize, 0usize),
-                |(mut rows, n, d), s| {
-                    if clean(s) {
-                        let dup = s.entry.as_ref().is_some_and(|e| duplicate(e));
+                |(mut rows, n, d), (i, s)| {
+                    if clean(i, s) {
+                        let dup = s.entry(&entries).is_some_and(duplicate);
                         (rows, n + 1, d + usize::from(dup))
                     } else {
-                        rows.push(row(s));
+                        rows.push(row(i, s));
                         (rows, n, d)
                     }
                 },
@@ -560,12 +576,13 @@ impl DatasetCache {
                     (a, n1 + n2, d1 + d2)
                 },
             );
-        for (p, e) in &aligned.unmatched {
+        for &j in &scanned.unmatched {
+            let (p, e) = entries.get(j as usize);
             if sources.covers(p) {
                 files.push(FileStatus {
                     path: p.to_string(),
                     state: FileState::Removed,
-                    hash: Some(e.hash.clone()),
+                    hash: Some(e.hash.to_string()),
                     duplicate: false,
                     artifacts: BTreeMap::new(),
                     error: None,
@@ -601,11 +618,15 @@ impl DatasetCache {
                 }
             }
         }
-        counts.hashed = scanned.iter().filter(|s| s.hashed).count();
+        counts.hashed = scanned
+            .files
+            .iter()
+            .filter(|s| matches!(s.detail.as_deref(), Some(super::scan::Detail::Read { .. })))
+            .count();
         Ok(StatusReport {
             variants,
             counts,
-            bytes_hashed: scanned.iter().map(|s| s.bytes_read).sum(),
+            bytes_hashed: scanned.files.iter().map(Scanned::bytes_read).sum(),
             files,
             warnings,
         })
@@ -656,7 +677,14 @@ impl DatasetCache {
             .ok_or_else(|| no(" (the variant was never built)".into()))?;
         let ext = info.map(|i| i.ext.as_str()).unwrap_or("");
         let exists = |rel: &str| self.artifact_exists(rel);
-        match self.serving_artifact(&index, &exists, entry, variant, &producer, ext) {
+        match self.serving_artifact(
+            &index.artifacts,
+            &exists,
+            EntryRef::of(entry),
+            variant,
+            &producer,
+            ext,
+        ) {
             Some((rel, _)) => self.artifact_path(&rel),
             None => Err(no(format!(
                 " from producer `{producer}` (run `smartcache dataset build`)"

@@ -142,18 +142,21 @@ pub fn load(dir: &Path) -> Result<Loaded, DatasetError> {
     load_with(dir, false)
 }
 
-/// [`load`] without the artifact table (left empty), for readers that do not need it.
-/// Read from the binary copy (`index.table`) when it matches `index.json` exactly, else
-/// parsed from the JSON. Migrated indexes are loaded whole.
-pub fn load_without_artifacts(dir: &Path) -> Result<Loaded, DatasetError> {
-    if let Some(index) = super::table::load(dir) {
-        return Ok(Loaded {
-            index,
-            warnings: Vec::new(),
-            migrated_from: None,
-        });
+/// The index for readers that need no artifact table: `index.table` read in place when
+/// it is current (see [`super::table`]), else the JSON parsed without the table (left
+/// empty). Migrated indexes are loaded whole.
+pub(crate) fn load_lean(dir: &Path) -> Result<Lean, DatasetError> {
+    if let Some(table) = super::table::load(dir) {
+        return Ok(Lean::Table(table));
     }
-    load_with(dir, true)
+    load_with(dir, true).map(Lean::Json)
+}
+
+/// An index loaded by [`load_lean`].
+#[derive(Debug)]
+pub(crate) enum Lean {
+    Table(super::table::Table),
+    Json(Loaded),
 }
 
 fn load_with(dir: &Path, skip_artifacts: bool) -> Result<Loaded, DatasetError> {
@@ -306,8 +309,7 @@ pub fn save(dir: &Path, index: &mut Index, _lock: &LockGuard) -> Result<(), Data
     fsutil::sync_parent(&main)?;
     // The binary copy for fast readers, tied to these exact JSON bytes. Written after the
     // JSON: a crash in between leaves a table that no longer matches and is ignored.
-    let table = super::table::encode(index, &bytes);
-    fsutil::atomic_write(&dir.join(super::table::TABLE_FILE), &table)?;
+    super::table::write(dir, index, &bytes)?;
     Ok(())
 }
 

@@ -34,6 +34,8 @@ mod scan;
 mod sources;
 mod table;
 mod variant_map;
+mod view;
+mod walk;
 
 pub use build::{BuildFailure, BuildObserver, BuildOptions, BuildReport, Quiet, Transform};
 pub use cache::{
@@ -45,4 +47,4 @@ pub use fingerprint::Fingerprint;
 pub use hashing::{hash_file, hash_file_counted};
 pub use maintenance::{GcReport, Problem, VerifyReport};
 pub use scan::FileState;
-pub use sources::{Shard, Sources};
+pub use sources::{Shard, SourceFile, Sources};

@@ -7,11 +7,11 @@
 
 use super::fingerprint::{now_ns, Fingerprint};
 use super::hashing::hash_file_counted;
-use super::index::{Entry, Index};
-use super::sources::{Sources, Stat};
+use super::sources::{SourceFile, Sources, Stat};
+use super::view::{Entries, EntryRef, VariantsRef};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::path::Path;
 
 /// What happened to a source file since its entry was recorded.
@@ -32,110 +32,142 @@ pub enum FileState {
     Unreadable,
 }
 
-/// The outcome of validating one file.
-#[derive(Debug, Clone)]
-pub struct Scanned<'a> {
-    pub path: String,
+/// The source files lined up with the index and validated.
+pub(crate) struct Scan {
+    /// One per source file, in the order of [`Sources`].
+    pub files: Vec<Scanned>,
+    /// The entries (positions in [`Entries`]) that no source file matched, in path order:
+    /// removed files, or files outside the roots or the shard.
+    pub unmatched: Vec<u32>,
+}
+
+/// The outcome of validating one file. Small (16 bytes) and without a path: a file
+/// trusted on its fingerprint costs nothing more than this record.
+#[derive(Debug)]
+pub(crate) struct Scanned {
+    /// Its entry's position in [`Entries`], if indexed.
+    pub old: Option<u32>,
     pub state: FileState,
-    /// The entry as it should now be recorded (`None` for removed or unreadable files).
-    /// Variants are carried over from the old entry only when the content is the same.
-    pub entry: Option<Cow<'a, Entry>>,
-    /// Whether the content was read.
-    pub hashed: bool,
-    pub bytes_read: u64,
-    pub error: Option<String>,
+    /// Present when the content was read, or could not be.
+    pub detail: Option<Box<Detail>>,
 }
 
-/// Validate `sources` against `index`. With `trust_index`, files that have an entry are
-/// taken as unchanged without even a `stat`.
-pub fn scan<'a>(index: &'a Index, sources: &Sources, trust_index: bool) -> Vec<Scanned<'a>> {
-    scan_aligned(&align(index, &sources.files).matched, sources, trust_index)
+#[derive(Debug)]
+pub(crate) enum Detail {
+    /// The content was read: the fingerprint (and the time just before it was taken) and
+    /// the hash to record.
+    Read {
+        fp: Fingerprint,
+        at: i64,
+        hash: String,
+        bytes: u64,
+    },
+    Unreadable(String),
 }
 
-/// [`scan`] with the index entries already matched to `sources.files` by [`align`].
-pub fn scan_aligned<'a>(
-    matched: &[Option<&'a Entry>],
-    sources: &Sources,
-    trust_index: bool,
-) -> Vec<Scanned<'a>> {
-    let stats = sources.take_stats().unwrap_or_default();
-    sources
-        .files
+impl Scanned {
+    /// The entry as it should now be recorded (`None` for an unreadable file). Variants
+    /// are carried over from the old entry only when the content is the same.
+    pub fn entry<'a>(&'a self, entries: &Entries<'a>) -> Option<EntryRef<'a>> {
+        let old = self.old.map(|j| entries.get(j as usize).1);
+        match self.detail.as_deref() {
+            None => old,
+            Some(Detail::Unreadable(_)) => None,
+            Some(Detail::Read { fp, at, hash, .. }) => Some(EntryRef {
+                fp: *fp,
+                at: *at,
+                hash,
+                variants: match (self.state, old) {
+                    (FileState::Unchanged | FileState::Touched, Some(o)) => o.variants,
+                    _ => VariantsRef::Packed(""),
+                },
+            }),
+        }
+    }
+
+    /// Bytes read to validate the file.
+    pub fn bytes_read(&self) -> u64 {
+        match self.detail.as_deref() {
+            Some(Detail::Read { bytes, .. }) => *bytes,
+            _ => 0,
+        }
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        match self.detail.as_deref() {
+            Some(Detail::Unreadable(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Validate `sources` against `entries`. With `trust_index`, files that have an entry
+/// are taken as unchanged without even a `stat`.
+pub(crate) fn scan(entries: &Entries, sources: &Sources, trust_index: bool) -> Scan {
+    let (matched, unmatched) = align(entries, sources);
+    let fresh = sources.take_stats();
+    let files = matched
         .par_iter()
-        .zip(matched.par_iter())
         .enumerate()
-        .with_min_len(64)
-        .map(|(i, (p, old))| {
-            let stat = stats.get(i).copied().flatten();
-            scan_one(*old, p, stat, trust_index)
+        .with_min_len(256)
+        .map(|(i, &old)| {
+            let file = sources.get(i);
+            let stat = if fresh { file.stat() } else { None };
+            let entry = old.map(|j| entries.get(j as usize).1);
+            let (state, detail) = check(file, entry, stat, trust_index);
+            Scanned { old, state, detail }
         })
-        .collect()
+        .collect();
+    Scan { files, unmatched }
 }
 
-/// Index entries lined up with a sorted file list.
-pub struct Aligned<'a> {
-    /// The entry of each file, in the order of the file list.
-    pub matched: Vec<Option<&'a Entry>>,
-    /// Entries whose path is not in the file list, in path order.
-    pub unmatched: Vec<(&'a str, &'a Entry)>,
-}
-
-/// Match `index.entries` to `files` (sorted, without duplicates, as [`Sources`] keeps
-/// them) in one merge of the two sorted sequences.
+/// Match `entries` to the files of `sources` (both sorted by path bytes) in one merge:
+/// the entry of each file, and the entries no file matched.
 ///
-/// Both sides order paths by bytes, so a merge costs one comparison per step. A lookup per
-/// file (and a binary search per entry to find the removed ones) compares long paths
-/// that share long prefixes about twenty times each, which on 100,000 files cost more
-/// than the directory walk's `stat`s.
-pub fn align<'a>(index: &'a Index, files: &[String]) -> Aligned<'a> {
-    let mut matched = Vec::with_capacity(files.len());
+/// A merge costs one comparison per step. A lookup per file (and a binary search per
+/// entry to find the removed ones) compares long paths that share long prefixes about
+/// twenty times each, which on 100,000 files costs more than the walk's `stat`s.
+fn align(entries: &Entries, sources: &Sources) -> (Vec<Option<u32>>, Vec<u32>) {
+    let mut matched = Vec::with_capacity(sources.len());
     let mut unmatched = Vec::new();
-    let mut entries = index.entries.iter().peekable();
-    for f in files {
+    let mut next = 0usize;
+    let n = entries.len();
+    for file in sources.iter() {
         let mut found = None;
-        while let Some((p, e)) = entries.peek() {
-            match p.as_str().cmp(f.as_str()) {
-                std::cmp::Ordering::Less => {
-                    unmatched.push((p.as_str(), *e));
-                    entries.next();
+        while next < n {
+            match file.cmp_path(entries.get(next).0) {
+                Ordering::Greater => {
+                    unmatched.push(next as u32);
+                    next += 1;
                 }
-                std::cmp::Ordering::Equal => {
-                    found = Some(*e);
-                    entries.next();
+                Ordering::Equal => {
+                    found = Some(next as u32);
+                    next += 1;
                     break;
                 }
-                std::cmp::Ordering::Greater => break,
+                Ordering::Less => break,
             }
         }
         matched.push(found);
     }
-    unmatched.extend(entries.map(|(p, e)| (p.as_str(), e)));
-    Aligned { matched, unmatched }
+    unmatched.extend((next..n).map(|j| j as u32));
+    (matched, unmatched)
 }
 
-fn scan_one<'a>(
-    old: Option<&'a Entry>,
-    path: &str,
+fn check(
+    file: SourceFile,
+    old: Option<EntryRef>,
     stat: Option<Stat>,
     trust_index: bool,
-) -> Scanned<'a> {
-    if let (Some(e), true) = (old, trust_index) {
-        return Scanned {
-            path: path.to_string(),
-            state: FileState::Unchanged,
-            entry: Some(Cow::Borrowed(e)),
-            hashed: false,
-            bytes_read: 0,
-            error: None,
-        };
+) -> (FileState, Option<Box<Detail>>) {
+    if old.is_some() && trust_index {
+        return (FileState::Unchanged, None);
     }
-    let unreadable = |e: std::io::Error| Scanned {
-        path: path.to_string(),
-        state: FileState::Unreadable,
-        entry: None,
-        hashed: false,
-        bytes_read: 0,
-        error: Some(e.to_string()),
+    let unreadable = |e: std::io::Error| {
+        (
+            FileState::Unreadable,
+            Some(Box::new(Detail::Unreadable(e.to_string()))),
+        )
     };
     // The record time is taken before the stat: a write after this instant in the same
     // timestamp tick yields an mtime that the racy rule catches.
@@ -143,7 +175,7 @@ fn scan_one<'a>(
         Some(st) => st,
         None => {
             let at = now_ns();
-            match Fingerprint::of(Path::new(path)) {
+            match Fingerprint::of(Path::new(&file.path())) {
                 Ok(fp) => Stat { fp, at },
                 Err(e) => return unreadable(e),
             }
@@ -151,37 +183,27 @@ fn scan_one<'a>(
     };
     if let Some(e) = old {
         if e.fp == fp && !fp.is_racy(e.at) {
-            return Scanned {
-                path: path.to_string(),
-                state: FileState::Unchanged,
-                entry: Some(Cow::Borrowed(e)),
-                hashed: false,
-                bytes_read: 0,
-                error: None,
-            };
+            return (FileState::Unchanged, None);
         }
     }
-    let (hash, bytes_read) = match hash_file_counted(Path::new(path)) {
+    let path = file.path();
+    let (hash, bytes) = match hash_file_counted(Path::new(&path)) {
         Ok(x) => x,
         Err(e) => return unreadable(e),
     };
-    let (state, variants) = match old {
-        None => (FileState::New, Default::default()),
-        Some(e) if e.hash != hash => (FileState::Changed, Default::default()),
-        Some(e) if e.fp == fp => (FileState::Unchanged, e.variants.clone()),
-        Some(e) => (FileState::Touched, e.variants.clone()),
+    let state = match old {
+        None => FileState::New,
+        Some(e) if e.hash != hash => FileState::Changed,
+        Some(e) if e.fp == fp => FileState::Unchanged,
+        Some(_) => FileState::Touched,
     };
-    Scanned {
-        path: path.to_string(),
+    (
         state,
-        entry: Some(Cow::Owned(Entry {
+        Some(Box::new(Detail::Read {
             fp,
             at,
             hash,
-            variants,
+            bytes,
         })),
-        hashed: true,
-        bytes_read,
-        error: None,
-    }
+    )
 }

@@ -1,33 +1,66 @@
-//! Which files a command is about: the source arguments expanded into absolute paths.
+//! Which files a command is about: the source arguments expanded into absolute paths,
+//! in path order, without one allocation per file.
 //!
 //! Paths are the index keys, so they must be stable: each argument is canonicalized once
 //! (symlinks in the root resolved) and the names found below it are joined onto that, so
-//! 100,000 files cost one `realpath` each per root, not per file. The walk uses an
-//! explicit stack, does not follow symlinked directories (no cycles, no escaping the
-//! tree), and skips the cache directory if it lies inside a source tree.
+//! 100,000 files cost one `realpath` per root, not per file. Symlinked directories are
+//! not followed (no cycles, no escaping the tree), and the cache directory is skipped if
+//! it lies inside a source tree.
+//!
+//! The walk runs breadth first, each level's directories listed in parallel
+//! ([`walk::list`]), and yet produces the files already sorted by path bytes, the order
+//! of the index, so that the two are matched in one merge. The trick: below one
+//! directory, the path of a file `f` continues with `f` and the paths below a
+//! subdirectory `d` continue with `d/`. Sorting each directory's children by name, a
+//! directory's name followed by `/`, and visiting them depth first gives exactly the byte
+//! order of the full paths, with no global sort of 100,000 long strings that share long
+//! prefixes. Each directory keeps its names in one buffer; a file is a (directory, name)
+//! pair until somebody asks for its path as a `String`.
 
 use super::error::{io_at, DatasetError};
 use super::fingerprint::{now_ns, Fingerprint};
+use super::walk::{self, Kind};
 use rayon::prelude::*;
+use std::cmp::Ordering;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::Arc;
+use xxhash_rust::xxh3::Xxh3;
 
-/// The source files of one command, sorted, plus the roots they were found under.
+/// The source files of one command, in path order, plus the roots they were found under.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
-    /// Canonical roots as given (directories or single files).
+    /// Canonical roots as given (directories or single files), sorted.
     pub roots: Vec<String>,
-    /// Absolute paths of the regular files under the roots, sorted and unique.
-    pub files: Vec<String>,
-    /// The shard `files` was cut down to, if any.
+    /// The shard the files were cut down to, if any.
     pub shard: Option<Shard>,
-    /// For each file, its fingerprint taken during the walk (when asked), with the wall
-    /// clock read just before: the stat is done relative to the open directory, which is
-    /// much cheaper than resolving the full path again later. Single use: the first
-    /// validation takes them, so a `Sources` kept and reused later cannot vouch for files
-    /// with stale fingerprints.
-    stats: Arc<Mutex<Option<Vec<Option<Stat>>>>>,
+    dirs: Vec<DirFiles>,
+    /// Every file as (index in `dirs`, index of its name there), sorted by path.
+    order: Vec<(u32, u32)>,
+    /// Whether the fingerprints taken during the walk are still unused. Single use: the
+    /// first validation takes them, so a `Sources` kept and reused later cannot vouch for
+    /// files with stale fingerprints.
+    fresh: Arc<AtomicBool>,
+}
+
+/// The files of one directory: names in one buffer, sorted, with their fingerprints.
+#[derive(Debug, Clone, Default)]
+struct DirFiles {
+    /// Absolute, canonical; ends with `/` only for the root directory.
+    path: String,
+    names: String,
+    /// End of each name in `names`.
+    ends: Vec<u32>,
+    /// One per name when the walk fingerprinted the files, else empty.
+    stats: Vec<Stat>,
+}
+
+impl DirFiles {
+    fn name(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.names[start..self.ends[i] as usize]
+    }
 }
 
 /// A fingerprint and the time just before it was taken.
@@ -35,6 +68,78 @@ pub struct Sources {
 pub(crate) struct Stat {
     pub fp: Fingerprint,
     pub at: i64,
+}
+
+/// One source file: its directory and name, borrowed from [`Sources`].
+#[derive(Debug, Clone, Copy)]
+pub struct SourceFile<'a> {
+    dir: &'a str,
+    name: &'a str,
+    stat: Option<Stat>,
+}
+
+impl<'a> SourceFile<'a> {
+    /// The directory holding the file (absolute, canonical).
+    pub fn dir(&self) -> &'a str {
+        self.dir
+    }
+
+    /// The file's name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    fn separator(&self) -> &'static str {
+        if self.dir.ends_with('/') {
+            ""
+        } else {
+            "/"
+        }
+    }
+
+    /// The absolute path, as the index keys it.
+    pub fn path(&self) -> String {
+        let sep = self.separator();
+        let mut p = String::with_capacity(self.dir.len() + sep.len() + self.name.len());
+        p.push_str(self.dir);
+        p.push_str(sep);
+        p.push_str(self.name);
+        p
+    }
+
+    /// Compare this file's path with `path` byte by byte, without building it.
+    pub fn cmp_path(&self, path: &str) -> Ordering {
+        let path = path.as_bytes();
+        let mut rest = path;
+        for part in [self.dir, self.separator(), self.name] {
+            let part = part.as_bytes();
+            let n = part.len().min(rest.len());
+            match part[..n].cmp(&rest[..n]) {
+                Ordering::Equal if n == part.len() => rest = &rest[n..],
+                Ordering::Equal => return Ordering::Greater,
+                other => return other,
+            }
+        }
+        if rest.is_empty() {
+            Ordering::Equal
+        } else {
+            Ordering::Less
+        }
+    }
+
+    /// The fingerprint taken during the walk, if any.
+    pub(crate) fn stat(&self) -> Option<Stat> {
+        self.stat
+    }
+
+    /// xxh3-64 of the path, as [`Shard::contains`] hashes it.
+    fn path_hash(&self) -> u64 {
+        let mut h = Xxh3::new();
+        h.update(self.dir.as_bytes());
+        h.update(self.separator().as_bytes());
+        h.update(self.name.as_bytes());
+        h.digest()
+    }
 }
 
 /// `--shard K/N`: this process handles the paths whose hash falls in slot K of N.
@@ -62,8 +167,27 @@ impl std::str::FromStr for Shard {
 impl Shard {
     /// Whether `path` belongs to this shard. Stable across machines and runs.
     pub fn contains(&self, path: &str) -> bool {
-        xxhash_rust::xxh3::xxh3_64(path.as_bytes()) % u64::from(self.n) == u64::from(self.k - 1)
+        self.holds(xxhash_rust::xxh3::xxh3_64(path.as_bytes()))
     }
+
+    fn holds(&self, path_hash: u64) -> bool {
+        path_hash % u64::from(self.n) == u64::from(self.k - 1)
+    }
+}
+
+/// A directory listed by the walk, before the depth-first pass puts files in order.
+#[derive(Default)]
+struct Node {
+    files: DirFiles,
+    /// Subdirectories as (how many of this directory's files come before it in path
+    /// order, node), in path order.
+    subdirs: Vec<(u32, usize)>,
+}
+
+/// A root argument.
+enum Root {
+    File(DirFiles),
+    Dir(usize),
 }
 
 impl Sources {
@@ -75,80 +199,176 @@ impl Sources {
         exclude: Option<&Path>,
         stat: bool,
     ) -> Result<Sources, DatasetError> {
-        let mut roots = Vec::new();
-        let mut found: Vec<(String, Option<Stat>)> = Vec::new();
-        let mut frontier: Vec<PathBuf> = Vec::new();
+        // (sort key, root): a directory sorts as its path followed by `/`, see above.
+        let mut given: Vec<(String, bool, Option<Stat>)> = Vec::new();
         for arg in args {
             let at = now_ns();
             let root = fs::canonicalize(arg).map_err(io_at(arg))?;
             let meta = fs::metadata(&root).map_err(io_at(&root))?;
-            roots.push(path_str(&root)?.to_string());
-            if meta.is_file() {
-                let st = stat.then(|| Stat {
-                    fp: Fingerprint::from_metadata(&meta),
-                    at,
-                });
-                found.push((path_str(&root)?.to_string(), st));
+            let text = path_str(&root)?.to_string();
+            let st = (stat && meta.is_file()).then(|| Stat {
+                fp: Fingerprint::from_metadata(&meta),
+                at,
+            });
+            given.push((text, meta.is_dir(), st));
+        }
+        let key = |(p, dir, _): &(String, bool, Option<Stat>)| {
+            if *dir && !p.ends_with('/') {
+                format!("{p}/")
             } else {
-                frontier.push(root);
+                p.clone()
+            }
+        };
+        given.sort_by_cached_key(key);
+        given.dedup_by(|a, b| a.0 == b.0);
+        // Roots inside another directory root are walked as part of it.
+        let dir_keys: Vec<String> = given.iter().filter(|g| g.1).map(key).collect();
+        given.retain(|g| {
+            !dir_keys
+                .iter()
+                .any(|d| g.0.starts_with(d.as_str()) && g.0.len() > d.len())
+        });
+
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut roots = Vec::new();
+        let mut level: Vec<(usize, String)> = Vec::new();
+        for (path, is_dir, st) in &given {
+            if *is_dir {
+                if exclude == Some(Path::new(path)) {
+                    continue;
+                }
+                nodes.push(Node::default());
+                level.push((nodes.len() - 1, path.clone()));
+                roots.push(Root::Dir(nodes.len() - 1));
+            } else {
+                let (dir, name) = split_parent(path);
+                roots.push(Root::File(DirFiles {
+                    path: dir.to_string(),
+                    names: name.to_string(),
+                    ends: vec![name.len() as u32],
+                    stats: st.iter().copied().collect(),
+                }));
             }
         }
         // Breadth first, each level's directories in parallel; no recursion.
-        while !frontier.is_empty() {
-            let levels: Vec<Result<Listing, DatasetError>> = frontier
+        while !level.is_empty() {
+            let listed: Vec<Result<Listing, DatasetError>> = level
                 .par_iter()
-                .filter(|d| exclude != Some(d.as_path()))
-                .map(|d| list_dir(d, stat))
+                .map(|(_, path)| list_dir(path, stat))
                 .collect();
-            frontier = Vec::new();
-            for level in levels {
-                let (files, dirs) = level?;
-                found.extend(files);
-                frontier.extend(dirs);
+            let mut next = Vec::new();
+            for ((id, _), listing) in level.into_iter().zip(listed) {
+                let (files, subdirs) = listing?;
+                let mut children = Vec::with_capacity(subdirs.len());
+                for (before, path) in subdirs {
+                    if exclude == Some(Path::new(&path)) {
+                        continue;
+                    }
+                    nodes.push(Node::default());
+                    children.push((before, nodes.len() - 1));
+                    next.push((nodes.len() - 1, path));
+                }
+                nodes[id] = Node {
+                    files,
+                    subdirs: children,
+                };
+            }
+            level = next;
+        }
+
+        // Depth first, in path order: each directory's files, with its subdirectories
+        // visited at their place among them.
+        let mut dirs: Vec<DirFiles> = Vec::with_capacity(nodes.len() + roots.len());
+        let mut order: Vec<(u32, u32)> = Vec::new();
+        for root in roots {
+            let id = match root {
+                Root::File(files) => {
+                    order.push((dirs.len() as u32, 0));
+                    dirs.push(files);
+                    continue;
+                }
+                Root::Dir(id) => id,
+            };
+            // (node, files emitted, subdirectories visited, index in `dirs`)
+            let mut stack = vec![(id, 0u32, 0usize, dirs.len() as u32)];
+            dirs.push(std::mem::take(&mut nodes[id].files));
+            while let Some(top) = stack.last_mut() {
+                let (node, done, visited, d) = *top;
+                let subdirs = &nodes[node].subdirs;
+                if let Some(&(_, child)) = subdirs.get(visited).filter(|s| s.0 <= done) {
+                    top.2 += 1;
+                    stack.push((child, 0, 0, dirs.len() as u32));
+                    dirs.push(std::mem::take(&mut nodes[child].files));
+                } else if (done as usize) < dirs[d as usize].ends.len() {
+                    order.push((d, done));
+                    top.1 += 1;
+                } else {
+                    stack.pop();
+                }
             }
         }
-        found.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        found.dedup_by(|a, b| a.0 == b.0);
-        roots.sort_unstable();
-        roots.dedup();
-        let (files, stats): (Vec<String>, Vec<Option<Stat>>) = found.into_iter().unzip();
+        let roots = given.into_iter().map(|g| g.0).collect();
         Ok(Sources {
             roots,
-            files,
             shard: None,
-            stats: Arc::new(Mutex::new(stat.then_some(stats))),
+            dirs,
+            order,
+            fresh: Arc::new(AtomicBool::new(stat)),
         })
     }
 
     /// Keep only the files of `shard`.
     pub fn shard(mut self, shard: Option<Shard>) -> Sources {
         if let Some(s) = shard {
-            let stats = self.take_stats();
-            let keep: Vec<bool> = self.files.iter().map(|p| s.contains(p)).collect();
-            let mut i = 0;
-            self.files.retain(|_| {
-                i += 1;
-                keep[i - 1]
-            });
-            let stats = stats.map(|st| {
-                st.into_iter()
-                    .zip(&keep)
-                    .filter_map(|(x, k)| k.then_some(x))
-                    .collect()
-            });
-            self.stats = Arc::new(Mutex::new(stats));
+            let dirs = &self.dirs;
+            self.order
+                .retain(|&(d, i)| s.holds(file_at(dirs, d, i, false).path_hash()));
         }
         self.shard = shard;
         self
     }
 
-    /// The walk's fingerprints, one per file, the first time only.
-    pub(crate) fn take_stats(&self) -> Option<Vec<Option<Stat>>> {
-        self.stats.lock().unwrap_or_else(|p| p.into_inner()).take()
+    /// The number of files.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether there are no files.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The `i`-th file in path order.
+    pub fn get(&self, i: usize) -> SourceFile<'_> {
+        let (d, n) = self.order[i];
+        file_at(&self.dirs, d, n, true)
+    }
+
+    /// The files, in path order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = SourceFile<'_>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// The files' paths, in order (one `String` each: for tests and small tools).
+    pub fn paths(&self) -> Vec<String> {
+        self.iter().map(|f| f.path()).collect()
+    }
+
+    /// Whether `path` is one of the files.
+    pub fn contains(&self, path: &str) -> bool {
+        self.order
+            .binary_search_by(|&(d, i)| file_at(&self.dirs, d, i, false).cmp_path(path))
+            .is_ok()
+    }
+
+    /// Whether the walk's fingerprints are still unused; marks them used. Validation
+    /// uses [`SourceFile::stat`] only when this returned `true`.
+    pub(crate) fn take_stats(&self) -> bool {
+        self.fresh.swap(false, AtomicOrdering::AcqRel)
     }
 
     /// Whether an indexed `path` lies under one of the roots and in the shard (so that
-    /// its absence from `files` means the source was removed).
+    /// its absence from the files means the source was removed).
     pub fn covers(&self, path: &str) -> bool {
         if self.shard.is_some_and(|s| !s.contains(path)) {
             return false;
@@ -162,57 +382,98 @@ impl Sources {
     }
 }
 
-/// Files (with their stats) and subdirectories of one directory.
-type Listing = (Vec<(String, Option<Stat>)>, Vec<PathBuf>);
+fn file_at(dirs: &[DirFiles], d: u32, i: u32, with_stat: bool) -> SourceFile<'_> {
+    let dir = &dirs[d as usize];
+    let i = i as usize;
+    SourceFile {
+        dir: &dir.path,
+        name: dir.name(i),
+        stat: if with_stat {
+            dir.stats.get(i).copied()
+        } else {
+            None
+        },
+    }
+}
 
-/// Read one directory. Symlinked directories are not followed; symlinked files are.
-fn list_dir(dir: &Path, stat: bool) -> Result<Listing, DatasetError> {
-    let mut files = Vec::new();
-    let mut dirs = Vec::new();
+/// `/a/b/c` → (`/a/b`, `c`); `/c` → (`/`, `c`).
+fn split_parent(path: &str) -> (&str, &str) {
+    match path.rfind('/') {
+        Some(0) => ("/", &path[1..]),
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path),
+    }
+}
+
+/// Order of two children of one directory by the paths below them: a directory's name
+/// counts as followed by `/`.
+fn child_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
+    let n = a.len().min(b.len());
+    a[..n].cmp(&b[..n]).then_with(|| {
+        let slash: &[u8] = b"/";
+        let rest_a = a[n..].iter().chain(if a_dir { slash } else { &[] });
+        let rest_b = b[n..].iter().chain(if b_dir { slash } else { &[] });
+        rest_a.cmp(rest_b)
+    })
+}
+
+/// A directory's files, and its subdirectories as (files before it in path order, path).
+type Listing = (DirFiles, Vec<(u32, String)>);
+
+/// List one directory: its files (sorted, with fingerprints when `stat`) and its
+/// subdirectories as (files before it in path order, path).
+fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
     // Read before any stat of this directory's entries, as the racy rule requires.
     let at = now_ns();
-    let dir_text = dir.to_str();
-    for item in fs::read_dir(dir).map_err(io_at(dir))? {
-        let item = item.map_err(io_at(dir))?;
-        let ft = item.file_type().map_err(io_at(item.path()))?;
-        if ft.is_dir() {
-            dirs.push(item.path());
-            continue;
-        }
-        let meta = if ft.is_file() {
-            if stat {
-                // fstatat on the open directory: one path component to resolve.
-                Some(item.metadata().map_err(io_at(item.path()))?)
-            } else {
-                None
+    let mut buf = String::new();
+    // (start, end, kind) of each child in `buf`.
+    let mut children: Vec<(u32, u32, Kind)> = Vec::new();
+    let mut bad_name = None;
+    walk::list(
+        Path::new(path),
+        stat,
+        at,
+        &mut |name, kind| match std::str::from_utf8(name) {
+            Ok(n) => {
+                let start = buf.len() as u32;
+                buf.push_str(n);
+                children.push((start, buf.len() as u32, kind));
             }
-        } else if ft.is_symlink() {
-            match fs::metadata(item.path()) {
-                Ok(m) if m.is_file() => Some(m),
-                _ => continue,
+            Err(_) => {
+                bad_name.get_or_insert_with(|| name.to_vec());
             }
-        } else {
-            continue;
-        };
-        let st = meta.filter(|_| stat).map(|m| Stat {
-            fp: Fingerprint::from_metadata(&m),
-            at,
-        });
-        // The path text built once, straight from the directory's and the name's.
-        let name = item.file_name();
-        let name = name
-            .to_str()
-            .ok_or_else(|| DatasetError::NonUtf8Path { path: item.path() })?;
-        let dir_str = dir_text.ok_or_else(|| DatasetError::NonUtf8Path { path: item.path() })?;
-        let mut path = String::with_capacity(dir_str.len() + 1 + name.len());
-        path.push_str(dir_str);
-        if !dir_str.ends_with('/') {
-            path.push('/');
-        }
-        path.push_str(name);
-        files.push((path, st));
+        },
+    )
+    .map_err(io_at(path))?;
+    if let Some(name) = bad_name {
+        let mut p = PathBuf::from(path);
+        p.push(String::from_utf8_lossy(&name).as_ref());
+        return Err(DatasetError::NonUtf8Path { path: p });
     }
-    Ok((files, dirs))
+    let text = |c: &(u32, u32, Kind)| &buf.as_bytes()[c.0 as usize..c.1 as usize];
+    let is_dir = |c: &(u32, u32, Kind)| c.2 == Kind::Dir;
+    children.sort_unstable_by(|a, b| child_order(text(a), is_dir(a), text(b), is_dir(b)));
+
+    let sep = if path.ends_with('/') { "" } else { "/" };
+    let mut files = DirFiles {
+        path: path.to_string(),
+        names: String::with_capacity(buf.len()),
+        ends: Vec::with_capacity(children.len()),
+        stats: Vec::new(),
+    };
+    let mut subdirs = Vec::new();
+    for c in &children {
+        let name = &buf[c.0 as usize..c.1 as usize];
+        match c.2 {
+            Kind::Dir => subdirs.push((files.ends.len() as u32, format!("{path}{sep}{name}"))),
+            Kind::File(st) => {
+                files.names.push_str(name);
+                files.ends.push(files.names.len() as u32);
+                files.stats.extend(st);
+            }
+        }
+    }
+    Ok((files, subdirs))
 }
 
 /// The index stores paths as UTF-8 text.
@@ -239,19 +500,113 @@ mod tests {
             Sources::collect(std::slice::from_ref(&root), Some(&root.join("cache")), true).unwrap();
         let r = root.to_str().unwrap();
         assert_eq!(
-            s.files,
+            s.paths(),
             vec![format!("{r}/a/1.txt"), format!("{r}/a/b/2.txt")]
         );
         assert!(s.covers(&format!("{r}/a/gone.txt")));
         assert!(!s.covers(&format!("{r}x/a.txt")));
+        assert!(s.contains(&format!("{r}/a/b/2.txt")));
+        assert!(!s.contains(&format!("{r}/a/b")));
+        assert!(!s.contains(&format!("{r}/a/b/2.txt/")));
         assert!(Sources::collect(&[root.join("nope")], None, false).is_err());
-        let stats = s.take_stats().unwrap();
-        assert_eq!(stats.len(), 2);
+        assert!(s.take_stats(), "fresh");
         assert_eq!(
-            stats[0].unwrap().fp,
-            Fingerprint::of(Path::new(&s.files[0])).unwrap()
+            s.get(0).stat().unwrap().fp,
+            Fingerprint::of(Path::new(&s.get(0).path())).unwrap()
         );
-        assert!(s.take_stats().is_none(), "single use");
+        assert!(!s.take_stats(), "single use");
+    }
+
+    #[test]
+    fn walk_order_is_path_byte_order() {
+        // Names chosen so that a directory sorts between files sharing its prefix:
+        // "b.txt" < "b/..." < "b0" in byte order ('.' < '/' < '0').
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        for f in [
+            "b.txt", "b/x", "b/y/z", "b/y.txt", "b0", "b-", "a", "c/d/e/f", "c/d.e", "c/d/e.f",
+            "é", "z/é/1", "z/e/2",
+        ] {
+            let p = root.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, f).unwrap();
+        }
+        fs::create_dir_all(root.join("empty/deeper")).unwrap();
+        // A file root inside a directory root and a root given twice count once.
+        let args = [root.join("c"), root.clone(), root.join("b/x"), root.clone()];
+        let s = Sources::collect(&args, None, true).unwrap();
+        let mut expected = s.paths();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(s.paths(), expected);
+        assert_eq!(s.len(), 13);
+        for (i, p) in expected.iter().enumerate() {
+            assert_eq!(s.get(i).cmp_path(p), Ordering::Equal);
+            assert!(s.contains(p));
+            if i > 0 {
+                assert_eq!(s.get(i).cmp_path(&expected[i - 1]), Ordering::Greater);
+            }
+            if i + 1 < expected.len() {
+                assert_eq!(s.get(i).cmp_path(&expected[i + 1]), Ordering::Less);
+            }
+        }
+    }
+
+    #[test]
+    fn separate_roots_come_in_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        for f in ["a/1", "a.txt", "a0/2"] {
+            let p = root.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, f).unwrap();
+        }
+        let args = [root.join("a0"), root.join("a"), root.join("a.txt")];
+        let s = Sources::collect(&args, None, false).unwrap();
+        let r = root.to_str().unwrap();
+        assert_eq!(
+            s.paths(),
+            [
+                format!("{r}/a.txt"),
+                format!("{r}/a/1"),
+                format!("{r}/a0/2")
+            ]
+        );
+        assert!(!s.take_stats(), "not fingerprinted");
+        assert!(s.get(0).stat().is_none());
+    }
+
+    #[test]
+    fn cmp_path_is_byte_order() {
+        let f = SourceFile {
+            dir: "/a/b",
+            name: "c.txt",
+            stat: None,
+        };
+        for (other, want) in [
+            ("/a/b/c.txt", Ordering::Equal),
+            ("/a/b/c.txt0", Ordering::Less),
+            ("/a/b/c.tx", Ordering::Greater),
+            ("/a/b/c", Ordering::Greater),
+            ("/a/b/d", Ordering::Less),
+            ("/a/b.c", Ordering::Greater),
+            ("/a/b0", Ordering::Less),
+            ("/a/b", Ordering::Greater),
+            ("", Ordering::Greater),
+        ] {
+            assert_eq!(f.cmp_path(other), want, "{other}");
+            assert_eq!(f.cmp_path(other), f.path().as_str().cmp(other), "{other}");
+        }
+        let top = SourceFile {
+            dir: "/",
+            name: "x",
+            stat: None,
+        };
+        assert_eq!(top.path(), "/x");
+        assert_eq!(top.cmp_path("/x"), Ordering::Equal);
+        assert_eq!(top.path_hash(), xxhash_rust::xxh3::xxh3_64(b"/x"));
+        assert_eq!(split_parent("/x"), ("/", "x"));
+        assert_eq!(split_parent("/a/b/x"), ("/a/b", "x"));
     }
 
     #[test]

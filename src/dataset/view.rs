@@ -1,0 +1,152 @@
+//! Index entries seen without owning them: borrowed from an in-memory [`Index`], or read
+//! in place from `index.table` ([`Table`]).
+//!
+//! Validation and `status` only look at entries: compare a fingerprint, read a hash,
+//! find an artifact path. Building an owned [`Entry`] for each of 100,000 files (a path,
+//! a hash, a variant map and its strings) would cost more than the `stat`s it serves, so
+//! both run on [`EntryRef`]s, and only `build` makes owned entries, for the files it
+//! records.
+
+use super::fingerprint::Fingerprint;
+use super::index::{Entry, Index, VariantMap};
+use super::table::Table;
+
+/// One index entry, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryRef<'a> {
+    pub fp: Fingerprint,
+    pub at: i64,
+    /// xxh3-128 of the content, 32 hex characters.
+    pub hash: &'a str,
+    pub variants: VariantsRef<'a>,
+}
+
+/// The variant → artifact path map of an entry, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VariantsRef<'a> {
+    Map(&'a VariantMap),
+    /// `variant\0path\0variant\0path…` in variant order, empty for none (the table's
+    /// encoding, see [`super::table`]).
+    Packed(&'a str),
+}
+
+impl<'a> VariantsRef<'a> {
+    /// The artifact path recorded for `variant`.
+    pub fn get(&self, variant: &str) -> Option<&'a str> {
+        let mut found = None;
+        self.for_each(|name, rel| {
+            if found.is_none() && name == variant {
+                found = Some(rel);
+            }
+        });
+        found
+    }
+
+    /// Call `f(variant, path)` for each pair, in variant order.
+    pub fn for_each(&self, mut f: impl FnMut(&'a str, &'a str)) {
+        match self {
+            VariantsRef::Map(m) => m.iter().for_each(|(k, v)| f(k, v)),
+            VariantsRef::Packed("") => {}
+            VariantsRef::Packed(s) => {
+                let mut parts = s.split('\0');
+                while let (Some(name), Some(rel)) = (parts.next(), parts.next()) {
+                    f(name, rel);
+                }
+            }
+        }
+    }
+
+    /// Whether `f(variant, path)` holds for every pair.
+    pub fn all(&self, mut f: impl FnMut(&str, &str) -> bool) -> bool {
+        let mut ok = true;
+        self.for_each(|k, v| ok = ok && f(k, v));
+        ok
+    }
+
+    pub fn to_map(self) -> VariantMap {
+        let mut map = VariantMap::new();
+        self.for_each(|k, v| {
+            map.insert(k.to_string(), v.to_string());
+        });
+        map
+    }
+}
+
+impl<'a> EntryRef<'a> {
+    pub fn of(e: &'a Entry) -> EntryRef<'a> {
+        EntryRef {
+            fp: e.fp,
+            at: e.at,
+            hash: &e.hash,
+            variants: VariantsRef::Map(&e.variants),
+        }
+    }
+
+    pub fn to_entry(self) -> Entry {
+        Entry {
+            fp: self.fp,
+            at: self.at,
+            hash: self.hash.to_string(),
+            variants: self.variants.to_map(),
+        }
+    }
+}
+
+/// An index's entries in path order, with indexed access.
+pub(crate) enum Entries<'a> {
+    Table(&'a Table),
+    Refs(Vec<(&'a str, EntryRef<'a>)>),
+}
+
+impl<'a> Entries<'a> {
+    /// The entries of an in-memory index (one small record each, nothing copied).
+    pub fn of(index: &'a Index) -> Entries<'a> {
+        Entries::Refs(
+            index
+                .entries
+                .iter()
+                .map(|(p, e)| (p.as_str(), EntryRef::of(e)))
+                .collect(),
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Entries::Table(t) => t.len(),
+            Entries::Refs(v) => v.len(),
+        }
+    }
+
+    /// The `i`-th entry in path order (`i < len()`).
+    pub fn get(&self, i: usize) -> (&'a str, EntryRef<'a>) {
+        match self {
+            Entries::Table(t) => t.entry(i),
+            Entries::Refs(v) => v[i],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_and_map_variants_agree() {
+        let map = VariantMap::from_iter([
+            ("a".to_string(), "objects/00/x".to_string()),
+            ("b".to_string(), "objects/00/y".to_string()),
+        ]);
+        let packed = VariantsRef::Packed("a\0objects/00/x\0b\0objects/00/y");
+        for v in [VariantsRef::Map(&map), packed] {
+            assert_eq!(v.get("a"), Some("objects/00/x"));
+            assert_eq!(v.get("b"), Some("objects/00/y"));
+            assert_eq!(v.get("c"), None);
+            assert_eq!(v.to_map(), map);
+            assert!(v.all(|_, r| r.starts_with("objects/")));
+            assert!(!v.all(|k, _| k == "a"));
+        }
+        let none = VariantsRef::Packed("");
+        assert_eq!(none.get(""), None);
+        assert!(none.to_map().is_empty());
+    }
+}
