@@ -328,3 +328,47 @@ fn changes_only_lists_files_needing_attention_with_the_same_counts() {
         );
     }
 }
+
+#[test]
+fn artifact_deleted_behind_the_caches_back_is_missing_even_where_the_table_vouches() {
+    let fx = Fx::new();
+    for i in 0..40 {
+        fx.write(&format!("f{i}.txt"), &format!("content {i}\n"));
+    }
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    cache
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .unwrap();
+    // Save again a little later, so that the table is written after the filesystem's
+    // clock has moved past the last artifact: its record of the objects directories
+    // then spares status listing them.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    {
+        let lock = cache.lock().unwrap();
+        let mut loaded = index::load(cache.dir()).unwrap();
+        index::save(cache.dir(), &mut loaded.index, &lock).unwrap();
+    }
+    let opts = StatusOptions {
+        variant: Some("v".into()),
+        ..Default::default()
+    };
+    let status = || {
+        let sources = cache.sources(&[fx.src()], None).unwrap();
+        cache.status(&sources, &opts).unwrap()
+    };
+    let r = status();
+    assert_eq!((r.counts.unchanged, r.counts.missing_artifacts), (40, 0));
+    let victim = cache
+        .get(&fx.src().join("f7.txt"), "v", None, false)
+        .unwrap();
+    fs::remove_file(&victim).unwrap();
+    let r = status();
+    assert_eq!(r.counts.missing_artifacts, 1);
+    let f = r
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("/f7.txt"))
+        .unwrap();
+    assert_eq!(f.artifacts["v"], ArtifactState::Missing);
+}

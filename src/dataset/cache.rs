@@ -77,11 +77,12 @@ fn is_derived(rel: &str, hash: &str, key: &str, ext: &str) -> bool {
 }
 
 /// [`DatasetCache::serving_artifact`] with the variant key computed by the caller, and
-/// without building the artifact's name when the entry's own artifact serves.
+/// without building the artifact's name when the entry's own artifact serves. `exists`
+/// is also told whether the name is the one the entry records (see [`ObjectSet`]).
 #[allow(clippy::too_many_arguments)]
 fn serving_artifact_keyed<'a>(
     artifacts: &BTreeMap<String, Artifact>,
-    exists: &dyn Fn(&str) -> bool,
+    exists: &dyn Fn(&str, bool) -> bool,
     entry: EntryRef<'a>,
     variant: &str,
     producer: &str,
@@ -93,12 +94,12 @@ fn serving_artifact_keyed<'a>(
             || artifacts.get(rel).is_some_and(|a| {
                 a.producer == producer && a.variant == variant && a.source_hash == entry.hash
             });
-        if certified && exists(rel) {
+        if certified && exists(rel, true) {
             return Some((rel.into(), false));
         }
     }
     let derived = artifact_name_keyed(entry.hash, key, ext);
-    if exists(&derived) {
+    if exists(&derived, false) {
         return Some((derived.into(), true));
     }
     None
@@ -393,9 +394,21 @@ impl DatasetCache {
         matches!(self.confine(rel), Ok((_, Some(m))) if m.is_file())
     }
 
-    /// The artifact files under `objects/` (see [`ObjectSet`]).
-    pub(crate) fn list_objects(&self) -> ObjectSet {
-        ObjectSet::list(&self.dir.join(OBJECTS_DIR))
+    /// The artifact files under `objects/` for the index `lean` (see [`ObjectSet`]): the
+    /// table's record of settled directories spares listing them.
+    fn list_objects(&self, lean: &Lean) -> ObjectSet {
+        let objects = self.dir.join(OBJECTS_DIR);
+        match lean {
+            Lean::Table(t) => ObjectSet::list(&objects, &t.objects, t.clock),
+            Lean::Json(_) => ObjectSet::list(&objects, &[], 0),
+        }
+    }
+
+    /// The index for `status` and the artifacts on disk.
+    fn load_with_objects(&self) -> Result<(Lean, ObjectSet), DatasetError> {
+        let lean = self.load_for_status()?;
+        let present = self.list_objects(&lean);
+        Ok((lean, present))
     }
 
     /// Which artifact serves `entry` for `variant` from `producer`, if any: its own, else
@@ -413,7 +426,8 @@ impl DatasetCache {
         ext: &str,
     ) -> Option<(String, bool)> {
         let key = variant_key(variant, producer, ext);
-        serving_artifact_keyed(artifacts, exists, entry, variant, producer, ext, &key)
+        let exists = |rel: &str, _: bool| exists(rel);
+        serving_artifact_keyed(artifacts, &exists, entry, variant, producer, ext, &key)
             .map(|(rel, reused)| (rel.into_owned(), reused))
     }
 
@@ -424,33 +438,29 @@ impl DatasetCache {
         sources: &Sources,
         opts: &StatusOptions,
     ) -> Result<StatusReport, DatasetError> {
-        let (loaded, present) = rayon::join(|| self.load_for_status(), || self.list_objects());
-        self.status_loaded(sources, loaded?, present, opts)
+        let (lean, present) = self.load_with_objects()?;
+        self.status_loaded(sources, lean, present, opts)
     }
 
-    /// [`Self::status`] of the source arguments `args`: the directory walk, the index load
-    /// and the listing of artifacts run at the same time.
+    /// [`Self::status`] of the source arguments `args`: the directory walk runs while the
+    /// index is loaded and the artifacts listed.
     pub fn status_of(
         &self,
         args: &[PathBuf],
         opts: &StatusOptions,
     ) -> Result<StatusReport, DatasetError> {
-        let ((sources, loaded), present) = rayon::join(
+        let (sources, loaded) = rayon::join(
             || {
-                rayon::join(
-                    || {
-                        if opts.trust_index {
-                            self.sources_unstatted(args, None)
-                        } else {
-                            self.sources(args, None)
-                        }
-                    },
-                    || self.load_for_status(),
-                )
+                if opts.trust_index {
+                    self.sources_unstatted(args, None)
+                } else {
+                    self.sources(args, None)
+                }
             },
-            || self.list_objects(),
+            || self.load_with_objects(),
         );
-        self.status_loaded(&sources?, loaded?, present, opts)
+        let (lean, present) = loaded?;
+        self.status_loaded(&sources?, lean, present, opts)
     }
 
     fn status_loaded(
@@ -465,7 +475,7 @@ impl DatasetCache {
             Lean::Json(l) => (&l.index, Entries::of(&l.index), l.warnings.clone()),
         };
         let scanned = scan(&entries, sources, opts.trust_index);
-        let exists = |rel: &str| present.contains(rel);
+        let exists = |rel: &str, named: bool| present.contains(rel, named);
 
         let variants: Vec<String> = match &opts.variant {
             Some(v) => vec![v.clone()],

@@ -408,6 +408,9 @@ fn split_parent(path: &str) -> (&str, &str) {
 /// Order of two children of one directory by the paths below them: a directory's name
 /// counts as followed by `/`.
 fn child_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
+    if !a_dir && !b_dir {
+        return a.cmp(b);
+    }
     let n = a.len().min(b.len());
     a[..n].cmp(&b[..n]).then_with(|| {
         let slash: &[u8] = b"/";
@@ -426,18 +429,29 @@ fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
     // Read before any stat of this directory's entries, as the racy rule requires.
     let at = now_ns();
     let mut buf = String::new();
-    // (start, end, kind) of each child in `buf`.
-    let mut children: Vec<(u32, u32, Kind)> = Vec::new();
+    // (start, end) of each child's name in `buf`, and 1 + its fingerprint's position in
+    // `stats` (0 for none, `DIR` for a directory). Small records: sorting moves them.
+    const DIR: u32 = u32::MAX;
+    let mut children: Vec<(u32, u32, u32)> = Vec::new();
+    let mut stats: Vec<Stat> = Vec::new();
     let mut bad_name = None;
     walk::list(
         Path::new(path),
-        stat,
-        at,
+        stat.then_some(at),
+        true,
         &mut |name, kind| match std::str::from_utf8(name) {
             Ok(n) => {
                 let start = buf.len() as u32;
                 buf.push_str(n);
-                children.push((start, buf.len() as u32, kind));
+                let slot = match kind {
+                    Kind::Dir => DIR,
+                    Kind::File(Some(st)) => {
+                        stats.push(st);
+                        stats.len() as u32
+                    }
+                    Kind::File(None) => 0,
+                };
+                children.push((start, buf.len() as u32, slot));
             }
             Err(_) => {
                 bad_name.get_or_insert_with(|| name.to_vec());
@@ -450,27 +464,27 @@ fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
         p.push(String::from_utf8_lossy(&name).as_ref());
         return Err(DatasetError::NonUtf8Path { path: p });
     }
-    let text = |c: &(u32, u32, Kind)| &buf.as_bytes()[c.0 as usize..c.1 as usize];
-    let is_dir = |c: &(u32, u32, Kind)| c.2 == Kind::Dir;
-    children.sort_unstable_by(|a, b| child_order(text(a), is_dir(a), text(b), is_dir(b)));
+    let text = |c: &(u32, u32, u32)| &buf.as_bytes()[c.0 as usize..c.1 as usize];
+    children.sort_unstable_by(|a, b| child_order(text(a), a.2 == DIR, text(b), b.2 == DIR));
 
     let sep = if path.ends_with('/') { "" } else { "/" };
     let mut files = DirFiles {
         path: path.to_string(),
         names: String::with_capacity(buf.len()),
         ends: Vec::with_capacity(children.len()),
-        stats: Vec::new(),
+        stats: Vec::with_capacity(stats.len()),
     };
     let mut subdirs = Vec::new();
     for c in &children {
         let name = &buf[c.0 as usize..c.1 as usize];
-        match c.2 {
-            Kind::Dir => subdirs.push((files.ends.len() as u32, format!("{path}{sep}{name}"))),
-            Kind::File(st) => {
-                files.names.push_str(name);
-                files.ends.push(files.names.len() as u32);
-                files.stats.extend(st);
-            }
+        if c.2 == DIR {
+            subdirs.push((files.ends.len() as u32, format!("{path}{sep}{name}")));
+            continue;
+        }
+        files.names.push_str(name);
+        files.ends.push(files.names.len() as u32);
+        if let Some(st) = (c.2 as usize).checked_sub(1).and_then(|i| stats.get(i)) {
+            files.stats.push(*st);
         }
     }
     Ok((files, subdirs))

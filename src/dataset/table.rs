@@ -24,8 +24,9 @@
 //! ```text
 //! header   magic "SCDTAB\0\x02" | json_len u64 | json_hash u128 | json_fp (size u64,
 //!          mtime i64, ctime i64, inode u64) | clock i64 | body_hash u64 |
-//!          written_at span | variants u32 | failures u32 | entries u64 | heap_len u64
-//! body     records, then heap (body_hash: xxh3-64 of both)
+//!          written_at span | variants u32 | failures u32 | entries u64 | heap_len u64 |
+//!          dirs_len u64
+//! body     records, heap, dirs (body_hash: xxh3-64 of all three)
 //! records  variants × (name, producer, ext: span)
 //!          failures × (path, variant, producer, error, at: span)
 //!          entries  × (path span, size u64, mtime i64, ctime i64, inode u64, at i64,
@@ -33,6 +34,10 @@
 //! heap     UTF-8 text of every string; an entry's variants are packed as
 //!          `name\0path\0name\0path…`
 //! span     offset u32, length u32 into the heap
+//! dirs     count u32 × (name: length u32, UTF-8 bytes; fingerprint: size u64, mtime i64,
+//!          ctime i64, inode u64): the fan-out directories of `objects/` in which every
+//!          artifact an entry names was present, fingerprinted after the clock reading
+//!          (see [`super::objects`])
 //! ```
 //!
 //! Entry records have a fixed size, so entry `i` is found without decoding the others,
@@ -40,6 +45,7 @@
 
 use super::fingerprint::Fingerprint;
 use super::index::{Failure, Index, VariantInfo, INDEX_FILE};
+use super::objects::{self, Snapshot};
 use super::view::{EntryRef, VariantsRef};
 use crate::fsutil::{self, FsError};
 use std::collections::BTreeMap;
@@ -52,7 +58,7 @@ use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 pub const TABLE_FILE: &str = "index.table";
 
 const MAGIC: &[u8; 8] = b"SCDTAB\0\x02";
-const HEADER_LEN: usize = 8 + 8 + 16 + 32 + 8 + 8 + 8 + 4 + 4 + 8 + 8;
+const HEADER_LEN: usize = 8 + 8 + 16 + 32 + 8 + 8 + 8 + 4 + 4 + 8 + 8 + 8;
 const VARIANT_LEN: usize = 3 * 8;
 const FAILURE_LEN: usize = 5 * 8;
 const ENTRY_LEN: usize = 8 + 32 + 8 + 8 + 8;
@@ -62,6 +68,10 @@ const ENTRY_LEN: usize = 8 + 32 + 8 + 8 + 8;
 pub(crate) struct Table {
     /// Written time, variants and failures (small, decoded); no entries, no artifacts.
     pub head: Index,
+    /// The filesystem's clock when the table was written.
+    pub clock: i64,
+    /// Fan-out directories whose artifacts were all present (see [`super::objects`]).
+    pub objects: Snapshot,
     /// The fixed-size entry records.
     entries: Vec<u8>,
     heap: String,
@@ -113,6 +123,14 @@ impl Table {
 /// a variant name or artifact path containing NUL): readers then parse the JSON.
 pub fn write(dir: &Path, index: &Index, json: &[u8]) -> Result<(), FsError> {
     let path = dir.join(TABLE_FILE);
+    // Encoding 100,000 entries takes a few clock ticks: done before the clock reading
+    // below, it makes that reading later than index.json's last change, so readers can
+    // trust the table on index.json's fingerprint alone.
+    let Some(body) = encode_body(index) else {
+        let _ = std::fs::remove_file(&path);
+        return Ok(());
+    };
+    let json_hash = xxh3_128(json);
     let tmp = fsutil::temp_path_for(&path);
     let result = (|| {
         let mut f = File::create(&tmp).map_err(fsutil::io_err(&tmp))?;
@@ -123,13 +141,37 @@ pub fn write(dir: &Path, index: &Index, json: &[u8]) -> Result<(), FsError> {
             .map_err(fsutil::io_err(&tmp))?;
         let json_path = dir.join(INDEX_FILE);
         let json_fp = Fingerprint::of(&json_path).map_err(fsutil::io_err(&json_path))?;
-        let Some(bytes) = encode(index, json, json_fp, clock) else {
-            drop(f);
-            let _ = std::fs::remove_file(&tmp);
-            let _ = std::fs::remove_file(&path);
-            return Ok(());
-        };
-        f.write_all(&bytes).map_err(fsutil::io_err(&tmp))?;
+        let named = index
+            .entries
+            .values()
+            .flat_map(|e| e.variants.values().map(String::as_str));
+        let snapshot = objects::snapshot(&dir.join(super::cache::OBJECTS_DIR), named);
+        let mut dirs = Vec::with_capacity(4 + snapshot.len() * 40);
+        dirs.extend_from_slice(&(snapshot.len() as u32).to_le_bytes());
+        for (name, fp) in &snapshot {
+            dirs.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            dirs.extend_from_slice(name.as_bytes());
+            for n in [fp.size, fp.mtime_ns as u64, fp.ctime_ns as u64, fp.inode] {
+                dirs.extend_from_slice(&n.to_le_bytes());
+            }
+        }
+        let mut body_hash = body.hash.clone();
+        body_hash.update(&dirs);
+        let mut header = Vec::with_capacity(HEADER_LEN);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        header.extend_from_slice(&json_hash.to_le_bytes());
+        header.extend_from_slice(&json_fp.size.to_le_bytes());
+        header.extend_from_slice(&json_fp.mtime_ns.to_le_bytes());
+        header.extend_from_slice(&json_fp.ctime_ns.to_le_bytes());
+        header.extend_from_slice(&json_fp.inode.to_le_bytes());
+        header.extend_from_slice(&clock.to_le_bytes());
+        header.extend_from_slice(&body_hash.digest().to_le_bytes());
+        header.extend_from_slice(&body.header_rest);
+        header.extend_from_slice(&(dirs.len() as u64).to_le_bytes());
+        f.write_all(&header).map_err(fsutil::io_err(&tmp))?;
+        f.write_all(&body.bytes).map_err(fsutil::io_err(&tmp))?;
+        f.write_all(&dirs).map_err(fsutil::io_err(&tmp))?;
         f.sync_all().map_err(fsutil::io_err(&tmp))?;
         drop(f);
         fsutil::atomic_rename(&tmp, &path)
@@ -140,9 +182,16 @@ pub fn write(dir: &Path, index: &Index, json: &[u8]) -> Result<(), FsError> {
     result
 }
 
-/// The table file's bytes for `index` (its artifact table left out), tied to `json`, the
-/// exact bytes of `index.json`, whose fingerprint is `json_fp`, taken after `clock`.
-fn encode(index: &Index, json: &[u8], json_fp: Fingerprint, clock: i64) -> Option<Vec<u8>> {
+/// Records and heap of a table, their hash so far, and the header fields after
+/// `body_hash` up to `heap_len`.
+struct Body {
+    header_rest: Vec<u8>,
+    bytes: Vec<u8>,
+    hash: Xxh3,
+}
+
+/// Encode `index` (its artifact table left out).
+fn encode_body(index: &Index) -> Option<Body> {
     let mut heap = String::new();
     let mut put = |s: &str| -> Option<[u8; 8]> {
         let off = u32::try_from(heap.len()).ok()?;
@@ -197,24 +246,18 @@ fn encode(index: &Index, json: &[u8], json_fp: Fingerprint, clock: i64) -> Optio
     body_hash.update(&records);
     body_hash.update(heap.as_bytes());
 
-    let mut out = Vec::with_capacity(HEADER_LEN + records.len() + heap.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    out.extend_from_slice(&xxh3_128(json).to_le_bytes());
-    out.extend_from_slice(&json_fp.size.to_le_bytes());
-    out.extend_from_slice(&json_fp.mtime_ns.to_le_bytes());
-    out.extend_from_slice(&json_fp.ctime_ns.to_le_bytes());
-    out.extend_from_slice(&json_fp.inode.to_le_bytes());
-    out.extend_from_slice(&clock.to_le_bytes());
-    out.extend_from_slice(&body_hash.digest().to_le_bytes());
-    out.extend_from_slice(&written_at);
-    out.extend_from_slice(&u32::try_from(index.variants.len()).ok()?.to_le_bytes());
-    out.extend_from_slice(&u32::try_from(index.failures.len()).ok()?.to_le_bytes());
-    out.extend_from_slice(&(index.entries.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(heap.len() as u64).to_le_bytes());
-    out.extend_from_slice(&records);
-    out.extend_from_slice(heap.as_bytes());
-    Some(out)
+    let mut header_rest = Vec::with_capacity(HEADER_LEN - 80);
+    header_rest.extend_from_slice(&written_at);
+    header_rest.extend_from_slice(&u32::try_from(index.variants.len()).ok()?.to_le_bytes());
+    header_rest.extend_from_slice(&u32::try_from(index.failures.len()).ok()?.to_le_bytes());
+    header_rest.extend_from_slice(&(index.entries.len() as u64).to_le_bytes());
+    header_rest.extend_from_slice(&(heap.len() as u64).to_le_bytes());
+    records.extend_from_slice(heap.as_bytes());
+    Some(Body {
+        header_rest,
+        bytes: records,
+        hash: body_hash,
+    })
 }
 
 /// The index in `dir` without its artifact table, from the table file, when the table
@@ -247,6 +290,7 @@ pub(crate) fn load(dir: &Path) -> Option<Table> {
     let n_failures = r.u32()? as usize;
     let n_entries = usize::try_from(r.u64()?).ok()?;
     let heap_len = usize::try_from(r.u64()?).ok()?;
+    let dirs_len = usize::try_from(r.u64()?).ok()?;
 
     let json_path = dir.join(INDEX_FILE);
     let now = Fingerprint::of(&json_path).ok()?;
@@ -259,18 +303,22 @@ pub(crate) fn load(dir: &Path) -> Option<Table> {
         .checked_mul(VARIANT_LEN)?
         .checked_add(n_failures.checked_mul(FAILURE_LEN)?)?;
     let entries_len = n_entries.checked_mul(ENTRY_LEN)?;
-    let body_len = head_len.checked_add(entries_len)?.checked_add(heap_len)?;
+    let body_len = head_len
+        .checked_add(entries_len)?
+        .checked_add(heap_len)?
+        .checked_add(dirs_len)?;
     if (HEADER_LEN as u64).checked_add(body_len as u64)? != file_len {
         return None;
     }
     let mut head_records = vec![0u8; head_len];
     let mut entries = vec![0u8; entries_len];
     let mut heap = vec![0u8; heap_len];
-    for buf in [&mut head_records, &mut entries, &mut heap] {
+    let mut dirs = vec![0u8; dirs_len];
+    for buf in [&mut head_records, &mut entries, &mut heap, &mut dirs] {
         file.read_exact(buf).ok()?;
     }
     let mut h = Xxh3::new();
-    for buf in [&head_records, &entries, &heap] {
+    for buf in [&head_records, &entries, &heap, &dirs] {
         h.update(buf);
     }
     if h.digest() != body_hash {
@@ -279,6 +327,8 @@ pub(crate) fn load(dir: &Path) -> Option<Table> {
     let heap = String::from_utf8(heap).ok()?;
     let mut table = Table {
         head: Index::default(),
+        clock,
+        objects: decode_dirs(&dirs)?,
         entries,
         heap,
     };
@@ -292,6 +342,25 @@ pub(crate) fn load(dir: &Path) -> Option<Table> {
         table.text(r.span()?)?;
     }
     Some(table)
+}
+
+/// The dirs section.
+fn decode_dirs(bytes: &[u8]) -> Option<Snapshot> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let count = r.u32()? as usize;
+    let mut dirs = Vec::with_capacity(count.min(bytes.len() / 36));
+    for _ in 0..count {
+        let len = r.u32()? as usize;
+        let name = std::str::from_utf8(r.take(len)?).ok()?.to_string();
+        let fp = Fingerprint {
+            size: r.u64()?,
+            mtime_ns: r.i64()?,
+            ctime_ns: r.i64()?,
+            inode: r.u64()?,
+        };
+        dirs.push((name, fp));
+    }
+    (r.pos == bytes.len()).then_some(dirs)
 }
 
 /// Written time, variants and failures.

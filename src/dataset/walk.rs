@@ -28,14 +28,16 @@ pub(crate) enum Kind {
 }
 
 /// Call `each(name, kind)` for every file and directory in `dir` (not `.` and `..`;
-/// other kinds of entry are left out), in the order the filesystem returns them. `at`
-/// is the wall-clock time read before the listing started, recorded with each
-/// fingerprint for the racy rule.
+/// other kinds of entry are left out), in the order the filesystem returns them.
+///
+/// `stat`: fingerprint each file, recording with it this wall-clock time (read before
+/// the listing started, for the racy rule). `follow_links`: count symlinks to regular
+/// files as files (else symlinks are left out).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn list(
     dir: &Path,
-    stat: bool,
-    at: i64,
+    stat: Option<i64>,
+    follow_links: bool,
     each: &mut dyn FnMut(&[u8], Kind),
 ) -> io::Result<()> {
     use rustix::fs::{openat, Mode, OFlags, RawDir, CWD};
@@ -56,7 +58,7 @@ pub(crate) fn list(
         if bytes == b"." || bytes == b".." {
             continue;
         }
-        if let Some(kind) = classify(&fd, name, entry.file_type(), stat, at)? {
+        if let Some(kind) = classify(&fd, name, entry.file_type(), stat, follow_links)? {
             each(bytes, kind);
         }
     }
@@ -70,12 +72,12 @@ fn classify(
     fd: &rustix::fd::OwnedFd,
     name: &std::ffi::CStr,
     listed: rustix::fs::FileType,
-    stat: bool,
-    at: i64,
+    stat: Option<i64>,
+    follow_links: bool,
 ) -> io::Result<Option<Kind>> {
     use rustix::fs::{statat, AtFlags, FileType};
     let file = |st: &rustix::fs::Stat| {
-        Kind::File(stat.then(|| Stat {
+        Kind::File(stat.map(|at| Stat {
             fp: Fingerprint {
                 size: to_u64(st.st_size),
                 mtime_ns: join_ns(st.st_mtime, st.st_mtime_nsec),
@@ -88,7 +90,8 @@ fn classify(
     let kind_of = |st: &rustix::fs::Stat| FileType::from_raw_mode(st.st_mode);
     match listed {
         FileType::Directory => return Ok(Some(Kind::Dir)),
-        FileType::RegularFile if !stat => return Ok(Some(Kind::File(None))),
+        FileType::RegularFile if stat.is_none() => return Ok(Some(Kind::File(None))),
+        FileType::Symlink if !follow_links => return Ok(None),
         FileType::RegularFile | FileType::Symlink | FileType::Unknown => {}
         _ => return Ok(None),
     }
@@ -103,6 +106,7 @@ fn classify(
         FileType::Directory => Some(Kind::Dir),
         // Followed to a regular file only; a dangling link, a link to a directory or to
         // something we may not look at is not a source file.
+        FileType::Symlink if !follow_links => None,
         FileType::Symlink => match statat(fd, name, AtFlags::empty()) {
             Ok(target) if kind_of(&target) == FileType::RegularFile => Some(file(&target)),
             _ => None,
@@ -115,8 +119,8 @@ fn classify(
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn list(
     dir: &Path,
-    stat: bool,
-    at: i64,
+    stat: Option<i64>,
+    follow_links: bool,
     each: &mut dyn FnMut(&[u8], Kind),
 ) -> io::Result<()> {
     for item in std::fs::read_dir(dir)? {
@@ -126,7 +130,7 @@ pub(crate) fn list(
             each(item.file_name().as_encoded_bytes(), Kind::Dir);
             continue;
         } else if ft.is_file() {
-            if !stat {
+            if stat.is_none() {
                 each(item.file_name().as_encoded_bytes(), Kind::File(None));
                 continue;
             }
@@ -135,7 +139,7 @@ pub(crate) fn list(
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             }
-        } else if ft.is_symlink() {
+        } else if ft.is_symlink() && follow_links {
             match std::fs::metadata(item.path()) {
                 Ok(m) if m.is_file() => m,
                 _ => continue,
@@ -143,7 +147,7 @@ pub(crate) fn list(
         } else {
             continue;
         };
-        let st = stat.then(|| Stat {
+        let st = stat.map(|at| Stat {
             fp: Fingerprint::from_metadata(&meta),
             at,
         });
@@ -171,9 +175,9 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn listed(dir: &Path, stat: bool) -> Vec<(String, Kind)> {
+    fn listed(dir: &Path, stat: bool, follow_links: bool) -> Vec<(String, Kind)> {
         let mut out = Vec::new();
-        list(dir, stat, 7, &mut |name, kind| {
+        list(dir, stat.then_some(7), follow_links, &mut |name, kind| {
             out.push((String::from_utf8(name.to_vec()).unwrap(), kind))
         })
         .unwrap();
@@ -186,7 +190,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("sub")).unwrap();
         fs::write(dir.path().join("a.txt"), "hello").unwrap();
-        let got = listed(dir.path(), true);
+        let got = listed(dir.path(), true, true);
         let fp = Fingerprint::of(&dir.path().join("a.txt")).unwrap();
         assert_eq!(
             got,
@@ -196,13 +200,13 @@ mod tests {
             ]
         );
         assert_eq!(
-            listed(dir.path(), false),
+            listed(dir.path(), false, true),
             vec![
                 ("a.txt".to_string(), Kind::File(None)),
                 ("sub".to_string(), Kind::Dir),
             ]
         );
-        assert!(list(&dir.path().join("missing"), true, 0, &mut |_, _| {}).is_err());
+        assert!(list(&dir.path().join("missing"), Some(0), true, &mut |_, _| {}).is_err());
     }
 
     #[cfg(unix)]
@@ -215,10 +219,15 @@ mod tests {
         std::os::unix::fs::symlink(&real, dir.path().join("link.txt")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("dlink")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("dangling")).unwrap();
-        let got = listed(dir.path(), true);
+        let got = listed(dir.path(), true, true);
         let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["d", "link.txt", "real.txt"]);
         let fp = Fingerprint::of(&real).unwrap();
         assert_eq!(got[1].1, Kind::File(Some(Stat { fp, at: 7 })));
+        for stat in [true, false] {
+            let got = listed(dir.path(), stat, false);
+            let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, ["d", "real.txt"], "links left out");
+        }
     }
 }
