@@ -123,3 +123,111 @@ fn sigkilled_builds_always_leave_a_loadable_consistent_index() {
         (n as usize, 0)
     );
 }
+
+/// Ctrl-C as a terminal sends it: SIGINT to the build and its transforms (one process
+/// group). Running transforms are let finish or die, nothing more starts, the index is
+/// saved with everything finished (no checkpoint needed), no source is recorded as
+/// failed, and the exit status is 130. The next build does only the rest.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_saves_everything_finished_and_records_no_failure() {
+    use std::os::unix::process::CommandExt;
+    let fx = Fx::new();
+    let n = 40;
+    for i in 0..n {
+        fx.write(&format!("f{i:02}"), &format!("file {i}\n"));
+    }
+    let bin = assert_cmd::cargo::cargo_bin("smartcache");
+    let child = Command::new(&bin)
+        .args(["dataset", "build"])
+        .arg(fx.src())
+        .arg("--cache")
+        .arg(fx.cache())
+        .args([
+            "--variant",
+            "up",
+            "--exec",
+            "sleep 0.1; tr a-z A-Z < {in} > {out}",
+        ])
+        // No periodic checkpoint: whatever is saved is saved on the way out.
+        .args(["-j", "2", "--checkpoint", "3600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    // Interrupt once a few artifacts are published (whatever the machine's speed).
+    let published = || {
+        walk_files(&fx.cache().join("objects"))
+            .iter()
+            .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while published() < 4 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pgid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-INT", "--", &format!("-{pgid}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains(", 0 failed\n"), "{stdout}");
+    assert!(stdout.contains("interrupted: "), "{stdout}");
+
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let loaded = index::load(cache.dir()).unwrap();
+    let done = loaded.index.entries.len();
+    assert!(done > 0 && done < n, "{done} of {n} recorded:\n{stdout}");
+    assert!(
+        loaded.index.failures.is_empty(),
+        "{:?}",
+        loaded.index.failures
+    );
+    for (rel, a) in &loaded.index.artifacts {
+        let (checksum, size) = hash_file_counted(&cache.artifact_path(rel).unwrap()).unwrap();
+        assert_eq!(
+            (checksum.as_str(), size),
+            (a.checksum.as_str(), a.size),
+            "{rel}"
+        );
+    }
+
+    let (code, out, _) = fx.run(&[
+        "build",
+        "src",
+        "--cache",
+        "cache",
+        "--variant",
+        "up",
+        "--exec",
+        "sleep 0.1; tr a-z A-Z < {in} > {out}",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("; {} transformed,", n - done)),
+        "{done} done before: {out}"
+    );
+}
+
+/// Every file below `dir` (none if it does not exist).
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

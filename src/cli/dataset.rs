@@ -13,7 +13,12 @@ use smartcache::dataset::{
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Exit status of a build stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report).
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -23,6 +28,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Run the transform where needed: `--exec 'CMD {in} {out}'`, once per distinct
     /// content; identical sources share one artifact. Exit 1 when any source failed.
+    /// Ctrl-C (or SIGTERM) lets running transforms finish, saves the index and exits 130;
+    /// a second one stops at once (losing at most one checkpoint interval).
     Build(BuildArgs),
     /// Print the path of the artifact serving PATH for a variant.
     Get(GetArgs),
@@ -289,6 +296,24 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
         cache.sources(&a.sources, shard)?
     };
     let producer = a.producer.producer().unwrap_or_default();
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        // Counted apart from `cancel`, which a transform killed by the same Ctrl-C may
+        // set first.
+        let pressed = AtomicBool::new(false);
+        // Best effort: without a handler, Ctrl-C still loses at most one checkpoint.
+        let _ = ctrlc::set_handler(move || {
+            if pressed.swap(true, Ordering::SeqCst) {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+            cancel.store(true, Ordering::SeqCst);
+            eprintln!(
+                "interrupted: letting running transforms finish and saving the index \
+                 (again to stop at once)"
+            );
+        });
+    }
     let opts = BuildOptions {
         variant: a.variant.clone(),
         producer,
@@ -296,6 +321,7 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
         jobs: a.jobs,
         checkpoint: Duration::from_secs_f64(a.checkpoint),
         trust_index: a.trust.on(),
+        cancel: Some(Arc::clone(&cancel)),
     };
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(0);
@@ -309,7 +335,15 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
         ProgressBar::hidden()
     };
     let observer = Bar(bar);
-    let transform = |input: &Path, output: &Path| run_exec(&cmd, input, output);
+    let transform = |input: &Path, output: &Path| {
+        let result = run_exec(&cmd, input, output);
+        if let Err(Interrupted) = result {
+            // The terminal's Ctrl-C reached the transform too, maybe before our handler
+            // ran: the build is being interrupted, not this source failing.
+            cancel.store(true, Ordering::SeqCst);
+        }
+        result.map_err(|e| e.to_string())
+    };
     let report = cache.build(&sources, &opts, &transform, &observer)?;
     observer.0.finish_and_clear();
     warn_all(&report.warnings);
@@ -330,8 +364,16 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
         for f in &report.failures {
             println!("failed: {}: {}", f.path, f.error);
         }
+        if cancel.load(Ordering::SeqCst) {
+            println!(
+                "interrupted: {} transforms not run; the index holds everything finished",
+                report.cancelled
+            );
+        }
     }
-    Ok(if report.failures.is_empty() {
+    Ok(if cancel.load(Ordering::SeqCst) {
+        EXIT_INTERRUPTED
+    } else if report.failures.is_empty() {
         EXIT_OK
     } else {
         EXIT_INVALID
@@ -343,9 +385,27 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Why an `--exec` command failed.
+enum ExecError {
+    /// Killed by SIGINT: the user pressed Ctrl-C.
+    Interrupted,
+    /// Anything else, described.
+    Failed(String),
+}
+use ExecError::Interrupted;
+
+impl std::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Interrupted => f.write_str("transform interrupted"),
+            ExecError::Failed(s) => f.write_str(s),
+        }
+    }
+}
+
 /// Run the `--exec` template for one source; failure text is the exit status and the
 /// end of the command's stderr.
-fn run_exec(template: &str, input: &Path, output: &Path) -> Result<(), String> {
+fn run_exec(template: &str, input: &Path, output: &Path) -> Result<(), ExecError> {
     let cmd = template
         .replace("{in}", &sh_quote(&input.to_string_lossy()))
         .replace("{out}", &sh_quote(&output.to_string_lossy()));
@@ -356,9 +416,17 @@ fn run_exec(template: &str, input: &Path, output: &Path) -> Result<(), String> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| format!("cannot run sh: {e}"))?;
+        .map_err(|e| ExecError::Failed(format!("cannot run sh: {e}")))?;
     if out.status.success() {
         return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        // SIGINT
+        if out.status.signal() == Some(2) {
+            return Err(Interrupted);
+        }
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
@@ -367,11 +435,11 @@ fn run_exec(template: &str, input: &Path, output: &Path) -> Result<(), String> {
         Some(c) => format!("exit status {c}"),
         None => "killed by a signal".to_string(),
     };
-    if tail.is_empty() {
-        Err(format!("transform failed ({status})"))
+    Err(ExecError::Failed(if tail.is_empty() {
+        format!("transform failed ({status})")
     } else {
-        Err(format!("transform failed ({status}): {}", tail.join(" / ")))
-    }
+        format!("transform failed ({status}): {}", tail.join(" / "))
+    }))
 }
 
 fn get(a: GetArgs) -> anyhow::Result<u8> {

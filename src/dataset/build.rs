@@ -1,5 +1,6 @@
 //! `build`: run the transform only where needed, publish artifacts atomically, and
-//! checkpoint the index so that a crash loses at most one interval of work.
+//! checkpoint the index so that a crash loses at most one interval of work (a build
+//! cancelled through [`BuildOptions::cancel`] loses nothing).
 //!
 //! A build never holds the cache lock while transforms run. It keeps its changes as a
 //! [`Delta`] and, at each checkpoint, takes the lock, re-reads the index from disk,
@@ -23,7 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Turns one source file into one artifact. The output path is a temporary file in the
@@ -68,6 +70,11 @@ pub struct BuildOptions {
     pub checkpoint: Duration,
     /// Skip per-file validation of indexed files.
     pub trust_index: bool,
+    /// Set to stop the build early (Ctrl-C): no further transform starts, the ones
+    /// running finish, and the index is saved with everything finished. A transform that
+    /// fails once this is set is not recorded as a failure: it was most likely
+    /// interrupted along with the build, and simply runs again next time.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl BuildOptions {
@@ -79,6 +86,7 @@ impl BuildOptions {
             jobs: 0,
             checkpoint: Duration::from_secs(5),
             trust_index: false,
+            cancel: None,
         }
     }
 }
@@ -105,6 +113,8 @@ pub struct BuildReport {
     pub failures: Vec<BuildFailure>,
     /// Index saves (checkpoints plus the final one).
     pub saves: usize,
+    /// Transforms not run because the build was cancelled (see [`BuildOptions::cancel`]).
+    pub cancelled: usize,
     #[serde(skip)]
     pub warnings: Vec<String>,
 }
@@ -302,8 +312,21 @@ impl DatasetCache {
         let flushing = Mutex::new(());
         let flush_error: Mutex<Option<DatasetError>> = Mutex::new(None);
         pool.install(|| {
+            let cancelled = || {
+                opts.cancel
+                    .as_ref()
+                    .is_some_and(|c| c.load(AtomicOrdering::SeqCst))
+            };
             jobs.par_iter().with_max_len(1).for_each(|job| {
+                if cancelled() {
+                    shared.lock().unwrap_or_else(|p| p.into_inner()).1.cancelled += 1;
+                    return;
+                }
                 let outcome = self.run_job(job, opts, transform);
+                if outcome.is_err() && cancelled() {
+                    shared.lock().unwrap_or_else(|p| p.into_inner()).1.cancelled += 1;
+                    return;
+                }
                 {
                     let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
                     let (delta, report) = &mut *guard;
