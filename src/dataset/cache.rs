@@ -18,11 +18,11 @@ use super::view::{Entries, EntryRef};
 use crate::fsutil::{self, LockGuard};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use xxhash_rust::xxh3::Xxh3Builder;
+use xxhash_rust::xxh3::xxh3_128;
 
 pub const LOCK_FILE: &str = ".lock";
 pub const BUILD_LOCK_FILE: &str = ".build.lock";
@@ -104,10 +104,6 @@ fn serving_artifact_keyed<'a>(
     }
     None
 }
-
-/// Hash maps keyed by content hashes: xxh3 is several times faster than the default
-/// SipHash on these long keys, and nothing here is attacker-sized.
-type FastMap<K, V> = HashMap<K, V, Xxh3Builder>;
 
 /// A variant checked by `status`: (variant, producer if known, extension, variant key).
 type Target = (String, Option<String>, String, String);
@@ -504,20 +500,29 @@ impl DatasetCache {
             })
             .collect();
 
-        // Hash multiplicity over the cache as it would be after this scan.
-        let mut counts_by_hash: FastMap<&str, usize> =
-            FastMap::with_capacity_and_hasher(entries.len(), Xxh3Builder::new());
-        for &j in &scanned.unmatched {
+        // Contents held by more than one source, over the cache as it would be after this
+        // scan: every content hash in one vector (as xxh3-128 keys: fixed size, compared
+        // in one instruction), sorted in parallel, runs of equal keys picked out. A hash
+        // map counting 100,000 string keys one by one costs several times more.
+        let key = |hash: &str| xxh3_128(hash.as_bytes());
+        let mut keys: Vec<u128> = scanned
+            .files
+            .par_iter()
+            .with_min_len(1024)
+            .filter_map(|s| s.entry(&entries).map(|e| key(e.hash)))
+            .collect();
+        keys.extend(scanned.unmatched.iter().filter_map(|&j| {
             let (p, e) = entries.get(j as usize);
-            if !sources.covers(p) {
-                *counts_by_hash.entry(e.hash).or_default() += 1;
-            }
-        }
-        for s in &scanned.files {
-            if let Some(e) = s.entry(&entries) {
-                *counts_by_hash.entry(e.hash).or_default() += 1;
-            }
-        }
+            (!sources.covers(p)).then(|| key(e.hash))
+        }));
+        keys.par_sort_unstable();
+        let shared: HashSet<u128> = keys
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0])
+            .collect();
+        drop(keys);
+        let duplicate = |e: EntryRef| !shared.is_empty() && shared.contains(&key(e.hash));
 
         let artifact_state = |e: EntryRef, (v, producer, ext, key): &Target| match producer {
             Some(p) => match serving_artifact_keyed(&index.artifacts, &exists, e, v, p, ext, key) {
@@ -527,7 +532,6 @@ impl DatasetCache {
             },
             None => ArtifactState::Missing,
         };
-        let duplicate = |e: EntryRef| counts_by_hash.get(e.hash).copied().unwrap_or(0) > 1;
         let failure =
             |path: &str| -> Option<String> { index.failures.get(path).map(|f| f.error.clone()) };
         // With `changes_only`, an unchanged file with every artifact present and no recorded
