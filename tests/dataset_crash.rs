@@ -31,7 +31,6 @@ fn sigkilled_builds_always_leave_a_loadable_consistent_index() {
             &format!("{i} {}\n", rng.next()),
         );
     }
-    let bin = assert_cmd::cargo::cargo_bin("smartcache");
     let mut listed_total = 0;
     for round in 0..20 {
         // Some sources change between rounds, so every round has work to interrupt.
@@ -42,18 +41,7 @@ fn sigkilled_builds_always_leave_a_loadable_consistent_index() {
                 &format!("{i} round {round} {}\n", rng.next()),
             );
         }
-        let mut child = Command::new(&bin)
-            .args(["dataset", "build"])
-            .arg(fx.src())
-            .arg("--cache")
-            .arg(fx.cache())
-            .args([
-                "--variant",
-                "up",
-                "--exec",
-                "sleep 0.005; tr a-z A-Z < {in} > {out}",
-            ])
-            .args(["-j", "2", "--checkpoint", "0.01"])
+        let mut child = build_command(&fx, "sleep 0.005", "0.01")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -87,19 +75,7 @@ fn sigkilled_builds_always_leave_a_loadable_consistent_index() {
         "the kills never let any artifact be recorded"
     );
 
-    let out = Command::new(&bin)
-        .args(["dataset", "build"])
-        .arg(fx.src())
-        .arg("--cache")
-        .arg(fx.cache())
-        .args([
-            "--variant",
-            "up",
-            "--exec",
-            "sleep 0.005; tr a-z A-Z < {in} > {out}",
-        ])
-        .output()
-        .unwrap();
+    let out = build_command(&fx, "sleep 0.005", "5").output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -137,20 +113,8 @@ fn ctrl_c_saves_everything_finished_and_records_no_failure() {
     for i in 0..n {
         fx.write(&format!("f{i:02}"), &format!("file {i}\n"));
     }
-    let bin = assert_cmd::cargo::cargo_bin("smartcache");
-    let child = Command::new(&bin)
-        .args(["dataset", "build"])
-        .arg(fx.src())
-        .arg("--cache")
-        .arg(fx.cache())
-        .args([
-            "--variant",
-            "up",
-            "--exec",
-            "sleep 0.1; tr a-z A-Z < {in} > {out}",
-        ])
-        // No periodic checkpoint: whatever is saved is saved on the way out.
-        .args(["-j", "2", "--checkpoint", "3600"])
+    // No periodic checkpoint: whatever is saved is saved on the way out.
+    let child = build_command(&fx, "sleep 0.1", "3600")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -230,4 +194,18 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// `smartcache dataset build` of the fixture's sources, variant `up`, two jobs, with a
+/// transform that runs `pause` first and the given checkpoint interval (seconds).
+fn build_command(fx: &Fx, pause: &str, checkpoint: &str) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("smartcache"));
+    c.args(["dataset", "build"])
+        .arg(fx.src())
+        .arg("--cache")
+        .arg(fx.cache())
+        .args(["--variant", "up", "--exec"])
+        .arg(format!("{pause}; tr a-z A-Z < {{in}} > {{out}}"))
+        .args(["-j", "2", "--checkpoint", checkpoint]);
+    c
 }

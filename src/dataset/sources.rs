@@ -566,6 +566,41 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Whatever the names (prefixes of each other, with '.', '-', '0' that sort
+        /// around '/'), the walk yields exactly the files, in byte order of their paths.
+        #[test]
+        fn walk_yields_exactly_the_files_in_path_order(
+            paths in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec!["a", "a.", "a-", "a0", "ab", "b", "é", "a.b"]),
+                    1..4,
+                ),
+                1..24,
+            )
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let root = fs::canonicalize(dir.path()).unwrap();
+            let mut made: Vec<String> = Vec::new();
+            for parts in &paths {
+                let p = root.join(parts.join("/"));
+                // Skip a path whose parent is a file, or which is already a directory.
+                if p.is_dir() || p.ancestors().skip(1).any(|a| a.is_file()) {
+                    continue;
+                }
+                fs::create_dir_all(p.parent().unwrap()).unwrap();
+                if !p.exists() {
+                    fs::write(&p, "x").unwrap();
+                    made.push(p.to_str().unwrap().to_string());
+                }
+            }
+            made.sort();
+            let s = Sources::collect(std::slice::from_ref(&root), None, true).unwrap();
+            proptest::prop_assert_eq!(s.paths(), made);
+        }
+    }
+
     #[test]
     fn separate_roots_come_in_path_order() {
         let dir = tempfile::tempdir().unwrap();
