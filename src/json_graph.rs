@@ -25,7 +25,7 @@
 //!   may name an input listed after it (unlike a `.nk` stack machine, a JSON graph can
 //!   therefore contain a cycle, which is an error naming it).
 //! * A knob is exactly one of: `value` (text exactly as a Nuke script writes it, kept
-//!   verbatim; this is what [`write`] produces, so a `.nk` → JSON → graph round trip is
+//!   verbatim; this is what [`write()`] produces, so a `.nk` → JSON → graph round trip is
 //!   exact), `expression` (an expression text), `keys` (animation keys with `frame`,
 //!   `value` and optional `interpolation`: `constant`, `linear`, `smooth`, `catmull-rom`,
 //!   `cubic`), or `components` (a vector knob: numbers, strings, or objects with

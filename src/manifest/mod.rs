@@ -5,7 +5,7 @@
 //!    expression references resolved;
 //! 2. [`frame`]: the view of that setup at one frame (time contexts, Switch, disable,
 //!    knob values at the frame with the values they read), as canonical bytes;
-//! 3. the frame hash: xxh3-128 of those bytes ([`frame::FrameView::hash`]).
+//! 3. the frame hash: xxh3-128 of those bytes ([`frame::Prepared::frame_hash`]).
 //!
 //! [`time`] says how each node class uses time; [`source`] fingerprints the files Read
 //! nodes read.

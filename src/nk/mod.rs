@@ -3,12 +3,12 @@
 //! A script is a Tcl program for a stack of nodes (see `NK-FORMAT.md` in the shared
 //! documents and `docs/nk-reader.md`). Reading happens in two layers with one job each:
 //!
-//! * [`lexer`] splits bytes into commands and words, as byte ranges, without copying
+//! * `lexer` splits bytes into commands and words, as byte ranges, without copying
 //!   and without recursion (brace and bracket depth are counters);
-//! * [`parser`] runs the commands on a stack machine and builds the [`Script`].
+//! * `parser` runs the commands on a stack machine and builds the [`Script`].
 //!
-//! [`text`] decodes bytes (never failing on invalid UTF-8) and maps offsets to
-//! `line:col`; [`error`] holds the error type, whose `Display` is `file:line:col: message`.
+//! `text` decodes bytes (never failing on invalid UTF-8) and maps offsets to
+//! `line:col`; `error` holds the error type, whose `Display` is `file:line:col: message`.
 
 mod error;
 mod lexer;
