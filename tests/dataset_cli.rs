@@ -29,16 +29,7 @@ fn status_reports_every_category_and_changes_nothing() {
     // status wrote no index.
     assert!(!fx.cache().join("index.json").exists());
 
-    let (code, out, _) = fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "up",
-        "--exec",
-        UPPER,
-    ]);
+    let (code, out, _) = fx.build("up", UPPER, &[]);
     assert_eq!((code, out.as_str()), (0, "5 new, 0 changed, 0 touched, 0 unchanged, 0 removed; 4 transformed, 1 deduplicated, 0 failed\n"));
     wait_out_racy_window();
 
@@ -57,16 +48,7 @@ fn status_reports_every_category_and_changes_nothing() {
         "status must not write"
     );
 
-    let (code, out, _) = fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "up",
-        "--exec",
-        UPPER,
-    ]);
+    let (code, out, _) = fx.build("up", UPPER, &[]);
     assert_eq!(code, 0);
     assert_eq!(out, "2 new, 1 changed, 1 touched, 2 unchanged, 1 removed; 1 transformed, 2 deduplicated, 0 failed\n");
     let (_, got, _) = fx.run(&["get", "src/copy.txt", "--cache", C, "--variant", "up"]);
@@ -86,32 +68,14 @@ fn unchanged_tree_is_validated_without_reading_files() {
     for i in 0..20 {
         fx.write(&format!("d{}/f{i}.txt", i % 3), &format!("content {i}\n"));
     }
-    let (code, _, _) = fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        UPPER,
-    ]);
+    let (code, _, _) = fx.build("v", UPPER, &[]);
     assert_eq!(code, 0);
     // Just built: the records are racy, so a status reads the files to be sure.
     let (_, out, _) = fx.run(&["status", "src", "--cache", C, "--variant", "v"]);
     assert_eq!(out, "0 new, 0 changed, 0 touched, 0 removed, 20 unchanged, 0 deduplicated, 0 missing artifacts, 0 reusable, 0 failed (20 files read)\n");
     // Once out of the racy window, a build re-stamps them and stat alone vouches for them.
     wait_out_racy_window();
-    fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        UPPER,
-    ]);
+    fx.build("v", UPPER, &[]);
     let (code, out, _) = fx.run(&["status", "src", "--cache", C, "--variant", "v"]);
     assert_eq!(code, 0);
     assert_eq!(out, "0 new, 0 changed, 0 touched, 0 removed, 20 unchanged, 0 deduplicated, 0 missing artifacts, 0 reusable, 0 failed (0 files read)\n");
@@ -123,34 +87,8 @@ fn variants_coexist_and_producers_never_mix() {
     fx.write("a.txt", "abc\n");
     fx.write("b.txt", "def\n");
     let lower_rev = "rev < {in} > {out}";
-    assert_eq!(
-        fx.run(&[
-            "build",
-            "src",
-            "--cache",
-            C,
-            "--variant",
-            "up",
-            "--exec",
-            UPPER
-        ])
-        .0,
-        0
-    );
-    assert_eq!(
-        fx.run(&[
-            "build",
-            "src",
-            "--cache",
-            C,
-            "--variant",
-            "rev",
-            "--exec",
-            lower_rev
-        ])
-        .0,
-        0
-    );
+    assert_eq!(fx.build("up", UPPER, &[]).0, 0);
+    assert_eq!(fx.build("rev", lower_rev, &[]).0, 0);
     let get = |v: &str| {
         let (code, out, err) = fx.run(&["get", "src/a.txt", "--cache", C, "--variant", v]);
         (
@@ -185,16 +123,7 @@ fn variants_coexist_and_producers_never_mix() {
         out.ends_with("2 missing artifacts, 0 reusable, 0 failed (2 files read)\n"),
         "{out}"
     );
-    let (code, out, _) = fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "up",
-        "--exec",
-        v2,
-    ]);
+    let (code, out, _) = fx.build("up", v2, &[]);
     assert_eq!((code, out.as_str()), (0, "0 new, 0 changed, 0 touched, 2 unchanged, 0 removed; 2 transformed, 0 deduplicated, 0 failed\n"));
     let (_, up2, _) = get("up");
     assert_ne!(up2, up);
@@ -233,18 +162,7 @@ fn failing_transform_is_recorded_and_the_rest_goes_on() {
     fx.write("bad.txt", "two\n");
     fx.write("ok2.txt", "three\n");
     let exec = "case {in} in *bad*) echo 'cannot decode' >&2; exit 3;; esac; cp {in} {out}";
-    let (code, out, _) = fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        exec,
-        "-j",
-        "2",
-    ]);
+    let (code, out, _) = fx.build("v", exec, &["-j", "2"]);
     assert_eq!(code, 1);
     assert_eq!(
         out,
@@ -275,16 +193,7 @@ fn failing_transform_is_recorded_and_the_rest_goes_on() {
     assert_eq!(out, "would delete 0 files, 0 bytes\n");
     // Fixed input: the failure clears.
     fx.write("bad.txt", "fine\n");
-    let (code, out, _) = fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        &exec.replace("*bad*", "*nomatch*"),
-    ]);
+    let (code, out, _) = fx.build("v", &exec.replace("*bad*", "*nomatch*"), &[]);
     assert_eq!(code, 0, "{out}");
     let (_, out, _) = fx.run(&["status", "src", "--cache", C, "--variant", "v"]);
     assert!(
@@ -299,29 +208,11 @@ fn gc_previews_then_deletes_only_unreferenced_artifacts() {
     fx.write("a.txt", "same\n");
     fx.write("b.txt", "same\n");
     fx.write("c.txt", "other\n");
-    fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        UPPER,
-    ]);
+    fx.build("v", UPPER, &[]);
     // a and b share one artifact; removing a keeps it (b references it), removing c frees c's.
     fs::remove_file(fx.src().join("a.txt")).unwrap();
     fs::remove_file(fx.src().join("c.txt")).unwrap();
-    fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        UPPER,
-    ]);
+    fx.build("v", UPPER, &[]);
     let c_art = format!(
         "objects/{}",
         smartcache::dataset::artifact_name(
@@ -377,16 +268,7 @@ fn producer_of(exec: &str) -> String {
 fn trust_index_skips_validation_only_when_asked() {
     let fx = Fx::new();
     fx.write("a.txt", "one\n");
-    fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        UPPER,
-    ]);
+    fx.build("v", UPPER, &[]);
     fx.write("a.txt", "two\n");
     let summary = |args: &[&str], env: Option<&str>| {
         let mut c = fx.cmd();
@@ -435,16 +317,7 @@ fn cache_serves_without_sources_and_verify_finds_damage() {
     let fx = Fx::new();
     fx.write("a.txt", "one\n");
     fx.write("b.txt", "two\n");
-    fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        UPPER,
-    ]);
+    fx.build("v", UPPER, &[]);
     assert_eq!(
         fx.run(&["verify", "--cache", C]),
         (
@@ -475,16 +348,7 @@ fn cache_serves_without_sources_and_verify_finds_damage() {
 fn crafted_index_cannot_lead_outside_the_cache() {
     let fx = Fx::new();
     fx.write("a.txt", "one\n");
-    fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        UPPER,
-    ]);
+    fx.build("v", UPPER, &[]);
     let outside = fx.root.join("precious.txt");
     fs::write(&outside, "do not delete").unwrap();
     fs::create_dir_all(fx.root.join("elsewhere")).unwrap();
@@ -557,16 +421,7 @@ fn crafted_index_cannot_lead_outside_the_cache() {
 fn symlinked_objects_dir_is_never_walked_or_deleted_in() {
     let fx = Fx::new();
     fx.write("a.txt", "one\n");
-    fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        C,
-        "--variant",
-        "v",
-        "--exec",
-        UPPER,
-    ]);
+    fx.build("v", UPPER, &[]);
     // Replace objects/ by a link to a directory outside the cache holding files that an
     // unguarded walk would take for orphans.
     fs::rename(fx.cache().join("objects"), fx.root.join("real-objects")).unwrap();

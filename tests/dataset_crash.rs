@@ -162,16 +162,7 @@ fn ctrl_c_saves_everything_finished_and_records_no_failure() {
         );
     }
 
-    let (code, out, _) = fx.run(&[
-        "build",
-        "src",
-        "--cache",
-        "cache",
-        "--variant",
-        "up",
-        "--exec",
-        "sleep 0.1; tr a-z A-Z < {in} > {out}",
-    ]);
+    let (code, out, _) = fx.build("up", "sleep 0.1; tr a-z A-Z < {in} > {out}", &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(&format!("; {} transformed,", n - done)),

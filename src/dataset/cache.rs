@@ -536,19 +536,19 @@ impl DatasetCache {
             |path: &str| -> Option<String> { index.failures.get(path).map(|f| f.error.clone()) };
         // With `changes_only`, an unchanged file with every artifact present and no recorded
         // failure is counted without building its row (no path, hash or map copied).
-        let clean = |i: usize, s: &Scanned| {
+        // `entry` is `s.entry(&entries)`, decoded once per file by the caller.
+        let clean = |i: usize, s: &Scanned, entry: Option<EntryRef>| {
             opts.changes_only
                 && s.state == FileState::Unchanged
-                && s.entry(&entries).is_some_and(|e| {
+                && entry.is_some_and(|e| {
                     targets
                         .iter()
                         .all(|t| artifact_state(e, t) == ArtifactState::Present)
                 })
                 && (index.failures.is_empty() || failure(&sources.get(i).path()).is_none())
         };
-        let row = |i: usize, s: &Scanned| {
+        let row = |i: usize, s: &Scanned, entry: Option<EntryRef>| {
             let path = sources.get(i).path();
-            let entry = s.entry(&entries);
             FileStatus {
                 state: s.state,
                 hash: entry.map(|e| e.hash.to_string()),
@@ -574,11 +574,12 @@ impl DatasetCache {
             .fold(
                 || (Vec::new(), 0usize, 0usize),
                 |(mut rows, n, d), (i, s)| {
-                    if clean(i, s) {
-                        let dup = s.entry(&entries).is_some_and(duplicate);
+                    let entry = s.entry(&entries);
+                    if clean(i, s, entry) {
+                        let dup = entry.is_some_and(duplicate);
                         (rows, n + 1, d + usize::from(dup))
                     } else {
-                        rows.push(row(i, s));
+                        rows.push(row(i, s, entry));
                         (rows, n, d)
                     }
                 },

@@ -50,7 +50,7 @@ use super::view::{EntryRef, VariantsRef};
 use crate::fsutil::{self, FsError};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
@@ -295,8 +295,11 @@ pub(crate) fn load(dir: &Path) -> Option<Table> {
     let json_path = dir.join(INDEX_FILE);
     let now = Fingerprint::of(&json_path).ok()?;
     let settled = now == json_fp && now.mtime_ns.max(now.ctime_ns) < clock;
-    if !settled && json_digest(&json_path).ok()? != (json_len, json_hash) {
-        return None;
+    if !settled {
+        let (hash, len) = super::hashing::hash_file_counted(&json_path).ok()?;
+        if (len, hash) != (json_len, crate::hash::to_hex(json_hash)) {
+            return None;
+        }
     }
 
     let head_len = n_variants
@@ -402,26 +405,6 @@ fn decode_head(
         failures,
         ..Index::default()
     })
-}
-
-/// Length and xxh3-128 of a file, read through a fixed buffer (no copy of the whole file).
-fn json_digest(path: &Path) -> io::Result<(u64, u128)> {
-    let mut f = File::open(path)?;
-    let mut h = Xxh3::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut len = 0u64;
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                h.update(&buf[..n]);
-                len += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((len, h.digest128()))
 }
 
 /// Bounds-checked reads; `None` on any short field.

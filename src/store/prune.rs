@@ -243,10 +243,8 @@ impl CacheDir {
     ) -> Result<()> {
         // safe_join refuses a `manifests` that is a symlink leading out of the cache.
         let dir = fsutil::safe_join(self.path(), MANIFESTS_DIR)?;
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io_err(&dir)(e)),
+        let Some(entries) = read_dir_if_present(&dir)? else {
+            return Ok(());
         };
         let mut removed_one: Option<PathBuf> = None;
         for entry in entries {
@@ -262,16 +260,9 @@ impl CacheDir {
                 continue;
             }
             let path = entry.path();
-            // symlink_metadata: a symlink is judged (and removed) as the link itself.
-            let meta = fs::symlink_metadata(&path).map_err(io_err(&path))?;
-            if meta.is_dir() {
+            if !remove_if_stale(&path, opts, now, report)? {
                 continue;
             }
-            if is_young(&meta, now, opts.grace) {
-                report.skipped_young.push(path);
-                continue;
-            }
-            remove_file(&path, meta.len(), opts.dry_run, report)?;
             if let Some(hash) = object {
                 report.removed_objects.push(hash.to_string());
             }
@@ -292,29 +283,48 @@ impl CacheDir {
         report: &mut PruneReport,
     ) -> Result<()> {
         let dir = self.path().join(MASTER_DIR);
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io_err(&dir)(e)),
+        let Some(entries) = read_dir_if_present(&dir)? else {
+            return Ok(());
         };
         for entry in entries {
             let entry = entry.map_err(io_err(&dir))?;
             if !entry.file_name().to_str().is_some_and(is_temp_name) {
                 continue;
             }
-            let path = entry.path();
-            let meta = fs::symlink_metadata(&path).map_err(io_err(&path))?;
-            if meta.is_dir() {
-                continue;
-            }
-            if is_young(&meta, now, opts.grace) {
-                report.skipped_young.push(path);
-            } else {
-                remove_file(&path, meta.len(), opts.dry_run, report)?;
-            }
+            remove_if_stale(&entry.path(), opts, now, report)?;
         }
         Ok(())
     }
+}
+
+/// The entries of `dir`; `None` when it does not exist (nothing to prune).
+fn read_dir_if_present(dir: &Path) -> Result<Option<fs::ReadDir>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(Some(entries)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(dir)(e)),
+    }
+}
+
+/// Remove the file `path` (a symlink is judged and removed as the link itself) unless it
+/// is a directory or younger than the grace period (then reported as skipped). Returns
+/// whether it was removed (or would be, with `dry_run`).
+fn remove_if_stale(
+    path: &Path,
+    opts: &PruneOptions,
+    now: SystemTime,
+    report: &mut PruneReport,
+) -> Result<bool> {
+    let meta = fs::symlink_metadata(path).map_err(io_err(path))?;
+    if meta.is_dir() {
+        return Ok(false);
+    }
+    if is_young(&meta, now, opts.grace) {
+        report.skipped_young.push(path.to_path_buf());
+        return Ok(false);
+    }
+    remove_file(path, meta.len(), opts.dry_run, report)?;
+    Ok(true)
 }
 
 /// `true` if the file was modified less than `grace` before `now` (or in the future,

@@ -60,6 +60,21 @@ impl Fx {
             self.redact(&String::from_utf8_lossy(&out.stderr)),
         )
     }
+    /// `smartcache dataset build src --cache cache --variant VARIANT --exec EXEC EXTRA…`.
+    pub fn build(&self, variant: &str, exec: &str, extra: &[&str]) -> (i32, String, String) {
+        let mut args = vec![
+            "build",
+            "src",
+            "--cache",
+            "cache",
+            "--variant",
+            variant,
+            "--exec",
+            exec,
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
 }
 
 /// Wait out the racy window so that entries recorded now are trusted on metadata.
