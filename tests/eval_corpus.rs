@@ -8,16 +8,6 @@
 
 use smartcache::eval::{KnobValue, Part};
 mod common;
-use std::path::PathBuf;
-
-/// Every corpus file, by absolute path.
-fn corpus_files() -> Vec<PathBuf> {
-    let root = common::corpus_nk();
-    common::files_under(&root)
-        .into_iter()
-        .map(|p| root.join(p))
-        .collect()
-}
 
 /// Byte ranges of `name {…}` and `name "…"` values that start a line.
 fn values(text: &str) -> Vec<&str> {
@@ -84,7 +74,7 @@ fn values(text: &str) -> Vec<&str> {
 fn every_corpus_value_parses_and_views_consistently() {
     let mut count = 0usize;
     let mut animated = 0usize;
-    for path in corpus_files() {
+    for path in common::corpus_files() {
         let bytes = std::fs::read(&path).expect("corpus file is readable");
         let text = String::from_utf8_lossy(&bytes);
         for value in values(&text) {

@@ -28,7 +28,7 @@ use smartcache::manifest::{NoSources, Prepared, Setup};
 use smartcache::render::{self, LoadedScript};
 use smartcache::store::CacheDir;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Frames recorded per terminal node, from the script's first frame.
 const FRAMES: i64 = 3;
@@ -43,24 +43,6 @@ const KNOWN_CYCLES: &[(&str, &str)] = &[];
 
 fn known_cycle(label: &str, out: &str) -> bool {
     KNOWN_CYCLES.contains(&(label, out))
-}
-
-/// Every `.nk` and `.gizmo` file under `dir`, sorted (iterative walk).
-fn corpus_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("nk" | "gizmo")) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn is_gizmo(path: &Path) -> bool {
@@ -508,8 +490,7 @@ fn run_cli(src: &Path, work: &Path, tally: &mut Tally) {
 
 #[test]
 fn every_terminal_node_of_the_corpus_records_checks_and_explains() {
-    let corpus = shared().join("corpus/nk");
-    let files = corpus_files(&corpus);
+    let files = corpus_files();
     assert!(
         files.len() >= 300,
         "expected the whole corpus, found {} files",

@@ -6,16 +6,6 @@
 use smartcache::ignore::RuleSet;
 use std::collections::BTreeMap;
 mod common;
-use std::path::PathBuf;
-
-/// Every corpus file, by absolute path.
-fn corpus_files() -> Vec<PathBuf> {
-    let root = common::corpus_nk();
-    common::files_under(&root)
-        .into_iter()
-        .map(|p| root.join(p))
-        .collect()
-}
 
 /// Knobs that can change pixels or what a render reads; no default rule may drop them.
 const PIXEL_KNOBS: &[&str] = &[
@@ -58,7 +48,7 @@ const PIXEL_KNOBS: &[&str] = &[
 fn default_rules_on_the_corpus() {
     let set = RuleSet::builtin();
     let mut fired: BTreeMap<String, usize> = BTreeMap::new();
-    let paths = corpus_files();
+    let paths = common::corpus_files();
     assert_eq!(paths.len(), 360, "the corpus holds 360 scripts");
     for path in &paths {
         let script =

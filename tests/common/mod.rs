@@ -28,6 +28,16 @@ pub fn corpus_nk() -> PathBuf {
     shared().join("corpus/nk")
 }
 
+/// Every corpus script and gizmo, by absolute path, sorted.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let root = corpus_nk();
+    files_under(&root)
+        .into_iter()
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("nk" | "gizmo")))
+        .map(|p| root.join(p))
+        .collect()
+}
+
 /// Every file under `root`, relative to it, sorted (an iterative walk).
 pub fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
