@@ -34,11 +34,13 @@
 //! joined with [`crate::fsutil::safe_join`], so nothing a `hash.json` or object says can
 //! make the store read or delete outside the cache directory.
 
+pub mod batch_object;
 mod error;
 mod hashfile;
 mod master;
 mod objects;
 mod prune;
+pub mod setup_object;
 mod snapshot_id;
 mod snapshots;
 
