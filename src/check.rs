@@ -511,8 +511,13 @@ pub fn explain(old: Side<'_, '_>, new: Side<'_, '_>) -> Vec<Reason> {
         (0..s.view.records.len()).map(|i| (key(s, i), i)).collect()
     };
     let (oi, ni) = (index(&old), index(&new));
-    let on: std::collections::HashSet<&str> = old.view.records.iter().map(|r| r.name).collect();
-    let nn: std::collections::HashSet<&str> = new.view.records.iter().map(|r| r.name).collect();
+    // A node is new (or gone) upstream when the other setup does not have it at all; a
+    // node only visited now (a branch a Switch or a disable opened) is explained by the
+    // knob that opened it.
+    let on: std::collections::HashSet<&str> =
+        old.setup.nodes.iter().map(|n| n.name.as_str()).collect();
+    let nn: std::collections::HashSet<&str> =
+        new.setup.nodes.iter().map(|n| n.name.as_str()).collect();
     let input_names = |s: &Side<'_, '_>, i: usize| -> Vec<Option<String>> {
         s.view.records[i]
             .inputs

@@ -37,6 +37,7 @@ impl ScriptArgs {
         let rules = RuleSet::load(&self.rules)?;
         let profile = Profile::load("nuke", &self.profiles)?;
         let loaded = LoadedScript::read(&self.script)?;
+        super::warn_script(&loaded.script);
         Ok((loaded, rules, profile))
     }
 }
@@ -183,12 +184,7 @@ fn progress_bar(len: usize, what: &'static str) -> indicatif::ProgressBar {
     bar
 }
 
-fn print_json(v: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).expect("JSON serializes")
-    );
-}
+use super::print_json;
 
 fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
     let (loaded, rules, profile) = args.load()?;

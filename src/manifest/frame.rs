@@ -373,6 +373,11 @@ impl<'s> Prepared<'s> {
         let n = &self.setup.nodes[node];
         let count = n.inputs.len();
         let all = || (0..count).collect::<Vec<_>>();
+        if n.group && count == 2 {
+            // An enabled group's image is its Output (input 0 is what it passes when
+            // disabled, which `children` handles).
+            return vec![1];
+        }
         let knobs = self.knobs(node);
         match &n.sem.inputs {
             Inputs::All => all(),

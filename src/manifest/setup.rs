@@ -56,7 +56,7 @@ pub struct SetupNode {
     /// Only referenced by expressions: contributes knob values, not an image.
     pub knob_only: bool,
     /// A group kept as a node of its own: input 0 is what it passes when disabled,
-    /// input 1 its Output.
+    /// input 1 its Output (what it reads when enabled).
     pub group: bool,
 }
 
@@ -244,15 +244,6 @@ fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet)
         .collect()
 }
 
-/// Whether a knob value can be told apart from "off" without evaluating it: a group
-/// that sets its disable knob to anything but a plain false may be disabled.
-fn may_be_on(text: Option<&str>) -> bool {
-    match text.map(str::trim) {
-        None => false,
-        Some(t) => !matches!(t, "false" | "0" | "\"false\"" | "\"0\""),
-    }
-}
-
 impl Setup {
     /// Build the setup of `output` in `script` with `rules` and `profile` applied.
     pub fn build(
@@ -266,15 +257,11 @@ impl Setup {
             .find(output)
             .ok_or_else(|| SetupError::UnknownNode(output.to_string()))?;
         let mut sem = |class: &str| profile.semantics(class);
-        // A group whose disable knob may be on is a node of its own.
+        // A group that can be disabled is a node of its own, so that disabling it is a
+        // knob change rather than a change of the closure's shape.
         let opaque = |id: NodeId| {
             let n = graph.node(id);
-            n.is_group()
-                && profile
-                    .semantics(&n.class)
-                    .disable
-                    .as_deref()
-                    .is_some_and(|d| may_be_on(n.knob(d)))
+            n.is_group() && profile.semantics(&n.class).disable.is_some()
         };
 
         // 1. The image closure, expression image links included. Caching a group
@@ -725,14 +712,14 @@ mod tests {
         }
     }
 
-    /// Caching a group caches what its Output depends on; a group that may be disabled
-    /// is a node reading its input 0 and its Output.
+    /// Caching a group caches what its Output depends on: the group is a node reading
+    /// its input 0 (what it passes when disabled) and its Output.
     #[test]
     fn a_group_as_the_output_is_its_output_child() {
         let text = "Constant {\n inputs 0\n name C\n}\nGroup {\n name G\n addUserKnob {20 User}\n addUserKnob {7 unused}\n unused 3\n}\n Input {\n  inputs 0\n  name Input1\n }\n Blur {\n  size 3\n  name B\n }\n Output {\n  name Output1\n }\nend_group\n";
         let setup = build(text, "G");
         let names: Vec<&str> = setup.nodes.iter().map(|n| n.name.as_str()).collect();
-        assert_eq!(names, ["C", "G.B", "G.Output1"]);
+        assert_eq!(names, ["C", "G.B", "G.Output1", "G"]);
         let disabled = text.replace(" unused 3\n", " unused 3\n disable true\n");
         let setup = build(&disabled, "G");
         let names: Vec<&str> = setup.nodes.iter().map(|n| n.name.as_str()).collect();
