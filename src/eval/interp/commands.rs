@@ -112,3 +112,92 @@ fn if_command(ctx: &mut Ctx<'_>, args: &[String], part: &str) -> Result<Flow, Un
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::interp::testing::{tcl, why, MapScope};
+    use crate::eval::interp::{eval_tcl, Why};
+
+    fn scope() -> MapScope {
+        let mut s = MapScope::new()
+            .text("speed", "1")
+            .text("translate.x", "0")
+            .text("translate.y", "2")
+            .text("Read1.file", "/plates/a.%04d.exr")
+            .env("SHOW", "abc");
+        s.topnode = Some("Read1".into());
+        s
+    }
+
+    fn ok(text: &str) -> String {
+        tcl(&mut scope(), text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn nuke_commands() {
+        assert_eq!(ok("[frame]"), "1001");
+        assert_eq!(ok("[getenv SHOW]"), "abc");
+        assert_eq!(ok("[value [topnode].file]"), "/plates/a.%04d.exr");
+        assert_eq!(
+            ok("[file rootname [value [topnode].file]]"),
+            "/plates/a.%04d"
+        );
+        assert_eq!(
+            why(eval_tcl("[frame]", 1001.5, &mut scope())).0,
+            Why::Inexact
+        );
+        for (text, want) in [
+            ("[frame 3]", Why::Unsupported),
+            ("[knob Read1.first 10]", Why::Unsupported),
+            ("[knob Read1.first]", Why::Unavailable),
+            ("[exists parent.input1]", Why::Unavailable),
+            ("[getenv NOPE]", Why::Unavailable),
+            ("[topnode a b]", Why::Unsupported),
+            ("[value -default 1 x]", Why::Unsupported),
+            ("[python {nuke.thisNode()}]", Why::Unsupported),
+            ("[metadata input/filename]", Why::Unsupported),
+            ("[nosuchcommand]", Why::Unsupported),
+        ] {
+            assert_eq!(why(tcl(&mut scope(), text)).0, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn if_command() {
+        assert_eq!(
+            ok("[if {[value speed] == 1} then {return \"\"} else {return \"spd [value speed]\"}]"),
+            ""
+        );
+        assert_eq!(
+            ok("[if {[value speed] != 1} then {return \"\"} else {return \"spd [value speed]\"}]"),
+            "spd 1"
+        );
+        assert_eq!(
+            ok("[if {[value translate.x] != 0 || [value translate.y] != 0} {return \"t [value translate.x] [value translate.y]\"} {return \"\"}]"),
+            "t 0 2"
+        );
+        assert_eq!(
+            ok("[if {0} {return a} elseif {1} {return b} else {return c}]"),
+            "b"
+        );
+        assert_eq!(
+            ok("[if {0} {return a} elseif {0} then {return b} else {return c}]"),
+            "c"
+        );
+        assert_eq!(ok("[if {0} {return a}]"), "");
+        assert_eq!(ok("[if {\"yes\"} {return a}]"), "a");
+        assert_eq!(ok("[if {1} {string length abc}]"), "3");
+        // The branch not taken is not evaluated.
+        assert_eq!(ok("[if {1} {return a} {python boom}]"), "a");
+        for text in [
+            "[if]",
+            "[if {1}]",
+            "[if {0} {a} else]",
+            "[if {0} {a} else {b} c]",
+            "[if {\"maybe\"} {return a}]",
+            "[if {\"t\"} {return a}]",
+        ] {
+            assert!(tcl(&mut scope(), text).is_err(), "{text}");
+        }
+    }
+}

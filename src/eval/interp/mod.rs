@@ -95,6 +95,8 @@ mod scope;
 mod strings;
 mod tcl;
 mod tcl_expr;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Unknown, Why};
 pub use functions::Num;

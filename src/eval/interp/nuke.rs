@@ -365,3 +365,221 @@ fn apply(op: &str, l: Num, r: Num, part: &str) -> Result<Num, Unknown> {
     }
     Ok(Num { value, exact })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::interp::testing::{expr, expr_num, why, MapScope};
+    use crate::eval::interp::Why;
+
+    fn val(text: &str) -> f64 {
+        expr(&mut MapScope::new(), text, 1.0).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn operators_and_precedence() {
+        for (text, want) in [
+            ("1+2*3", 7.0),
+            ("(1+2)*3", 9.0),
+            ("10-4-3", 3.0),
+            ("12/4/3", 1.0),
+            ("7/2", 3.5),
+            ("-2*3", -6.0),
+            ("2*-3", -6.0),
+            ("- -1", 1.0),
+            ("+2", 2.0),
+            ("1+-1", 0.0),
+            ("7%3", 1.0),
+            ("2*7%4", 2.0),
+            ("1<2", 1.0),
+            ("2<=2", 1.0),
+            ("3>=4", 0.0),
+            ("3>2", 1.0),
+            ("1==1.0", 1.0),
+            ("1!=2", 1.0),
+            ("1<2==1", 1.0),
+            ("!0", 1.0),
+            ("!5", 0.0),
+            ("!!2", 1.0),
+            ("!0+1", 2.0),
+            ("1&&0", 0.0),
+            ("2&&3", 1.0),
+            ("0||3", 1.0),
+            ("0||0", 0.0),
+            ("1||0&&0", 1.0),
+            ("1?2:3", 2.0),
+            ("0?2:3", 3.0),
+            ("0?1:0?5:6", 6.0),
+            ("1?0?7:8:9", 8.0),
+            ("1+1?10:20", 10.0),
+            ("0x10", 16.0),
+            ("1e3+.5", 1000.5),
+            ("5.*2", 10.0),
+            (" 1 +\n2 ", 3.0),
+            ("true+false", 1.0),
+        ] {
+            assert_eq!(val(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn frame_words() {
+        let mut s = MapScope::new();
+        assert_eq!(expr(&mut s, "frame", 12.5), Ok(12.5));
+        assert_eq!(expr(&mut s, "t+x", 12.0), Ok(24.0));
+        assert_eq!(expr(&mut s, "frame>=10", 9.0), Ok(0.0));
+        assert_eq!(expr(&mut s, "frame>=10", 10.0), Ok(1.0));
+        let mut shadowed = MapScope::new();
+        shadowed.shadowed.push("t".into());
+        assert_eq!(
+            why(expr(&mut shadowed, "t", 1.0)),
+            (Why::Inexact, "t".into())
+        );
+        assert_eq!(expr(&mut shadowed, "frame", 3.0), Ok(3.0));
+        assert_eq!(why(expr(&mut s, "frame", f64::NAN)).0, Why::Arithmetic);
+    }
+
+    #[test]
+    fn knob_reads() {
+        let mut s = MapScope::new()
+            .num("Blur1.size", 4.0)
+            .num("Blur1.size@9", 3.0)
+            .num("size.w", 2.0)
+            .num("mix", 0.5)
+            .num("parent.ControlsA.3", 7.0);
+        assert_eq!(expr(&mut s, "Blur1.size*2", 10.0), Ok(8.0));
+        assert_eq!(expr(&mut s, "Blur1.size(frame-1)", 10.0), Ok(3.0));
+        assert_eq!(expr(&mut s, "Blur1.size (9)", 10.0), Ok(3.0));
+        assert_eq!(expr(&mut s, "size.w+mix", 10.0), Ok(2.5));
+        s.texts.insert("this.number".into(), "3".into());
+        assert_eq!(
+            expr(&mut s, "parent.ControlsA.[value this.number]", 1.0),
+            Ok(7.0)
+        );
+        assert_eq!(
+            s.reads,
+            [
+                "Blur1.size@10",
+                "Blur1.size@9",
+                "Blur1.size@9",
+                "size.w@10",
+                "mix@10",
+                "parent.ControlsA.3@1"
+            ]
+        );
+        assert_eq!(
+            why(expr(&mut s, "Blur2.size", 1.0)),
+            (Why::Unavailable, "Blur2.size".into())
+        );
+        assert_eq!(why(expr(&mut s, "Blur1.size()", 1.0)).0, Why::Unsupported);
+        assert_eq!(
+            why(expr(&mut s, "Blur1.size(1,2)", 1.0)).0,
+            Why::Unsupported
+        );
+        s.numbers.insert("nan".into(), f64::NAN);
+        assert_eq!(why(expr(&mut s, "nan", 1.0)).0, Why::Arithmetic);
+    }
+
+    #[test]
+    fn only_the_needed_branch_is_read() {
+        let mut s = MapScope::new()
+            .num("determinant", 0.0)
+            .num("cofactor.6", 2.0);
+        let text = "cofactor.6 == 0 || determinant == 0 ? 0 : cofactor.6/determinant";
+        assert_eq!(expr(&mut s, text, 1.0), Ok(0.0));
+        assert_eq!(expr(&mut s, "0 && missing", 1.0), Ok(0.0));
+        assert_eq!(expr(&mut s, "1 || missing", 1.0), Ok(1.0));
+        assert_eq!(expr(&mut s, "1 ? 2 : random()", 1.0), Ok(2.0));
+        assert!(!s.reads.iter().any(|r| r.starts_with("missing")));
+        // The skipped branch must still parse.
+        assert_eq!(why(expr(&mut s, "1 ? 2 : (", 1.0)).0, Why::Malformed);
+        assert_eq!(why(expr(&mut s, "1 ? 2 : sin(1,2)", 1.0)).0, Why::Malformed);
+        assert_eq!(why(expr(&mut s, "0 && 2**3", 1.0)).0, Why::Unsupported);
+    }
+
+    #[test]
+    fn tcl_runs_first() {
+        let mut s = MapScope::new();
+        assert_eq!(expr(&mut s, "$gui", 1.0), Ok(0.0));
+        assert_eq!(expr(&mut s, "!$gui", 1.0), Ok(1.0));
+        assert_eq!(expr(&mut s, "[frame]+1", 41.0), Ok(42.0));
+        assert_eq!(
+            why(expr(&mut s, "[python nuke.thisNode()]", 1.0)),
+            (Why::Unsupported, "[python nuke.thisNode()]".into())
+        );
+        // `0 &&` does not protect a substitution: Tcl runs before the expression.
+        assert_eq!(
+            why(expr(&mut s, "0 && [python x]", 1.0)).0,
+            Why::Unsupported
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let mut s = MapScope::new();
+        for (text, want, part) in [
+            ("1/0", Why::Arithmetic, "1/0"),
+            ("2*(1/(frame-1))", Why::Arithmetic, "1/(frame-1)"),
+            ("1e308*10", Why::Arithmetic, "1e308*10"),
+            ("random()", Why::Unsupported, "random()"),
+            ("noise(frame)", Why::Unsupported, "noise(frame)"),
+            ("curve", Why::Unsupported, "curve"),
+            ("curve(frame-1)", Why::Unsupported, "curve(frame-1)"),
+            ("y", Why::Unsupported, "y"),
+            ("2**3", Why::Unsupported, "**"),
+            ("3 & 1", Why::Unsupported, "&"),
+            ("-7%3", Why::Unsupported, "-7%3"),
+            ("7.5%2", Why::Unsupported, "7.5%2"),
+            ("7%0", Why::Arithmetic, "7%0"),
+            ("", Why::Malformed, ""),
+            ("1 2", Why::Malformed, "2"),
+            ("(1", Why::Malformed, "(1"),
+            ("1+", Why::Malformed, "1+"),
+            ("frame(1)", Why::Malformed, "frame(1)"),
+            ("sin(1,2)", Why::Malformed, "sin(1,2)"),
+            ("1 ? 2", Why::Malformed, "1 ? 2"),
+            ("\"x\"", Why::Malformed, "\""),
+            ("010", Why::Unsupported, "010"),
+            ("sin(frame) > 0", Why::Inexact, "sin(frame) > 0"),
+            ("floor(pi)", Why::Inexact, "floor(pi)"),
+            ("sin(1)", Why::Inexact, "sin(1)"),
+            ("a\\b", Why::Unsupported, "\\b"),
+        ] {
+            assert_eq!(
+                why(expr(&mut s, text, 1.0)),
+                (want, part.to_owned()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn approximate_values_are_returned_marked() {
+        let mut s = MapScope::new();
+        let n = expr_num(&mut s, "sin(1)*2").unwrap();
+        assert_eq!((n.value, n.exact), (1f64.sin() * 2.0, false));
+        let n = expr_num(&mut s, "abs(-3)").unwrap();
+        assert_eq!((n.value, n.exact), (3.0, true));
+        // A decision inside is still refused.
+        assert_eq!(why(expr_num(&mut s, "cos(0) == 1")).0, Why::Inexact);
+    }
+
+    #[test]
+    fn functions_in_context() {
+        let mut s = MapScope::new()
+            .num("ittNum", 3.0)
+            .num("parent.Erode_master.quality", 2.0)
+            .num("parent.abberation.r", -0.25);
+        assert_eq!(
+            expr(&mut s, "ittNum/parent.Erode_master.quality", 1.0),
+            Ok(1.5)
+        );
+        assert_eq!(expr(&mut s, "abs(parent.abberation.r*10)", 1.0), Ok(2.5));
+        assert_eq!(expr(&mut s, "clamp(frame/10, 0, 1)", 5.0), Ok(0.5));
+        assert_eq!(expr(&mut s, "int(frame/4)", 11.0), Ok(2.0));
+        assert_eq!(expr(&mut s, "floor(frame/4)*4", 11.0), Ok(8.0));
+        assert_eq!(expr(&mut s, "max(frame, 1010)", 1001.0), Ok(1010.0));
+        // pow2 is approximate: fine as a value only.
+        assert_eq!(why(expr(&mut s, "pow2(ittNum)", 1.0)).0, Why::Inexact);
+        assert_eq!(expr_num(&mut s, "pow2(ittNum)").unwrap().value, 9.0);
+    }
+}

@@ -173,6 +173,9 @@ fn script(
                 _ => words.push(word(ctx, src, nested, live)?),
             }
         }
+        if nested && src.peek().is_none() {
+            return malformed(&src.s[open..], "missing close-bracket");
+        }
         if live && !words.is_empty() {
             let text = src.from(cmd_start);
             match commands::run(ctx, &words, text)? {
@@ -224,7 +227,8 @@ fn word(ctx: &mut Ctx<'_>, src: &mut Src<'_>, nested: bool, live: bool) -> Resul
             } else {
                 "extra characters after close-quote"
             };
-            return malformed(src.from(start), what);
+            let next = src.rest().chars().next().map_or(0, char::len_utf8);
+            return malformed(&src.s[start..src.pos + next], what);
         }
     }
     ctx.produce(value.len(), src.from(start))?;
@@ -437,5 +441,105 @@ fn scalar(ctx: &mut Ctx<'_>, name: &str, whole: &str, live: bool) -> Result<Stri
             Ok(v)
         }
         None => unavailable(whole, "Tcl variable not known"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::interp::testing::{tcl, why, MapScope};
+    use crate::eval::interp::Why;
+
+    fn scope() -> MapScope {
+        MapScope::new()
+            .text("a", "A")
+            .text("knob_path", "Grade1")
+            .text("id.0", "white")
+            .text("Grade1.white", "1.5")
+            .text("root.name", "/shows/abc/sh010/comp_v003.nk")
+            .env("SHOW", "abc")
+    }
+
+    fn ok(text: &str) -> String {
+        tcl(&mut scope(), text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn substitution() {
+        assert_eq!(ok("plain text {with} braces"), "plain text {with} braces");
+        assert_eq!(ok("[value a]/b"), "A/b");
+        assert_eq!(ok("[value [value knob_path].[value id.0]]"), "1.5");
+        assert_eq!(ok("$env(SHOW)/x"), "abc/x");
+        assert_eq!(ok("${gui}:$gui"), "0:0");
+        assert_eq!(ok("cost: $ 5 and $"), "cost: $ 5 and $");
+        assert_eq!(ok("[]"), "");
+        assert_eq!(ok("[ value a ]"), "A");
+        assert_eq!(ok("[string length a; string length abc]"), "3");
+        assert_eq!(ok("[string length a\n string length abcd]"), "4");
+    }
+
+    #[test]
+    fn words_and_quoting() {
+        assert_eq!(ok("[string length {[value missing]}]"), "15");
+        assert_eq!(ok("[string length \"a]b\"]"), "3");
+        assert_eq!(ok("[string length \"a b\"]"), "3");
+        assert_eq!(ok("[string length \\{]"), "1");
+        assert_eq!(ok("[string length a\\ b]"), "3");
+        assert_eq!(
+            ok("[concat \"x [value a]\" {y [value a]}]"),
+            "x A y [value a]"
+        );
+        assert_eq!(ok("[string toupper \"a\\tb\"]"), "A\tB");
+        assert_eq!(ok("[string length {a {b} c}]"), "7");
+        assert_eq!(ok("[string length {a \\} b}]"), "6");
+        assert_eq!(ok("[concat a[value a]b]"), "aAb");
+        assert_eq!(ok("[concat \\[value]"), "[value");
+        assert_eq!(ok("[string length ab\\q]"), "3");
+    }
+
+    #[test]
+    fn returns() {
+        assert_eq!(ok("x[if {1} {return a}]y"), "xay");
+        assert_eq!(ok("[return x; python y]"), "x");
+        assert_eq!(
+            why(tcl(&mut scope(), "[string tolower [if {1} {return A}]]")).0,
+            Why::Unsupported
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        for (text, want, part) in [
+            ("[value", Why::Malformed, "[value"),
+            ("[value a", Why::Malformed, "[value a"),
+            ("[string length {a}b]", Why::Malformed, "{a}b"),
+            ("[string length \"a\"b]", Why::Malformed, "\"a\"b"),
+            ("[string length {a]", Why::Malformed, "{a]"),
+            ("[string length \"a]", Why::Malformed, "\"a]"),
+            ("[{*}x]", Why::Unsupported, "{*}x]"),
+            ("[# comment]", Why::Unsupported, "# comment]"),
+            ("[string length \\x41]", Why::Unsupported, "\\x"),
+            ("[string length \\101]", Why::Unsupported, "\\1"),
+            ("[string length a\\\nb]", Why::Unsupported, "\\\nb]"),
+            ("[set x 1]", Why::Unsupported, "[set x 1]"),
+            ("[exec ls]", Why::Unsupported, "[exec ls]"),
+            ("[value missing]", Why::Unavailable, "[value missing]"),
+            ("[value a b]", Why::Unsupported, "[value a b]"),
+            ("$env(NOPE)", Why::Unavailable, "$env(NOPE)"),
+            ("$nope", Why::Unavailable, "$nope"),
+            ("$arr(x)", Why::Unsupported, "$arr(x)"),
+            ("$(x)", Why::Unsupported, "$(x)"),
+            ("$::env(HOME)", Why::Unsupported, "$::env(HOME)"),
+            ("${a", Why::Malformed, "${a"),
+            ("$env(A", Why::Malformed, "$env(A"),
+            ("$env(A B)", Why::Unsupported, "$env(A B)"),
+            ("$env", Why::Unsupported, "$env"),
+            ("C:\\path", Why::Unsupported, "\\path"),
+        ] {
+            assert_eq!(
+                why(tcl(&mut scope(), text)),
+                (want, part.to_owned()),
+                "{text}"
+            );
+        }
     }
 }

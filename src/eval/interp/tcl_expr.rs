@@ -25,9 +25,11 @@ use super::tcl::{braced, command_subst, quoted, variable, Src};
 enum V {
     Int(i64),
     Dbl(f64),
-    /// An operand as text: a literal (numbers keep their written text), a string, a
-    /// substitution's result.
+    /// An operand as text: a string, a substitution's result.
     Str(String),
+    /// A numeric literal as written (`0x10`, `1.50`): whether Tcl keeps the written
+    /// text as its string form differs between versions.
+    Lit(String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +72,7 @@ impl V {
         match self {
             V::Int(i) => Ok(Numeric::Int(*i)),
             V::Dbl(d) => Ok(Numeric::Dbl(*d)),
-            V::Str(s) => match tcl_number(s) {
+            V::Str(s) | V::Lit(s) => match tcl_number(s) {
                 NumText::Int(i) => Ok(Numeric::Int(i)),
                 NumText::Dbl(d) => Ok(Numeric::Dbl(d)),
                 NumText::NotNumber => malformed(part, "non-numeric string used as a number"),
@@ -84,7 +86,7 @@ impl V {
     /// The numeric reading when the value is a number; `None` for a plain string.
     fn maybe_numeric(&self, part: &str) -> Result<Option<Numeric>, Unknown> {
         match self {
-            V::Str(s) if tcl_number(s) == NumText::NotNumber => Ok(None),
+            V::Str(s) | V::Lit(s) if tcl_number(s) == NumText::NotNumber => Ok(None),
             _ => self.numeric(part).map(Some),
         }
     }
@@ -98,12 +100,17 @@ impl V {
                 None => inexact(part, "double whose printing differs between Tcl versions"),
             },
             V::Str(s) => Ok(s.clone()),
+            V::Lit(s) if canonical(s) => Ok(s.clone()),
+            V::Lit(_) => inexact(
+                part,
+                "numeric literal whose string form differs between Tcl versions",
+            ),
         }
     }
 
     /// The truth value for `! && || ?:`.
     fn truth(&self, part: &str) -> Result<bool, Unknown> {
-        if let V::Str(s) = self {
+        if let V::Str(s) | V::Lit(s) = self {
             if tcl_number(s) == NumText::NotNumber {
                 return if boolean_word(s).is_some() {
                     inexact(part, "boolean word as an operand: Tcl versions differ")
@@ -135,12 +142,19 @@ fn canonical(s: &str) -> bool {
 }
 
 /// The result of `expr` on `text` (its arguments already concatenated), as text.
+///
+/// Tcl converts a numeric result to its canonical form (`expr {0x10}` is `16`, `expr
+/// {"1.50"}` is `1.5`: Tcl 8.4's `INST_TRY_CVT_TO_NUMERIC` discards the string form),
+/// so a numeric string prints as the number it reads as.
 pub(crate) fn expr_text(ctx: &mut Ctx<'_>, text: &str) -> Result<String, Unknown> {
     match evaluate(ctx, text)? {
-        V::Str(s) => match tcl_number(&s) {
+        V::Str(s) | V::Lit(s) => match tcl_number(&s) {
             NumText::NotNumber => Ok(s),
-            NumText::Int(_) | NumText::Dbl(_) if canonical(&s) => Ok(s),
-            _ => inexact(text, "numeric string that Tcl may print in another form"),
+            NumText::Int(i) => Ok(i.to_string()),
+            NumText::Dbl(d) => V::Dbl(d).text(text),
+            NumText::Unclear => {
+                inexact(text, "string read as a number differently by Tcl versions")
+            }
         },
         v => v.text(text),
     }
@@ -149,7 +163,7 @@ pub(crate) fn expr_text(ctx: &mut Ctx<'_>, text: &str) -> Result<String, Unknown
 /// The truth of an `if` condition: a number, or a whole boolean word.
 pub(crate) fn condition(ctx: &mut Ctx<'_>, text: &str) -> Result<bool, Unknown> {
     match evaluate(ctx, text)? {
-        V::Str(s) => match tcl_number(&s) {
+        V::Str(s) | V::Lit(s) => match tcl_number(&s) {
             NumText::NotNumber => match boolean_word(&s) {
                 Some(b) => Ok(b),
                 None => unsupported(text, "condition is neither a number nor a boolean word"),
@@ -326,13 +340,13 @@ impl<'s> Parser<'s> {
                 Numeric::Dbl(d) => dbl(-d, part),
             },
             _ => match &v {
-                V::Str(s) if !canonical(s) => {
+                V::Str(s) | V::Lit(s) => {
                     v.numeric(part)?;
-                    inexact(part, "unary + on a number Tcl may print in another form")
-                }
-                V::Str(_) => {
-                    v.numeric(part)?;
-                    Ok(v)
+                    if canonical(s) {
+                        Ok(V::Str(s.clone()))
+                    } else {
+                        inexact(part, "unary + on a number Tcl may print in another form")
+                    }
                 }
                 _ => Ok(v),
             },
@@ -382,8 +396,8 @@ impl<'s> Parser<'s> {
                     );
                 }
                 match parse_lexeme(lexeme) {
-                    NumText::Int(i) if i <= TCL_INT_MAX => Ok(V::Str(lexeme.to_owned())),
-                    NumText::Dbl(_) => Ok(V::Str(lexeme.to_owned())),
+                    NumText::Int(i) if i <= TCL_INT_MAX => Ok(V::Lit(lexeme.to_owned())),
+                    NumText::Dbl(_) => Ok(V::Lit(lexeme.to_owned())),
                     _ => inexact(lexeme, "number read differently by Tcl versions"),
                 }
             }
@@ -582,5 +596,154 @@ fn check_count(args: &[V], want: usize, part: &str) -> Result<V, Unknown> {
         Ok(DUMMY)
     } else {
         malformed(part, "wrong number of arguments to a math function")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::interp::testing::{tcl, why, MapScope};
+    use crate::eval::interp::Why;
+
+    fn scope() -> MapScope {
+        MapScope::new()
+            .text("mute", "1")
+            .text("off", "0")
+            .text("filter", "gaussian")
+            .text("ROrP", "false")
+            .text("sCount", "0xff8800")
+            .text("half", "1.50")
+    }
+
+    fn e(text: &str) -> String {
+        let t = format!("[expr {{{text}}}]");
+        tcl(&mut scope(), &t).unwrap_or_else(|err| panic!("{text}: {err}"))
+    }
+
+    fn refused(text: &str) -> (Why, String) {
+        why(tcl(&mut scope(), &format!("[expr {{{text}}}]")))
+    }
+
+    #[test]
+    fn arithmetic() {
+        for (text, want) in [
+            ("1+2", "3"),
+            ("7/2", "3"),
+            ("-7/2", "-4"),
+            ("7/-2", "-4"),
+            ("-7/-2", "3"),
+            ("-6/2", "-3"),
+            ("7%3", "1"),
+            ("-7%2", "1"),
+            ("7%-2", "-1"),
+            ("7.0/2", "3.5"),
+            ("1.0+1", "2.0"),
+            ("1001 + 0.5", "1001.5"),
+            ("2*(3+4)", "14"),
+            ("-(3)", "-3"),
+            ("0x10", "16"),
+            ("0x10 + 0", "16"),
+            ("1.50", "1.5"),
+            ("\"0x10\"", "16"),
+            ("+3", "3"),
+            ("1e3", "1000.0"),
+            ("[value sCount] eq \"0xff8800\"", "1"),
+            ("[value half] + 0", "1.5"),
+        ] {
+            assert_eq!(e(text), want, "{text}");
+        }
+        assert_eq!(
+            tcl(&mut scope(), "[expr 0x[string range [value sCount] 2 3]]").unwrap(),
+            "255"
+        );
+        assert_eq!(tcl(&mut scope(), "[expr 1 + 2]").unwrap(), "3");
+    }
+
+    #[test]
+    fn comparisons_and_logic() {
+        for (text, want) in [
+            ("1 < 2", "1"),
+            ("\"1.0\" == 1", "1"),
+            ("[value filter] == \"gaussian\"", "1"),
+            ("[value filter] != \"box\"", "1"),
+            ("\"abc\" < \"abd\"", "1"),
+            ("\"b\" > \"abc\"", "1"),
+            ("\"10\" < \"9\"", "0"),
+            ("[value ROrP] == \"true\"", "0"),
+            ("\"a\" eq \"a\"", "1"),
+            ("1 ne 2", "1"),
+            ("1 eq 1.0", "0"),
+            ("!0", "1"),
+            ("!2.5", "0"),
+            ("1 && 0", "0"),
+            ("2 || 0", "1"),
+            ("[value mute] ? \"Mute\" : []", "Mute"),
+            ("[value off] ? \"Mute\" : []", ""),
+            ("0 && [python x]", "0"),
+            ("1 || [python x]", "1"),
+            ("1 ? 2 : [python x]", "2"),
+            ("0 ? [python x] : 3", "3"),
+            ("[value off] ? 1 : 0 ? 2 : 3", "3"),
+        ] {
+            assert_eq!(e(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn functions() {
+        for (text, want) in [
+            ("int(2.7)", "2"),
+            ("int(-2.7)", "-2"),
+            ("round(2.4)", "2"),
+            ("round(-2.6)", "-3"),
+            ("abs(-3)", "3"),
+            ("abs(-1.5)", "1.5"),
+            ("double(3)", "3.0"),
+            ("floor(2.5)", "2.0"),
+            ("ceil(2.1)", "3.0"),
+            ("fmod(7,3)", "1.0"),
+            ("sqrt(4)", "2.0"),
+            ("int(1.0 * 3 / 2)", "1"),
+        ] {
+            assert_eq!(e(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        for (text, want) in [
+            ("0.1+0.2", Why::Inexact),
+            ("1/0", Why::Arithmetic),
+            ("1.0/0", Why::Arithmetic),
+            ("1.5%1", Why::Malformed),
+            ("round(2.5)", Why::Inexact),
+            ("sin(0)", Why::Inexact),
+            ("pow(2,3)", Why::Inexact),
+            ("rand()", Why::Unsupported),
+            ("max(1,2)", Why::Unsupported),
+            ("2**3", Why::Unsupported),
+            ("1<<2", Why::Unsupported),
+            ("1 & 3", Why::Unsupported),
+            ("~1", Why::Unsupported),
+            ("true", Why::Unsupported),
+            ("2147483647+1", Why::Inexact),
+            ("-2147483647-2", Why::Inexact),
+            ("010", Why::Inexact),
+            ("08", Why::Inexact),
+            ("1abc", Why::Unsupported),
+            ("\"abc\" + 1", Why::Malformed),
+            ("[value ROrP] && 1", Why::Inexact),
+            ("[value filter] ? 1 : 0", Why::Malformed),
+            ("1 +", Why::Malformed),
+            ("(1", Why::Malformed),
+            ("1 ? 2", Why::Malformed),
+            ("1 2", Why::Malformed),
+            ("int(1,2)", Why::Malformed),
+            ("0 && sin(1,2)", Why::Malformed),
+            ("0 && rand()", Why::Unsupported),
+            ("1.5 eq 1.50", Why::Inexact),
+            ("[value ROrP] == false", Why::Unsupported),
+        ] {
+            assert_eq!(refused(text).0, want, "{text}");
+        }
     }
 }
