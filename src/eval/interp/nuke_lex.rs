@@ -55,7 +55,7 @@ pub(crate) fn tokens(ctx: &mut Ctx<'_>, s: &str) -> Result<Vec<Token>, Unknown> 
             i += len;
             let lexeme = &s[start..i];
             if ident_char(at(i)) || at(i) == b'.' {
-                return malformed(&s[start..(i + 1).min(s.len())], "malformed number");
+                return malformed(&s[start..=i], "malformed number");
             }
             match parse_lexeme(lexeme) {
                 NumText::Int(v) => Tok::Num(v as f64),

@@ -117,7 +117,11 @@ pub(crate) fn tcl_number(s: &str) -> NumText {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let lower = body.to_ascii_lowercase();
+    let lower = if body.len() <= 8 {
+        body.to_ascii_lowercase()
+    } else {
+        String::new()
+    };
     if matches!(lower.as_str(), "inf" | "infinity" | "nan")
         || (lower.len() > 2
             && lower.starts_with('0')
