@@ -12,16 +12,16 @@
 //!
 //! # What is evaluated
 //!
-//! * [`eval_expression`]: Nuke's expression language ([`nuke`]) after Tcl substitution
+//! * [`eval_expression`]: Nuke's expression language (`nuke.rs`) after Tcl substitution
 //!   of the whole text, as Nuke does: numbers (decimal, exponent, `0x` hex), `frame`,
 //!   `t`, `x`, `pi`, `true`, `false`, C operators and precedence, the math library
-//!   ([`functions`]), knob paths (`Blur1.size`, `size.w`, `matrix.0`, `parent.gain`)
+//!   (`functions.rs`), knob paths (`Blur1.size`, `size.w`, `matrix.0`, `parent.gain`)
 //!   read through the [`Scope`], and knob reads at another time (`Blur1.size(frame-1)`).
 //! * [`eval_tcl`]: a knob text with `[…]` and `$…` substitutions (a file path, a
-//!   label): Tcl parsing with nesting, quoting and escapes ([`tcl`]); the commands
+//!   label): Tcl parsing with nesting, quoting and escapes (`tcl.rs`); the commands
 //!   `value`, `knob`, `frame`, `getenv`, `topnode`, `exists`, `if`, `return`, `expr`
-//!   ([`tcl_expr`]), `format` ([`format`]), `string` ([`strings`]), `file`
-//!   ([`files`]), `lindex llength lrange split join concat list` ([`lists`]).
+//!   (`tcl_expr.rs`), `format` (`format.rs`), `string` (`strings.rs`), `file`
+//!   (`files.rs`), `lindex llength lrange split join concat list` (`lists.rs`).
 //!
 //! # What is deliberately Unknown
 //!
@@ -30,7 +30,7 @@
 //!   `noise`, `fBm`, `turbulence`, colour lookups.
 //! * Anything whose result differs between Tcl versions (Nuke has shipped several)
 //!   or C libraries (Linux, macOS, Windows): numbers printed by Tcl that do not print
-//!   identically everywhere ([`number`]), `%e`, rounding ties, integers beyond 32
+//!   identically everywhere (`number.rs`), `%e`, rounding ties, integers beyond 32
 //!   bits, octal-looking literals, list quoting beyond braces, Unicode case mapping.
 //! * Decisions on approximate values: transcendental functions (`sin`, `exp`, `pow`…)
 //!   come from the host's C library and may differ from Nuke's in the last bit; such a
