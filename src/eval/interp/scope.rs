@@ -16,6 +16,10 @@ pub trait Scope {
     /// The numeric value of the knob named by `path` at time `frame`, as Nuke's
     /// expression engine reads it; `None` when unknown (or when the knob does not
     /// exist: Nuke rejects such an expression).
+    ///
+    /// The value is taken as exact: comparisons, roundings and conditions are decided
+    /// on it. A value that may differ from Nuke's in its last bits (a smooth curve
+    /// evaluated by other code than Nuke's) must be `None`.
     fn number(&mut self, path: &str, frame: f64) -> Option<f64>;
 
     /// The text Tcl's `[value PATH]` gives at `frame`; `None` when unknown.
