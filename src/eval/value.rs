@@ -194,52 +194,62 @@ impl KnobValue {
     /// `[lo, hi]` (which should contain `frame`): for nodes whose shutter reaches
     /// further than half a frame.
     pub fn at_window(&self, frame: f64, lo: f64, hi: f64) -> FrameValue<'_> {
-        let value = self
-            .parts
-            .iter()
-            .map(|p| match p {
-                Part::Plain(r) => FramePart::Text(&self.text[r.clone()]),
-                Part::Curve { span, curve } if curve.is_exact() => FramePart::Curve {
-                    flags: &curve.flags,
-                    keys: curve
-                        .influence_in(lo.min(frame), hi.max(frame))
-                        .into_iter()
-                        .map(|i| curve.keys()[i].canonical())
-                        .collect(),
-                    value: curve.value_at(frame),
-                    text: &self.text[span.clone()],
-                },
-                Part::Curve { span, .. } => FramePart::Raw {
-                    tag: "animation",
-                    text: &self.text[span.clone()],
-                },
-                Part::Expression { span, kind, .. } => FramePart::Raw {
-                    tag: kind.tag(),
-                    text: &self.text[span.clone()],
-                },
-            })
-            .collect();
-        FrameValue {
-            refs: &self.refs,
-            time_dependent: self.time_dependent,
-            unresolvable: &self.unresolvable,
-            value,
-        }
+        let (lo, hi) = (lo.min(frame), hi.max(frame));
+        self.view(Some(frame), lo, hi)
     }
-}
 
-impl KnobValue {
     /// The value over every time of `[lo, hi]` (a span, when a node is evaluated at
     /// every time of a shutter or at every frame): curves record the keys that
     /// influence the span and no value.
     pub fn over(&self, lo: f64, hi: f64) -> FrameValue<'_> {
-        let mut v = self.at_window(lo, lo, hi);
-        for p in &mut v.value {
-            if let FramePart::Curve { value, .. } = p {
-                *value = None;
-            }
+        self.view(None, lo, hi)
+    }
+
+    fn view(&self, frame: Option<f64>, lo: f64, hi: f64) -> FrameValue<'_> {
+        FrameValue {
+            refs: &self.refs,
+            time_dependent: self.time_dependent,
+            unresolvable: &self.unresolvable,
+            value: self
+                .parts
+                .iter()
+                .map(|p| self.part_at(p, frame, lo, hi))
+                .collect(),
         }
-        v
+    }
+
+    /// One of [`KnobValue::parts`] viewed at `frame` (or, with `None`, over a span),
+    /// curves recording the keys that influence `[lo, hi]`: the component of
+    /// [`KnobValue::at_window`] and [`KnobValue::over`], for callers that write a
+    /// value's parts one at a time.
+    pub fn part_at<'a>(
+        &'a self,
+        p: &'a Part,
+        frame: Option<f64>,
+        lo: f64,
+        hi: f64,
+    ) -> FramePart<'a> {
+        match p {
+            Part::Plain(r) => FramePart::Text(&self.text[r.clone()]),
+            Part::Curve { span, curve } if curve.is_exact() => FramePart::Curve {
+                flags: &curve.flags,
+                keys: curve
+                    .influence_in(lo, hi)
+                    .into_iter()
+                    .map(|i| curve.keys()[i].canonical())
+                    .collect(),
+                value: frame.and_then(|f| curve.value_at(f)),
+                text: &self.text[span.clone()],
+            },
+            Part::Curve { span, .. } => FramePart::Raw {
+                tag: "animation",
+                text: &self.text[span.clone()],
+            },
+            Part::Expression { span, kind, .. } => FramePart::Raw {
+                tag: kind.tag(),
+                text: &self.text[span.clone()],
+            },
+        }
     }
 }
 

@@ -23,7 +23,8 @@ use super::ctx::{Ctx, CtxKey};
 use super::setup::{ResolvedRef, Setup, SetupKnob, SetupNode, Target};
 use super::time::{self, ClipFrames, Knobs, Num};
 use super::view::{
-    frame_hasher, hash_record, record_digest, root_digest, script_digest, Canon, Entry, FileRead,
+    put_count, put_curve, put_files, put_knob_name, put_part, put_reads, put_record_head,
+    put_value_head, put_value_tail, root_digest, script_digest, Canon, Entry, FileRead, FrameBytes,
     FrameView, KnobEntry, Read, ReadValue, Record, Stamp,
 };
 use crate::eval::interp;
@@ -232,8 +233,11 @@ impl Knobs for NodeKnobs<'_, '_> {
 /// records that cannot vary with the frame, and the traversal when it only shifts.
 pub struct Prepared<'s> {
     pub setup: &'s Setup,
-    /// Per node, per knob: the entry's digest when it is the same at every frame.
-    static_knob: Vec<Vec<Option<u128>>>,
+    /// Per node, the knobs recorded when it is enabled (not hidden), in order, with
+    /// the entry's digest when it is the same at every frame.
+    plan: Vec<Vec<Slot>>,
+    /// The entry bytes of knobs that are the same at every frame.
+    static_bytes: Vec<u8>,
     /// Per node: the record digest when the whole record is the same at every frame.
     static_record: Vec<Option<u128>>,
     /// The digest of the Root settings when they are the same at every frame.
@@ -241,10 +245,67 @@ pub struct Prepared<'s> {
     /// The traversal at frame 0, when every frame's traversal is the same up to a
     /// shift of its contexts (see [`Prepared::shift_invariant`]).
     walk0: Option<Walk>,
+    /// Per node: what shapes its visits, decided once where it cannot vary.
+    shape: Vec<Shape>,
 }
 
-/// Per-frame memo of knob entries: (owner, knob address, context).
-type Memo<'s> = HashMap<(usize, usize, CtxKey), Rc<Entry<'s>>>;
+/// A knob recorded by an enabled node: its position, and where its entry's bytes are
+/// in [`Prepared::static_bytes`] when they are the same at every frame.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    knob: u32,
+    bytes: Option<(u32, u32)>,
+}
+
+/// A node's motion blur at a context.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Blur {
+    Off,
+    /// The shutter window relative to the frame.
+    Window(f64, f64),
+    /// On, with a window that cannot be known.
+    Unknown,
+}
+
+/// What shapes a node's visits, where it is the same at every frame.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// The class's pad, in frames.
+    pad: f64,
+    /// Its motion blur, when the knobs deciding it are the same at every frame.
+    blur: Option<Blur>,
+    /// Whether it is disabled, when its disable knob is the same at every frame.
+    disabled: Option<bool>,
+    /// Whether its class reads any on-demand Root setting the setup has.
+    reads_root: bool,
+    /// Its class's output changes from frame to frame by itself.
+    varying: bool,
+    /// Its class reads files.
+    files: bool,
+    /// Its knobs are sampled at its context as it is (no blur, pad or other frames).
+    plain: bool,
+}
+
+/// Per-frame memo: knob entries built so far by (owner, knob address, context).
+#[derive(Default)]
+struct Memo<'s> {
+    entries: HashMap<(usize, usize, CtxKey), Rc<Entry<'s>>>,
+}
+
+impl<'s> Memo<'s> {
+    fn new() -> Self {
+        Memo::default()
+    }
+    fn get(&self, k: &(usize, usize, CtxKey)) -> Option<&Rc<Entry<'s>>> {
+        self.entries.get(k)
+    }
+    fn contains_key(&self, k: &(usize, usize, CtxKey)) -> bool {
+        self.entries.contains_key(k)
+    }
+    fn insert(&mut self, k: (usize, usize, CtxKey), e: Rc<Entry<'s>>) {
+        self.entries.insert(k, e);
+    }
+}
 
 fn memo_key(owner: Option<usize>, k: &SetupKnob, ctx: Ctx) -> (usize, usize, CtxKey) {
     (
@@ -258,43 +319,66 @@ impl<'s> Prepared<'s> {
     pub fn new(setup: &'s Setup) -> Self {
         let mut p = Prepared {
             setup,
-            static_knob: Vec::with_capacity(setup.nodes.len()),
+            plan: Vec::with_capacity(setup.nodes.len()),
+            static_bytes: Vec::new(),
             static_record: vec![None; setup.nodes.len()],
             static_root: None,
             walk0: None,
+            shape: Vec::with_capacity(setup.nodes.len()),
         };
         let at0 = Ctx::at(0.0);
+        for (i, n) in setup.nodes.iter().enumerate() {
+            let fixed = |k: &KnobRef| {
+                k.names
+                    .iter()
+                    .filter_map(|name| n.knob(name))
+                    .all(|k| k.value.is_static())
+            };
+            let fixed_opt = |k: &Option<KnobRef>| k.as_ref().is_none_or(fixed);
+            let blur_fixed = n.sem.blur.as_ref().is_none_or(|b| {
+                fixed(&b.on)
+                    && fixed_opt(&b.shutter.shutter)
+                    && fixed_opt(&b.shutter.offset)
+                    && fixed_opt(&b.shutter.custom)
+            });
+            let disable_fixed = p.disable_knob(i).is_none_or(|k| k.value.is_static());
+            let shape = Shape {
+                pad: n.sem.pad_frames(),
+                blur: blur_fixed.then(|| p.blur_at(i, at0)),
+                disabled: disable_fixed.then(|| p.disabled_at(i, at0)),
+                reads_root: setup
+                    .root_on_demand
+                    .iter()
+                    .any(|k| !k.hidden && n.sem.reads_root.reads(&k.name)),
+                varying: n.sem.varying,
+                files: !n.sem.files.is_empty() && !n.knob_only,
+                plain: n.sem.blur.is_none() && !n.sem.own_all && n.sem.pad_frames() == 0.0,
+            };
+            p.shape.push(shape);
+        }
         let mut memo = Memo::new();
         for n in &setup.nodes {
-            let digests = n
-                .knobs
-                .iter()
-                .map(|k| {
-                    k.value
-                        .is_static()
-                        .then(|| p.entry(None, k, at0, &mut memo).digest())
-                })
-                .collect();
-            p.static_knob.push(digests);
+            let mut slots = Vec::new();
+            for (j, k) in n.knobs.iter().enumerate().filter(|(_, k)| !k.hidden) {
+                let bytes = k.value.is_static().then(|| {
+                    let start = p.static_bytes.len();
+                    p.entry(None, k, at0, &mut memo).canon(&mut p.static_bytes);
+                    (start as u32, (p.static_bytes.len() - start) as u32)
+                });
+                slots.push(Slot {
+                    knob: j as u32,
+                    bytes,
+                });
+            }
+            p.plan.push(slots);
         }
         for (i, n) in setup.nodes.iter().enumerate() {
-            let all_static = p.static_knob[i]
-                .iter()
-                .zip(&n.knobs)
-                .all(|(d, k)| d.is_some() || k.hidden)
+            let all_static = p.plan[i].iter().all(|s| s.bytes.is_some())
                 && p.root_reads(i).all(|k| k.value.is_static());
-            let frame_free = !n.sem.varying
-                && n.sem.files.is_empty()
-                && !n.sem.own_all
-                && n.sem.pad_frames() == 0.0;
-            let disable_fixed = p.disable_knob(i).is_none_or(|k| k.value.is_static());
-            let blur_fixed = n.sem.blur.as_ref().is_none_or(|_| {
-                n.knobs
-                    .iter()
-                    .filter(|k| !k.hidden)
-                    .all(|k| k.value.is_static())
-            });
-            if all_static && frame_free && disable_fixed && blur_fixed {
+            let frame_free =
+                !n.sem.varying && n.sem.files.is_empty() && !n.sem.own_all && p.shape[i].pad == 0.0;
+            let shape = p.shape[i];
+            if all_static && frame_free && shape.disabled.is_some() && shape.blur.is_some() {
                 let disabled = p.disabled(i, at0);
                 p.static_record[i] = Some(p.record_digest(i, at0, disabled, &[], &mut memo));
             }
@@ -394,6 +478,13 @@ impl<'s> Prepared<'s> {
     /// number counts (an expression that cannot be evaluated counts as enabled, so
     /// everything the node could read stays in the manifest).
     fn disabled(&self, node: usize, ctx: Ctx) -> bool {
+        match self.shape.get(node).and_then(|s| s.disabled) {
+            Some(d) => d,
+            None => self.disabled_at(node, ctx),
+        }
+    }
+
+    fn disabled_at(&self, node: usize, ctx: Ctx) -> bool {
         let n = &self.setup.nodes[node];
         match (n.knob_only, n.sem.disable.as_deref()) {
             (false, Some(d)) if n.knob(d).is_some() => matches!(
@@ -404,11 +495,19 @@ impl<'s> Prepared<'s> {
         }
     }
 
-    /// The node's motion-blur window relative to the frame: `None` when off, `Some(None)`
-    /// when on with a window that cannot be known.
-    fn blur(&self, node: usize, ctx: Ctx) -> Option<Option<(f64, f64)>> {
+    /// The node's motion blur at `ctx`.
+    fn blur(&self, node: usize, ctx: Ctx) -> Blur {
+        match self.shape.get(node).and_then(|s| s.blur) {
+            Some(b) => b,
+            None => self.blur_at(node, ctx),
+        }
+    }
+
+    fn blur_at(&self, node: usize, ctx: Ctx) -> Blur {
         let n = &self.setup.nodes[node];
-        let b = n.sem.blur.as_ref()?;
+        let Some(b) = n.sem.blur.as_ref() else {
+            return Blur::Off;
+        };
         let knobs = self.knobs(node);
         let above: f64 = b.above.parse().unwrap_or(0.0);
         let on = match knobs.num(&b.on, ctx) {
@@ -416,22 +515,30 @@ impl<'s> Prepared<'s> {
             Num::Choices(v) => v.iter().any(|&x| x > above),
             Num::Unknown => true,
         };
-        on.then(|| time::shutter_window(&knobs, &b.shutter, ctx))
+        match (on, time::shutter_window(&knobs, &b.shutter, ctx)) {
+            (false, _) => Blur::Off,
+            (true, Some((a, b))) => Blur::Window(a, b),
+            (true, None) => Blur::Unknown,
+        }
     }
 
     /// The context the node's own knobs are sampled in.
     fn knob_ctx(&self, node: usize, ctx: Ctx) -> Ctx {
+        let shape = self.shape[node];
+        if shape.plain {
+            return ctx;
+        }
         let n = &self.setup.nodes[node];
         if n.sem.own_all || ctx.is_all() {
             return Ctx::all();
         }
         let mut c = ctx;
         match self.blur(node, ctx) {
-            Some(Some((a, b))) => c = c.widened(a, b),
-            Some(None) => return Ctx::all(),
-            None => {}
+            Blur::Window(a, b) => c = c.widened(a, b),
+            Blur::Unknown => return Ctx::all(),
+            Blur::Off => {}
         }
-        let pad = n.sem.pad_frames();
+        let pad = self.shape[node].pad;
         if pad > 0.0 {
             c = c.widened(-pad, pad);
         }
@@ -452,12 +559,12 @@ impl<'s> Prepared<'s> {
         };
         if n.sem.blur.as_ref().is_some_and(|b| b.inputs) {
             match self.blur(node, ctx) {
-                Some(Some((a, b))) => widen(a, b),
-                Some(None) => return vec![Ctx::all()],
-                None => {}
+                Blur::Window(a, b) => widen(a, b),
+                Blur::Unknown => return vec![Ctx::all()],
+                Blur::Off => {}
             }
         }
-        let pad = n.sem.pad_frames();
+        let pad = self.shape[node].pad;
         if pad > 0.0 {
             widen(-pad, pad);
         }
@@ -661,11 +768,14 @@ impl<'s> Prepared<'s> {
 
     /// The on-demand Root settings the node's class reads.
     fn root_reads(&self, node: usize) -> impl Iterator<Item = &'s SetupKnob> + 's {
-        let sem = self.setup.nodes[node].sem.clone();
-        self.setup
-            .root_on_demand
-            .iter()
-            .filter(move |k| !k.hidden && sem.reads_root.reads(&k.name))
+        let setup: &'s Setup = self.setup;
+        let n = &setup.nodes[node];
+        let list: &'s [SetupKnob] = match self.shape.get(node) {
+            Some(s) if !s.reads_root => &[],
+            _ => &setup.root_on_demand,
+        };
+        list.iter()
+            .filter(move |k| !k.hidden && n.sem.reads_root.reads(&k.name))
     }
 
     /// The files the node reads at `ctx`.
@@ -687,8 +797,9 @@ impl<'s> Prepared<'s> {
         files
     }
 
-    /// The digest of a node's record at a visit (see [`record_digest`]), from the
-    /// knobs' digests: precomputed for static knobs, else from their entries.
+    /// The digest of a node's record at a visit (see [`put_record_head`]): the bytes of
+    /// knobs that cannot vary were written once in [`Prepared::new`]; the others are
+    /// written from their entries.
     fn record_digest(
         &self,
         node: usize,
@@ -697,34 +808,63 @@ impl<'s> Prepared<'s> {
         files: &[FileRead],
         memo: &mut Memo<'s>,
     ) -> u128 {
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let n = &self.setup.nodes[node];
         let kctx = self.knob_ctx(node, ctx);
-        let mut knobs: Vec<(&str, u128)> = Vec::with_capacity(n.knobs.len());
-        for (j, k) in n.knobs.iter().enumerate() {
-            if !self.recorded(node, k, disabled) {
-                continue;
-            }
-            let d = match (self.static_knob.get(node).and_then(|v| v[j]), kctx.frame) {
-                (Some(d), Some(_)) => d,
-                _ => self.entry(Some(node), k, kctx, memo).digest(),
+        let write =
+            |out: &mut Vec<u8>, k: &'s SetupKnob, slot: Option<Slot>, memo: &mut Memo<'s>| {
+                put_knob_name(out, &k.name);
+                match (slot.and_then(|s| s.bytes), kctx.frame) {
+                    (Some((a, l)), Some(_)) => {
+                        out.extend_from_slice(&self.static_bytes[a as usize..(a + l) as usize])
+                    }
+                    // Nothing to read: its entry alone, not kept.
+                    _ if k.refs.is_empty() => put_plain_entry(out, k, kctx),
+                    _ => self.entry(Some(node), k, kctx, memo).canon(out),
+                }
             };
-            knobs.push((&k.name, d));
-        }
-        let root: Vec<(&str, u128)> = if disabled {
-            Vec::new()
-        } else {
-            self.root_reads(node)
-                .map(|k| (k.name.as_str(), self.entry(None, k, kctx, memo).digest()))
-                .collect()
-        };
-        record_digest(
-            &n.class,
-            disabled,
-            n.sem.varying.then(|| Stamp::of(ctx)),
-            knobs.into_iter(),
-            root.into_iter(),
-            files,
-        )
+        BUF.with(|b| {
+            let mut out = b.borrow_mut();
+            out.clear();
+            let stamp = self.shape[node].varying.then(|| Stamp::of(ctx));
+            put_record_head(&mut out, &n.class, disabled, stamp);
+            if disabled {
+                let recorded: Vec<(usize, &'s SetupKnob)> = n
+                    .knobs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| self.recorded(node, k, true))
+                    .collect();
+                put_count(&mut out, recorded.len());
+                for (j, k) in recorded {
+                    let slot = self.plan[node]
+                        .iter()
+                        .find(|s| s.knob as usize == j)
+                        .copied();
+                    write(&mut out, k, slot, memo);
+                }
+                put_count(&mut out, 0);
+            } else {
+                put_count(&mut out, self.plan[node].len());
+                for s in &self.plan[node] {
+                    write(&mut out, &n.knobs[s.knob as usize], Some(*s), memo);
+                }
+                if self.shape[node].reads_root {
+                    let root: Vec<&'s SetupKnob> = self.root_reads(node).collect();
+                    put_count(&mut out, root.len());
+                    for k in root {
+                        put_knob_name(&mut out, &k.name);
+                        self.entry(None, k, kctx, memo).canon(&mut out);
+                    }
+                } else {
+                    put_count(&mut out, 0);
+                }
+            }
+            put_files(&mut out, files);
+            xxhash_rust::xxh3::xxh3_128(&out)
+        })
     }
 
     /// Whether knob `k` of `node` is recorded (hidden knobs and, on a disabled node,
@@ -844,14 +984,14 @@ impl<'s> Prepared<'s> {
             None => self.root_digest(Ctx::at(frame), &mut memo),
         };
         let (walk, shift) = self.walk_for(frame);
-        let mut h = frame_hasher(root);
+        let mut h = FrameBytes::new(root, walk.visits.len());
         for v in &walk.visits {
             let ctx = v.ctx.shifted(shift);
             let node = v.node as usize;
             let digest = match (self.static_record[node], ctx.frame) {
                 (Some(d), Some(_)) => d,
                 _ => {
-                    let files = if v.disabled {
+                    let files = if v.disabled || !self.shape[node].files {
                         Vec::new()
                     } else {
                         self.files(node, ctx, probe)
@@ -863,9 +1003,9 @@ impl<'s> Prepared<'s> {
                     d
                 }
             };
-            hash_record(&mut h, digest, walk.inputs_of(v).iter().copied());
+            h.record(digest, walk.inputs_of(v).iter().copied());
         }
-        (crate::hash::to_hex(h.digest128()), sources)
+        (h.finish(), sources)
     }
 
     // -------------------------------------------------------------------------------
@@ -1020,7 +1160,49 @@ fn single_expression(v: &KnobValue) -> Option<(ExprKind, &str)> {
 }
 
 fn entry_digest(e: &Entry<'_>) -> u128 {
-    let mut out = Vec::new();
-    e.canon(&mut out);
-    xxhash_rust::xxh3::xxh3_128(&out)
+    with_buf(|out| e.canon(out))
+}
+
+/// xxh3-128 of what `write` writes, in a buffer reused per thread (entries: a record
+/// has its own buffer, and may need an entry's digest while writing).
+fn with_buf(write: impl FnOnce(&mut Vec<u8>)) -> u128 {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|b| {
+        let mut out = b.borrow_mut();
+        out.clear();
+        write(&mut out);
+        xxhash_rust::xxh3::xxh3_128(&out)
+    })
+}
+
+/// The bytes of a knob's entry when it reads no other knob: those of
+/// `plain_entry(k, ctx)`, written part by part without building the entry (the
+/// per-frame hash path).
+fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
+    let v = &k.value;
+    let (frame, lo, hi) = match ctx.frame {
+        Some(f) => (Some(f), ctx.lo.min(f), ctx.hi.max(f)),
+        None => (None, ctx.lo, ctx.hi),
+    };
+    put_value_head(out, v.parts().len());
+    for p in v.parts() {
+        match p {
+            // What `part_at` gives, written without gathering the keys.
+            Part::Curve { curve, .. } if curve.is_exact() => {
+                let keys = curve.influence_in(lo, hi);
+                put_curve(
+                    out,
+                    &curve.flags,
+                    keys.iter().map(|&i| curve.keys()[i].canonical()),
+                    frame.and_then(|f| curve.value_at(f)),
+                );
+            }
+            _ => put_part(out, &v.part_at(p, frame, lo, hi)),
+        }
+    }
+    put_value_tail(out, v.references(), v.time_dependent(), v.unresolvable());
+    v.time_dependent().then(|| Stamp::of(ctx)).canon(out);
+    put_reads(out, &env_reads(k));
 }

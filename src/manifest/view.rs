@@ -18,7 +18,7 @@ use super::ctx::Ctx;
 use crate::eval::{format_f64, FramePart, FrameValue};
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+use xxhash_rust::xxh3::xxh3_128;
 
 /// Format tag and version inside every hashed frame. Version 2: typed views, time
 /// contexts with knob windows, class semantics from the profile.
@@ -216,49 +216,78 @@ pub(crate) fn put_f64(out: &mut Vec<u8>, v: f64) {
     out.extend_from_slice(&v.to_bits().to_le_bytes());
 }
 
+/// The first bytes of a value: how many parts it has.
+pub(crate) fn put_value_head(out: &mut Vec<u8>, parts: usize) {
+    put_len(out, parts);
+}
+
+/// One part of a value.
+pub(crate) fn put_part(out: &mut Vec<u8>, p: &FramePart<'_>) {
+    match p {
+        FramePart::Text(t) => put_text(out, b'P', t),
+        FramePart::Curve {
+            flags, keys, value, ..
+        } => put_curve(out, flags, keys.iter().copied(), *value),
+        FramePart::Raw { tag, text } => {
+            put_text(out, b'R', tag);
+            put_text(out, b'r', text);
+        }
+    }
+}
+
+/// A curve part: its flags, the keys that influence the window, its value.
+pub(crate) fn put_curve<'k>(
+    out: &mut Vec<u8>,
+    flags: &[String],
+    keys: impl ExactSizeIterator<Item = &'k str>,
+    value: Option<f64>,
+) {
+    out.push(b'C');
+    put_len(out, flags.len());
+    for f in flags {
+        put_text(out, b'f', f);
+    }
+    put_len(out, keys.len());
+    for k in keys {
+        put_text(out, b'k', k);
+    }
+    match value {
+        Some(v) => {
+            out.push(b'v');
+            put_f64(out, v);
+        }
+        None => out.push(b'-'),
+    }
+}
+
+/// The last bytes of a value: what it reads, whether it depends on the time, what
+/// cannot be analysed.
+pub(crate) fn put_value_tail(
+    out: &mut Vec<u8>,
+    refs: &[crate::eval::Reference],
+    time_dependent: bool,
+    unresolvable: &[String],
+) {
+    put_len(out, refs.len());
+    for r in refs {
+        put_text(out, b'n', &r.node);
+        put_text(out, b'k', &r.knob);
+        out.push(r.other_frames as u8);
+    }
+    out.push(time_dependent as u8);
+    put_len(out, unresolvable.len());
+    for u in unresolvable {
+        put_text(out, b'u', u);
+    }
+}
+
 impl Canon for FrameValue<'_> {
     fn canon(&self, out: &mut Vec<u8>) {
-        put_len(out, self.value.len());
+        put_value_head(out, self.value.len());
         for p in &self.value {
-            match p {
-                FramePart::Text(t) => put_text(out, b'P', t),
-                FramePart::Curve {
-                    flags, keys, value, ..
-                } => {
-                    out.push(b'C');
-                    put_len(out, flags.len());
-                    for f in flags.iter() {
-                        put_text(out, b'f', f);
-                    }
-                    put_len(out, keys.len());
-                    for k in keys {
-                        put_text(out, b'k', k);
-                    }
-                    match value {
-                        Some(v) => {
-                            out.push(b'v');
-                            put_f64(out, *v);
-                        }
-                        None => out.push(b'-'),
-                    }
-                }
-                FramePart::Raw { tag, text } => {
-                    put_text(out, b'R', tag);
-                    put_text(out, b'r', text);
-                }
-            }
+            put_part(out, p);
         }
-        put_len(out, self.refs.len());
-        for r in self.refs {
-            put_text(out, b'n', &r.node);
-            put_text(out, b'k', &r.knob);
-            out.push(r.other_frames as u8);
-        }
-        out.push(self.time_dependent as u8);
-        put_len(out, self.unresolvable.len());
-        for u in self.unresolvable {
-            put_text(out, b'u', u);
-        }
+        put_value_tail(out, self.refs, self.time_dependent, self.unresolvable);
     }
 }
 
@@ -291,22 +320,27 @@ impl Canon for Entry<'_> {
     fn canon(&self, out: &mut Vec<u8>) {
         self.value.canon(out);
         self.stamp.canon(out);
-        put_len(out, self.reads.len());
-        for r in &self.reads {
-            put_text(out, b'p', r.path);
-            match &r.value {
-                ReadValue::Knob(e) => {
-                    out.push(b'K');
-                    out.extend_from_slice(&e.digest.to_le_bytes());
-                }
-                ReadValue::Default { class } => put_text(out, b'D', class),
-                ReadValue::RootDefault => out.push(b'O'),
-                ReadValue::Image => out.push(b'I'),
-                ReadValue::Unresolved => out.push(b'U'),
-                ReadValue::Cycle => out.push(b'Y'),
-                ReadValue::Env(Some(v)) => put_text(out, b'V', v),
-                ReadValue::Env(None) => out.push(b'v'),
+        put_reads(out, &self.reads);
+    }
+}
+
+/// An entry's reads: each path and what it found (a knob read as its entry's digest).
+pub(crate) fn put_reads(out: &mut Vec<u8>, reads: &[Read<'_>]) {
+    put_len(out, reads.len());
+    for r in reads {
+        put_text(out, b'p', r.path);
+        match &r.value {
+            ReadValue::Knob(e) => {
+                out.push(b'K');
+                out.extend_from_slice(&e.digest.to_le_bytes());
             }
+            ReadValue::Default { class } => put_text(out, b'D', class),
+            ReadValue::RootDefault => out.push(b'O'),
+            ReadValue::Image => out.push(b'I'),
+            ReadValue::Unresolved => out.push(b'U'),
+            ReadValue::Cycle => out.push(b'Y'),
+            ReadValue::Env(Some(v)) => put_text(out, b'V', v),
+            ReadValue::Env(None) => out.push(b'v'),
         }
     }
 }
@@ -324,58 +358,84 @@ impl Canon for FileRead {
     }
 }
 
-/// The digest of a record's content from its parts: class, disabled, stamp, each knob
-/// as its name and the digest of its entry, the Root settings it reads likewise, then
-/// its files. Never its name or inputs (the frame hash adds the inputs).
-pub fn record_digest<'a>(
+/// The first bytes of a record: class, whether disabled, its time stamp. Then come its
+/// knobs (their count, then each name and entry bytes), the Root settings it reads
+/// likewise, and its files ([`put_files`]); the record's digest is xxh3-128 of it all.
+/// Never its name or inputs (the frame hash adds the inputs).
+pub(crate) fn put_record_head(
+    out: &mut Vec<u8>,
     class: &str,
     disabled: bool,
     stamp: Option<Stamp>,
-    knobs: impl ExactSizeIterator<Item = (&'a str, u128)>,
-    root: impl ExactSizeIterator<Item = (&'a str, u128)>,
-    files: &[FileRead],
-) -> u128 {
-    let mut out = Vec::with_capacity(64);
-    put_text(&mut out, b'c', class);
+) {
+    put_text(out, b'c', class);
     out.push(disabled as u8);
-    stamp.canon(&mut out);
-    for list in [
-        &mut knobs.collect::<Vec<_>>(),
-        &mut root.collect::<Vec<_>>(),
-    ] {
-        put_len(&mut out, list.len());
-        for (name, d) in list.iter() {
-            put_text(&mut out, b'n', name);
-            out.extend_from_slice(&d.to_le_bytes());
-        }
-    }
-    put_len(&mut out, files.len());
+    stamp.canon(out);
+}
+
+/// How many knobs (or Root settings) follow.
+pub(crate) fn put_count(out: &mut Vec<u8>, n: usize) {
+    put_len(out, n);
+}
+
+/// A knob's name; its entry's bytes follow.
+pub(crate) fn put_knob_name(out: &mut Vec<u8>, name: &str) {
+    put_text(out, b'n', name);
+}
+
+/// A record's files.
+pub(crate) fn put_files(out: &mut Vec<u8>, files: &[FileRead]) {
+    put_len(out, files.len());
     for f in files {
-        f.canon(&mut out);
+        f.canon(out);
     }
-    xxh3_128(&out)
 }
 
 impl Record<'_> {
-    /// The digest of the record's content (see [`record_digest`]).
+    /// The digest of the record's content (see [`put_record_head`]).
     pub fn digest(&self) -> u128 {
-        record_digest(
-            self.class,
-            self.disabled,
-            self.stamp,
-            self.knobs.iter().map(|k| (k.name, k.entry.digest)),
-            self.root.iter().map(|k| (k.name, k.entry.digest)),
-            &self.files,
-        )
+        let mut out = Vec::new();
+        put_record_head(&mut out, self.class, self.disabled, self.stamp);
+        for list in [&self.knobs, &self.root] {
+            put_count(&mut out, list.len());
+            for k in list.iter() {
+                put_knob_name(&mut out, k.name);
+                k.entry.canon(&mut out);
+            }
+        }
+        put_files(&mut out, &self.files);
+        xxh3_128(&out)
     }
 }
 
-/// Start a frame hash: format tag and version, then the Root settings.
-pub fn frame_hasher(root_digest: u128) -> Xxh3 {
-    let mut h = Xxh3::new();
-    h.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
-    h.update(&root_digest.to_le_bytes());
-    h
+/// The bytes a frame hash is taken over: format tag and version, the Root settings'
+/// digest, then each record's digest and inputs (see [`FrameBytes::record`]). Gathered
+/// in one buffer and hashed once, which is the same hash as streaming them.
+pub struct FrameBytes(Vec<u8>);
+
+impl FrameBytes {
+    /// Start a frame: format tag and version, then the Root settings.
+    pub fn new(root_digest: u128, records: usize) -> FrameBytes {
+        let mut out = Vec::with_capacity(64 + records * 28);
+        out.extend_from_slice(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
+        out.extend_from_slice(&root_digest.to_le_bytes());
+        FrameBytes(out)
+    }
+
+    /// Add one record: its content digest, then its inputs.
+    pub fn record(&mut self, digest: u128, inputs: impl ExactSizeIterator<Item = Option<u32>>) {
+        let out = &mut self.0;
+        out.extend_from_slice(&digest.to_le_bytes());
+        out.extend_from_slice(&(inputs.len() as u32).to_le_bytes());
+        for i in inputs {
+            out.extend_from_slice(&i.unwrap_or(u32::MAX).to_le_bytes());
+        }
+    }
+
+    /// The frame hash, as 32 hex characters.
+    pub fn finish(&self) -> String {
+        crate::hash::to_hex(xxh3_128(&self.0))
+    }
 }
 
 /// The digest of the Root settings every node reads, and of the whole script when an
@@ -408,28 +468,16 @@ pub fn script_digest(script: &BTreeMap<String, String>) -> u128 {
     xxh3_128(&out)
 }
 
-/// Add one record to a frame hash: its content digest, then its inputs.
-pub fn hash_record(h: &mut Xxh3, digest: u128, inputs: impl ExactSizeIterator<Item = Option<u32>>) {
-    h.update(&digest.to_le_bytes());
-    h.update(&(inputs.len() as u32).to_le_bytes());
-    for i in inputs {
-        h.update(&i.unwrap_or(u32::MAX).to_le_bytes());
-    }
-}
-
 impl FrameView<'_> {
     /// The frame hash of this view: xxh3-128 over the format, the Root settings, and
     /// each record's digest and inputs in order.
     pub fn hash(&self) -> String {
-        let mut h = frame_hasher(root_digest(&self.root, self.script.map(script_digest)));
+        let root = root_digest(&self.root, self.script.map(script_digest));
+        let mut h = FrameBytes::new(root, self.records.len());
         for r in &self.records {
-            hash_record(
-                &mut h,
-                r.digest(),
-                r.inputs.iter().map(|i| i.map(|i| i as u32)),
-            );
+            h.record(r.digest(), r.inputs.iter().map(|i| i.map(|i| i as u32)));
         }
-        crate::hash::to_hex(h.digest128())
+        h.finish()
     }
 
     /// Whether two views have the same content: everything the hash covers, compared
