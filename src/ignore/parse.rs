@@ -4,9 +4,14 @@
 //! hand-written scanner over each line rather than a general tokenizer: the only
 //! structure is `[keep] (node|knob) PATTERN [# reason]`.
 
-use super::matcher::Compiled;
+use super::matcher::{Compiled, Pattern};
 use super::{Rule, RuleError, RuleKind};
-use globset::{Glob, GlobBuilder};
+use globset::GlobBuilder;
+
+/// Longest rule pattern accepted, in characters. Class and knob names are short; the
+/// limit keeps every pattern's matcher small (a glob of 100,000 `*` would otherwise
+/// compile to a regex over globset's size limit).
+pub const MAX_PATTERN_LEN: usize = 1024;
 
 /// Parse `text`; `origin` names the file in rule origins and errors.
 pub(super) fn parse(text: &str, origin: &str) -> Result<(Vec<Rule>, Vec<Compiled>), RuleError> {
@@ -189,7 +194,7 @@ fn knob_pattern(
 
 /// A class pattern. Class names never contain spaces, so a space means a mistake such as
 /// `node Dot NoOp` (one pattern per rule; `{Dot,NoOp}` matches both).
-fn class_glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Glob, RuleError> {
+fn class_glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Pattern, RuleError> {
     if let Some(space) = pattern.find(char::is_whitespace) {
         return Err(line.error(
             at + space,
@@ -200,12 +205,22 @@ fn class_glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Glob, RuleErr
 }
 
 /// Compile one glob with the options every rule uses: whole-name, case-sensitive
-/// matching where `*` crosses dots (names are not paths), `\` escapes and `{a,}`.
-fn glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Glob, RuleError> {
-    GlobBuilder::new(pattern)
+/// matching where `*` crosses dots (names are not paths), `\` escapes and `{a,}`. A
+/// pattern too long, or whose matcher cannot be built, is an error at its position.
+fn glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Pattern, RuleError> {
+    let len = pattern.chars().count();
+    if len > MAX_PATTERN_LEN {
+        return Err(line.error(
+            at,
+            format!("pattern too long: {len} characters (at most {MAX_PATTERN_LEN})"),
+        ));
+    }
+    let glob = GlobBuilder::new(pattern)
         .literal_separator(false)
         .backslash_escape(true)
         .empty_alternates(true)
         .build()
-        .map_err(|e| line.error(at, format!("bad pattern `{pattern}`: {}", e.kind())))
+        .map_err(|e| line.error(at, format!("bad pattern `{pattern}`: {}", e.kind())))?;
+    Pattern::new(glob)
+        .map_err(|e| line.error(at, format!("pattern too complex to match: {}", e.kind())))
 }
