@@ -681,6 +681,7 @@ impl Setup {
                 knob_only: n["knob_only"].as_bool().unwrap_or(false),
             });
         }
+        check_wiring(&nodes)?;
         Ok(Setup {
             output: doc["output"].as_str().unwrap_or_default().to_string(),
             rules: doc["rules"].as_str().unwrap_or_default().to_string(),
@@ -689,6 +690,27 @@ impl Setup {
             nodes,
         })
     }
+}
+
+/// Refuse a stored setup whose image wiring could loop. [`Setup::build`] lists inputs
+/// before their consumers, so every input and image link of node i names a node listed
+/// before i; a stored object must too, since a frame's walk follows them over (node,
+/// frame) pairs, and one loop through a `TimeOffset` would visit frames f, f-1, f-2…
+/// forever. Knob references may point anywhere: their evaluation detects cycles.
+fn check_wiring(nodes: &[SetupNode]) -> Result<(), SetupReadError> {
+    for (i, n) in nodes.iter().enumerate() {
+        let inputs = n.inputs.iter().map(|p| ("input", *p));
+        let links = n.links.iter().map(|&p| ("link", Some(p)));
+        for (what, p) in inputs.chain(links) {
+            if let Some(p) = p.filter(|&p| p >= i) {
+                return Err(SetupReadError(format!(
+                    "node {i} ({}): {what} {p} is not a node listed before it",
+                    n.name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
