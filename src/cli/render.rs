@@ -177,11 +177,11 @@ fn progress_bar(len: usize, what: &'static str) -> indicatif::ProgressBar {
     bar
 }
 
-fn print_json(v: &serde_json::Value) {
-    println!(
+fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).expect("JSON serializes")
-    );
+    )
 }
 
 fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
@@ -194,7 +194,7 @@ fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
     doc["hash"] = prepared.frame_hash(frame, &probe).0.into();
     doc["output"] = args.node.clone().into();
     doc["rules"] = setup.rules.clone().into();
-    print_json(&doc);
+    print_json(&doc)?;
     Ok(EXIT_OK)
 }
 
@@ -224,9 +224,9 @@ fn record(
             "manifests_kept": report.manifests_kept,
             "master_frames": report.master.frames.len(),
             "master": cache.master_path(),
-        }));
+        }))?;
     } else {
-        println!(
+        outln!(
             "recorded {} frames ({}) of {} into {} ({} distinct hashes; master now holds {} frames)",
             report.frames,
             format_ranges(&frames),
@@ -234,9 +234,9 @@ fn record(
             cache.master_path().display(),
             report.distinct,
             report.master.frames.len()
-        );
+        )?;
         if !report.manifests_kept {
-            println!("manifests not kept (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE is set)");
+            outln!("manifests not kept (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE is set)")?;
         }
         if !report.renders_missing.is_empty() {
             eprintln!(
@@ -279,20 +279,21 @@ fn summary(results: &[FrameResult]) -> String {
         .join(", ")
 }
 
-fn print_groups(results: &[FrameResult]) {
+fn print_groups(results: &[FrameResult]) -> std::io::Result<()> {
     for (frames, status, reasons) in group_ranges(results) {
         let head = paint(status, status.as_str());
         match reasons.as_slice() {
-            [] => println!("{} {head}", format_ranges(&frames)),
-            [one] => println!("{} {head}: {}", format_ranges(&frames), one.text),
+            [] => outln!("{} {head}", format_ranges(&frames))?,
+            [one] => outln!("{} {head}: {}", format_ranges(&frames), one.text)?,
             many => {
-                println!("{} {head}:", format_ranges(&frames));
+                outln!("{} {head}:", format_ranges(&frames))?;
                 for r in many {
-                    println!("  {}", r.text);
+                    outln!("  {}", r.text)?;
                 }
             }
         }
     }
+    Ok(())
 }
 
 fn check(
@@ -319,19 +320,19 @@ fn check(
             "node": args.node,
             "summary": counts,
             "valid": report.all_valid(),
-        }));
+        }))?;
     } else {
         if !report.has_master {
-            println!("no master in {}: nothing recorded yet", cache_dir.display());
+            outln!("no master in {}: nothing recorded yet", cache_dir.display())?;
         }
-        print_groups(&report.results);
-        println!(
+        print_groups(&report.results)?;
+        outln!(
             "{} of {}: {} (snapshot {})",
             format_ranges(&frames),
             args.node,
             summary(&report.results),
             report.snapshot
-        );
+        )?;
     }
     Ok(if report.all_valid() {
         EXIT_OK
@@ -352,14 +353,14 @@ fn explain(
     if json {
         let mut v = serde_json::to_value(&result).expect("serializes");
         v["snapshot"] = id.to_string().into();
-        print_json(&v);
+        print_json(&v)?;
     } else {
-        println!(
+        outln!(
             "frame {frame}: {} (master vs snapshot {id})",
             paint(result.status, result.status.as_str())
-        );
+        )?;
         for r in &result.reasons {
-            println!("  {}", r.text);
+            outln!("  {}", r.text)?;
         }
     }
     Ok(if result.status == Status::Valid {
@@ -380,14 +381,14 @@ fn snapshots(cache_dir: PathBuf, json: bool) -> anyhow::Result<u8> {
                 serde_json::json!({"id": id.to_string(), "frames": frames})
             })
             .collect();
-        print_json(&serde_json::json!({ "snapshots": list }));
+        print_json(&serde_json::json!({ "snapshots": list }))?;
     } else if ids.is_empty() {
-        println!("no snapshots in {}", cache_dir.display());
+        outln!("no snapshots in {}", cache_dir.display())?;
     } else {
         for id in &ids {
             let f = cache.snapshot(id)?;
             let frames: Vec<i64> = f.frames.keys().copied().collect();
-            println!("{id}  {} frames ({})", frames.len(), format_ranges(&frames));
+            outln!("{id}  {} frames ({})", frames.len(), format_ranges(&frames))?;
         }
     }
     Ok(EXIT_OK)
@@ -405,18 +406,18 @@ fn prune(cache_dir: PathBuf, keep: usize, dry_run: bool, json: bool) -> anyhow::
             "removed_objects": r.removed_objects.len(),
             "kept_objects": r.kept_objects,
             "removed_bytes": r.removed_bytes,
-        }));
+        }))?;
     } else {
-        println!(
+        outln!(
             "{verb} {} snapshots and {} manifest objects ({} bytes); kept {} snapshots, {} objects",
             r.removed_snapshots.len(),
             r.removed_objects.len(),
             r.removed_bytes,
             r.kept_snapshots.len(),
             r.kept_objects
-        );
+        )?;
         for s in &r.removed_snapshots {
-            println!("  {verb} snapshot {s}");
+            outln!("  {verb} snapshot {s}")?;
         }
     }
     Ok(EXIT_OK)
