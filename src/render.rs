@@ -27,6 +27,7 @@ use crate::store::{
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// Format tag and version of a stored batch object (the frames of one record or check).
 pub const BATCH_FORMAT: &str = "smartcache-frames";
@@ -223,32 +224,29 @@ fn meta(loaded: &LoadedScript, output: &str, rules: &RuleSet) -> HashMeta {
     }
 }
 
-/// Fingerprint a rendered file (`None` when it does not exist).
+/// Fingerprint a rendered file (`None` when it does not exist). Only a regular file is
+/// fingerprinted (a device or FIFO at a render's path is an error, never read), and no
+/// more is read than its size when it was opened.
 pub fn render_record(path: &Path) -> Result<Option<RenderRecord>, RenderError> {
-    let md = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(RenderError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+    let Some((mut reader, size)) = crate::fsutil::open_limited(path, u64::MAX)? else {
+        return Ok(None);
     };
-    let fp =
-        crate::dataset::fingerprint::Fingerprint::of(path).map_err(|source| RenderError::Io {
+    reader.set_limit(size.saturating_add(1));
+    let md = reader
+        .get_ref()
+        .metadata()
+        .map_err(|source| RenderError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-    let hash = crate::dataset::hash_file(path).map_err(|source| RenderError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let fp = crate::dataset::fingerprint::Fingerprint::from_metadata(&md);
+    let mut hasher = crate::hash::Hasher::new();
+    crate::fsutil::read_all(reader, &mut hasher, path, size)?;
     Ok(Some(RenderRecord {
         path: path.to_string_lossy().into_owned(),
-        size: md.len(),
+        size,
         mtime_ns: fp.mtime_ns,
-        hash,
+        hash: hasher.finish_hex(),
     }))
 }
 
@@ -262,6 +260,9 @@ pub struct RecordReport {
     pub renders_missing: Vec<i64>,
     pub manifests_kept: bool,
     pub master: HashFile,
+    /// Problems worked around (a damaged master restored from its backup), for the
+    /// user to see.
+    pub warnings: Vec<String>,
 }
 
 /// Record `frames` of `output` into the master: new frames are added, recorded ones
@@ -287,11 +288,15 @@ pub fn record_with_progress(
     render: Option<&str>,
     progress: Progress<'_>,
 ) -> Result<RecordReport, RenderError> {
-    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache.path()));
+    // Refuse a cache that would be refused at the end (a symlink leading outside, a
+    // damaged master without a backup) before anything is written into it.
+    cache.check_layout()?;
+    cache.load_master()?;
+    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&loaded.script, output, rules)?;
     hashed.hash(frames, &probe, progress);
     let batch = store_objects(cache, &hashed)?;
-    SourceIndex::save(cache.path(), probe.into_observations())?;
+    SourceIndex::save(cache, probe.into_observations())?;
     let mut entries = BTreeMap::new();
     let mut renders_missing = Vec::new();
     for &f in hashed.frames.keys() {
@@ -318,7 +323,8 @@ pub fn record_with_progress(
         distinct,
         renders_missing,
         manifests_kept: batch.is_some(),
-        master,
+        warnings: master.recovery.iter().map(ToString::to_string).collect(),
+        master: master.file,
     })
 }
 
@@ -329,6 +335,9 @@ pub struct CheckReport {
     pub results: Vec<FrameResult>,
     /// Whether the master exists at all.
     pub has_master: bool,
+    /// Problems worked around (a damaged master read from its backup), for the user to
+    /// see.
+    pub warnings: Vec<String>,
 }
 
 impl CheckReport {
@@ -339,17 +348,46 @@ impl CheckReport {
 }
 
 /// Loads stored setups and batch objects to rebuild the manifests of past frames.
+///
+/// A frame whose objects cannot be had is still compared by its hash (which lives in
+/// `hash.json`); only its explanation degrades, to one reason saying why: the manifest
+/// was not kept (the environment said so when it was hashed), is missing (an object
+/// named in `hash.json` is gone), or is damaged (unreadable, altered, or not a valid
+/// object, a cyclic setup included). The answers are kept per object name.
 struct Archive<'c> {
     cache: &'c CacheDir,
-    setups: HashMap<String, Option<Setup>>,
-    batches: HashMap<String, Option<serde_json::Value>>,
+    setups: HashMap<String, Result<Rc<Setup>, Unexplained>>,
+    batches: HashMap<String, Result<Rc<serde_json::Value>, Unexplained>>,
 }
+
+/// The one reason a frame cannot be explained (boxed: it is the rare case).
+type Unexplained = Box<Reason>;
 
 /// A stored frame: the setup it was hashed from, the frame, the sources it read.
 struct StoredFrame {
     setup_hash: String,
     frame: f64,
     sources: HashMap<String, String>,
+}
+
+/// The reason of a frame whose manifest object `name` is not in the cache.
+fn manifest_missing(cache: &CacheDir, name: &str) -> Unexplained {
+    let path = cache.manifests_dir().join(format!("{name}.json"));
+    Box::new(Reason::simple(
+        "manifest-missing",
+        format!(
+            "the frame changed; manifest missing, so it cannot be explained ({} is gone)",
+            path.display()
+        ),
+    ))
+}
+
+/// The reason of a frame whose manifest object is damaged (`what` says how).
+fn manifest_damaged(what: impl std::fmt::Display) -> Unexplained {
+    Box::new(Reason::simple(
+        "manifest-damaged",
+        format!("the frame changed; manifest damaged, so it cannot be explained ({what})"),
+    ))
 }
 
 impl<'c> Archive<'c> {
@@ -361,29 +399,59 @@ impl<'c> Archive<'c> {
         }
     }
 
-    /// The stored frame of `entry`, if its manifest was kept.
-    fn frame(&mut self, entry: &FrameEntry) -> Result<Option<StoredFrame>, RenderError> {
-        let Some(batch) = entry.manifest.as_deref() else {
-            return Ok(None);
-        };
-        if !self.batches.contains_key(batch) {
-            let v = match self.cache.get_object(batch)? {
-                Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
-                    RenderError::Other(format!("manifest object {batch} is damaged: {e}"))
-                })?),
-                None => None,
-            };
-            self.batches.insert(batch.to_string(), v);
+    /// The bytes of object `name`, or the reason they cannot explain anything. Errors
+    /// other than damage (I/O, a symlink leading out of the cache) stay errors.
+    fn object(&self, name: &str) -> Result<Result<(PathBuf, Vec<u8>), Unexplained>, RenderError> {
+        let path = self.cache.manifests_dir().join(format!("{name}.json"));
+        match self.cache.get_object(name) {
+            Ok(Some(bytes)) => Ok(Ok((path, bytes))),
+            Ok(None) => Ok(Err(manifest_missing(self.cache, name))),
+            Err(e) if e.is_damage() => Ok(Err(manifest_damaged(e))),
+            Err(e) => Err(e.into()),
         }
-        let Some(v) = &self.batches[batch] else {
-            return Ok(None);
+    }
+
+    /// The stored frame of `entry`, or the reason it cannot be had.
+    fn frame(
+        &mut self,
+        entry: &FrameEntry,
+    ) -> Result<Result<StoredFrame, Unexplained>, RenderError> {
+        let Some(name) = entry.manifest.as_deref() else {
+            return Ok(Err(Box::new(Reason::simple(
+                "manifest-not-kept",
+                "the frame changed; manifest not kept, so it cannot be explained \
+                 (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE was set when it was hashed)",
+            ))));
         };
-        let damaged = || RenderError::Other(format!("manifest object {batch} is damaged"));
-        let setup = v["setup"].as_str().ok_or_else(damaged)?;
-        let Some(f) = v["frames"].get(&entry.hash) else {
-            return Ok(None);
+        if !self.batches.contains_key(name) {
+            let batch = self.object(name)?.and_then(|(path, bytes)| {
+                serde_json::from_slice(&bytes)
+                    .map(Rc::new)
+                    .map_err(|e| manifest_damaged(format!("{}: {e}", path.display())))
+            });
+            self.batches.insert(name.to_string(), batch);
+        }
+        let batch = match &self.batches[name] {
+            Ok(batch) => Rc::clone(batch),
+            Err(reason) => return Ok(Err(reason.clone())),
         };
-        let frame = f["frame"].as_f64().ok_or_else(damaged)?;
+        let path = self.cache.manifests_dir().join(format!("{name}.json"));
+        let damaged = |what: &str| manifest_damaged(format!("{}: {what}", path.display()));
+        let Some(setup) = batch["setup"]
+            .as_str()
+            .filter(|s| crate::hash::is_hex128(s))
+        else {
+            return Ok(Err(damaged("no setup object named")));
+        };
+        let Some(f) = batch["frames"].get(&entry.hash) else {
+            return Ok(Err(damaged(&format!(
+                "frame hash {} not listed",
+                entry.hash
+            ))));
+        };
+        let Some(frame) = f["frame"].as_f64() else {
+            return Ok(Err(damaged("a frame without a number")));
+        };
         let sources = f["sources"]
             .as_object()
             .map(|o| {
@@ -392,42 +460,35 @@ impl<'c> Archive<'c> {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Some(StoredFrame {
+        Ok(Ok(StoredFrame {
             setup_hash: setup.to_string(),
             frame,
             sources,
         }))
     }
 
-    fn setup(&mut self, hash: &str) -> Result<Option<Setup>, RenderError> {
-        if !self.setups.contains_key(hash) {
-            let s = match self.cache.get_object(hash)? {
-                Some(bytes) => Some(
-                    Setup::from_json(&bytes)
-                        .map_err(|e| RenderError::Other(format!("manifest object {hash}: {e}")))?,
-                ),
-                None => None,
-            };
-            self.setups.insert(hash.to_string(), s);
+    /// The stored setup `name`, or the reason it cannot be had.
+    fn setup(&mut self, name: &str) -> Result<Result<Rc<Setup>, Unexplained>, RenderError> {
+        if !self.setups.contains_key(name) {
+            let setup = self.object(name)?.and_then(|(path, bytes)| {
+                Setup::from_json(&bytes)
+                    .map(Rc::new)
+                    .map_err(|e| manifest_damaged(format!("{}: {e}", path.display())))
+            });
+            self.setups.insert(name.to_string(), setup);
         }
-        Ok(self.setups[hash].clone())
+        Ok(self.setups[name].clone())
     }
 
     /// Explain why frame entry `old` became `new`, from the stored objects of both.
     fn explain(&mut self, old: &FrameEntry, new: &FrameEntry) -> Result<Vec<Reason>, RenderError> {
-        let not_kept = || {
-            vec![Reason::simple(
-                "manifest-not-kept",
-                "the frame changed; manifest not kept, so it cannot be explained \
-                 (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE was set when it was hashed)",
-            )]
+        let (fo, fnew) = match (self.frame(old)?, self.frame(new)?) {
+            (Ok(fo), Ok(fnew)) => (fo, fnew),
+            (Err(reason), _) | (_, Err(reason)) => return Ok(vec![*reason]),
         };
-        let (Some(fo), Some(fnew)) = (self.frame(old)?, self.frame(new)?) else {
-            return Ok(not_kept());
-        };
-        let (Some(so), Some(sn)) = (self.setup(&fo.setup_hash)?, self.setup(&fnew.setup_hash)?)
-        else {
-            return Ok(not_kept());
+        let (so, sn) = match (self.setup(&fo.setup_hash)?, self.setup(&fnew.setup_hash)?) {
+            (Ok(so), Ok(sn)) => (so, sn),
+            (Err(reason), _) | (_, Err(reason)) => return Ok(vec![*reason]),
         };
         let vo = Prepared::new(&so).view(fo.frame, &RecordedSources(fo.sources));
         let vn = Prepared::new(&sn).view(fnew.frame, &RecordedSources(fnew.sources));
@@ -465,8 +526,10 @@ pub fn check_with_progress(
     frames: &[i64],
     progress: Progress<'_>,
 ) -> Result<CheckReport, RenderError> {
-    let master = cache.master()?;
-    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache.path()));
+    cache.require_exists()?;
+    cache.check_layout()?;
+    let (master, warnings) = load_master(cache)?;
+    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&loaded.script, output, rules)?;
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
@@ -490,7 +553,7 @@ pub fn check_with_progress(
     reused.keys().for_each(|_| progress());
     hashed.hash(&todo, &probe, progress);
     let batch = store_objects(cache, &hashed)?;
-    SourceIndex::save(cache.path(), probe.into_observations())?;
+    SourceIndex::save(cache, probe.into_observations())?;
     let mut entries = reused;
     for &f in &todo {
         entries.insert(f, hashed.entry(f, &batch).expect("hashed above"));
@@ -502,6 +565,18 @@ pub fn check_with_progress(
         snapshot,
         results,
         has_master: master.is_some(),
+        warnings,
+    })
+}
+
+/// The master (recovered from its backup when damaged) and the warnings to show.
+fn load_master(cache: &CacheDir) -> Result<(Option<HashFile>, Vec<String>), RenderError> {
+    Ok(match cache.load_master()? {
+        Some(m) => (
+            Some(m.file),
+            m.recovery.iter().map(ToString::to_string).collect(),
+        ),
+        None => (None, Vec::new()),
     })
 }
 
@@ -540,7 +615,9 @@ fn compare(
 }
 
 /// Whether a recorded render file is still there and unchanged. Metadata first: the
-/// content is only hashed when size or mtime moved.
+/// content is only hashed when the size is as recorded but the mtime moved, and then no
+/// more than the recorded size is read. Only a regular file can be the render: the
+/// recorded path comes from `hash.json`, and a device there (`/dev/zero`) is never read.
 fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError> {
     let path = Path::new(&r.path);
     let missing = |text: String| {
@@ -559,24 +636,48 @@ fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError>
     let Ok(md) = std::fs::metadata(path) else {
         return missing(format!("rendered file {} is gone", r.path));
     };
-    let fp = crate::dataset::fingerprint::Fingerprint::of(path).ok();
-    if md.len() == r.size && fp.map(|f| f.mtime_ns) == Some(r.mtime_ns) {
+    if !md.is_file() {
+        return missing(format!("rendered file {} is not a regular file", r.path));
+    }
+    let fp = crate::dataset::fingerprint::Fingerprint::from_metadata(&md);
+    if md.len() == r.size && fp.mtime_ns == r.mtime_ns {
         return Ok((Status::Valid, Vec::new()));
     }
-    match crate::dataset::hash_file(path) {
-        Ok(h) if h == r.hash => Ok((Status::Valid, Vec::new())),
-        _ => missing(format!("rendered file {} changed on disk", r.path)),
+    if md.len() == r.size && hash_bounded(path, r.size).as_deref() == Some(r.hash.as_str()) {
+        return Ok((Status::Valid, Vec::new()));
     }
+    missing(format!("rendered file {} changed on disk", r.path))
+}
+
+/// The content hash of the regular file `path` if it holds exactly `size` bytes (reading
+/// no more than that); `None` when it cannot be read or has another size.
+fn hash_bounded(path: &Path, size: u64) -> Option<String> {
+    let (reader, len) = crate::fsutil::open_limited(path, size).ok()??;
+    let mut hasher = crate::hash::Hasher::new();
+    let read = crate::fsutil::read_all(reader, &mut hasher, path, size).ok()?;
+    (len == size && read == size).then(|| hasher.finish_hex())
+}
+
+/// What [`explain_frame`] found.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    /// The snapshot the master was compared with.
+    pub snapshot: SnapshotId,
+    pub result: FrameResult,
+    /// Problems worked around (a damaged master read from its backup).
+    pub warnings: Vec<String>,
 }
 
 /// Explain frame `frame`: the master against a snapshot (the newest when `snapshot` is
-/// `None`). An empty list means the frame is the same in both.
+/// `None`). An empty list of reasons means the frame is the same in both.
 pub fn explain_frame(
     cache: &CacheDir,
     frame: i64,
     snapshot: Option<&SnapshotId>,
-) -> Result<(SnapshotId, FrameResult), RenderError> {
-    let master = cache.master()?.ok_or_else(|| {
+) -> Result<Explained, RenderError> {
+    cache.require_exists()?;
+    let (master, warnings) = load_master(cache)?;
+    let master = master.ok_or_else(|| {
         RenderError::Other(format!("{}: no master recorded", cache.path().display()))
     })?;
     let (id, snap) = match snapshot {
@@ -595,5 +696,9 @@ pub fn explain_frame(
     };
     let current = BTreeMap::from([(frame, now.clone())]);
     let mut results = compare(cache, Some(&master), &current)?;
-    Ok((id, results.remove(0)))
+    Ok(Explained {
+        snapshot: id,
+        result: results.remove(0),
+        warnings,
+    })
 }

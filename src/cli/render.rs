@@ -184,6 +184,13 @@ fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
     )
 }
 
+/// Print the problems a workflow worked around, on standard error.
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
     let (loaded, rules) = args.load()?;
     let setup = Setup::build(&loaded.script, &args.node, &rules)
@@ -215,6 +222,7 @@ fn record(
         &frames,
         render.as_deref(),
     )?;
+    warn(&report.warnings);
     if json {
         print_json(&serde_json::json!({
             "recorded": report.frames,
@@ -308,6 +316,7 @@ fn check(
     let report =
         render::check_with_progress(&loaded, &args.node, &cache, &rules, &frames, &|| bar.inc(1))?;
     bar.finish_and_clear();
+    warn(&report.warnings);
     if json {
         let mut counts = serde_json::Map::new();
         for r in &report.results {
@@ -349,7 +358,12 @@ fn explain(
 ) -> anyhow::Result<u8> {
     let cache = CacheDir::new(&cache_dir);
     let id = snapshot.map(|s| cache.snapshot_id(&s)).transpose()?;
-    let (id, result) = render::explain_frame(&cache, frame, id.as_ref())?;
+    let render::Explained {
+        snapshot: id,
+        result,
+        warnings,
+    } = render::explain_frame(&cache, frame, id.as_ref())?;
+    warn(&warnings);
     if json {
         let mut v = serde_json::to_value(&result).expect("serializes");
         v["snapshot"] = id.to_string().into();
@@ -372,6 +386,7 @@ fn explain(
 
 fn snapshots(cache_dir: PathBuf, json: bool) -> anyhow::Result<u8> {
     let cache = CacheDir::new(&cache_dir);
+    cache.require_exists()?;
     let ids = cache.snapshots()?;
     if json {
         let list: Vec<_> = ids
@@ -396,7 +411,9 @@ fn snapshots(cache_dir: PathBuf, json: bool) -> anyhow::Result<u8> {
 
 fn prune(cache_dir: PathBuf, keep: usize, dry_run: bool, json: bool) -> anyhow::Result<u8> {
     let cache = CacheDir::new(&cache_dir);
+    cache.require_exists()?;
     let r = cache.prune(keep, dry_run)?;
+    warn(&r.warnings);
     let verb = if dry_run { "would remove" } else { "removed" };
     if json {
         print_json(&serde_json::json!({
