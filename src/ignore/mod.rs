@@ -52,6 +52,7 @@ mod matcher;
 mod parse;
 
 pub use explain::{Dropped, ROOT_CLASS};
+pub use parse::MAX_PATTERN_LEN;
 
 use crate::hash;
 use matcher::{Compiled, Matcher};

@@ -71,6 +71,18 @@ impl Line<'_> {
     }
 }
 
+/// Longest piece of a rule file quoted back in an error message; the position already
+/// says where the rest is.
+const SHOWN_MAX: usize = 60;
+
+/// `text` as quoted in an error: cut to [`SHOWN_MAX`] characters.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 /// A word of a line and its byte offset.
 struct Word<'a> {
     text: &'a str,
@@ -108,7 +120,10 @@ fn parse_line(line: &Line<'_>) -> Result<Option<(Rule, Compiled)>, RuleError> {
                 Some(w) => {
                     return Err(line.error(
                         w.at,
-                        format!("expected `node` or `knob` after `keep`, found `{}`", w.text),
+                        format!(
+                            "expected `node` or `knob` after `keep`, found `{}`",
+                            shown(w.text)
+                        ),
                     ))
                 }
                 None => {
@@ -120,7 +135,8 @@ fn parse_line(line: &Line<'_>) -> Result<Option<(Rule, Compiled)>, RuleError> {
             return Err(line.error(
                 first.at,
                 format!(
-                    "unknown rule `{other}`: expected `node`, `knob`, `keep node` or `keep knob`"
+                    "unknown rule `{}`: expected `node`, `knob`, `keep node` or `keep knob`",
+                    shown(other)
                 ),
             ))
         }
@@ -220,7 +236,12 @@ fn glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Pattern, RuleError>
         .backslash_escape(true)
         .empty_alternates(true)
         .build()
-        .map_err(|e| line.error(at, format!("bad pattern `{pattern}`: {}", e.kind())))?;
+        .map_err(|e| {
+            line.error(
+                at,
+                format!("bad pattern `{}`: {}", shown(pattern), e.kind()),
+            )
+        })?;
     Pattern::new(glob)
         .map_err(|e| line.error(at, format!("pattern too complex to match: {}", e.kind())))
 }
