@@ -229,6 +229,19 @@ impl Memo {
 mod tests {
     use super::*;
 
+    /// A glob whose matcher is over globset's regex size limit is an error when the
+    /// pattern is made, never a panic later (`Glob::compile_matcher` panics on it).
+    #[test]
+    fn a_glob_too_large_to_match_is_an_error_not_a_panic() {
+        let huge = Glob::new(&"*".repeat(100_000)).expect("a valid glob");
+        let err = Pattern::new(huge).unwrap_err().to_string();
+        assert!(
+            err.len() < 200,
+            "the message quotes no regex: {}",
+            &err[..200]
+        );
+    }
+
     /// The slow fallback must give exactly the answers of the combined set.
     #[test]
     fn each_glob_fallback_agrees_with_the_set() {
