@@ -216,14 +216,14 @@ impl CacheDir {
     }
 
     /// Create the directory `rel` (and its parents) if it is missing, making the new
-    /// entry durable; returns its path.
-    fn ensure_dir(&self, rel: &str) -> Result<PathBuf> {
+    /// entry durable.
+    fn ensure_dir(&self, rel: &str) -> Result<()> {
         let dir = self.confined(rel)?;
         if !dir.is_dir() {
             fsutil::create_dir_all(&dir)?;
             fsutil::sync_parent(&dir)?;
         }
-        Ok(dir)
+        Ok(())
     }
 
     /// The bytes of `sources.json`, `None` when there is none. The index is only an
