@@ -24,7 +24,8 @@ fn bench(c: &mut Criterion) {
     let script = smartcache::graph::load_bytes(text.as_bytes(), Path::new("synthetic.nk"))
         .expect("the generated script parses");
     let rules = RuleSet::builtin();
-    let setup = Setup::build(&script, "Write1", &rules).expect("Write1 exists");
+    let profile = smartcache::profile::Profile::nuke();
+    let setup = Setup::build(&script, "Write1", &rules, &profile).expect("Write1 exists");
     let frames: Vec<i64> = (1001..1101).collect();
 
     let mut g = c.benchmark_group("render_hash_100_frames_5000_nodes");
@@ -41,7 +42,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let prepared = Prepared::new(&setup);
             for &f in &frames {
-                let json = prepared.view(f as f64, &NoSources).to_json(&setup);
+                let json = prepared.view(f as f64, &NoSources).to_json();
                 let bytes = serde_json::to_vec(&json).expect("a JSON value serializes");
                 black_box(smartcache::hash::hex128(&bytes));
             }
@@ -50,8 +51,10 @@ fn bench(c: &mut Criterion) {
     g.bench_function("hash_frames_with_setup", |b| {
         b.iter(|| {
             black_box(
-                smartcache::render::hash_frames(&script, "Write1", &rules, &frames, &NoSources)
-                    .expect("hashes"),
+                smartcache::render::hash_frames(
+                    &script, "Write1", &rules, &profile, &frames, &NoSources,
+                )
+                .expect("hashes"),
             )
         })
     });

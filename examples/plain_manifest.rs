@@ -69,14 +69,19 @@ fn run(script: &Path, node: &str, frames: Option<&str>) -> Result<String, String
         }
     };
     let rules = RuleSet::builtin();
-    let setup = Setup::build(&loaded.script, node, &rules)
-        .map_err(|e| format!("{}: {e}", script.display()))?;
+    let setup = Setup::build(
+        &loaded.script,
+        node,
+        &rules,
+        &smartcache::profile::Profile::nuke(),
+    )
+    .map_err(|e| format!("{}: {e}", script.display()))?;
     let loaded_at = Instant::now();
     let prepared = Prepared::new(&setup);
     let hashed: Vec<(String, usize)> = frames
         .par_iter()
         .map(|&f| {
-            let json = prepared.view(f as f64, &NoSources).to_json(&setup);
+            let json = prepared.view(f as f64, &NoSources).to_json();
             let bytes = serde_json::to_vec(&json).expect("a JSON value serializes");
             (smartcache::hash::hex128(&bytes), bytes.len())
         })

@@ -3,14 +3,19 @@
 //! A frame is `valid` when its hash equals the master's, `outdated` when it differs,
 //! `uncached` when the master does not have it, and `missing-render` when a recorded
 //! render file is gone or changed. An outdated frame is explained by comparing the two
-//! frame manifests (rebuilt from the stored setups, see [`crate::manifest`]): which
-//! node and knob changed, with old and new values, or which node was added, removed or
-//! rewired, or which source file changed.
+//! typed frame views (rebuilt from the stored setups, see [`crate::manifest`]): which
+//! node and knob changed, with old and new values; which key, which value read through
+//! an expression, which file on disk; which node was added, removed or rewired. The
+//! views are the very values the hashes were computed from, so a frame whose hash
+//! changed always has a difference to name.
 
-use crate::manifest::{FrameView, Setup};
+use crate::eval::FramePart;
+use crate::manifest::view::{
+    display_value, key_parts, Entry, FileRead, FileState, FrameView, KnobEntry, ReadValue,
+};
+use crate::manifest::Setup;
 use serde::Serialize;
-use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The status of one checked frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
@@ -33,13 +38,55 @@ impl Status {
     }
 }
 
+/// What kind of difference a [`Reason`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReasonKind {
+    /// A knob's value.
+    Knob,
+    /// An animation key that can move the value at the frame.
+    Key,
+    /// A value an expression reads.
+    Reads,
+    /// A node new upstream.
+    Added,
+    /// A node no longer upstream.
+    Removed,
+    /// A node's inputs.
+    Rewired,
+    /// A node's class.
+    Class,
+    /// A node was enabled or disabled.
+    Disabled,
+    /// A node is read at other times (a time node upstream changed).
+    Context,
+    /// A file a node reads changed on disk.
+    Source,
+    /// A Root setting.
+    Root,
+    /// The whole script, which an expression smartcache cannot analyse may read.
+    Script,
+    /// The ignore rules.
+    Rules,
+    /// The node-class profile.
+    Profile,
+    /// The cache was recorded by a version with another frame format.
+    Format,
+    /// A recorded render file is gone or changed.
+    Render,
+    /// The frame changed and its manifests were not kept.
+    ManifestNotKept,
+    /// A manifest object the frame refers to is gone.
+    ManifestMissing,
+    /// A manifest object the frame refers to cannot be read.
+    ManifestDamaged,
+}
+
 /// Why a frame is not valid. `text` is the one-line human form; the other fields carry
 /// the same facts for tools.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord, Hash)]
 pub struct Reason {
-    /// `knob`, `key`, `reads`, `added`, `removed`, `rewired`, `class`, `disabled`,
-    /// `source`, `root`, `rules`, `render`, `unexplained`, `manifest-not-kept`.
-    pub kind: String,
+    pub kind: ReasonKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,14 +99,33 @@ pub struct Reason {
 }
 
 impl Reason {
-    pub fn simple(kind: &str, text: impl Into<String>) -> Self {
+    /// A reason with only a kind and a text.
+    pub fn simple(kind: ReasonKind, text: impl Into<String>) -> Self {
         Reason {
-            kind: kind.into(),
+            kind,
             node: None,
             knob: None,
             old: None,
             new: None,
             text: text.into(),
+        }
+    }
+
+    fn at(
+        kind: ReasonKind,
+        node: &str,
+        knob: Option<&str>,
+        old: Option<String>,
+        new: Option<String>,
+        text: String,
+    ) -> Self {
+        Reason {
+            kind,
+            node: Some(node.to_string()),
+            knob: knob.map(str::to_string),
+            old,
+            new,
+            text,
         }
     }
 }
@@ -85,275 +151,418 @@ fn short(s: &str) -> String {
     }
 }
 
-/// A knob value's JSON (see `eval::FrameValue` and `manifest::frame`) as a short text:
-/// plain text as is, a curve as its value at the frame, an expression as its text.
-fn display(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Object(o) if o.contains_key("at") => display(&o["at"]),
-        Value::Object(o) if o.contains_key("all") => display(&o["all"]),
-        Value::Object(o) if o.contains_key("value") => display(&o["value"]),
-        Value::Object(o) if o.contains_key("curve") => o["curve"]
-            .get("value")
-            .map(display)
-            .unwrap_or_else(|| "curve".into()),
-        Value::Object(o) if o.len() == 1 => display(o.values().next().expect("len 1")),
-        Value::Array(a) => a.iter().map(display).collect::<Vec<_>>().join(""),
-        other => other.to_string(),
-    }
+/// How deep an explanation follows values read through expressions.
+const MAX_READ_DEPTH: usize = 16;
+
+/// The keys of each curve of an entry's value, in order.
+fn curve_keys<'a>(e: &'a Entry<'_>) -> Vec<&'a [&'a str]> {
+    e.value
+        .value
+        .iter()
+        .filter_map(|p| match p {
+            FramePart::Curve { keys, .. } => Some(keys.as_slice()),
+            _ => None,
+        })
+        .collect()
 }
 
-/// The curves' influencing keys of a knob value JSON, in order.
-fn curve_keys(v: &Value, out: &mut Vec<Vec<String>>) {
-    match v {
-        Value::Object(o) => {
-            if let Some(Value::Object(c)) = o.get("curve") {
-                let keys = c
-                    .get("keys")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|k| k.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push(keys);
-            } else {
-                for (k, x) in o {
-                    if k != "reads" {
-                        curve_keys(x, out);
-                    }
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| curve_keys(x, out)),
-        _ => {}
+/// The key-level differences of two entries' curves (when they have the same curves).
+fn key_reasons(node: &str, knob: &str, old: &Entry<'_>, new: &Entry<'_>, out: &mut Vec<Reason>) {
+    let (ok, nk) = (curve_keys(old), curve_keys(new));
+    if ok.is_empty() || ok.len() != nk.len() {
+        return;
     }
-}
-
-/// A key's frame and value from its canonical text (`L x1050 1.2 s0.5`).
-fn key_parts(k: &str) -> (Option<&str>, Option<&str>) {
-    let mut frame = None;
-    let mut value = None;
-    for w in k.split_whitespace() {
-        if let Some(x) = w.strip_prefix('x') {
-            frame = Some(x);
-        } else if value.is_none()
-            && (w.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.'))
-        {
-            value = Some(w);
-        }
-    }
-    (frame, value)
-}
-
-/// Explain the difference of one knob's values.
-fn knob_reasons(node: &str, knob: &str, old: &str, new: &str, out: &mut Vec<Reason>) {
-    let (ov, nv): (Value, Value) = (
-        serde_json::from_str(old).unwrap_or(Value::String(old.into())),
-        serde_json::from_str(new).unwrap_or(Value::String(new.into())),
-    );
-    let mk = |kind: &str, text: String, o: Option<String>, n: Option<String>| Reason {
-        kind: kind.into(),
-        node: Some(node.into()),
-        knob: Some(knob.into()),
-        old: o,
-        new: n,
-        text,
+    let mk = |text: String, o: Option<&str>, n: Option<&str>| {
+        Reason::at(
+            ReasonKind::Key,
+            node,
+            Some(knob),
+            o.map(str::to_string),
+            n.map(str::to_string),
+            text,
+        )
     };
-    // Key-level changes first: the most precise explanation of an animated knob.
-    let (mut ok, mut nk) = (Vec::new(), Vec::new());
-    curve_keys(&ov, &mut ok);
-    curve_keys(&nv, &mut nk);
-    let mut found = false;
-    if !ok.is_empty() && ok.len() == nk.len() {
-        for (a, b) in ok.iter().zip(&nk) {
-            let a_by: BTreeMap<_, _> = a.iter().map(|k| (key_parts(k).0, k.as_str())).collect();
-            let b_by: BTreeMap<_, _> = b.iter().map(|k| (key_parts(k).0, k.as_str())).collect();
-            for (f, ka) in &a_by {
-                let at = f.unwrap_or("?");
-                match b_by.get(f) {
-                    Some(kb) if kb == ka => {}
-                    Some(kb) => {
-                        let (o, n) = (key_parts(ka).1.unwrap_or(ka), key_parts(kb).1.unwrap_or(kb));
-                        let text = if o == n {
-                            format!(
-                                "{node}.{knob} key at {at} changed: {} -> {}",
-                                short(ka),
-                                short(kb)
-                            )
-                        } else {
-                            format!("{node}.{knob} key at {at} changed {o} -> {n}")
-                        };
-                        out.push(mk("key", text, Some(ka.to_string()), Some(kb.to_string())));
-                        found = true;
-                    }
-                    None => {
-                        out.push(mk(
-                            "key",
-                            format!("{node}.{knob} key at {at} removed"),
-                            Some(ka.to_string()),
-                            None,
-                        ));
-                        found = true;
-                    }
+    for (a, b) in ok.iter().zip(&nk) {
+        let a_by: BTreeMap<_, _> = a.iter().map(|k| (key_parts(k).0, *k)).collect();
+        let b_by: BTreeMap<_, _> = b.iter().map(|k| (key_parts(k).0, *k)).collect();
+        for (f, ka) in &a_by {
+            let at = f.unwrap_or("?");
+            match b_by.get(f) {
+                Some(kb) if kb == ka => {}
+                Some(kb) => {
+                    let (o, n) = (key_parts(ka).1.unwrap_or(ka), key_parts(kb).1.unwrap_or(kb));
+                    let text = if o == n {
+                        format!(
+                            "{node}.{knob} key at {at} changed: {} -> {}",
+                            short(ka),
+                            short(kb)
+                        )
+                    } else {
+                        format!("{node}.{knob} key at {at} changed {o} -> {n}")
+                    };
+                    out.push(mk(text, Some(ka), Some(kb)));
                 }
-            }
-            for (f, kb) in &b_by {
-                if !a_by.contains_key(f) {
-                    let at = f.unwrap_or("?");
-                    out.push(mk(
-                        "key",
-                        format!("{node}.{knob} key added at {at}"),
-                        None,
-                        Some(kb.to_string()),
-                    ));
-                    found = true;
-                }
-            }
-        }
-    }
-    // Values read through expressions.
-    let reads = |v: &Value| -> BTreeMap<String, Value> {
-        v.get("reads")
-            .and_then(Value::as_object)
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default()
-    };
-    let (or, nr) = (reads(&ov), reads(&nv));
-    let at = |v: &Value| v.get("at").cloned().unwrap_or_else(|| v.clone());
-    if !found && at(&ov) == at(&nv) && or != nr {
-        for (path, o) in &or {
-            let n = nr.get(path);
-            if n != Some(o) {
-                let nd = n.map(display).unwrap_or_else(|| "nothing".into());
-                out.push(mk(
-                    "reads",
-                    format!(
-                        "{node}.{knob} reads {path}, which changed {} -> {}",
-                        short(&display(o)),
-                        short(&nd)
-                    ),
-                    Some(display(o)),
-                    n.map(display),
-                ));
-                found = true;
-            }
-        }
-        for (path, n) in &nr {
-            if !or.contains_key(path) {
-                out.push(mk(
-                    "reads",
-                    format!("{node}.{knob} now reads {path} = {}", short(&display(n))),
+                None => out.push(mk(
+                    format!("{node}.{knob} key at {at} removed"),
+                    Some(ka),
                     None,
-                    Some(display(n)),
+                )),
+            }
+        }
+        for (f, kb) in &b_by {
+            if !a_by.contains_key(f) {
+                let at = f.unwrap_or("?");
+                out.push(mk(
+                    format!("{node}.{knob} key added at {at}"),
+                    None,
+                    Some(kb),
                 ));
-                found = true;
             }
         }
     }
-    if !found {
-        let (o, n) = (display(&ov), display(&nv));
-        let text = if o == n {
-            format!("{node}.{knob} changed (same value at this frame; its animation or expression changed)")
-        } else {
-            format!("{node}.{knob} changed {} -> {}", short(&o), short(&n))
-        };
-        out.push(mk("knob", text, Some(o), Some(n)));
+}
+
+/// A read value as a short text.
+fn display_read(v: &ReadValue<'_>) -> String {
+    match v {
+        ReadValue::Knob(e) => display_value(&e.value),
+        ReadValue::Default { class } => format!("the {class} default"),
+        ReadValue::RootDefault => "the Root default".into(),
+        ReadValue::Image => "its image".into(),
+        ReadValue::Unresolved => "nothing (no such node or knob)".into(),
+        ReadValue::Cycle => "itself (a cycle)".into(),
     }
+}
+
+/// Explain the difference of one knob's entries (`old` or `new` absent: the knob was
+/// added or removed, or is at its default on that side).
+fn knob_reasons<'e, 's>(
+    node: &str,
+    knob: &str,
+    old: Option<&'e Entry<'s>>,
+    new: Option<&'e Entry<'s>>,
+    kind: ReasonKind,
+    out: &mut Vec<Reason>,
+) {
+    let (o, n) = match (old, new) {
+        (Some(o), Some(n)) => (o, n),
+        (o, n) => {
+            let show =
+                |e: Option<&Entry<'_>>| e.map_or("(default)".into(), |e| display_value(&e.value));
+            let (a, b) = (show(o), show(n));
+            let text = if a == b {
+                format!(
+                    "{node}.{knob} is now {}",
+                    if n.is_some() { "set" } else { "unset" }
+                )
+            } else {
+                format!("{node}.{knob} changed {} -> {}", short(&a), short(&b))
+            };
+            out.push(Reason::at(kind, node, Some(knob), Some(a), Some(b), text));
+            return;
+        }
+    };
+    if o.digest == n.digest {
+        return;
+    }
+    // One knob, followed through what it reads while the shown values stay the same.
+    let (mut cn, mut ck): (String, String) = (node.into(), knob.into());
+    let (mut co, mut cw): (&'e Entry<'s>, &'e Entry<'s>) = (o, n);
+    let mut via: Vec<String> = Vec::new();
+    for _ in 0..MAX_READ_DEPTH {
+        let prefix = |text: String| {
+            if via.is_empty() {
+                text
+            } else {
+                format!("{node}.{knob} reads {}: {text}", via.join(" -> "))
+            }
+        };
+        let before = out.len();
+        key_reasons(&cn, &ck, co, cw, out);
+        if out.len() > before {
+            for r in &mut out[before..] {
+                r.text = prefix(std::mem::take(&mut r.text));
+                if !via.is_empty() {
+                    r.kind = ReasonKind::Reads;
+                    r.node = Some(node.into());
+                    r.knob = Some(knob.into());
+                }
+            }
+            return;
+        }
+        let (dv_o, dv_n) = (display_value(&co.value), display_value(&cw.value));
+        if co.value == cw.value && co.stamp == cw.stamp && co.reads != cw.reads {
+            // The expression is the same; something it reads changed.
+            let mut paths: Vec<&str> = co.reads.iter().chain(&cw.reads).map(|r| r.path).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            let find = |e: &'e Entry<'s>, p: &str| -> Option<&'e ReadValue<'s>> {
+                e.reads.iter().find(|r| r.path == p).map(|r| &r.value)
+            };
+            let mut next: Option<(&str, &'e Entry<'s>, &'e Entry<'s>)> = None;
+            for p in paths {
+                match (find(co, p), find(cw, p)) {
+                    (Some(a), Some(b)) if a == b => {}
+                    (Some(ReadValue::Knob(a)), Some(ReadValue::Knob(b)))
+                        if display_value(&a.value) == display_value(&b.value) =>
+                    {
+                        next.get_or_insert((p, a, b));
+                    }
+                    (a, b) => {
+                        let (sa, sb) = (
+                            a.map_or("nothing".into(), display_read),
+                            b.map_or("nothing".into(), display_read),
+                        );
+                        let text = prefix(format!(
+                            "{cn}.{ck} reads {p}, which changed {} -> {}",
+                            short(&sa),
+                            short(&sb)
+                        ));
+                        out.push(Reason::at(
+                            ReasonKind::Reads,
+                            node,
+                            Some(knob),
+                            Some(sa),
+                            Some(sb),
+                            text,
+                        ));
+                    }
+                }
+            }
+            if out.len() > before {
+                return;
+            }
+            if let Some((p, a, b)) = next {
+                // Same shown value, different content: follow the read.
+                via.push(p.to_string());
+                let (pn, pk) = p.rsplit_once('.').unwrap_or(("", p));
+                (cn, ck) = (pn.to_string(), pk.to_string());
+                (co, cw) = (a, b);
+                continue;
+            }
+        }
+        let text = if dv_o != dv_n {
+            format!("{cn}.{ck} changed {} -> {}", short(&dv_o), short(&dv_n))
+        } else if co.stamp != cw.stamp {
+            format!(
+                "{cn}.{ck} depends on the time and is now evaluated at {} (was {})",
+                cw.stamp.map_or("-".into(), |s| s.describe()),
+                co.stamp.map_or("-".into(), |s| s.describe())
+            )
+        } else if co.value.unresolvable != cw.value.unresolvable {
+            format!(
+                "{cn}.{ck} now has parts smartcache cannot analyse: {} (was {})",
+                short(&cw.value.unresolvable.join(", ")),
+                short(&co.value.unresolvable.join(", "))
+            )
+        } else {
+            // Same display, different content (curve flags, the form of an expression):
+            // show what the two contents are.
+            format!(
+                "{cn}.{ck} changed (same value at this frame; its animation or expression \
+                 changed: {} -> {})",
+                short(&raw_text(co)),
+                short(&raw_text(cw))
+            )
+        };
+        out.push(Reason::at(
+            if via.is_empty() {
+                kind
+            } else {
+                ReasonKind::Reads
+            },
+            node,
+            Some(knob),
+            Some(dv_o),
+            Some(dv_n),
+            prefix(text),
+        ));
+        return;
+    }
+    out.push(Reason::at(
+        ReasonKind::Reads,
+        node,
+        Some(knob),
+        None,
+        None,
+        format!("{node}.{knob} reads a chain of expressions that changed"),
+    ));
+}
+
+/// An entry's parts as written, for the rare difference that does not show in its
+/// value at the frame.
+fn raw_text(e: &Entry<'_>) -> String {
+    e.value
+        .value
+        .iter()
+        .map(|p| match p {
+            FramePart::Text(t) => t.to_string(),
+            FramePart::Curve { flags, keys, .. } => {
+                format!("{{curve {} {}}}", flags.join(" "), keys.join(" "))
+            }
+            FramePart::Raw { text, .. } => text.to_string(),
+        })
+        .collect()
 }
 
 /// One side of a comparison: a setup and its view at a frame.
-pub struct Side<'a> {
+pub struct Side<'a, 's> {
     pub setup: &'a Setup,
-    pub view: &'a FrameView,
+    pub view: &'a FrameView<'s>,
 }
 
-/// Explain how `new` differs from `old`: node by node (matched by name), knob by knob.
-pub fn explain(old: Side<'_>, new: Side<'_>) -> Vec<Reason> {
-    let mut out = Vec::new();
-    if old.setup.rules != new.setup.rules {
-        out.push(Reason::simple("rules", "the ignore rules changed"));
-    }
-    // Root settings.
-    let root_o: HashMap<_, _> = old.view.root.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let root_n: HashMap<_, _> = new.view.root.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let mut names: Vec<&str> = root_o.keys().chain(root_n.keys()).copied().collect();
-    names.sort();
+fn entries<'a, 's>(list: &'a [KnobEntry<'s>]) -> BTreeMap<&'s str, &'a Entry<'s>> {
+    list.iter().map(|k| (k.name, &k.entry)).collect()
+}
+
+fn compare_knobs(
+    node: &str,
+    old: &[KnobEntry<'_>],
+    new: &[KnobEntry<'_>],
+    kind: ReasonKind,
+    out: &mut Vec<Reason>,
+) {
+    let (ko, kn) = (entries(old), entries(new));
+    let mut names: Vec<&str> = ko.keys().chain(kn.keys()).copied().collect();
+    names.sort_unstable();
     names.dedup();
     for k in names {
-        match (root_o.get(k), root_n.get(k)) {
-            (Some(a), Some(b)) if a == b => {}
-            (a, b) => knob_reasons(
-                "Root",
-                k,
-                a.map(|s| s.as_str()).unwrap_or("\"(default)\""),
-                b.map(|s| s.as_str()).unwrap_or("\"(default)\""),
-                &mut out,
-            ),
+        let (a, b) = (ko.get(k).copied(), kn.get(k).copied());
+        if a.map(|e| e.digest) != b.map(|e| e.digest) {
+            knob_reasons(node, k, a, b, kind, out);
         }
     }
+}
+
+fn file_reasons(node: &str, old: &[FileRead], new: &[FileRead], out: &mut Vec<Reason>) {
+    let by = |l: &[FileRead]| -> BTreeMap<(String, String), FileState> {
+        l.iter()
+            .map(|f| ((f.knob.clone(), f.path.clone()), f.state.clone()))
+            .collect()
+    };
+    let (o, n) = (by(old), by(new));
+    for ((knob, path), state) in &n {
+        let text = match (o.get(&(knob.clone(), path.clone())), state) {
+            (Some(a), b) if a == b => continue,
+            (Some(FileState::Content(_)), FileState::Content(_)) => {
+                format!("{node} source file changed on disk ({path})")
+            }
+            (Some(_), FileState::Missing) => format!("{node} source file is now missing ({path})"),
+            (Some(FileState::Missing), _) => format!("{node} source file appeared ({path})"),
+            (Some(_), b) => format!("{node} source file {path}: {}", b.describe()),
+            (None, b) => format!("{node}.{knob} now reads {path} ({})", short(&b.describe())),
+        };
+        out.push(Reason::at(
+            ReasonKind::Source,
+            node,
+            Some(knob),
+            o.get(&(knob.clone(), path.clone()))
+                .map(FileState::describe),
+            Some(state.describe()),
+            text,
+        ));
+    }
+    for ((knob, path), state) in &o {
+        if !n.contains_key(&(knob.clone(), path.clone())) {
+            out.push(Reason::at(
+                ReasonKind::Source,
+                node,
+                Some(knob),
+                Some(state.describe()),
+                None,
+                format!("{node}.{knob} no longer reads {path}"),
+            ));
+        }
+    }
+}
+
+/// Explain how `new` differs from `old`: node by node (matched by name and time
+/// context), knob by knob. Never empty when the views' hashes differ.
+pub fn explain(old: Side<'_, '_>, new: Side<'_, '_>) -> Vec<Reason> {
+    let mut out = Vec::new();
+    if old.setup.rules != new.setup.rules {
+        out.push(Reason::simple(
+            ReasonKind::Rules,
+            "the ignore rules changed",
+        ));
+    }
+    if old.setup.profile != new.setup.profile {
+        out.push(Reason::simple(
+            ReasonKind::Profile,
+            "the node-class profile changed",
+        ));
+    }
+    compare_knobs(
+        "Root",
+        &old.view.root,
+        &new.view.root,
+        ReasonKind::Root,
+        &mut out,
+    );
+    script_reasons(&old, &new, &mut out);
+
     // Records keyed by (name, context) so that a node evaluated at several frames
     // (below a FrameBlend, say) is compared context by context.
-    let key = |s: &Side<'_>, i: usize| {
+    let key = |s: &Side<'_, '_>, i: usize| {
         let r = &s.view.records[i];
-        (s.setup.nodes[r.node].name.clone(), format!("{:?}", r.ctx))
+        (r.name.to_string(), r.ctx.key())
     };
-    let index = |s: &Side<'_>| -> BTreeMap<(String, String), usize> {
+    let index = |s: &Side<'_, '_>| -> BTreeMap<(String, _), usize> {
         (0..s.view.records.len()).map(|i| (key(s, i), i)).collect()
     };
     let (oi, ni) = (index(&old), index(&new));
-    let input_names = |s: &Side<'_>, i: usize| -> Vec<Option<String>> {
+    // A node is new (or gone) upstream when the other setup does not have it at all; a
+    // node only visited now (a branch a Switch or a disable opened) is explained by the
+    // knob that opened it.
+    let on: std::collections::HashSet<&str> =
+        old.setup.nodes.iter().map(|n| n.name.as_str()).collect();
+    let nn: std::collections::HashSet<&str> =
+        new.setup.nodes.iter().map(|n| n.name.as_str()).collect();
+    let input_names = |s: &Side<'_, '_>, i: usize| -> Vec<Option<String>> {
         s.view.records[i]
             .inputs
             .iter()
-            .map(|p| p.map(|p| s.setup.nodes[s.view.records[p].node].name.clone()))
+            .map(|p| p.map(|p| s.view.records[p].name.to_string()))
             .collect()
     };
     for (k, &n) in &ni {
-        let name = &k.0;
+        let name = k.0.as_str();
+        let rn = &new.view.records[n];
         let Some(&o) = oi.get(k) else {
-            if !oi.keys().any(|(nm, _)| nm == name) {
-                out.push(Reason {
-                    kind: "added".into(),
-                    node: Some(name.clone()),
-                    knob: None,
-                    old: None,
-                    new: None,
-                    text: format!(
-                        "{name} ({}) is new upstream",
-                        new.setup.nodes[new.view.records[n].node].class
-                    ),
-                });
+            if !on.contains(name) {
+                out.push(Reason::at(
+                    ReasonKind::Added,
+                    name,
+                    None,
+                    None,
+                    None,
+                    format!("{name} ({}) is new upstream", rn.class),
+                ));
             }
             continue;
         };
-        let (ro, rn) = (&old.view.records[o], &new.view.records[n]);
-        let (co, cn) = (
-            &old.setup.nodes[ro.node].class,
-            &new.setup.nodes[rn.node].class,
-        );
-        if co != cn {
-            out.push(Reason {
-                kind: "class".into(),
-                node: Some(name.clone()),
-                knob: None,
-                old: Some(co.clone()),
-                new: Some(cn.clone()),
-                text: format!("{name} changed class {co} -> {cn}"),
-            });
+        let ro = &old.view.records[o];
+        if ro.class != rn.class {
+            out.push(Reason::at(
+                ReasonKind::Class,
+                name,
+                None,
+                Some(ro.class.into()),
+                Some(rn.class.into()),
+                format!("{name} changed class {} -> {}", ro.class, rn.class),
+            ));
             continue;
         }
         if ro.disabled != rn.disabled {
             let (a, b) = (ro.disabled, rn.disabled);
-            out.push(Reason {
-                kind: "disabled".into(),
-                node: Some(name.clone()),
-                knob: Some("disable".into()),
-                old: Some(a.to_string()),
-                new: Some(b.to_string()),
-                text: format!("{name}.disable changed {a} -> {b}"),
-            });
+            out.push(Reason::at(
+                ReasonKind::Disabled,
+                name,
+                Some("disable"),
+                Some(a.to_string()),
+                Some(b.to_string()),
+                format!("{name}.disable changed {a} -> {b}"),
+            ));
             continue;
         }
         let (io, inn) = (input_names(&old, o), input_names(&new, n));
@@ -364,89 +573,180 @@ pub fn explain(old: Side<'_>, new: Side<'_>) -> Vec<Reason> {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            out.push(Reason {
-                kind: "rewired".into(),
-                node: Some(name.clone()),
-                knob: None,
-                old: Some(show(&io)),
-                new: Some(show(&inn)),
-                text: format!("{name} inputs rewired: [{}] -> [{}]", show(&io), show(&inn)),
-            });
+            out.push(Reason::at(
+                ReasonKind::Rewired,
+                name,
+                None,
+                Some(show(&io)),
+                Some(show(&inn)),
+                format!("{name} inputs rewired: [{}] -> [{}]", show(&io), show(&inn)),
+            ));
         }
-        let ko: BTreeMap<_, _> = ro
-            .knobs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let kn: BTreeMap<_, _> = rn
-            .knobs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let mut knobs: Vec<&str> = ko.keys().chain(kn.keys()).copied().collect();
-        knobs.sort();
-        knobs.dedup();
-        for kname in knobs {
-            match (ko.get(kname), kn.get(kname)) {
-                (Some(a), Some(b)) if a == b => {}
-                (a, b) => knob_reasons(
-                    name,
-                    kname,
-                    a.copied().unwrap_or("\"(default)\""),
-                    b.copied().unwrap_or("\"(default)\""),
-                    &mut out,
-                ),
-            }
-        }
-        if ro.source != rn.source {
-            out.push(Reason {
-                kind: "source".into(),
-                node: Some(name.clone()),
-                knob: Some("file".into()),
-                old: ro.source.clone(),
-                new: rn.source.clone(),
-                text: format!(
-                    "{name} source file changed on disk ({})",
-                    source_detail(&ro.source, &rn.source)
-                ),
-            });
-        }
+        compare_knobs(name, &ro.knobs, &rn.knobs, ReasonKind::Knob, &mut out);
+        compare_knobs(name, &ro.root, &rn.root, ReasonKind::Root, &mut out);
+        file_reasons(name, &ro.files, &rn.files, &mut out);
     }
     for (k, &o) in &oi {
-        if !ni.contains_key(k) && !ni.keys().any(|(nm, _)| nm == &k.0) {
-            out.push(Reason {
-                kind: "removed".into(),
-                node: Some(k.0.clone()),
-                knob: None,
-                old: None,
-                new: None,
-                text: format!(
+        if !nn.contains(k.0.as_str()) {
+            out.push(Reason::at(
+                ReasonKind::Removed,
+                &k.0,
+                None,
+                None,
+                None,
+                format!(
                     "{} ({}) is no longer upstream",
-                    k.0, old.setup.nodes[old.view.records[o].node].class
+                    k.0, old.view.records[o].class
                 ),
-            });
+            ));
         }
     }
     if out.is_empty() {
-        out.push(Reason::simple(
-            "unexplained",
-            "the frame manifests differ but no node or knob difference was found",
-        ));
+        out.extend(context_reason(&old, &new));
     }
     out.sort();
     out.dedup();
     out
 }
 
-fn source_detail(old: &Option<String>, new: &Option<String>) -> String {
-    let path = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|s| serde_json::from_str::<Value>(s).ok())
-            .and_then(|v| v.get("path").and_then(Value::as_str).map(String::from))
+/// The whole-script dependency: which nodes changed, when an expression that cannot be
+/// analysed may read any of them.
+fn script_reasons(old: &Side<'_, '_>, new: &Side<'_, '_>, out: &mut Vec<Reason>) {
+    let (a, b) = (old.view.script, new.view.script);
+    if a == b {
+        return;
+    }
+    let who = new
+        .setup
+        .opaque_knobs()
+        .into_iter()
+        .chain(old.setup.opaque_knobs())
+        .next()
+        .unwrap_or_else(|| "an expression".into());
+    let empty = BTreeMap::new();
+    let (a, b) = (a.unwrap_or(&empty), b.unwrap_or(&empty));
+    let mut changed: Vec<String> = Vec::new();
+    for (k, v) in b {
+        match a.get(k) {
+            Some(w) if w == v => {}
+            Some(_) => changed.push(format!("{k} changed")),
+            None => changed.push(format!("{k} added")),
+        }
+    }
+    for k in a.keys() {
+        if !b.contains_key(k) {
+            changed.push(format!("{k} removed"));
+        }
+    }
+    let what = if changed.is_empty() {
+        "it now depends on the whole script".to_string()
+    } else {
+        let more = changed.len().saturating_sub(3);
+        let mut s = changed
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if more > 0 {
+            s.push_str(&format!(" and {more} more"));
+        }
+        s
     };
-    path(new)
-        .or_else(|| path(old))
-        .unwrap_or_else(|| "?".into())
+    out.push(Reason::simple(
+        ReasonKind::Script,
+        format!("{who} cannot be analysed (it may read any node), and the script changed: {what}"),
+    ));
+}
+
+/// When nothing else differs, the frames read nodes in other time contexts or another
+/// order: name the first node whose reading differs.
+fn context_reason(old: &Side<'_, '_>, new: &Side<'_, '_>) -> Option<Reason> {
+    let (ro, rn) = (&old.view.records, &new.view.records);
+    for i in 0..ro.len().max(rn.len()) {
+        match (ro.get(i), rn.get(i)) {
+            (Some(a), Some(b)) if a.name == b.name && a.ctx.key() == b.ctx.key() => {
+                let same_inputs = a.inputs.len() == b.inputs.len()
+                    && a.inputs.iter().zip(&b.inputs).all(|(x, y)| {
+                        x.map(|x| (ro[x].name, ro[x].ctx.key()))
+                            == y.map(|y| (rn[y].name, rn[y].ctx.key()))
+                    });
+                if !same_inputs {
+                    return Some(Reason::at(
+                        ReasonKind::Context,
+                        b.name,
+                        None,
+                        None,
+                        None,
+                        format!("{} now reads its inputs at other times", b.name),
+                    ));
+                }
+                if a.stamp != b.stamp {
+                    return Some(Reason::at(
+                        ReasonKind::Context,
+                        b.name,
+                        None,
+                        a.stamp.map(|s| s.describe()),
+                        b.stamp.map(|s| s.describe()),
+                        format!("{} is now evaluated at another time", b.name),
+                    ));
+                }
+            }
+            (Some(a), Some(b)) if a.name == b.name => {
+                return Some(Reason::at(
+                    ReasonKind::Context,
+                    b.name,
+                    None,
+                    Some(a.ctx.describe()),
+                    Some(b.ctx.describe()),
+                    format!(
+                        "{} is now read at {} (was {})",
+                        b.name,
+                        b.ctx.describe(),
+                        a.ctx.describe()
+                    ),
+                ))
+            }
+            (Some(a), Some(b)) => {
+                return Some(Reason::at(
+                    ReasonKind::Context,
+                    b.name,
+                    None,
+                    Some(a.name.into()),
+                    Some(b.name.into()),
+                    format!(
+                        "the frame now reads {} at {} where it read {} at {}",
+                        b.name,
+                        b.ctx.describe(),
+                        a.name,
+                        a.ctx.describe()
+                    ),
+                ))
+            }
+            (Some(a), None) => {
+                return Some(Reason::at(
+                    ReasonKind::Context,
+                    a.name,
+                    None,
+                    Some(a.ctx.describe()),
+                    None,
+                    format!("{} is no longer read at {}", a.name, a.ctx.describe()),
+                ))
+            }
+            (None, Some(b)) => {
+                return Some(Reason::at(
+                    ReasonKind::Context,
+                    b.name,
+                    None,
+                    None,
+                    Some(b.ctx.describe()),
+                    format!("{} is now also read at {}", b.name, b.ctx.describe()),
+                ))
+            }
+            (None, None) => break,
+        }
+    }
+    None
 }
 
 /// Group consecutive checked frames with the same status and reasons into ranges, for

@@ -22,5 +22,6 @@ pub mod ignore;
 pub mod json_graph;
 pub mod manifest;
 pub mod nk;
+pub mod profile;
 pub mod render;
 pub mod store;

@@ -15,23 +15,21 @@
 //!   object per record or check mapping each distinct frame hash to a frame and the
 //!   source fingerprints read there. Each frame entry names its batch.
 
-use crate::check::{explain, FrameResult, Reason, Side, Status};
+use crate::check::{explain, FrameResult, Reason, ReasonKind, Side, Status};
 use crate::graph::Script;
 use crate::ignore::RuleSet;
-use crate::manifest::frame::{FRAME_FORMAT, FRAME_VERSION};
 use crate::manifest::source::{source_key, FileProbe, RecordedSources, SourceIndex};
-use crate::manifest::{Prepared, Setup, SetupError, SourceProbe};
+use crate::manifest::view::FileRead;
+use crate::manifest::{Prepared, Setup, SetupError, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
+use crate::profile::Profile;
+use crate::store::batch_object::{Batch, BatchFrame};
+use crate::store::setup_object;
 use crate::store::{
     self, CacheDir, FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, SnapshotId,
 };
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
-
-/// Format tag and version of a stored batch object (the frames of one record or check).
-pub const BATCH_FORMAT: &str = "smartcache-frames";
-pub const BATCH_VERSION: u64 = 1;
 
 /// Errors of the render-cache workflows.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +93,8 @@ pub fn no_progress() {}
 #[derive(Debug, Clone)]
 pub struct HashedFrame {
     pub hash: String,
-    /// Source fingerprints the frame read, keyed by [`source_key`].
-    pub sources: BTreeMap<String, String>,
+    /// Files the frame read, keyed by [`source_key`].
+    pub sources: BTreeMap<String, Vec<FileRead>>,
 }
 
 /// The hashes of a set of frames of one output.
@@ -112,9 +110,14 @@ pub struct Hashed {
 
 impl Hashed {
     /// Build the setup of `output` and its id, hashing no frame yet.
-    pub fn new(script: &Script, output: &str, rules: &RuleSet) -> Result<Hashed, RenderError> {
-        let setup = Setup::build(script, output, rules)?;
-        let setup_json = setup.to_json();
+    pub fn new(
+        script: &Script,
+        output: &str,
+        rules: &RuleSet,
+        profile: &Profile,
+    ) -> Result<Hashed, RenderError> {
+        let setup = Setup::build(script, output, rules, profile)?;
+        let setup_json = setup_object::encode(&setup);
         let mut h = crate::hash::Hasher::new();
         h.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
         h.update(&setup_json);
@@ -148,11 +151,10 @@ impl Hashed {
     /// Whether any frame of this setup reads a file on disk (then an unchanged setup
     /// does not imply unchanged frames).
     pub fn reads_files(&self) -> bool {
-        self.setup.nodes.iter().any(|n| {
-            !n.knob_only
-                && crate::manifest::source::reads_files(&n.class)
-                && n.knob("file").is_some()
-        })
+        self.setup
+            .nodes
+            .iter()
+            .any(|n| !n.knob_only && n.sem.files.iter().any(|f| n.knob(&f.knob).is_some()))
     }
 
     /// The frame entry of a hashed frame.
@@ -171,49 +173,36 @@ pub fn hash_frames(
     script: &Script,
     output: &str,
     rules: &RuleSet,
+    profile: &Profile,
     frames: &[i64],
     probe: &dyn SourceProbe,
 ) -> Result<Hashed, RenderError> {
-    let mut hashed = Hashed::new(script, output, rules)?;
+    let mut hashed = Hashed::new(script, output, rules, profile)?;
     hashed.hash(frames, probe, &no_progress);
     Ok(hashed)
 }
 
 /// Store the setup object and one batch object for the frames hashed together, unless
 /// manifests are not kept. Returns the batch object's name, which every frame entry
-/// refers to.
-///
-/// One batch per record or check, not one object per frame: a stored object costs
-/// fsyncs, and a thousand of them would cost more than hashing a thousand frames. The
-/// batch maps each distinct frame hash to one frame that has it and the source
-/// fingerprints read there, so N identical frames cost one line.
+/// refers to (see [`store::batch_object`]).
 fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<String>, RenderError> {
     if !store::keep_manifests() || hashed.frames.is_empty() {
         return Ok(None);
     }
     let setup_hash = crate::hash::hex128(&hashed.setup_json);
-    let mut frames = serde_json::Map::new();
+    let mut frames = BTreeMap::new();
     for (f, h) in &hashed.frames {
-        if !frames.contains_key(&h.hash) {
-            frames.insert(
-                h.hash.clone(),
-                serde_json::json!({"frame": f, "sources": h.sources}),
-            );
-        }
+        frames.entry(h.hash.clone()).or_insert_with(|| BatchFrame {
+            frame: *f,
+            sources: h.sources.clone(),
+        });
     }
-    let batch = serde_json::json!({
-        "format": BATCH_FORMAT,
-        "version": BATCH_VERSION,
-        "setup": setup_hash,
-        "frames": frames,
-        "refs": [setup_hash],
-    });
-    let batch = serde_json::to_vec(&batch).expect("JSON serializes");
+    let batch = Batch::new(setup_hash, frames).encode();
     let names = cache.put_objects(&[hashed.setup_json.as_slice(), batch.as_slice()])?;
     Ok(names.into_iter().nth(1))
 }
 
-fn meta(loaded: &LoadedScript, output: &str, rules: &RuleSet) -> HashMeta {
+fn meta(loaded: &LoadedScript, output: &str, rules: &RuleSet, profile: &Profile) -> HashMeta {
     HashMeta {
         script: ScriptRef {
             path: loaded.path.to_string_lossy().into_owned(),
@@ -221,6 +210,8 @@ fn meta(loaded: &LoadedScript, output: &str, rules: &RuleSet) -> HashMeta {
         },
         node: output.to_string(),
         rules: rules.fingerprint(),
+        profile: profile.fingerprint().to_string(),
+        frame_format: FRAME_VERSION,
     }
 }
 
@@ -267,23 +258,13 @@ pub struct RecordReport {
 
 /// Record `frames` of `output` into the master: new frames are added, recorded ones
 /// replaced. `render` is a frame pattern of the rendered files to fingerprint.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     loaded: &LoadedScript,
     output: &str,
     cache: &CacheDir,
     rules: &RuleSet,
-    frames: &[i64],
-    render: Option<&str>,
-) -> Result<RecordReport, RenderError> {
-    record_with_progress(loaded, output, cache, rules, frames, render, &no_progress)
-}
-
-/// [`record`], calling `progress` after each hashed frame.
-pub fn record_with_progress(
-    loaded: &LoadedScript,
-    output: &str,
-    cache: &CacheDir,
-    rules: &RuleSet,
+    profile: &Profile,
     frames: &[i64],
     render: Option<&str>,
     progress: Progress<'_>,
@@ -293,23 +274,22 @@ pub fn record_with_progress(
     cache.check_layout()?;
     cache.load_master()?;
     let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache)?);
-    let mut hashed = Hashed::new(&loaded.script, output, rules)?;
+    let mut hashed = Hashed::new(&loaded.script, output, rules, profile)?;
     hashed.hash(frames, &probe, progress);
     let batch = store_objects(cache, &hashed)?;
     SourceIndex::save(cache, probe.into_observations())?;
     let mut entries = BTreeMap::new();
     let mut renders_missing = Vec::new();
     for &f in hashed.frames.keys() {
-        let f = &f;
-        let mut entry = hashed.entry(*f, &batch).expect("hashed above");
+        let mut entry = hashed.entry(f, &batch).expect("hashed above");
         if let Some(pattern) = render {
-            let path = PathBuf::from(crate::frames::expand_pattern(pattern, *f));
+            let path = PathBuf::from(crate::frames::expand_pattern(pattern, f));
             match render_record(&path)? {
                 Some(r) => entry.render = Some(r),
-                None => renders_missing.push(*f),
+                None => renders_missing.push(f),
             }
         }
-        entries.insert(*f, entry);
+        entries.insert(f, entry);
     }
     let distinct = hashed
         .frames
@@ -317,7 +297,7 @@ pub fn record_with_progress(
         .map(|h| h.hash.as_str())
         .collect::<std::collections::HashSet<_>>()
         .len();
-    let master = cache.record_master(meta(loaded, output, rules), entries)?;
+    let master = cache.record_master(meta(loaded, output, rules, profile), entries)?;
     Ok(RecordReport {
         frames: hashed.frames.len(),
         distinct,
@@ -348,46 +328,17 @@ impl CheckReport {
 }
 
 /// Loads stored setups and batch objects to rebuild the manifests of past frames.
-///
-/// A frame whose objects cannot be had is still compared by its hash (which lives in
-/// `hash.json`); only its explanation degrades, to one reason saying why: the manifest
-/// was not kept (the environment said so when it was hashed), is missing (an object
-/// named in `hash.json` is gone), or is damaged (unreadable, altered, or not a valid
-/// object, a cyclic setup included). The answers are kept per object name.
 struct Archive<'c> {
     cache: &'c CacheDir,
-    setups: HashMap<String, Result<Rc<Setup>, Unexplained>>,
-    batches: HashMap<String, Result<Rc<serde_json::Value>, Unexplained>>,
+    setups: HashMap<String, Result<Setup, Box<Reason>>>,
+    batches: HashMap<String, Result<Batch, Box<Reason>>>,
 }
 
-/// The one reason a frame cannot be explained (boxed: it is the rare case).
-type Unexplained = Box<Reason>;
-
-/// A stored frame: the setup it was hashed from, the frame, the sources it read.
+/// A stored frame: the setup it was hashed from, the frame, the files it read.
 struct StoredFrame {
     setup_hash: String,
     frame: f64,
-    sources: HashMap<String, String>,
-}
-
-/// The reason of a frame whose manifest object `name` is not in the cache.
-fn manifest_missing(cache: &CacheDir, name: &str) -> Unexplained {
-    let path = cache.manifests_dir().join(format!("{name}.json"));
-    Box::new(Reason::simple(
-        "manifest-missing",
-        format!(
-            "the frame changed; manifest missing, so it cannot be explained ({} is gone)",
-            path.display()
-        ),
-    ))
-}
-
-/// The reason of a frame whose manifest object is damaged (`what` says how).
-fn manifest_damaged(what: impl std::fmt::Display) -> Unexplained {
-    Box::new(Reason::simple(
-        "manifest-damaged",
-        format!("the frame changed; manifest damaged, so it cannot be explained ({what})"),
-    ))
+    sources: HashMap<String, Vec<FileRead>>,
 }
 
 impl<'c> Archive<'c> {
@@ -399,130 +350,112 @@ impl<'c> Archive<'c> {
         }
     }
 
-    /// The bytes of object `name`, or the reason they cannot explain anything. Errors
-    /// other than damage (I/O, a symlink leading out of the cache) stay errors.
-    fn object(&self, name: &str) -> Result<Result<(PathBuf, Vec<u8>), Unexplained>, RenderError> {
-        let path = self.cache.manifests_dir().join(format!("{name}.json"));
+    /// Read and decode object `name`, or the reason it cannot be used.
+    fn object<T>(
+        &self,
+        name: &str,
+        decode: impl FnOnce(&[u8]) -> Result<T, String>,
+    ) -> Result<T, Box<Reason>> {
         match self.cache.get_object(name) {
-            Ok(Some(bytes)) => Ok(Ok((path, bytes))),
-            Ok(None) => Ok(Err(manifest_missing(self.cache, name))),
-            Err(e) if e.is_damage() => Ok(Err(manifest_damaged(e))),
-            Err(e) => Err(e.into()),
+            Ok(Some(bytes)) => decode(&bytes).map_err(|e| {
+                Box::new(Reason::simple(
+                    ReasonKind::ManifestDamaged,
+                    format!(
+                        "the frame changed; its manifest object {name} is damaged ({e}), so it \
+                         cannot be explained"
+                    ),
+                ))
+            }),
+            Ok(None) => Err(Box::new(Reason::simple(
+                ReasonKind::ManifestMissing,
+                format!(
+                    "the frame changed; its manifest object {name} is missing, so it cannot \
+                     be explained"
+                ),
+            ))),
+            Err(e) => Err(Box::new(Reason::simple(
+                ReasonKind::ManifestDamaged,
+                format!("the frame changed; its manifest object {name} cannot be read ({e})"),
+            ))),
         }
     }
 
-    /// The stored frame of `entry`, or the reason it cannot be had.
-    fn frame(
-        &mut self,
-        entry: &FrameEntry,
-    ) -> Result<Result<StoredFrame, Unexplained>, RenderError> {
+    /// The stored frame of `entry`.
+    fn frame(&mut self, entry: &FrameEntry) -> Result<StoredFrame, Box<Reason>> {
         let Some(name) = entry.manifest.as_deref() else {
-            return Ok(Err(Box::new(Reason::simple(
-                "manifest-not-kept",
+            return Err(Box::new(Reason::simple(
+                ReasonKind::ManifestNotKept,
                 "the frame changed; manifest not kept, so it cannot be explained \
                  (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE was set when it was hashed)",
-            ))));
+            )));
         };
         if !self.batches.contains_key(name) {
-            let batch = self.object(name)?.and_then(|(path, bytes)| {
-                serde_json::from_slice(&bytes)
-                    .map(Rc::new)
-                    .map_err(|e| manifest_damaged(format!("{}: {e}", path.display())))
-            });
-            self.batches.insert(name.to_string(), batch);
+            let b = self.object(name, |b| Batch::decode(b).map_err(|e| e.to_string()));
+            self.batches.insert(name.to_string(), b);
         }
-        let batch = match &self.batches[name] {
-            Ok(batch) => Rc::clone(batch),
-            Err(reason) => return Ok(Err(reason.clone())),
+        let batch = self.batches[name].as_ref().map_err(Clone::clone)?;
+        let Some(f) = batch.frames.get(&entry.hash) else {
+            return Err(Box::new(Reason::simple(
+                ReasonKind::ManifestDamaged,
+                format!("the frame changed; its manifest object {name} does not hold it"),
+            )));
         };
-        let path = self.cache.manifests_dir().join(format!("{name}.json"));
-        let damaged = |what: &str| manifest_damaged(format!("{}: {what}", path.display()));
-        let Some(setup) = batch["setup"]
-            .as_str()
-            .filter(|s| crate::hash::is_hex128(s))
-        else {
-            return Ok(Err(damaged("no setup object named")));
-        };
-        let Some(f) = batch["frames"].get(&entry.hash) else {
-            return Ok(Err(damaged(&format!(
-                "frame hash {} not listed",
-                entry.hash
-            ))));
-        };
-        let Some(frame) = f["frame"].as_f64() else {
-            return Ok(Err(damaged("a frame without a number")));
-        };
-        let sources = f["sources"]
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Ok(StoredFrame {
-            setup_hash: setup.to_string(),
-            frame,
-            sources,
-        }))
+        Ok(StoredFrame {
+            setup_hash: batch.setup.clone(),
+            frame: f.frame as f64,
+            sources: f.sources.clone().into_iter().collect(),
+        })
     }
 
-    /// The stored setup `name`, or the reason it cannot be had.
-    fn setup(&mut self, name: &str) -> Result<Result<Rc<Setup>, Unexplained>, RenderError> {
+    fn setup(&mut self, name: &str) -> Result<&Setup, Box<Reason>> {
         if !self.setups.contains_key(name) {
-            let setup = self.object(name)?.and_then(|(path, bytes)| {
-                Setup::from_json(&bytes)
-                    .map(Rc::new)
-                    .map_err(|e| manifest_damaged(format!("{}: {e}", path.display())))
-            });
-            self.setups.insert(name.to_string(), setup);
+            let s = self.object(name, |b| setup_object::decode(b).map_err(|e| e.to_string()));
+            self.setups.insert(name.to_string(), s);
         }
-        Ok(self.setups[name].clone())
+        self.setups[name].as_ref().map_err(Clone::clone)
     }
 
     /// Explain why frame entry `old` became `new`, from the stored objects of both.
-    fn explain(&mut self, old: &FrameEntry, new: &FrameEntry) -> Result<Vec<Reason>, RenderError> {
-        let (fo, fnew) = match (self.frame(old)?, self.frame(new)?) {
-            (Ok(fo), Ok(fnew)) => (fo, fnew),
-            (Err(reason), _) | (_, Err(reason)) => return Ok(vec![*reason]),
+    fn explain(&mut self, old: &FrameEntry, new: &FrameEntry) -> Vec<Reason> {
+        let (fo, fnew) = match (self.frame(old), self.frame(new)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(r), _) | (_, Err(r)) => return vec![*r],
         };
-        let (so, sn) = match (self.setup(&fo.setup_hash)?, self.setup(&fnew.setup_hash)?) {
-            (Ok(so), Ok(sn)) => (so, sn),
-            (Err(reason), _) | (_, Err(reason)) => return Ok(vec![*reason]),
+        if let Err(r) = self.setup(&fo.setup_hash).and(Ok(())) {
+            return vec![*r];
+        }
+        if let Err(r) = self.setup(&fnew.setup_hash).and(Ok(())) {
+            return vec![*r];
+        }
+        let (so, sn) = (&self.setups[&fo.setup_hash], &self.setups[&fnew.setup_hash]);
+        let (Ok(so), Ok(sn)) = (so, sn) else {
+            unreachable!("both setups were loaded above")
         };
-        let vo = Prepared::new(&so).view(fo.frame, &RecordedSources(fo.sources));
-        let vn = Prepared::new(&sn).view(fnew.frame, &RecordedSources(fnew.sources));
-        Ok(explain(
+        let (po, pn) = (Prepared::new(so), Prepared::new(sn));
+        let vo = po.view(fo.frame, &RecordedSources(fo.sources));
+        let vn = pn.view(fnew.frame, &RecordedSources(fnew.sources));
+        explain(
             Side {
-                setup: &so,
+                setup: so,
                 view: &vo,
             },
             Side {
-                setup: &sn,
+                setup: sn,
                 view: &vn,
             },
-        ))
+        )
     }
 }
 
 /// Check `frames` of `output` against the master: write a timestamped snapshot, compare
 /// frame by frame, explain what changed.
+#[allow(clippy::too_many_arguments)]
 pub fn check(
     loaded: &LoadedScript,
     output: &str,
     cache: &CacheDir,
     rules: &RuleSet,
-    frames: &[i64],
-) -> Result<CheckReport, RenderError> {
-    check_with_progress(loaded, output, cache, rules, frames, &no_progress)
-}
-
-/// [`check`], calling `progress` after each frame (hashed or taken from the master).
-pub fn check_with_progress(
-    loaded: &LoadedScript,
-    output: &str,
-    cache: &CacheDir,
-    rules: &RuleSet,
+    profile: &Profile,
     frames: &[i64],
     progress: Progress<'_>,
 ) -> Result<CheckReport, RenderError> {
@@ -530,7 +463,7 @@ pub fn check_with_progress(
     cache.check_layout()?;
     let (master, warnings) = load_master(cache)?;
     let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache)?);
-    let mut hashed = Hashed::new(&loaded.script, output, rules)?;
+    let mut hashed = Hashed::new(&loaded.script, output, rules, profile)?;
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
     let reads_files = hashed.reads_files();
@@ -558,7 +491,7 @@ pub fn check_with_progress(
     for &f in &todo {
         entries.insert(f, hashed.entry(f, &batch).expect("hashed above"));
     }
-    let snapshot_file = HashFile::new(meta(loaded, output, rules), entries.clone());
+    let snapshot_file = HashFile::new(meta(loaded, output, rules, profile), entries.clone());
     let snapshot = cache.write_snapshot(&snapshot_file)?;
     let results = compare(cache, master.as_ref(), &entries)?;
     Ok(CheckReport {
@@ -589,17 +522,32 @@ fn compare(
     let mut archive = Archive::new(cache);
     let mut explained: HashMap<(String, String), Vec<Reason>> = HashMap::new();
     let mut out = Vec::with_capacity(current.len());
+    let old_format = master
+        .map(|m| m.meta.frame_format)
+        .filter(|&v| v != FRAME_VERSION);
     for (f, now) in current {
         let (status, reasons) = match master.and_then(|m| m.frames.get(f)) {
             None => (Status::Uncached, Vec::new()),
-            Some(then) if then.hash != now.hash => {
-                let key = (then.hash.clone(), now.hash.clone());
-                if !explained.contains_key(&key) {
-                    let r = archive.explain(then, now)?;
-                    explained.insert(key.clone(), r);
+            Some(then) if then.hash != now.hash => match old_format {
+                Some(v) => (
+                    Status::Outdated,
+                    vec![Reason::simple(
+                        ReasonKind::Format,
+                        format!(
+                            "recorded by an older smartcache (frame format {v}, now \
+                             {FRAME_VERSION}): re-record the cache"
+                        ),
+                    )],
+                ),
+                None => {
+                    let key = (then.hash.clone(), now.hash.clone());
+                    if !explained.contains_key(&key) {
+                        let r = archive.explain(then, now);
+                        explained.insert(key.clone(), r);
+                    }
+                    (Status::Outdated, explained[&key].clone())
                 }
-                (Status::Outdated, explained[&key].clone())
-            }
+            },
             Some(then) => match &then.render {
                 Some(r) => render_status(r)?,
                 None => (Status::Valid, Vec::new()),
@@ -624,7 +572,7 @@ fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError>
         Ok((
             Status::MissingRender,
             vec![Reason {
-                kind: "render".into(),
+                kind: ReasonKind::Render,
                 node: None,
                 knob: None,
                 old: Some(r.hash.clone()),

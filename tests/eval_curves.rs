@@ -197,9 +197,11 @@ fn influence_of_each_interpolation() {
         curve(&format!("curve L {keys}")).influence(15.0),
         vec![1, 2]
     );
-    // Constant: the bracketing keys.
+    // Constant: the key before; the next one counts only from its own frame, so
+    // editing it cannot move the frames before it.
+    assert_eq!(curve(&format!("curve K {keys}")).influence(15.0), vec![1]);
     assert_eq!(
-        curve(&format!("curve K {keys}")).influence(15.0),
+        curve(&format!("curve K {keys}")).influence(19.6),
         vec![1, 2]
     );
     // Smooth and Catmull-Rom: the bracketing keys and their neighbours.

@@ -81,7 +81,6 @@ const ERRORS: &[&str] = &[
     "bad_set",
     "bad_push",
     "bad_roll",
-    "knob_without_value",
     "unknown_command",
     "pop_with_argument",
 ];

@@ -10,6 +10,8 @@ use smartcache::graph::Script;
 use smartcache::ignore::RuleSet;
 use smartcache::manifest::{NoSources, Prepared, Setup};
 use smartcache::nk::MAX_GROUP_DEPTH;
+use smartcache::profile::Profile;
+use smartcache::store::setup_object;
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -200,10 +202,13 @@ proptest! {
 
 // ---- Stored setup objects ----
 
+const SETUP_CLASSES: &[&str] = &["TimeOffset", "FrameHold", "Switch", "Blur", "FrameBlend"];
+
 /// A random setup object: positions point anywhere (forward, backward, at the node
-/// itself), with the knobs that shape a frame's walk.
+/// itself), with the knobs that shape a frame's walk, and each class's semantics as the
+/// Nuke profile gives them.
 fn setup_object() -> impl Strategy<Value = Value> {
-    let class = prop::sample::select(vec!["TimeOffset", "FrameHold", "Switch", "Blur", "Group"]);
+    let class = prop::sample::select(SETUP_CLASSES.to_vec());
     let value = prop::sample::select(vec![
         "1",
         "-1",
@@ -219,6 +224,7 @@ fn setup_object() -> impl Strategy<Value = Value> {
         "increment",
         "which",
         "disable",
+        "size",
     ]);
     let knobs = prop::collection::btree_map(knob, value, 0..3);
     let position = 0..8usize;
@@ -242,13 +248,24 @@ fn setup_object() -> impl Strategy<Value = Value> {
                    "knob_only": knob_only, "knobs": knobs})
         },
     );
+    let profile = Profile::nuke();
+    let classes: serde_json::Map<String, Value> = SETUP_CLASSES
+        .iter()
+        .map(|c| {
+            (
+                c.to_string(),
+                serde_json::to_value(&*profile.semantics(c)).unwrap(),
+            )
+        })
+        .collect();
     (
         prop::collection::vec(node, 1..8),
         prop::option::of(position),
     )
-        .prop_map(|(nodes, result)| {
-            json!({"format": "smartcache-setup", "version": 2, "output": "T", "rules": "r",
-               "root": {}, "result": result, "nodes": nodes})
+        .prop_map(move |(nodes, result)| {
+            json!({"format": setup_object::SETUP_FORMAT, "version": setup_object::SETUP_VERSION,
+                   "output": "T", "rules": "r", "profile": "p", "root": {}, "result": result,
+                   "classes": classes, "nodes": nodes})
         })
 }
 
@@ -264,7 +281,7 @@ proptest! {
     ) {
         let mut bytes = serde_json::to_vec(&doc).unwrap();
         mutate(&mut bytes, &mutations);
-        let Ok(setup) = Setup::from_json(&bytes) else {
+        let Ok(setup) = setup_object::decode(&bytes) else {
             return Ok(());
         };
         for (i, n) in setup.nodes.iter().enumerate() {
@@ -286,10 +303,11 @@ proptest! {
 fn built_setups_read_back() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/render/comp.nk");
     let script = smartcache::graph::load(&path).unwrap();
-    let rules = RuleSet::builtin();
+    let (rules, profile) = (RuleSet::builtin(), Profile::nuke());
     for (_, node) in script.graph.nodes() {
-        let setup = Setup::build(&script, &node.name, &rules).unwrap();
-        let back = Setup::from_json(&setup.to_json()).unwrap();
-        assert_eq!(back.to_json(), setup.to_json(), "{}", node.name);
+        let setup: Setup = Setup::build(&script, &node.name, &rules, &profile).unwrap();
+        let bytes = setup_object::encode(&setup);
+        let back = setup_object::decode(&bytes).unwrap();
+        assert_eq!(setup_object::encode(&back), bytes, "{}", node.name);
     }
 }

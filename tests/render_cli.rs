@@ -64,7 +64,7 @@ fn explain_names_node_knob_old_and_new() {
     assert_eq!(code, 1);
     assert_eq!(
         out,
-        "frame 1001: outdated (master vs snapshot <SNAPSHOT>)\n  Blur1.size changed {{Controls.blur_size}} -> 9\n"
+        "frame 1001: outdated (master vs snapshot <SNAPSHOT>)\n  Blur1.size changed {Controls.blur_size} -> 9\n"
     );
     let (code, out, _) = run(&root, &["explain", "cache", "--frame", "1001", "--json"]);
     assert_eq!(code, 1);
@@ -72,7 +72,7 @@ fn explain_names_node_knob_old_and_new() {
     assert_eq!(v["status"], "outdated");
     assert_eq!(v["reasons"][0]["node"], "Blur1");
     assert_eq!(v["reasons"][0]["knob"], "size");
-    assert_eq!(v["reasons"][0]["old"], "{{Controls.blur_size}}");
+    assert_eq!(v["reasons"][0]["old"], "{Controls.blur_size}");
     assert_eq!(v["reasons"][0]["new"], "9");
     // A frame checked valid explains as valid.
     edit(

@@ -174,7 +174,7 @@ fn choose_edit(loaded: &LoadedScript, text: &str, setup: &Setup, frame: f64) -> 
             if node.clone_of.is_some() {
                 continue;
             }
-            for (kname, _) in &r.knobs {
+            for kname in r.knobs.iter().map(|k| k.name) {
                 if kname == "disable" {
                     continue;
                 }
@@ -203,7 +203,7 @@ fn choose_edit(loaded: &LoadedScript, text: &str, setup: &Setup, frame: f64) -> 
                 if let Some(range) = at {
                     return Some(KnobEdit {
                         node: sn.name.clone(),
-                        knob: kname.clone(),
+                        knob: kname.to_string(),
                         range,
                         new_value,
                     });
@@ -269,6 +269,7 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
         Err(e) => return fail(tally, format!("cannot load: {e}")),
     };
     let rules = RuleSet::builtin();
+    let profile = smartcache::profile::Profile::nuke();
     let frames = frames_for(&loaded.script);
     let outputs: Vec<String> = terminals(&loaded.script, is_gizmo(src))
         .into_iter()
@@ -282,7 +283,16 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
     let mut recorded = vec![false; outputs.len()];
     for (i, out) in outputs.iter().enumerate() {
         let cache = cache_of(i);
-        match render::record(&loaded, out, &cache, &rules, &frames, None) {
+        match render::record(
+            &loaded,
+            out,
+            &cache,
+            &rules,
+            &profile,
+            &frames,
+            None,
+            &render::no_progress,
+        ) {
             Err(e) if known_cycle(&label, out) && e.to_string().contains("cycle") => {
                 tally.known_cycles += 1;
                 continue;
@@ -299,7 +309,15 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
             }
             Ok(_) => {}
         }
-        match render::check(&loaded, out, &cache, &rules, &frames) {
+        match render::check(
+            &loaded,
+            out,
+            &cache,
+            &rules,
+            &profile,
+            &frames,
+            &render::no_progress,
+        ) {
             Ok(rep) if rep.all_valid() && rep.results.len() == frames.len() => {
                 tally.frames_checked += rep.results.len();
                 recorded[i] = true;
@@ -323,7 +341,15 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
         Err(e) => fail(tally, format!("cannot load after moving nodes: {e}")),
         Ok(moved_loaded) => {
             for (i, out) in outputs.iter().enumerate().filter(|(i, _)| recorded[*i]) {
-                match render::check(&moved_loaded, out, &cache_of(i), &rules, &frames) {
+                match render::check(
+                    &moved_loaded,
+                    out,
+                    &cache_of(i),
+                    &rules,
+                    &profile,
+                    &frames,
+                    &render::no_progress,
+                ) {
                     Ok(rep) if rep.all_valid() => tally.frames_checked += rep.results.len(),
                     Ok(rep) => fail(
                         tally,
@@ -345,7 +371,7 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
 
     // 3. One knob in the manifest changed: outdated, naming it.
     for (i, out) in outputs.iter().enumerate().filter(|(i, _)| recorded[*i]) {
-        let setup = match Setup::build(&loaded.script, out, &rules) {
+        let setup = match Setup::build(&loaded.script, out, &rules, &profile) {
             Ok(s) => s,
             Err(e) => {
                 fail(tally, format!("{out}: setup failed: {e}"));
@@ -375,7 +401,15 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
                 continue;
             }
         };
-        match render::check(&edited, out, &cache_of(i), &rules, &frames) {
+        match render::check(
+            &edited,
+            out,
+            &cache_of(i),
+            &rules,
+            &profile,
+            &frames,
+            &render::no_progress,
+        ) {
             Ok(rep) => {
                 let first = &rep.results[0];
                 let named = first.reasons.iter().any(|r| {
@@ -475,7 +509,8 @@ fn run_cli(src: &Path, work: &Path, tally: &mut Tally) {
         ));
     }
     let rules = RuleSet::builtin();
-    let setup = Setup::build(&loaded.script, &out, &rules).unwrap();
+    let profile = smartcache::profile::Profile::nuke();
+    let setup = Setup::build(&loaded.script, &out, &rules, &profile).unwrap();
     if let Some(edit) = choose_edit(&loaded, &text, &setup, frames[0] as f64) {
         std::fs::write(&script, edit.apply(&text)).unwrap();
         let (code, stdout, err) = run("check");

@@ -12,6 +12,7 @@ mod store_common;
 
 use common::*;
 use smartcache::hash::hex128;
+use smartcache::store::batch_object::{Batch, BatchFrame};
 use smartcache::store::{CacheDir, FrameEntry, HashFile, PruneOptions};
 use std::collections::BTreeMap;
 use std::fs;
@@ -143,8 +144,9 @@ fn set_mtime(path: &Path, age: Duration) {
 
 // ---- Defect 1: a cyclic setup object ----
 
-/// The setup object of the issue: its TimeOffset lists itself as input 0.
-const CYCLIC_SETUP: &str = r#"{"format":"smartcache-setup","nodes":[{"class":"TimeOffset","inputs":[0],"knobs":{"time_offset":"1"},"name":"T"}],"output":"T","result":0,"root":{},"rules":"r","version":2}"#;
+/// The setup object of the issue (in the current version of the format): its
+/// TimeOffset lists itself as input 0.
+const CYCLIC_SETUP: &str = r#"{"format":"smartcache-setup","version":3,"output":"T","rules":"r","profile":"p","result":0,"classes":{"TimeOffset":{"known":true,"disable":"disable","time":{"kind":"offset","offset":{"defaults":["0"],"names":["time_offset"]},"reverse":{"defaults":["false"],"names":["reverse_input"]}}}},"nodes":[{"class":"TimeOffset","inputs":[0],"knobs":{"time_offset":"1"},"name":"T"}]}"#;
 
 #[test]
 fn a_cyclic_setup_object_is_a_damaged_manifest_not_a_hang() {
@@ -159,27 +161,26 @@ fn a_cyclic_setup_object_is_a_damaged_manifest_not_a_hang() {
     // Frame 1001 of the master now names a batch that refers to the cyclic setup.
     let master = cache.master().unwrap().unwrap();
     let hash = master.frames[&1001].hash.clone();
-    let batch = serde_json::json!({
-        "format": "smartcache-frames", "version": 1, "setup": setup,
-        "frames": {hash.clone(): {"frame": 1001, "sources": {}}}, "refs": [setup],
-    });
-    let batch = cache
-        .put_object(&serde_json::to_vec(&batch).unwrap())
-        .unwrap();
+    let frame = BatchFrame {
+        frame: 1001,
+        sources: BTreeMap::new(),
+    };
+    let batch = Batch::new(setup.clone(), BTreeMap::from([(hash, frame)]));
+    let batch = cache.put_object(&batch.encode()).unwrap();
     s.edit_master(|frames| frames.get_mut(&1001).unwrap().manifest = Some(batch.clone()));
     change_every_frame(&s);
 
     let (code, out, err) = s.run(&CHECK);
     assert_eq!((code, err.as_str()), (1, ""));
     let damaged = format!(
-        "the frame changed; manifest damaged, so it cannot be explained \
-         (cache/manifests/{setup}.json: setup object: node 0 (T): input 0 is not a node listed before it)"
+        "the frame changed; its manifest object {setup} is damaged (setup object: node 0 (T) \
+         reads a node that does not come before it), so it cannot be explained"
     );
     assert_eq!(
         out,
         format!(
             "1001 outdated: {damaged}\n\
-             1002-1003 outdated: Blur1.size changed {{{{Controls.blur_size}}}} -> 9\n\
+             1002-1003 outdated: Blur1.size changed {{Controls.blur_size}} -> 9\n\
              1001-1003 of Write1: 3 outdated (snapshot <SNAPSHOT>)\n"
         )
     );
@@ -195,46 +196,39 @@ fn a_cyclic_setup_object_is_a_damaged_manifest_not_a_hang() {
 
 #[test]
 fn stored_setups_are_checked_as_strictly_as_scripts() {
-    use smartcache::manifest::Setup;
+    use smartcache::store::setup_object::decode;
     let setup = |nodes: &str, result: &str| {
         format!(
-            r#"{{"format":"smartcache-setup","nodes":[{nodes}],"output":"W","result":{result},"root":{{}},"rules":"r","version":2}}"#
+            r#"{{"format":"smartcache-setup","version":3,"output":"W","rules":"r","profile":"p","result":{result},"classes":{{"Blur":{{"known":true,"disable":"disable"}},"Constant":{{"known":true,"disable":"disable"}}}},"nodes":[{nodes}]}}"#
         )
     };
-    let err = |bytes: &str| Setup::from_json(bytes.as_bytes()).unwrap_err().to_string();
+    let err = |bytes: &str| decode(bytes.as_bytes()).unwrap_err().to_string();
     let c = r#"{"class":"Constant","name":"C"}"#;
     // Accepted: inputs and links point at nodes listed earlier.
     let good = setup(
-        &format!(r#"{c},{{"class":"Merge2","inputs":[0,null],"links":[0],"name":"M"}}"#),
+        &format!(r#"{c},{{"class":"Blur","inputs":[0,null],"links":[0],"name":"B"}}"#),
         "1",
     );
-    assert_eq!(Setup::from_json(good.as_bytes()).unwrap().nodes.len(), 2);
-    assert_eq!(
-        err(CYCLIC_SETUP),
-        "setup object: node 0 (T): input 0 is not a node listed before it"
-    );
-    assert_eq!(
-        err(&setup(
-            &format!(r#"{{"class":"Blur","inputs":[1],"name":"B"}},{c}"#),
-            "0"
-        )),
-        "setup object: node 0 (B): input 1 is not a node listed before it"
-    );
-    assert_eq!(
-        err(&setup(
-            &format!(r#"{c},{{"class":"Blur","links":[1],"name":"B"}}"#),
-            "1"
-        )),
-        "setup object: node 1 (B): link 1 is not a node listed before it"
-    );
-    assert_eq!(err(&setup(c, "1")), "setup object: malformed node position");
-    assert_eq!(
-        err(&setup(
-            r#"{"class":"Blur","knobs":{"size":{"text":"{C.size}","refs":[{"text":"C.size","target":{"node":5,"knob":"size"}}]}},"name":"B"}"#,
-            "0"
-        )),
-        "setup object: malformed reference"
-    );
+    assert_eq!(decode(good.as_bytes()).unwrap().nodes.len(), 2);
+    assert!(err(CYCLIC_SETUP).ends_with("node 0 (T) reads a node that does not come before it"));
+    for (nodes, result, message) in [
+        (
+            format!(r#"{{"class":"Blur","inputs":[1],"name":"B"}},{c}"#),
+            "0",
+            "node 0 (B) reads a node that does not come before it",
+        ),
+        (
+            format!(r#"{c},{{"class":"Blur","links":[1],"name":"B"}}"#),
+            "1",
+            "node 1 (B) reads a node that does not come before it",
+        ),
+        (c.to_string(), "1", "result position out of range"),
+    ] {
+        assert_eq!(
+            err(&setup(&nodes, result)),
+            format!("setup object: {message}")
+        );
+    }
 }
 
 // ---- Defect 2: master/ (and every other path) confined to the cache ----
@@ -655,7 +649,7 @@ fn a_damaged_setup_or_batch_object_outdates_its_frames_as_manifest_damaged() {
             (
                 1,
                 format!(
-                    "1001-1003 outdated: the frame changed; manifest damaged, so it cannot be explained \
+                    "1001-1003 outdated: the frame changed; its manifest object {name} cannot be read \
                      (cache/manifests/{name}.json: object content hashes to {actual}, not to its name)\n\
                      1001-1003 of Write1: 3 outdated (snapshot <SNAPSHOT>)\n"
                 ),
@@ -680,8 +674,8 @@ fn a_deleted_manifest_object_is_manifest_missing_not_manifest_not_kept() {
             (
                 1,
                 format!(
-                    "1001-1003 outdated: the frame changed; manifest missing, so it cannot be explained \
-                     (cache/manifests/{name}.json is gone)\n\
+                    "1001-1003 outdated: the frame changed; its manifest object {name} is missing, \
+                     so it cannot be explained\n\
                      1001-1003 of Write1: 3 outdated (snapshot <SNAPSHOT>)\n"
                 ),
                 ""

@@ -13,6 +13,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let script = smartcache::graph::load(&args.script)?;
+    super::warn_script(&script);
     let text = smartcache::json_graph::write(&script);
     match args.output {
         Some(out) => smartcache::fsutil::atomic_write(&out, text.as_bytes())

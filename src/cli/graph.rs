@@ -57,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         );
     };
     let script = smartcache::graph::load(path)?;
+    super::warn_script(&script);
     let ids = match &args.upstream {
         Some(name) => upstream_ids(&script, name)?,
         None => script.graph.ids().collect(),

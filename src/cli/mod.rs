@@ -23,6 +23,7 @@ macro_rules! outln {
     }};
 }
 
+mod classes;
 mod convert;
 mod dataset;
 mod graph;
@@ -62,6 +63,8 @@ enum Command {
     Convert(convert::Args),
     /// Show the ignore rules in force and their fingerprint.
     Rules(rules::Args),
+    /// Show the node-class profile in force, its fingerprint, and what it says of classes.
+    Classes(classes::Args),
     /// Render-cache validity: manifest, record, check, explain, snapshots, prune.
     #[command(flatten)]
     Render(render::Command),
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Graph(a) => graph::run(a),
         Command::Convert(a) => convert::run(a),
         Command::Rules(a) => rules::run(a),
+        Command::Classes(a) => classes::run(a),
         Command::Render(c) => render::run(c),
         Command::Dataset(c) => dataset::run(c),
     };
@@ -97,6 +101,21 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Print the warnings the reader gave about a script on standard error.
+pub fn warn_script(script: &smartcache::graph::Script) {
+    for w in &script.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// Print a JSON document, pretty, on standard output.
+pub fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON serializes")
+    )
 }
 
 /// An error and its causes on one line, `outer: inner: …`, leaving out a cause whose

@@ -8,6 +8,7 @@ use smartcache::frames::{format_ranges, parse_frames};
 use smartcache::ignore::RuleSet;
 use smartcache::manifest::source::FileProbe;
 use smartcache::manifest::{Prepared, Setup};
+use smartcache::profile::Profile;
 use smartcache::render::{self, LoadedScript};
 use smartcache::store::CacheDir;
 use std::io::IsTerminal;
@@ -25,13 +26,19 @@ pub struct ScriptArgs {
     /// in the order given.
     #[arg(long = "rules", value_name = "FILE")]
     rules: Vec<PathBuf>,
+    /// Extra node-class profile files, layered over the built-in profile and
+    /// $SMARTCACHE_PROFILE in the order given.
+    #[arg(long = "profile", value_name = "FILE")]
+    profiles: Vec<PathBuf>,
 }
 
 impl ScriptArgs {
-    fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet)> {
+    fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet, Profile)> {
         let rules = RuleSet::load(&self.rules)?;
+        let profile = Profile::load("nuke", &self.profiles)?;
         let loaded = LoadedScript::read(&self.script)?;
-        Ok((loaded, rules))
+        super::warn_script(&loaded.script);
+        Ok((loaded, rules, profile))
     }
 }
 
@@ -177,12 +184,7 @@ fn progress_bar(len: usize, what: &'static str) -> indicatif::ProgressBar {
     bar
 }
 
-fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
-    outln!(
-        "{}",
-        serde_json::to_string_pretty(v).expect("JSON serializes")
-    )
-}
+use super::print_json;
 
 /// Print the problems a workflow worked around, on standard error.
 fn warn(warnings: &[String]) {
@@ -192,15 +194,16 @@ fn warn(warnings: &[String]) {
 }
 
 fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
-    let (loaded, rules) = args.load()?;
-    let setup = Setup::build(&loaded.script, &args.node, &rules)
+    let (loaded, rules, profile) = args.load()?;
+    let setup = Setup::build(&loaded.script, &args.node, &rules, &profile)
         .with_context(|| loaded.path.display().to_string())?;
     let prepared = Prepared::new(&setup);
     let probe = FileProbe::new(loaded.base_dir());
-    let mut doc = prepared.view(frame, &probe).to_json(&setup);
+    let mut doc = prepared.view(frame, &probe).to_json();
     doc["hash"] = prepared.frame_hash(frame, &probe).0.into();
     doc["output"] = args.node.clone().into();
     doc["rules"] = setup.rules.clone().into();
+    doc["profile"] = setup.profile.clone().into();
     print_json(&doc)?;
     Ok(EXIT_OK)
 }
@@ -211,17 +214,21 @@ fn record(
     render: Option<String>,
     json: bool,
 ) -> anyhow::Result<u8> {
-    let (loaded, rules) = args.load()?;
+    let (loaded, rules, profile) = args.load()?;
     let frames = frames_of(frames.as_deref(), &loaded)?;
     let cache = CacheDir::new(&cache_dir);
+    let bar = progress_bar(frames.len(), "recording");
     let report = render::record(
         &loaded,
         &args.node,
         &cache,
         &rules,
+        &profile,
         &frames,
         render.as_deref(),
+        &|| bar.inc(1),
     )?;
+    bar.finish_and_clear();
     warn(&report.warnings);
     if json {
         print_json(&serde_json::json!({
@@ -309,12 +316,19 @@ fn check(
     CacheArgs { cache_dir, frames }: CacheArgs,
     json: bool,
 ) -> anyhow::Result<u8> {
-    let (loaded, rules) = args.load()?;
+    let (loaded, rules, profile) = args.load()?;
     let frames = frames_of(frames.as_deref(), &loaded)?;
     let cache = CacheDir::new(&cache_dir);
     let bar = progress_bar(frames.len(), "checking");
-    let report =
-        render::check_with_progress(&loaded, &args.node, &cache, &rules, &frames, &|| bar.inc(1))?;
+    let report = render::check(
+        &loaded,
+        &args.node,
+        &cache,
+        &rules,
+        &profile,
+        &frames,
+        &|| bar.inc(1),
+    )?;
     bar.finish_and_clear();
     warn(&report.warnings);
     if json {

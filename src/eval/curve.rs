@@ -291,7 +291,12 @@ impl Curve {
         self.expression.is_none()
             && self.unknown.is_empty()
             && !self.irregular
-            && self.keys.len() <= 1
+            && match self.keys.as_slice() {
+                [] => true,
+                // A lone key extrapolated linearly along a slope moves with the frame.
+                [k] => k.extrap == Extrap::Constant || self.slopes[0] == (0.0, 0.0),
+                _ => false,
+            }
     }
 
     /// The value of the keys at `frame` (`None` without keys, or for a NaN frame). An
@@ -388,7 +393,15 @@ impl Curve {
         while i + 1 < n && keys[i].frame < hi {
             if keys[i + 1].frame > lo {
                 set.add(i);
-                set.add(i + 1);
+                // A constant key holds its value until the next key, which only counts
+                // from its own frame on, and by existing: without it, a key extrapolated
+                // linearly would slope on.
+                if keys[i].interp != Interp::Constant
+                    || keys[i + 1].frame <= hi
+                    || keys[i].extrap == Extrap::Linear
+                {
+                    set.add(i + 1);
+                }
                 if keys[i].interp != Interp::Constant {
                     let all = self.tangent_deps(i, Side::Right, &mut set)
                         || self.tangent_deps(i + 1, Side::Left, &mut set);
@@ -398,6 +411,15 @@ impl Curve {
                 }
             }
             i += 1;
+        }
+        // Keys inside the window give the value at their own frame (a window of one
+        // frame that falls on a key meets no segment's open interval).
+        let first_in = keys.partition_point(|k| k.frame < lo);
+        for (j, k) in keys.iter().enumerate().skip(first_in) {
+            if k.frame > hi {
+                break;
+            }
+            set.add(j);
         }
         set.into_sorted()
     }

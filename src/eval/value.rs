@@ -180,64 +180,6 @@ impl KnobValue {
         self.at_window(frame, frame - BLUR_HALF_WINDOW, frame + BLUR_HALF_WINDOW)
     }
 
-    /// Append the value at `frame` to `out` in a tagged binary form that carries
-    /// exactly what [`KnobValue::at`] does (plain texts, each curve's influencing keys
-    /// and value, computed parts as written, references, time dependence), without
-    /// building it: the per-frame hash path, where JSON and float printing would
-    /// dominate. Two values append equal bytes exactly when their `at(frame)` views are
-    /// equal (lengths prefix every text, so no two encodings run together).
-    pub fn write_at(&self, frame: f64, out: &mut Vec<u8>) {
-        fn text(out: &mut Vec<u8>, tag: u8, t: &str) {
-            out.push(tag);
-            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
-            out.extend_from_slice(t.as_bytes());
-        }
-        let (lo, hi) = (frame - BLUR_HALF_WINDOW, frame + BLUR_HALF_WINDOW);
-        out.extend_from_slice(&(self.parts.len() as u64).to_le_bytes());
-        for p in &self.parts {
-            match p {
-                Part::Plain(r) => text(out, b'P', &self.text[r.clone()]),
-                Part::Curve { curve, .. } if curve.is_exact() => {
-                    out.push(b'C');
-                    out.extend_from_slice(&(curve.flags.len() as u64).to_le_bytes());
-                    for f in &curve.flags {
-                        text(out, b'f', f);
-                    }
-                    let keys = curve.influence_in(lo, hi);
-                    out.extend_from_slice(&(keys.len() as u64).to_le_bytes());
-                    for i in keys {
-                        text(out, b'k', curve.keys()[i].canonical());
-                    }
-                    match curve.value_at(frame) {
-                        // The value's bits, with -0.0 as 0.0 (they print alike).
-                        Some(v) => {
-                            let v = if v == 0.0 { 0.0f64 } else { v };
-                            out.push(b'v');
-                            out.extend_from_slice(&v.to_bits().to_le_bytes());
-                        }
-                        None => out.push(b'-'),
-                    }
-                }
-                Part::Curve { span, .. } => text(out, b'A', &self.text[span.clone()]),
-                Part::Expression { span, kind, .. } => {
-                    text(out, b'E', kind.tag());
-                    text(out, b'e', &self.text[span.clone()]);
-                }
-            }
-        }
-        out.extend_from_slice(&(self.refs.len() as u64).to_le_bytes());
-        for r in &self.refs {
-            text(out, b'r', &r.node);
-            text(out, b'r', &r.knob);
-            out.push(r.other_frames as u8);
-        }
-        out.push(self.time_dependent as u8);
-        out.extend_from_slice(&(self.unresolvable.len() as u64).to_le_bytes());
-        for u in &self.unresolvable {
-            text(out, b'u', u);
-        }
-    }
-
     /// The value at `frame`, with curves recording the keys that influence the window
     /// `[lo, hi]` (which should contain `frame`): for nodes whose shutter reaches
     /// further than half a frame.
@@ -254,7 +196,7 @@ impl KnobValue {
                         .into_iter()
                         .map(|i| curve.keys()[i].canonical())
                         .collect(),
-                    value: curve.value_at(frame).map(format_f64),
+                    value: curve.value_at(frame),
                     text: &self.text[span.clone()],
                 },
                 Part::Curve { span, .. } => FramePart::Raw {
@@ -273,6 +215,21 @@ impl KnobValue {
             unresolvable: &self.unresolvable,
             value,
         }
+    }
+}
+
+impl KnobValue {
+    /// The value over every time of `[lo, hi]` (a span, when a node is evaluated at
+    /// every time of a shutter or at every frame): curves record the keys that
+    /// influence the span and no value.
+    pub fn over(&self, lo: f64, hi: f64) -> FrameValue<'_> {
+        let mut v = self.at_window(lo, lo, hi);
+        for p in &mut v.value {
+            if let FramePart::Curve { value, .. } = p {
+                *value = None;
+            }
+        }
+        v
     }
 }
 
@@ -317,12 +274,12 @@ pub enum FramePart<'a> {
     /// Plain text as written.
     Text(&'a str),
     /// A curve evaluated at the frame: its value and the canonical text of the keys
-    /// that influence the frame. `text` (the curve as written) is for display only and
-    /// is not serialised.
+    /// that influence the frame (`None` for a span, or a curve without keys). `text`
+    /// (the curve as written) is for display only and is not serialised.
     Curve {
         flags: &'a [String],
         keys: Vec<&'a str>,
-        value: Option<String>,
+        value: Option<f64>,
         text: &'a str,
     },
     /// A component kept as written, tagged with what it is.
@@ -384,7 +341,7 @@ impl Serialize for FramePart<'_> {
 struct CurveView<'v, 'a> {
     flags: &'a [String],
     keys: &'v [&'a str],
-    value: &'v Option<String>,
+    value: &'v Option<f64>,
 }
 
 impl Serialize for CurveView<'_, '_> {
@@ -395,7 +352,7 @@ impl Serialize for CurveView<'_, '_> {
         }
         m.serialize_entry("keys", self.keys)?;
         if let Some(v) = self.value {
-            m.serialize_entry("value", v)?;
+            m.serialize_entry("value", &format_f64(*v))?;
         }
         m.end()
     }

@@ -125,6 +125,10 @@ pub struct Script {
     /// The Root node's knobs (format, fps, first_frame, colour management…).
     pub root: Vec<Knob>,
     pub graph: Graph,
+    /// What the reader accepted but a user should hear about (`file:line:col: …`), such
+    /// as a knob line with a name and no value (kept as a knob with an empty value, as
+    /// Nuke loads it).
+    pub warnings: Vec<String>,
 }
 
 impl Script {

@@ -36,7 +36,7 @@ pub struct Dependency {
     /// empty slot. Groups are seen through: a group input resolves to the group's
     /// `Output` child, an `Input` child to what feeds the group's slot.
     pub inputs: Vec<Option<usize>>,
-    /// Other dependencies (expression links, the enclosing group), as positions.
+    /// Other dependencies (expression image links), as positions.
     pub links: Vec<usize>,
 }
 
@@ -49,10 +49,21 @@ impl Graph {
     /// is empty). Iterative; a chain that loops forever ends in `None` after visiting
     /// every node once.
     pub fn effective_source(&self, id: NodeId) -> Option<NodeId> {
+        self.effective_source_with(id, &|_| false)
+    }
+
+    /// [`Graph::effective_source`], where a group for which `opaque` is true is a
+    /// source of its own (a group that may be disabled: its image is then its input 0,
+    /// so it must stay in the closure as a node choosing between that and its Output).
+    pub fn effective_source_with(
+        &self,
+        id: NodeId,
+        opaque: &dyn Fn(NodeId) -> bool,
+    ) -> Option<NodeId> {
         let mut cur = id;
         for _ in 0..=self.len() {
             let node = self.node(cur);
-            if node.is_group() {
+            if node.is_group() && !opaque(cur) {
                 match self.group_output(cur) {
                     Some(out) => cur = out,
                     None => return Some(cur),
@@ -77,32 +88,32 @@ impl Graph {
         None
     }
 
-    /// The direct dependencies of `id` as Nuke evaluates it: its input slots (seen
-    /// through groups with [`Graph::effective_source`]), and, for a node inside a group,
-    /// the enclosing group node (whose knobs its children may read).
-    fn direct_deps(&self, id: NodeId) -> (Vec<Option<NodeId>>, Vec<NodeId>) {
+    /// The direct input dependencies of `id` as Nuke evaluates it: its input slots,
+    /// seen through groups with [`Graph::effective_source_with`]. A group reached as a
+    /// source of its own (`opaque`) reads its input 0 (what it passes through when
+    /// disabled) and its Output.
+    fn direct_deps(&self, id: NodeId, opaque: &dyn Fn(NodeId) -> bool) -> Vec<Option<NodeId>> {
         let node = self.node(id);
-        let inputs = if let (true, Some(group)) = (node.class == "Input", node.parent) {
+        let source = |s: Option<NodeId>| s.and_then(|s| self.effective_source_with(s, opaque));
+        if let (true, Some(group)) = (node.class == "Input", node.parent) {
             // An Input's image is the group's slot; it has no inputs of its own.
-            vec![self
-                .inputs(group)
-                .get(node.input_number())
-                .copied()
-                .flatten()
-                .and_then(|s| self.effective_source(s))]
+            vec![source(
+                self.inputs(group)
+                    .get(node.input_number())
+                    .copied()
+                    .flatten(),
+            )]
         } else if node.is_group() {
-            // Consumers of a group see its Output child (see `effective_source`), so a
-            // group node is only ever reached as its children's link: what it
-            // contributes is its knobs, not an image.
-            Vec::new()
+            if !opaque(id) {
+                // Consumers of a group see its Output child (see `effective_source`):
+                // a group reached otherwise contributes its knobs, not an image.
+                return Vec::new();
+            }
+            let first = self.inputs(id).first().copied().flatten();
+            vec![source(first), source(self.group_output(id))]
         } else {
-            self.inputs(id)
-                .into_iter()
-                .map(|s| s.and_then(|s| self.effective_source(s)))
-                .collect()
-        };
-        let links = node.parent.into_iter().collect();
-        (inputs, links)
+            self.inputs(id).into_iter().map(source).collect()
+        }
     }
 
     /// The upstream closure of `start`: every node it depends on, `start` last, in a
@@ -113,7 +124,21 @@ impl Graph {
     /// `extra(id)` returns further dependencies of a node (expression links). A cycle
     /// through input edges is an error naming it; a link to a node already being visited
     /// is satisfied by that node and dropped.
-    pub fn upstream<F>(&self, start: NodeId, mut extra: F) -> Result<Vec<Dependency>, CycleError>
+    pub fn upstream<F>(&self, start: NodeId, extra: F) -> Result<Vec<Dependency>, CycleError>
+    where
+        F: FnMut(NodeId) -> Vec<NodeId>,
+    {
+        self.upstream_with(start, extra, &|_| false)
+    }
+
+    /// [`Graph::upstream`] with groups for which `opaque` is true kept as nodes of their
+    /// own (see [`Graph::effective_source_with`]).
+    pub fn upstream_with<F>(
+        &self,
+        start: NodeId,
+        mut extra: F,
+        opaque: &dyn Fn(NodeId) -> bool,
+    ) -> Result<Vec<Dependency>, CycleError>
     where
         F: FnMut(NodeId) -> Vec<NodeId>,
     {
@@ -135,7 +160,8 @@ impl Graph {
                     stack: &mut Vec<Frame>,
                     mark: &mut HashMap<NodeId, Mark>,
                     extra: &mut F| {
-            let (inputs, mut links) = self.direct_deps(id);
+            let inputs = self.direct_deps(id, opaque);
+            let mut links: Vec<NodeId> = Vec::new();
             for l in extra(id) {
                 if !links.contains(&l) && l != id {
                     links.push(l);
@@ -289,7 +315,7 @@ mod tests {
         assert_eq!(g.effective_source(input), Some(c));
         let up = g.upstream(grade, |_| vec![]).unwrap();
         let names: Vec<_> = up.iter().map(|d| g.node(d.id).name.as_str()).collect();
-        assert_eq!(names, ["C", "G", "G.Blur1", "G.Output1", "Grade1"]);
+        assert_eq!(names, ["C", "G.Blur1", "G.Output1", "Grade1"]);
     }
 
     #[test]

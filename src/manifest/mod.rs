@@ -1,19 +1,24 @@
-//! Per-frame manifests: what a cached frame depends on, in canonical bytes, hashed.
+//! Per-frame manifests: what a cached frame depends on, typed, in canonical bytes,
+//! hashed.
 //!
-//! A frame goes from script to hash in three steps, one file each:
+//! A frame goes from script to hash in steps, one file each:
 //! 1. [`setup`]: the output's upstream closure, frame-independent, ignore rules applied,
-//!    expression references resolved;
-//! 2. [`frame`]: the view of that setup at one frame (time contexts, Switch, disable,
-//!    knob values at the frame with the values they read), as canonical bytes;
-//! 3. the frame hash: xxh3-128 of those bytes ([`frame::Prepared::frame_hash`]).
+//!    expression references resolved, class semantics from the profile;
+//! 2. [`frame`]: the walk at one frame: which nodes are visited in which time context
+//!    ([`ctx`], [`time`]), which inputs they read, their knob entries;
+//! 3. [`view`]: the typed manifest of the frame and its one canonical byte form, whose
+//!    xxh3-128 is the frame hash.
 //!
-//! [`time`] says how each node class uses time; [`source`] fingerprints the files Read
-//! nodes read.
+//! [`source`] fingerprints the files nodes read.
 
+pub mod ctx;
 pub mod frame;
 pub mod setup;
 pub mod source;
 pub mod time;
+pub mod view;
 
-pub use frame::{Ctx, FrameView, NoSources, Prepared, SourceProbe};
+pub use ctx::Ctx;
+pub use frame::{NoSources, Prepared, SourceProbe};
 pub use setup::{Setup, SetupError};
+pub use view::{FrameView, FRAME_FORMAT, FRAME_VERSION};

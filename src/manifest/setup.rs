@@ -1,48 +1,63 @@
 //! The setup: everything a cached output depends on, frame-independent.
 //!
-//! Built once per (script, output node, rules): the upstream closure in canonical order
-//! with the ignore rules applied, every kept knob parsed, and every expression reference
-//! resolved to a node and knob of the setup. Per-frame manifests
-//! ([`super::frame::FrameView`]) are derived from it, both when hashing and when
-//! explaining, so one mechanism serves both. The setup is what the cache stores (one
-//! object shared by all frames): its size is about one frame's full manifest however
-//! many frames are recorded.
+//! Built once per (script, output node, rules, profile): the upstream closure in
+//! canonical order with the ignore rules applied, every kept knob parsed, every
+//! expression reference resolved to a node and knob of the setup, and each node's class
+//! semantics from the [`Profile`]. Per-frame manifests ([`super::frame`]) are derived
+//! from it, both when hashing and when explaining, so one mechanism serves both. The
+//! setup is what the cache stores (one object shared by all frames, see
+//! [`crate::store::setup`]): its size is about one frame's full manifest however many
+//! frames are recorded.
 //!
 //! What is and is not in it, and why:
-//! * Input edges are followed through groups ([`Graph::upstream`]). Nodes whose class a
-//!   rule skips (Dot, NoOp, Backdrop…) leave the setup and their input 0 takes their
-//!   place, so inserting or removing a Dot is not a change.
+//! * Input edges are followed through groups ([`Graph::upstream_with`]): the output of a
+//!   group is its `Output` child, so caching a group (`--node G`) caches what its
+//!   Output depends on. A group that may be disabled stays a node of its own, reading
+//!   its input 0 (what it passes when disabled) and its Output.
+//! * Nodes whose class a rule skips (Dot, NoOp, Backdrop…) or the profile says pass
+//!   their input through leave the setup, and their input 0 takes their place, so
+//!   inserting or removing a Dot is not a change.
 //! * An expression reading another node's knob does not pull that node's *image* in: the
-//!   referenced knob's value is recorded at the referencing knob (through a
-//!   knob-only member). Editing an unrelated knob of the referenced node is therefore
-//!   not a change, while editing the referenced one is. Expressions reading a node's
-//!   image properties (`width`, `format`, `bbox`…) do pull its image in.
-//! * A group node is a knob-only member of the setup of anything inside it: children
-//!   may read its knobs in ways the expression analysis cannot see.
+//!   referenced knob's value is recorded at the referencing knob (through a knob-only
+//!   member). Editing an unrelated knob of the referenced node is therefore not a
+//!   change, while editing the referenced one is. Expressions reading a node's image
+//!   properties (`width`, `format`, `bbox`…) do pull its image in.
+//! * A group's own knobs count only where something reads them (its disable knob, and
+//!   the knobs its children's expressions read): unused user knobs are not a change.
+//! * An expression smartcache cannot analyse (`[python …]`, a name built at run time)
+//!   may read anything in the script: the setup then carries a digest of every node of
+//!   the script ([`Setup::script`]), so any edit outdates the frames, and explanations
+//!   name the node that changed.
 
-use super::time::{behaviour, TimeBehaviour};
 use crate::eval::{KnobValue, Reference};
 use crate::graph::{CycleError, Graph, NodeId, Script};
 use crate::ignore::RuleSet;
+use crate::profile::{Profile, Semantics};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// A setup node: a member of the closure, or a knob-only member (a node whose knobs
-/// expressions read, or an enclosing group).
+/// expressions read).
 #[derive(Debug, Clone)]
 pub struct SetupNode {
     /// Full dotted name, for display and explanations only (never hashed).
     pub name: String,
     pub class: String,
+    /// What the class does to a frame (from the profile the setup was built with).
+    pub sem: Arc<Semantics>,
     /// Effective input slots as positions in [`Setup::nodes`].
     pub inputs: Vec<Option<usize>>,
+    /// How many of the last input slots are mask inputs (`inputs 2+1`).
+    pub masks: usize,
     /// Image links: nodes whose image this one reads besides its inputs.
     pub links: Vec<usize>,
     /// Knobs by name (canonical order), ignore rules applied.
     pub knobs: Vec<SetupKnob>,
-    /// Only referenced by expressions or enclosing others: contributes knob values, not
-    /// an image.
+    /// Only referenced by expressions: contributes knob values, not an image.
     pub knob_only: bool,
-    pub time: TimeBehaviour,
+    /// A group kept as a node of its own: input 0 is what it passes when disabled,
+    /// input 1 its Output (what it reads when enabled).
+    pub group: bool,
 }
 
 impl SetupNode {
@@ -63,9 +78,22 @@ pub struct SetupKnob {
     pub value: KnobValue,
     /// Resolved references, in the order the analysis lists them.
     pub refs: Vec<ResolvedRef>,
-    /// Dropped by an ignore rule but kept because an expression reads it: it appears in
-    /// the referencing knob's record, not in its own node's.
+    /// Dropped by an ignore rule (or a group's knob) but kept because an expression
+    /// reads it: it appears in the referencing knob's record, not in its own node's.
     pub hidden: bool,
+}
+
+impl SetupKnob {
+    /// A knob parsed from its text, with nothing resolved yet.
+    pub fn new(name: &str, text: String, hidden: bool) -> SetupKnob {
+        SetupKnob {
+            value: KnobValue::parse(&text),
+            name: name.to_string(),
+            text,
+            refs: Vec::new(),
+            hidden,
+        }
+    }
 }
 
 /// Where a reference points.
@@ -100,14 +128,22 @@ pub struct Setup {
     pub output: String,
     /// Fingerprint of the ignore rules the setup was built with.
     pub rules: String,
-    /// Root settings, ignore rules applied (class `Root`).
+    /// Fingerprint of the class profile the setup was built with.
+    pub profile: String,
+    /// Root settings every node reads, ignore rules applied (class `Root`).
     pub root: Vec<SetupKnob>,
+    /// Root settings recorded only for the nodes that read them (the profile's
+    /// `on-demand` list): by expression, or by class (`reads-root`).
+    pub root_on_demand: Vec<SetupKnob>,
     /// Image closure in canonical order (inputs before consumers; the output's image
     /// last among them), then knob-only members.
     pub nodes: Vec<SetupNode>,
     /// Position of the node whose image is the output (after skipped nodes are passed
     /// through); `None` when the output passes through to nothing.
     pub result: Option<usize>,
+    /// When some kept knob cannot be analysed (`[python …]`): a digest of every node
+    /// of the script by name, since such an expression may read any of them.
+    pub script: Option<BTreeMap<String, String>>,
 }
 
 /// Errors building a setup.
@@ -169,6 +205,17 @@ fn has_knob(node: &crate::graph::Node, name: &str) -> bool {
     })
 }
 
+/// The mask inputs of an `inputs` knob: `2+1` is two main inputs and one mask.
+fn mask_count(graph_knobs: &[crate::graph::Knob]) -> usize {
+    graph_knobs
+        .iter()
+        .rev()
+        .find(|k| k.name == "inputs")
+        .and_then(|k| k.value.split_once('+'))
+        .and_then(|(_, m)| m.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Parse and sort a node's knobs, dropping the ones `rules` ignore (they are kept,
 /// hidden, when something reads them: see [`Setup::build`]).
 fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet) -> Vec<SetupKnob> {
@@ -177,7 +224,7 @@ fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet)
     let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
     for k in graph_knobs {
         // `inputs` is how many inputs the stack machine popped: wiring, which the
-        // record holds as its input list.
+        // record holds as its input list (and masks).
         if k.name == "inputs" {
             continue;
         }
@@ -193,25 +240,32 @@ fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet)
     }
     by_name
         .into_iter()
-        .map(|(name, text)| SetupKnob {
-            hidden: rules.knob_rule(class, name).is_some(),
-            value: KnobValue::parse(&text),
-            name: name.to_string(),
-            text,
-            refs: Vec::new(),
-        })
+        .map(|(name, text)| SetupKnob::new(name, text, rules.knob_rule(class, name).is_some()))
         .collect()
 }
 
 impl Setup {
-    /// Build the setup of `output` in `script` with `rules` applied.
-    pub fn build(script: &Script, output: &str, rules: &RuleSet) -> Result<Setup, SetupError> {
+    /// Build the setup of `output` in `script` with `rules` and `profile` applied.
+    pub fn build(
+        script: &Script,
+        output: &str,
+        rules: &RuleSet,
+        profile: &Profile,
+    ) -> Result<Setup, SetupError> {
         let graph = &script.graph;
         let out_id = graph
             .find(output)
             .ok_or_else(|| SetupError::UnknownNode(output.to_string()))?;
+        let mut sem = |class: &str| profile.semantics(class);
+        // A group that can be disabled is a node of its own, so that disabling it is a
+        // knob change rather than a change of the closure's shape.
+        let opaque = |id: NodeId| {
+            let n = graph.node(id);
+            n.is_group() && profile.semantics(&n.class).disable.is_some()
+        };
 
-        // 1. The image closure, expression image links included.
+        // 1. The image closure, expression image links included. Caching a group
+        //    caches its image: its Output (or itself, when it may be disabled).
         let image_links = |id: NodeId| -> Vec<NodeId> {
             let node = graph.node(id);
             let mut links = Vec::new();
@@ -237,10 +291,10 @@ impl Setup {
                             .inputs(nid)
                             .into_iter()
                             .flatten()
-                            .filter_map(|s| graph.effective_source(s))
+                            .filter_map(|s| graph.effective_source_with(s, &opaque))
                             .collect()
                     } else {
-                        vec![graph.effective_source(nid).unwrap_or(nid)]
+                        vec![graph.effective_source_with(nid, &opaque).unwrap_or(nid)]
                     };
                     for t in targets {
                         if t != id && !links.contains(&t) {
@@ -251,7 +305,15 @@ impl Setup {
             }
             links
         };
-        let closure = graph.upstream(out_id, image_links)?;
+        let start = if graph.node(out_id).is_group() {
+            graph.effective_source_with(out_id, &opaque)
+        } else {
+            Some(out_id)
+        };
+        let closure = match start {
+            Some(s) => graph.upstream_with(s, image_links, &opaque)?,
+            None => Vec::new(),
+        };
 
         // 2. Skipped classes pass their input 0 through.
         let mut pos_of: HashMap<NodeId, usize> = HashMap::new();
@@ -260,24 +322,27 @@ impl Setup {
         let mut ids: Vec<NodeId> = Vec::new();
         for dep in &closure {
             let node = graph.node(dep.id);
+            let s = sem(&node.class);
             let map = |p: &Option<usize>| p.and_then(|p| replaced[p]);
-            if rules.node_rule(&node.class).is_some() {
+            if rules.node_rule(&node.class).is_some() || s.pass {
                 let through = dep.inputs.first().and_then(map);
                 replaced.push(through);
                 continue;
             }
             let mut links: Vec<usize> = dep.links.iter().filter_map(|&l| replaced[l]).collect();
             links.dedup();
-            let knob_only = node.is_group();
+            let group = node.is_group();
             let pos = nodes.len();
             nodes.push(SetupNode {
                 name: node.name.clone(),
                 class: node.class.clone(),
+                sem: s,
                 inputs: dep.inputs.iter().map(map).collect(),
-                links: if knob_only { Vec::new() } else { links },
+                masks: if group { 0 } else { mask_count(&node.knobs) },
+                links,
                 knobs: setup_knobs(&node.knobs, &node.class, rules),
-                knob_only,
-                time: behaviour(&node.class),
+                knob_only: false,
+                group,
             });
             ids.push(dep.id);
             pos_of.insert(dep.id, pos);
@@ -287,7 +352,11 @@ impl Setup {
 
         // 3. Resolve references, adding knob-only members for nodes that are read but not
         //    in the closure (a worklist, since a read knob may read others).
-        let mut root = setup_knobs(&script.root, "Root", rules);
+        let all_root = setup_knobs(&script.root, "Root", rules);
+        let on_demand = profile.root_on_demand();
+        let (mut root_on_demand, mut root): (Vec<SetupKnob>, Vec<SetupKnob>) = all_root
+            .into_iter()
+            .partition(|k| on_demand.contains(&k.name));
         let mut next = 0;
         let mut root_done = false;
         loop {
@@ -307,6 +376,7 @@ impl Setup {
                     (
                         None,
                         root.iter()
+                            .chain(&root_on_demand)
                             .enumerate()
                             .map(|(i, k)| (i, k.value.references().to_vec()))
                             .collect(),
@@ -327,6 +397,7 @@ impl Setup {
                             &mut pos_of,
                             &script.root,
                             rules,
+                            &mut sem,
                         ),
                         None => resolve_root(&r, &script.root),
                     };
@@ -338,7 +409,8 @@ impl Setup {
                 }
                 match owner {
                     Some(p) => nodes[p].knobs[ki].refs = resolved,
-                    None => root[ki].refs = resolved,
+                    None if ki < root.len() => root[ki].refs = resolved,
+                    None => root_on_demand[ki - root.len()].refs = resolved,
                 }
             }
             if owner.is_some() {
@@ -346,10 +418,23 @@ impl Setup {
             }
         }
 
-        // 4. A hidden knob stays only if something reads it.
+        // 4. A group's knobs count where read (its disable knob always); a hidden knob
+        //    stays only if something reads it.
+        for n in nodes.iter_mut().filter(|n| n.group) {
+            for k in &mut n.knobs {
+                if n.sem.disable.as_deref() != Some(k.name.as_str()) {
+                    k.hidden = true;
+                }
+            }
+        }
         let mut read: HashSet<(usize, String)> = HashSet::new();
         let mut root_read: HashSet<String> = HashSet::new();
-        for k in nodes.iter().flat_map(|n| &n.knobs).chain(&root) {
+        for k in nodes
+            .iter()
+            .flat_map(|n| &n.knobs)
+            .chain(&root)
+            .chain(&root_on_demand)
+        {
             for r in &k.refs {
                 match &r.target {
                     Target::Knob { node, knob } => {
@@ -367,15 +452,91 @@ impl Setup {
                 .retain(|k| !k.hidden || read.contains(&(i, k.name.clone())));
         }
         root.retain(|k| !k.hidden || root_read.contains(&k.name));
+        root_on_demand.retain(|k| !k.hidden || root_read.contains(&k.name));
+
+        // 5. Something that cannot be analysed may read the whole script.
+        let opaque_expr = nodes
+            .iter()
+            .flat_map(|n| &n.knobs)
+            .chain(&root)
+            .chain(&root_on_demand)
+            .any(|k| !k.hidden && !k.value.unresolvable().is_empty());
+        let script_digest = opaque_expr.then(|| script_digests(script, rules));
 
         Ok(Setup {
             output: output.to_string(),
             rules: rules.fingerprint(),
+            profile: profile.fingerprint().to_string(),
             root,
+            root_on_demand,
             nodes,
             result,
+            script: script_digest,
         })
     }
+
+    /// The knobs of the expressions that cannot be analysed, as `node.knob` (for the
+    /// explanation of a whole-script dependency).
+    pub fn opaque_knobs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            for k in &n.knobs {
+                if !k.hidden && !k.value.unresolvable().is_empty() {
+                    out.push(format!("{}.{}", n.name, k.name));
+                }
+            }
+        }
+        for k in self.root.iter().chain(&self.root_on_demand) {
+            if !k.hidden && !k.value.unresolvable().is_empty() {
+                out.push(format!("Root.{}", k.name));
+            }
+        }
+        out
+    }
+
+    /// A Root setting by name (either list).
+    pub fn root_knob(&self, name: &str) -> Option<&SetupKnob> {
+        self.root
+            .iter()
+            .chain(&self.root_on_demand)
+            .find(|k| k.name == name)
+    }
+}
+
+/// A digest of every node of the script, by name: its class, its kept knobs and its
+/// inputs' names, ignore rules applied (so moving a node changes nothing).
+fn script_digests(script: &Script, rules: &RuleSet) -> BTreeMap<String, String> {
+    let g = &script.graph;
+    let mut out = BTreeMap::new();
+    let mut root = crate::hash::Hasher::new();
+    for k in setup_knobs(&script.root, "Root", rules) {
+        if !k.hidden {
+            root.update(k.name.as_bytes());
+            root.update(b"\0");
+            root.update(k.text.as_bytes());
+            root.update(b"\0");
+        }
+    }
+    out.insert("Root".to_string(), root.finish_hex());
+    for (id, n) in g.nodes() {
+        let mut h = crate::hash::Hasher::new();
+        h.update(n.class.as_bytes());
+        h.update(b"\0");
+        for k in setup_knobs(&n.knobs, &n.class, rules) {
+            if !k.hidden {
+                h.update(k.name.as_bytes());
+                h.update(b"\0");
+                h.update(k.text.as_bytes());
+                h.update(b"\0");
+            }
+        }
+        for i in g.inputs(id) {
+            h.update(i.map_or("", |i| g.node(i).name.as_str()).as_bytes());
+            h.update(b"\0");
+        }
+        out.insert(n.name.clone(), h.finish_hex());
+    }
+    out
 }
 
 /// Resolve a reference made by a knob of `from` to a graph node and knob name, trying
@@ -438,6 +599,7 @@ fn resolve(
     pos_of: &mut HashMap<NodeId, usize>,
     root: &[crate::graph::Knob],
     rules: &RuleSet,
+    sem: &mut dyn FnMut(&str) -> Arc<Semantics>,
 ) -> Target {
     let first = r.candidates().into_iter().next();
     if let Some(c) = &first {
@@ -472,11 +634,13 @@ fn resolve(
             nodes.push(SetupNode {
                 name: node.name.clone(),
                 class: node.class.clone(),
+                sem: sem(&node.class),
                 inputs: Vec::new(),
+                masks: 0,
                 links: Vec::new(),
                 knobs: setup_knobs(&node.knobs, &node.class, rules),
                 knob_only: true,
-                time: behaviour(&node.class),
+                group: false,
             });
             ids.push(nid);
             pos_of.insert(nid, p);
@@ -486,237 +650,15 @@ fn resolve(
     Target::Knob { node: pos, knob }
 }
 
-/// Format tag and version of a stored setup object.
-pub const SETUP_FORMAT: &str = "smartcache-setup";
-pub const SETUP_VERSION: u64 = 2;
-
-/// Errors reading a stored setup object.
-#[derive(Debug, thiserror::Error)]
-#[error("setup object: {0}")]
-pub struct SetupReadError(String);
-
-/// A knob as stored: its text alone when it reads nothing and is not hidden (the
-/// common case, kept small since the setup is what the cache stores), else an object
-/// with `text`, `refs` and `hidden`.
-fn knob_to_json(k: &SetupKnob) -> serde_json::Value {
-    if k.refs.is_empty() && !k.hidden {
-        return k.text.clone().into();
-    }
-    let mut o = serde_json::Map::new();
-    o.insert("text".into(), k.text.clone().into());
-    if k.hidden {
-        o.insert("hidden".into(), true.into());
-    }
-    if !k.refs.is_empty() {
-        let refs = k
-            .refs
-            .iter()
-            .map(|r| {
-                let target = match &r.target {
-                    Target::Knob { node, knob } => serde_json::json!({"node": node, "knob": knob}),
-                    Target::Root { knob } => serde_json::json!({"root": knob}),
-                    Target::Image => serde_json::json!("image"),
-                    Target::Unresolved => serde_json::json!("unresolved"),
-                };
-                let mut o = serde_json::json!({"text": r.text, "target": target});
-                if r.other_frames {
-                    o["other_frames"] = true.into();
-                }
-                o
-            })
-            .collect::<Vec<_>>();
-        o.insert("refs".into(), refs.into());
-    }
-    serde_json::Value::Object(o)
-}
-
-/// Knobs as stored: an object from name to [`knob_to_json`] (names are unique and
-/// sorted in a setup, as in a JSON object without preserved order).
-fn knobs_to_json(knobs: &[SetupKnob]) -> serde_json::Value {
-    serde_json::Value::Object(
-        knobs
-            .iter()
-            .map(|k| (k.name.clone(), knob_to_json(k)))
-            .collect(),
-    )
-}
-
-fn knob_from_json(name: &str, v: &serde_json::Value) -> Result<SetupKnob, SetupReadError> {
-    let bad = || SetupReadError(format!("malformed knob {name}: {v}"));
-    let (text, hidden) = match v {
-        serde_json::Value::String(t) => (t.clone(), false),
-        _ => (
-            v["text"].as_str().ok_or_else(bad)?.to_string(),
-            v.get("hidden").and_then(|b| b.as_bool()).unwrap_or(false),
-        ),
-    };
-    let mut refs = Vec::new();
-    if let Some(arr) = v.get("refs").and_then(|r| r.as_array()) {
-        for r in arr {
-            let t = &r["target"];
-            let target = if let Some(node) = t.get("node").and_then(|n| n.as_u64()) {
-                Target::Knob {
-                    node: node as usize,
-                    knob: t["knob"].as_str().ok_or_else(bad)?.to_string(),
-                }
-            } else if let Some(knob) = t.get("root").and_then(|n| n.as_str()) {
-                Target::Root { knob: knob.into() }
-            } else if t == "image" {
-                Target::Image
-            } else {
-                Target::Unresolved
-            };
-            refs.push(ResolvedRef {
-                text: r["text"].as_str().ok_or_else(bad)?.to_string(),
-                target,
-                other_frames: r
-                    .get("other_frames")
-                    .and_then(|b| b.as_bool())
-                    .unwrap_or(false),
-            });
-        }
-    }
-    Ok(SetupKnob {
-        value: KnobValue::parse(&text),
-        name: name.to_string(),
-        text,
-        refs,
-        hidden,
-    })
-}
-
-fn knobs_from_json(v: &serde_json::Value) -> Result<Vec<SetupKnob>, SetupReadError> {
-    match v {
-        serde_json::Value::Null => Ok(Vec::new()),
-        serde_json::Value::Object(o) => o.iter().map(|(k, v)| knob_from_json(k, v)).collect(),
-        _ => Err(SetupReadError("malformed knobs".into())),
-    }
-}
-
-impl Setup {
-    /// The setup as a stored object (JSON with sorted keys, names kept for display).
-    pub fn to_json(&self) -> Vec<u8> {
-        // Members at their default (no inputs, no links, not knob-only) are left out:
-        // the setup is what the cache stores, once per script state.
-        let nodes: Vec<serde_json::Value> = self
-            .nodes
-            .iter()
-            .map(|n| {
-                let mut o = serde_json::Map::new();
-                o.insert("name".into(), n.name.clone().into());
-                o.insert("class".into(), n.class.clone().into());
-                if !n.inputs.is_empty() {
-                    o.insert("inputs".into(), serde_json::json!(n.inputs));
-                }
-                if !n.links.is_empty() {
-                    o.insert("links".into(), serde_json::json!(n.links));
-                }
-                if n.knob_only {
-                    o.insert("knob_only".into(), true.into());
-                }
-                if !n.knobs.is_empty() {
-                    o.insert("knobs".into(), knobs_to_json(&n.knobs));
-                }
-                serde_json::Value::Object(o)
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "format": SETUP_FORMAT,
-            "version": SETUP_VERSION,
-            "output": self.output,
-            "rules": self.rules,
-            "result": self.result,
-            "root": knobs_to_json(&self.root),
-            "nodes": nodes,
-        });
-        serde_json::to_vec(&doc).expect("JSON values always serialize")
-    }
-
-    /// Read a stored setup object back; positions are checked so that a damaged object
-    /// is an error, never a panic.
-    pub fn from_json(bytes: &[u8]) -> Result<Setup, SetupReadError> {
-        let doc: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| SetupReadError(e.to_string()))?;
-        if doc["format"] != SETUP_FORMAT || doc["version"].as_u64() != Some(SETUP_VERSION) {
-            return Err(SetupReadError(format!(
-                "expected format {SETUP_FORMAT} version {SETUP_VERSION}"
-            )));
-        }
-        let bad = |what: &str| SetupReadError(format!("malformed {what}"));
-        let root = knobs_from_json(&doc["root"])?;
-        let arr = doc["nodes"].as_array().ok_or_else(|| bad("nodes"))?;
-        let count = arr.len();
-        let pos = |v: &serde_json::Value| -> Result<Option<usize>, SetupReadError> {
-            match v.as_u64() {
-                Some(p) if (p as usize) < count => Ok(Some(p as usize)),
-                Some(_) => Err(bad("node position")),
-                None if v.is_null() => Ok(None),
-                None => Err(bad("node position")),
-            }
-        };
-        let mut nodes = Vec::with_capacity(count);
-        for n in arr {
-            let class = n["class"].as_str().ok_or_else(|| bad("class"))?.to_string();
-            let list = |key: &str| n[key].as_array().cloned().unwrap_or_default();
-            let knobs = knobs_from_json(&n["knobs"])?;
-            for k in &knobs {
-                for r in &k.refs {
-                    if let Target::Knob { node, .. } = r.target {
-                        if node >= count {
-                            return Err(bad("reference"));
-                        }
-                    }
-                }
-            }
-            nodes.push(SetupNode {
-                name: n["name"].as_str().ok_or_else(|| bad("name"))?.to_string(),
-                time: behaviour(&class),
-                class,
-                inputs: list("inputs").iter().map(pos).collect::<Result<_, _>>()?,
-                links: list("links")
-                    .iter()
-                    .map(|v| pos(v)?.ok_or_else(|| bad("link")))
-                    .collect::<Result<_, _>>()?,
-                knobs,
-                knob_only: n["knob_only"].as_bool().unwrap_or(false),
-            });
-        }
-        check_wiring(&nodes)?;
-        Ok(Setup {
-            output: doc["output"].as_str().unwrap_or_default().to_string(),
-            rules: doc["rules"].as_str().unwrap_or_default().to_string(),
-            result: pos(&doc["result"])?,
-            root,
-            nodes,
-        })
-    }
-}
-
-/// Refuse a stored setup whose image wiring could loop. [`Setup::build`] lists inputs
-/// before their consumers, so every input and image link of node i names a node listed
-/// before i; a stored object must too, since a frame's walk follows them over (node,
-/// frame) pairs, and one loop through a `TimeOffset` would visit frames f, f-1, f-2…
-/// forever. Knob references may point anywhere: their evaluation detects cycles.
-fn check_wiring(nodes: &[SetupNode]) -> Result<(), SetupReadError> {
-    for (i, n) in nodes.iter().enumerate() {
-        let inputs = n.inputs.iter().map(|p| ("input", *p));
-        let links = n.links.iter().map(|&p| ("link", Some(p)));
-        for (what, p) in inputs.chain(links) {
-            if let Some(p) = p.filter(|&p| p >= i) {
-                return Err(SetupReadError(format!(
-                    "node {i} ({}): {what} {p} is not a node listed before it",
-                    n.name
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+
+    fn build(text: &str, output: &str) -> Setup {
+        let script = crate::graph::load_bytes(text.as_bytes(), Path::new("t.nk")).unwrap();
+        Setup::build(&script, output, &RuleSet::builtin(), &Profile::nuke()).unwrap()
+    }
 
     /// A group with a user knob named `bbox` that a child's expression reads, upstream
     /// of the group's Output: a knob read, not the group's image (which would be a
@@ -725,9 +667,9 @@ mod tests {
 
     #[test]
     fn an_image_property_name_that_is_a_knob_of_the_node_is_a_knob_read() {
+        let setup = build(GROUP_BBOX_KNOB, "W");
         let script =
             crate::graph::load_bytes(GROUP_BBOX_KNOB.as_bytes(), Path::new("t.nk")).unwrap();
-        let setup = Setup::build(&script, "W", &RuleSet::builtin()).unwrap();
         let grade = setup.nodes.iter().find(|n| n.name == "G.Gr").unwrap();
         let target = |knob: &str| grade.knob(knob).unwrap().refs[0].target.clone();
         let g = setup.nodes.iter().position(|n| n.name == "G").unwrap();
@@ -763,11 +705,29 @@ mod tests {
     #[test]
     fn reading_the_enclosing_groups_image_info_links_to_its_inputs() {
         let text = "Constant {\n inputs 0\n name Plate\n}\nGroup {\n name G\n}\n Input {\n  inputs 0\n  name Input1\n }\n Transform {\n  center {{parent.width/2} {parent.height/2}}\n  name T\n }\n Output {\n  name Output1\n }\nend_group\nWrite {\n name W\n}\n";
-        let script = crate::graph::load_bytes(text.as_bytes(), Path::new("t.nk")).unwrap();
-        for output in ["W", "G.T"] {
-            let setup = Setup::build(&script, output, &RuleSet::builtin()).unwrap();
+        for output in ["W", "G.T", "G"] {
+            let setup = build(text, output);
             let names: Vec<&str> = setup.nodes.iter().map(|n| n.name.as_str()).collect();
             assert!(names.contains(&"Plate"), "{output}: {names:?}");
         }
+    }
+
+    /// Caching a group caches what its Output depends on: the group is a node reading
+    /// its input 0 (what it passes when disabled) and its Output.
+    #[test]
+    fn a_group_as_the_output_is_its_output_child() {
+        let text = "Constant {\n inputs 0\n name C\n}\nGroup {\n name G\n addUserKnob {20 User}\n addUserKnob {7 unused}\n unused 3\n}\n Input {\n  inputs 0\n  name Input1\n }\n Blur {\n  size 3\n  name B\n }\n Output {\n  name Output1\n }\nend_group\n";
+        let setup = build(text, "G");
+        let names: Vec<&str> = setup.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["C", "G.B", "G.Output1", "G"]);
+        let disabled = text.replace(" unused 3\n", " unused 3\n disable true\n");
+        let setup = build(&disabled, "G");
+        let names: Vec<&str> = setup.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["C", "G.B", "G.Output1", "G"]);
+        let g = &setup.nodes[3];
+        assert_eq!(g.inputs, [Some(0), Some(2)]);
+        // Its unused user knob is not part of it; its disable knob is.
+        let kept: Vec<&str> = g.knobs.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(kept, ["disable"]);
     }
 }

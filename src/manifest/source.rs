@@ -1,14 +1,20 @@
-//! Source files of Read nodes: a plate re-rendered in place on disk changes the frames
-//! that read it, even though no knob changed.
+//! Source files: a plate re-rendered in place on disk changes the frames that read it,
+//! even though no knob changed.
 //!
-//! A Read's `file` knob is a frame pattern (`plate.%04d.exr`, `plate.####.exr`); at frame
-//! f it reads the file of f held inside the Read's `first`-`last` range. The file is
-//! fingerprinted by content (xxh3-128); a file that is missing is recorded as missing. A
-//! path built by Tcl or Python (`[value root.name]`, `[python …]`) cannot be resolved
-//! here and is recorded as text, which still catches any edit of the knob.
+//! The profile says which knobs of a class name files and of what kind
+//! ([`crate::profile::FileKnob`]). A frame-sequence knob (`plate.%04d.exr`,
+//! `plate.####.exr`) read at the frames its node's clip mapping gives is one file per
+//! frame; each file is fingerprinted by content (xxh3-128), trusting a remembered hash
+//! when one `stat` shows the file unchanged ([`SourceIndex`]). A file that is missing
+//! is recorded as missing. A path built by Tcl or Python (`[value root.name]`,
+//! `[python …]`) that cannot be resolved here is recorded as unverifiable, which still
+//! catches any edit of the knob.
 
-use super::frame::{number_at, Ctx, SourceProbe};
+use super::ctx::Ctx;
+use super::frame::SourceProbe;
 use super::setup::SetupNode;
+use super::time::ClipFrames;
+use super::view::{FileRead, FileState};
 use crate::dataset::fingerprint::Fingerprint;
 use crate::frames::expand_pattern;
 use crate::store::{CacheDir, StoreError};
@@ -16,16 +22,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Classes that read a frame-numbered file named by a `file` knob.
-pub fn reads_files(class: &str) -> bool {
-    matches!(
-        class,
-        "Read" | "DeepRead" | "ReadGeo" | "ReadGeo2" | "Camera2" | "Camera3"
-    )
-}
-
-/// Largest frame range fingerprinted for a Read evaluated at every frame.
-const MAX_ALL_FRAMES: i64 = 100_000;
+/// Largest number of files fingerprinted for one node in one context (a span).
+const MAX_FILES: i64 = 100_000;
 
 /// Fingerprints Read nodes' files on disk, each file once per process, trusting a
 /// file's remembered content hash when one `stat` shows it unchanged (see
@@ -109,7 +107,7 @@ impl SourceIndex {
 }
 
 impl FileProbe {
-    /// Relative paths in `file` knobs are taken from `base` (the script's directory).
+    /// Relative paths in file knobs are taken from `base` (the script's directory).
     pub fn new(base: impl Into<PathBuf>) -> Self {
         Self::with_index(base, SourceIndex::default())
     }
@@ -128,14 +126,14 @@ impl FileProbe {
         self.seen.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn content(&self, path: &Path) -> String {
+    fn content(&self, path: &Path) -> FileState {
         if let Some(k) = self.seen.lock().expect("not poisoned").get(path) {
-            return k.hash.clone();
+            return FileState::Content(k.hash.clone());
         }
         let fingerprint = match Fingerprint::of(path) {
             Ok(fp) => fp,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return "missing".to_string(),
-            Err(e) => return format!("unreadable: {e}"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return FileState::Missing,
+            Err(e) => return FileState::Unreadable(e.to_string()),
         };
         let known = self
             .known
@@ -153,7 +151,7 @@ impl FileProbe {
                         hash,
                         recorded_ns,
                     },
-                    Err(e) => return format!("unreadable: {e}"),
+                    Err(e) => return FileState::Unreadable(e.to_string()),
                 }
             }
         };
@@ -162,101 +160,121 @@ impl FileProbe {
             .lock()
             .expect("not poisoned")
             .insert(path.to_path_buf(), known);
-        hash
+        FileState::Content(hash)
+    }
+
+    /// Where a path as the knob writes it is read from: relative to the script.
+    fn on_disk(&self, written: &str) -> PathBuf {
+        let p = PathBuf::from(written);
+        if p.is_absolute() {
+            p
+        } else {
+            self.base.join(p)
+        }
     }
 }
 
-/// The `file` knob as a path pattern, or `None` when it is built at run time.
-fn pattern(node: &SetupNode) -> Option<String> {
-    let k = node.knob("file")?;
+/// A file knob's text as a path pattern, or `None` when it is built at run time.
+fn pattern(node: &SetupNode, knob: &str) -> Option<Result<String, String>> {
+    let k = node.knob(knob)?;
     let t = k.text.trim();
     let t = t
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .or_else(|| t.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .unwrap_or(t);
-    if t.is_empty() || t.contains(['[', '$']) || !k.value.is_plain() {
+    if t.is_empty() {
         return None;
     }
-    Some(t.replace("\\\\", "\\"))
+    if t.contains(['[', '$']) || !k.value.is_plain() {
+        return Some(Err(format!("{}.{knob} is computed at run time", node.name)));
+    }
+    Some(Ok(t.replace("\\\\", "\\")))
 }
 
 impl SourceProbe for FileProbe {
-    fn source(&self, node: &SetupNode, ctx: Ctx) -> Option<String> {
-        if !reads_files(&node.class) || node.knob_only {
-            return None;
+    fn files(&self, node: &SetupNode, _ctx: Ctx, frames: &ClipFrames) -> Vec<FileRead> {
+        let mut out = Vec::new();
+        for fk in &node.sem.files {
+            // Only frame sequences are read here; the other kinds are recorded by
+            // their knob text.
+            if !fk.kind.is_sequence() || fk.kind == crate::profile::FileKind::Proxy {
+                continue;
+            }
+            let pat = match pattern(node, &fk.knob) {
+                None => continue,
+                Some(Err(why)) => {
+                    out.push(FileRead {
+                        knob: fk.knob.clone(),
+                        path: node
+                            .knob(&fk.knob)
+                            .map(|k| k.text.clone())
+                            .unwrap_or_default(),
+                        state: FileState::Unverifiable(why),
+                    });
+                    continue;
+                }
+                Some(Ok(p)) => p,
+            };
+            let whole: Vec<i64> = match frames {
+                ClipFrames::None => Vec::new(),
+                ClipFrames::At(ts) => {
+                    let mut v: Vec<i64> = ts
+                        .iter()
+                        .flat_map(|t| [t.floor() as i64, t.ceil() as i64])
+                        .collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+                ClipFrames::Span(a, b) if (b - a) < MAX_FILES as f64 => {
+                    (a.floor() as i64..=b.ceil() as i64).collect()
+                }
+                ClipFrames::Span(..) | ClipFrames::All => {
+                    out.push(FileRead {
+                        knob: fk.knob.clone(),
+                        path: pat.clone(),
+                        state: FileState::Unverifiable(
+                            "reads every frame of a sequence whose range is not known".into(),
+                        ),
+                    });
+                    continue;
+                }
+            };
+            for f in whole {
+                let written = expand_pattern(&pat, f);
+                let state = self.content(&self.on_disk(&written));
+                out.push(FileRead {
+                    knob: fk.knob.clone(),
+                    path: written,
+                    state,
+                });
+            }
         }
-        let Some(pat) = pattern(node) else {
-            return node
-                .knob("file")
-                .map(|_| serde_json::json!({"unresolved": true}).to_string());
-        };
-        let num = |k: &str| node.knob(k).and_then(|k| number_at(&k.value, Ctx::At(0.0)));
-        let (first, last) = (num("first"), num("last"));
-        // The path as the knob writes it is what is recorded (so running from another
-        // directory changes nothing); it is read relative to the script's directory.
-        let on_disk = |written: &str| -> PathBuf {
-            let p = PathBuf::from(written);
-            if p.is_absolute() {
-                p
-            } else {
-                self.base.join(p)
-            }
-        };
-        match ctx {
-            Ctx::At(f) => {
-                let mut frame = f.floor() as i64;
-                if let Some(a) = first {
-                    frame = frame.max(a as i64);
-                }
-                if let Some(b) = last {
-                    frame = frame.min(b as i64);
-                }
-                let written = expand_pattern(&pat, frame);
-                let hash = self.content(&on_disk(&written));
-                Some(serde_json::json!({"path": written, "hash": hash}).to_string())
-            }
-            Ctx::All => {
-                let (Some(a), Some(b)) = (first, last) else {
-                    return Some(
-                        serde_json::json!({"pattern": pat, "frames": "unknown"}).to_string(),
-                    );
-                };
-                let (a, b) = (a as i64, b as i64);
-                if b < a || b - a > MAX_ALL_FRAMES {
-                    return Some(
-                        serde_json::json!({"pattern": pat, "frames": "unknown"}).to_string(),
-                    );
-                }
-                let mut h = crate::hash::Hasher::new();
-                for f in a..=b {
-                    h.update(self.content(&on_disk(&expand_pattern(&pat, f))).as_bytes());
-                    h.update(b"\n");
-                }
-                Some(
-                    serde_json::json!({"path": pat, "frames": format!("{a}-{b}"), "hash": h.finish_hex()})
-                        .to_string(),
-                )
-            }
-        }
+        out
     }
 }
 
-/// Sources recorded in a stored frame object, served back when a view is rebuilt to
+/// Files recorded in a stored frame object, served back when a view is rebuilt to
 /// explain a frame (the files on disk may have changed since).
-pub struct RecordedSources(pub HashMap<String, String>);
+pub struct RecordedSources(pub HashMap<String, Vec<FileRead>>);
 
-/// The key under which a node's source is recorded: its name and context.
+/// The key under which a node's files are recorded: its name and context.
 pub fn source_key(node: &SetupNode, ctx: Ctx) -> String {
-    match ctx {
-        Ctx::At(f) => format!("{}@{}", node.name, f),
-        Ctx::All => format!("{}@all", node.name),
+    let f = |v: f64| crate::eval::format_f64(v);
+    match ctx.frame {
+        Some(x) if ctx.lo == x && ctx.hi == x => format!("{}@{}", node.name, f(x)),
+        Some(x) => format!("{}@{}[{},{}]", node.name, f(x), f(ctx.lo), f(ctx.hi)),
+        None => format!("{}@[{},{}]", node.name, f(ctx.lo), f(ctx.hi)),
     }
 }
 
 impl SourceProbe for RecordedSources {
-    fn source(&self, node: &SetupNode, ctx: Ctx) -> Option<String> {
-        self.0.get(&source_key(node, ctx)).cloned()
+    fn files(&self, node: &SetupNode, ctx: Ctx, _: &ClipFrames) -> Vec<FileRead> {
+        self.0
+            .get(&source_key(node, ctx))
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -283,7 +301,7 @@ mod tests {
             .insert(plate.clone(), remembered(fingerprint, later));
         assert_eq!(
             FileProbe::with_index(dir.path(), index.clone()).content(&plate),
-            "remembered"
+            FileState::Content("remembered".into())
         );
         // Taken in the same tick as the change (racy): read again.
         let racy = SourceIndex {
@@ -295,12 +313,15 @@ mod tests {
         let real = crate::dataset::hash_file(&plate).unwrap();
         assert_eq!(
             FileProbe::with_index(dir.path(), racy).content(&plate),
-            real
+            FileState::Content(real)
         );
         // Changed since: read again.
         std::fs::write(&plate, b"other pixels").unwrap();
         let probe = FileProbe::with_index(dir.path(), index);
-        assert_ne!(probe.content(&plate), "remembered");
+        assert_ne!(
+            probe.content(&plate),
+            FileState::Content("remembered".into())
+        );
         // What was learned is saved and loaded back.
         let cache = CacheDir::new(dir.path());
         SourceIndex::save(&cache, probe.into_observations()).unwrap();

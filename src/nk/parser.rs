@@ -420,7 +420,17 @@ impl<'a> Parser<'a> {
             let key = words[0];
             let name = word_text(&self.text, key);
             let (Some(first), Some(last)) = (words.get(1), words.last()) else {
-                return Err(self.err(key.start, ErrorKind::KnobWithoutValue(name)));
+                // A bare word in a body (seen in shipped toolsets): Nuke loads it as a
+                // knob with no value, so it is kept, hashed, and reported.
+                let w = self.err(key.start, ErrorKind::KnobWithoutValue(name.clone()));
+                self.script
+                    .warnings
+                    .push(format!("{w}; kept as a knob with an empty value"));
+                out.knobs.push(Knob {
+                    name,
+                    value: String::new(),
+                });
+                continue;
             };
             match name.as_str() {
                 "name" if words.len() == 2 => out.name = Some(word_text(&self.text, *first)),

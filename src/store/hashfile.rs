@@ -51,6 +51,21 @@ pub struct HashMeta {
     /// Fingerprint of the ignore rules in force; frames hashed under other rules are not
     /// comparable hash for hash.
     pub rules: String,
+    /// Fingerprint of the node-class profile in force (empty in files written before
+    /// profiles existed).
+    pub profile: String,
+    /// Version of the frame manifest format the hashes were computed with: a hash from
+    /// another version is not comparable, and a check says to re-record.
+    pub frame_format: u32,
+}
+
+/// The frame format of files that do not say (written before it was recorded).
+fn first_frame_format() -> u32 {
+    1
+}
+
+fn is_empty(s: &&str) -> bool {
+    s.is_empty()
 }
 
 /// The fingerprint of a rendered file, recorded so that a check can tell a frame whose
@@ -119,6 +134,9 @@ struct WireOut<'a> {
     script: &'a ScriptRef,
     node: &'a str,
     rules: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    profile: &'a str,
+    frame_format: u32,
     frames: &'a BTreeMap<i64, FrameEntry>,
 }
 
@@ -135,6 +153,10 @@ struct WireIn {
     script: ScriptRef,
     node: String,
     rules: String,
+    #[serde(default)]
+    profile: String,
+    #[serde(default = "first_frame_format")]
+    frame_format: u32,
     frames: BTreeMap<i64, FrameEntry>,
 }
 
@@ -167,6 +189,8 @@ impl HashFile {
             script: &self.meta.script,
             node: &self.meta.node,
             rules: &self.meta.rules,
+            profile: &self.meta.profile,
+            frame_format: self.meta.frame_format,
             frames: &self.frames,
         };
         let mut bytes = serde_json::to_vec_pretty(&wire)?;
@@ -210,6 +234,8 @@ impl HashFile {
                 script: wire.script,
                 node: wire.node,
                 rules: wire.rules,
+                profile: wire.profile,
+                frame_format: wire.frame_format,
             },
             frames: wire.frames,
         };
@@ -268,6 +294,8 @@ mod tests {
             },
             node: "Write1".into(),
             rules: "r".into(),
+            profile: "p".into(),
+            frame_format: 2,
         };
         let mut frames = BTreeMap::new();
         frames.insert(10, FrameEntry::new("a".repeat(32)));

@@ -45,11 +45,13 @@
 //! ([`CacheDir::load_master`]); prune removes every temporary name the store writes once
 //! it is older than the grace period.
 
+pub mod batch_object;
 mod error;
 mod hashfile;
 mod master;
 mod objects;
 mod prune;
+pub mod setup_object;
 mod snapshot_id;
 mod snapshots;
 

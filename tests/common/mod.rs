@@ -61,6 +61,7 @@ pub fn smartcache() -> Command {
     let mut c = Command::cargo_bin("smartcache").expect("binary builds");
     c.env_remove("CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE")
         .env_remove("SMARTCACHE_RULES")
+        .env_remove("SMARTCACHE_PROFILE")
         .env_remove("SMARTCACHE_TRUST_INDEX")
         .env("NO_COLOR", "1");
     c

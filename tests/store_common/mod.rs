@@ -15,6 +15,8 @@ pub fn meta(node: &str, rules: &str) -> HashMeta {
         },
         node: node.into(),
         rules: rules.into(),
+        profile: "p".into(),
+        frame_format: 2,
     }
 }
 

@@ -1,0 +1,125 @@
+//! The time context a node is evaluated in.
+//!
+//! A frame of the output is not always a frame of every node upstream: a TimeOffset
+//! moves it, a FrameHold pins it, a FrameBlend reads several, a TimeBlur reads every
+//! time in its shutter, a Transform with motion blur samples its knobs (and the
+//! transforms it concatenates) around it. A [`Ctx`] says, for one visit of a node:
+//!
+//! * `frame`: the time its image is evaluated at, or `None` when it is evaluated at
+//!   every time of the window (a span: a TimeBlur's shutter, "all frames");
+//! * `lo..=hi`: the window its knobs are sampled over (it contains `frame`).
+//!
+//! A knob's manifest entry holds its value at `frame` and the animation keys that can
+//! move it anywhere in the window, so that a key edit outside the window is not a
+//! change and one inside is.
+
+/// Where (in time) a node is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ctx {
+    /// The time the image is evaluated at; `None` for every time of the window.
+    pub frame: Option<f64>,
+    /// The window the node's knobs are sampled over.
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// A context as hashable bits (frame, lo, hi), for "visited already?" tables.
+pub type CtxKey = (u64, u64, u64);
+
+impl Ctx {
+    /// Evaluated at `f`, knobs sampled at `f` only.
+    pub fn at(f: f64) -> Ctx {
+        Ctx {
+            frame: Some(f),
+            lo: f,
+            hi: f,
+        }
+    }
+
+    /// Evaluated at every time of `lo..=hi`.
+    pub fn span(lo: f64, hi: f64) -> Ctx {
+        Ctx {
+            frame: None,
+            lo: lo.min(hi),
+            hi: hi.max(lo),
+        }
+    }
+
+    /// Every frame there is.
+    pub fn all() -> Ctx {
+        Ctx::span(f64::NEG_INFINITY, f64::INFINITY)
+    }
+
+    /// Whether this is the context of every frame.
+    pub fn is_all(&self) -> bool {
+        self.frame.is_none() && self.lo == f64::NEG_INFINITY && self.hi == f64::INFINITY
+    }
+
+    /// The same context `d` frames later.
+    pub fn shifted(self, d: f64) -> Ctx {
+        if d == 0.0 {
+            return self;
+        }
+        Ctx {
+            frame: self.frame.map(|f| f + d),
+            lo: self.lo + d,
+            hi: self.hi + d,
+        }
+    }
+
+    /// The window widened to cover `lo..=hi` relative to each time of this context
+    /// (motion blur: a shutter open from `f + lo` to `f + hi`).
+    pub fn widened(self, lo: f64, hi: f64) -> Ctx {
+        let (base_lo, base_hi) = match self.frame {
+            Some(f) => (f, f),
+            None => (self.lo, self.hi),
+        };
+        Ctx {
+            frame: self.frame,
+            lo: self.lo.min(base_lo + lo),
+            hi: self.hi.max(base_hi + hi),
+        }
+    }
+
+    /// Bits for lookups: `-0.0` and `0.0` are one frame.
+    pub fn key(self) -> CtxKey {
+        let bits = |v: f64| if v == 0.0 { 0 } else { v.to_bits() };
+        (
+            self.frame.map_or(u64::MAX, bits),
+            bits(self.lo),
+            bits(self.hi),
+        )
+    }
+
+    /// A short human form: `1001`, `1001 (knobs 1000.75-1001.25)`, `1001-1005`, `all`.
+    pub fn describe(&self) -> String {
+        use crate::eval::format_f64 as format_frame;
+        match self.frame {
+            _ if self.is_all() => "all frames".into(),
+            Some(f) if self.lo == f && self.hi == f => format_frame(f),
+            Some(f) => format!(
+                "{} (sampled {}-{})",
+                format_frame(f),
+                format_frame(self.lo),
+                format_frame(self.hi)
+            ),
+            None => format!("{}-{}", format_frame(self.lo), format_frame(self.hi)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widening_keeps_the_frame_and_covers_the_shutter() {
+        let c = Ctx::at(10.0).widened(-0.25, 0.25);
+        assert_eq!((c.frame, c.lo, c.hi), (Some(10.0), 9.75, 10.25));
+        let s = Ctx::span(10.0, 11.0).widened(0.0, 0.5);
+        assert_eq!((s.frame, s.lo, s.hi), (None, 10.0, 11.5));
+        assert_eq!(Ctx::at(3.0).shifted(-1.0), Ctx::at(2.0));
+        assert!(Ctx::all().shifted(5.0).is_all());
+        assert_eq!(Ctx::at(0.0).key(), Ctx::at(-0.0).key());
+    }
+}

@@ -1,0 +1,596 @@
+//! The typed manifest of one frame, and its one canonical byte form.
+//!
+//! A [`FrameView`] is what a cached frame depends on: for every node visited at the
+//! frame (in post-order, inputs first), its class, its active inputs as positions in
+//! the view, whether it is disabled, and each kept knob as an [`Entry`]: its value in
+//! the node's time context (plain text, curves with the value and the keys that can
+//! move it, expressions as written) with the values it reads attached, plus the files
+//! the node reads. Names are carried for display and explanations and never hashed.
+//!
+//! [`Canon`] writes every part of a view as tagged, length-prefixed bytes. The frame
+//! hash ([`FrameView::hash`], and [`super::Prepared::frame_hash`], which reuses the
+//! digests of records that cannot vary) is built from those bytes and nothing else, and
+//! explanations compare the same typed values, so the hash and the explanation cannot
+//! disagree: two frames hash alike exactly when their views are equal
+//! ([`FrameView::content_eq`]).
+
+use super::ctx::Ctx;
+use crate::eval::{format_f64, FramePart, FrameValue};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+
+/// Format tag and version inside every hashed frame. Version 2: typed views, time
+/// contexts with knob windows, class semantics from the profile.
+pub const FRAME_FORMAT: &str = "smartcache-frame";
+pub const FRAME_VERSION: u32 = 2;
+
+/// The manifest of one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameView<'s> {
+    pub frame: f64,
+    /// Root settings every node reads.
+    pub root: Vec<KnobEntry<'s>>,
+    /// Visited nodes in post-order.
+    pub records: Vec<Record<'s>>,
+    /// Every node of the script by name with its digest, when an expression that
+    /// cannot be analysed may read any of them.
+    pub script: Option<&'s BTreeMap<String, String>>,
+}
+
+/// One visit of a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<'s> {
+    /// Position of the node in the setup (for display; not hashed).
+    pub node: usize,
+    /// Full name (for display; not hashed).
+    pub name: &'s str,
+    pub class: &'s str,
+    pub ctx: Ctx,
+    /// Active inputs, as positions in [`FrameView::records`].
+    pub inputs: Vec<Option<usize>>,
+    /// Disabled in this context: only input 0 passes through, only the disable knob
+    /// is recorded.
+    pub disabled: bool,
+    /// The time, for a class whose output changes from frame to frame by itself.
+    pub stamp: Option<Stamp>,
+    /// Kept knobs in name order.
+    pub knobs: Vec<KnobEntry<'s>>,
+    /// The Root settings the class reads besides those every node reads.
+    pub root: Vec<KnobEntry<'s>>,
+    /// Files the node reads in this context.
+    pub files: Vec<FileRead>,
+}
+
+/// A time recorded in a manifest: a frame, or a span of times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stamp {
+    Frame(f64),
+    Span(f64, f64),
+}
+
+impl Stamp {
+    /// The stamp of a context.
+    pub fn of(ctx: Ctx) -> Stamp {
+        match ctx.frame {
+            Some(f) => Stamp::Frame(f),
+            None => Stamp::Span(ctx.lo, ctx.hi),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Stamp::Frame(f) => format_f64(*f),
+            Stamp::Span(a, b) if a.is_infinite() && b.is_infinite() => "every frame".into(),
+            Stamp::Span(a, b) => format!("{}-{}", format_f64(*a), format_f64(*b)),
+        }
+    }
+}
+
+/// A knob and its entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnobEntry<'s> {
+    pub name: &'s str,
+    pub entry: Entry<'s>,
+}
+
+/// A knob's value in a context, with what it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry<'s> {
+    pub value: FrameValue<'s>,
+    /// The time, when the value depends on it in a way not captured by the value
+    /// itself (an expression reading the frame).
+    pub stamp: Option<Stamp>,
+    /// Values of the knobs its expressions read, by path as written, sorted.
+    pub reads: Vec<Read<'s>>,
+    /// xxh3-128 of the entry's canonical bytes ([`Canon`]), computed when it is built
+    /// (a read is hashed as the digest of the entry it read, so deep chains of reads
+    /// cost linear time).
+    pub digest: u128,
+}
+
+/// One knob read by an expression, and what it was worth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read<'s> {
+    /// The path as written (`Blur1.size`, `parent.gain`).
+    pub path: &'s str,
+    pub value: ReadValue<'s>,
+}
+
+/// What a read found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadValue<'s> {
+    /// The knob's entry in the context it was read in (shared: one entry per knob and
+    /// context in a frame).
+    Knob(Rc<Entry<'s>>),
+    /// The node exists but does not set the knob: its class default.
+    Default { class: &'s str },
+    /// A Root setting at its default.
+    RootDefault,
+    /// A node's image property (`width`, `bbox`): the image is in the closure.
+    Image,
+    /// No such node or knob: recorded as written.
+    Unresolved,
+    /// The read loops back to a knob being read.
+    Cycle,
+}
+
+/// A file a node reads, and what was found on disk.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct FileRead {
+    /// The knob naming it.
+    pub knob: String,
+    /// The path as resolved (relative paths as the script writes them).
+    pub path: String,
+    pub state: FileState,
+}
+
+/// What a file was found to be.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileState {
+    /// Its content hash (xxh3-128).
+    Content(String),
+    Missing,
+    /// It exists but could not be read (the reason).
+    Unreadable(String),
+    /// The path could not be resolved, or too many files would be read (the reason).
+    Unverifiable(String),
+}
+
+impl FileState {
+    pub fn describe(&self) -> String {
+        match self {
+            FileState::Content(h) => h.clone(),
+            FileState::Missing => "missing".into(),
+            FileState::Unreadable(e) => format!("unreadable: {e}"),
+            FileState::Unverifiable(e) => format!("unverifiable: {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The canonical bytes.
+
+/// Writes a value's canonical bytes: every field tagged, every text and list length
+/// prefixed, so that no two different values write the same bytes.
+pub trait Canon {
+    fn canon(&self, out: &mut Vec<u8>);
+
+    /// xxh3-128 of the canonical bytes.
+    fn digest(&self) -> u128 {
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with(|b| match b.try_borrow_mut() {
+            Ok(mut out) => {
+                out.clear();
+                self.canon(&mut out);
+                xxh3_128(&out)
+            }
+            // Re-entered (a digest inside a digest): use a buffer of its own.
+            Err(_) => {
+                let mut out = Vec::new();
+                self.canon(&mut out);
+                xxh3_128(&out)
+            }
+        })
+    }
+}
+
+pub(crate) fn put_text(out: &mut Vec<u8>, tag: u8, t: &str) {
+    out.push(tag);
+    out.extend_from_slice(&(t.len() as u64).to_le_bytes());
+    out.extend_from_slice(t.as_bytes());
+}
+
+fn put_len(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+}
+
+/// A number's bits, `-0.0` folded into `0.0` (they print alike).
+pub(crate) fn put_f64(out: &mut Vec<u8>, v: f64) {
+    let v = if v == 0.0 { 0.0f64 } else { v };
+    out.extend_from_slice(&v.to_bits().to_le_bytes());
+}
+
+impl Canon for FrameValue<'_> {
+    fn canon(&self, out: &mut Vec<u8>) {
+        put_len(out, self.value.len());
+        for p in &self.value {
+            match p {
+                FramePart::Text(t) => put_text(out, b'P', t),
+                FramePart::Curve {
+                    flags, keys, value, ..
+                } => {
+                    out.push(b'C');
+                    put_len(out, flags.len());
+                    for f in flags.iter() {
+                        put_text(out, b'f', f);
+                    }
+                    put_len(out, keys.len());
+                    for k in keys {
+                        put_text(out, b'k', k);
+                    }
+                    match value {
+                        Some(v) => {
+                            out.push(b'v');
+                            put_f64(out, *v);
+                        }
+                        None => out.push(b'-'),
+                    }
+                }
+                FramePart::Raw { tag, text } => {
+                    put_text(out, b'R', tag);
+                    put_text(out, b'r', text);
+                }
+            }
+        }
+        put_len(out, self.refs.len());
+        for r in self.refs {
+            put_text(out, b'n', &r.node);
+            put_text(out, b'k', &r.knob);
+            out.push(r.other_frames as u8);
+        }
+        out.push(self.time_dependent as u8);
+        put_len(out, self.unresolvable.len());
+        for u in self.unresolvable {
+            put_text(out, b'u', u);
+        }
+    }
+}
+
+impl Canon for Stamp {
+    fn canon(&self, out: &mut Vec<u8>) {
+        match self {
+            Stamp::Frame(f) => {
+                out.push(b'@');
+                put_f64(out, *f);
+            }
+            Stamp::Span(a, b) => {
+                out.push(b'~');
+                put_f64(out, *a);
+                put_f64(out, *b);
+            }
+        }
+    }
+}
+
+impl Canon for Option<Stamp> {
+    fn canon(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(s) => s.canon(out),
+            None => out.push(b'-'),
+        }
+    }
+}
+
+impl Canon for Entry<'_> {
+    fn canon(&self, out: &mut Vec<u8>) {
+        self.value.canon(out);
+        self.stamp.canon(out);
+        put_len(out, self.reads.len());
+        for r in &self.reads {
+            put_text(out, b'p', r.path);
+            match &r.value {
+                ReadValue::Knob(e) => {
+                    out.push(b'K');
+                    out.extend_from_slice(&e.digest.to_le_bytes());
+                }
+                ReadValue::Default { class } => put_text(out, b'D', class),
+                ReadValue::RootDefault => out.push(b'O'),
+                ReadValue::Image => out.push(b'I'),
+                ReadValue::Unresolved => out.push(b'U'),
+                ReadValue::Cycle => out.push(b'Y'),
+            }
+        }
+    }
+}
+
+impl Canon for FileRead {
+    fn canon(&self, out: &mut Vec<u8>) {
+        put_text(out, b'k', &self.knob);
+        put_text(out, b'p', &self.path);
+        match &self.state {
+            FileState::Content(h) => put_text(out, b'H', h),
+            FileState::Missing => out.push(b'M'),
+            FileState::Unreadable(e) => put_text(out, b'E', e),
+            FileState::Unverifiable(e) => put_text(out, b'V', e),
+        }
+    }
+}
+
+/// The digest of a record's content from its parts: class, disabled, stamp, each knob
+/// as its name and the digest of its entry, the Root settings it reads likewise, then
+/// its files. Never its name or inputs (the frame hash adds the inputs).
+pub fn record_digest<'a>(
+    class: &str,
+    disabled: bool,
+    stamp: Option<Stamp>,
+    knobs: impl ExactSizeIterator<Item = (&'a str, u128)>,
+    root: impl ExactSizeIterator<Item = (&'a str, u128)>,
+    files: &[FileRead],
+) -> u128 {
+    let mut out = Vec::with_capacity(64);
+    put_text(&mut out, b'c', class);
+    out.push(disabled as u8);
+    stamp.canon(&mut out);
+    for list in [
+        &mut knobs.collect::<Vec<_>>(),
+        &mut root.collect::<Vec<_>>(),
+    ] {
+        put_len(&mut out, list.len());
+        for (name, d) in list.iter() {
+            put_text(&mut out, b'n', name);
+            out.extend_from_slice(&d.to_le_bytes());
+        }
+    }
+    put_len(&mut out, files.len());
+    for f in files {
+        f.canon(&mut out);
+    }
+    xxh3_128(&out)
+}
+
+impl Record<'_> {
+    /// The digest of the record's content (see [`record_digest`]).
+    pub fn digest(&self) -> u128 {
+        record_digest(
+            self.class,
+            self.disabled,
+            self.stamp,
+            self.knobs.iter().map(|k| (k.name, k.entry.digest)),
+            self.root.iter().map(|k| (k.name, k.entry.digest)),
+            &self.files,
+        )
+    }
+}
+
+/// Start a frame hash: format tag and version, then the Root settings.
+pub fn frame_hasher(root_digest: u128) -> Xxh3 {
+    let mut h = Xxh3::new();
+    h.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
+    h.update(&root_digest.to_le_bytes());
+    h
+}
+
+/// The digest of the Root settings every node reads, and of the whole script when an
+/// expression may read any of it.
+pub fn root_digest(root: &[KnobEntry<'_>], script: Option<u128>) -> u128 {
+    let mut out = Vec::new();
+    put_len(&mut out, root.len());
+    for k in root {
+        put_text(&mut out, b'n', k.name);
+        out.extend_from_slice(&k.entry.digest.to_le_bytes());
+    }
+    match script {
+        Some(d) => {
+            out.push(b'S');
+            out.extend_from_slice(&d.to_le_bytes());
+        }
+        None => out.push(b'-'),
+    }
+    xxh3_128(&out)
+}
+
+/// The digest of a whole-script map (node name to node digest).
+pub fn script_digest(script: &BTreeMap<String, String>) -> u128 {
+    let mut out = Vec::new();
+    put_len(&mut out, script.len());
+    for (k, v) in script {
+        put_text(&mut out, b'n', k);
+        put_text(&mut out, b'h', v);
+    }
+    xxh3_128(&out)
+}
+
+/// Add one record to a frame hash: its content digest, then its inputs.
+pub fn hash_record(h: &mut Xxh3, digest: u128, inputs: impl ExactSizeIterator<Item = Option<u32>>) {
+    h.update(&digest.to_le_bytes());
+    h.update(&(inputs.len() as u32).to_le_bytes());
+    for i in inputs {
+        h.update(&i.unwrap_or(u32::MAX).to_le_bytes());
+    }
+}
+
+impl FrameView<'_> {
+    /// The frame hash of this view: xxh3-128 over the format, the Root settings, and
+    /// each record's digest and inputs in order.
+    pub fn hash(&self) -> String {
+        let mut h = frame_hasher(root_digest(&self.root, self.script.map(script_digest)));
+        for r in &self.records {
+            hash_record(
+                &mut h,
+                r.digest(),
+                r.inputs.iter().map(|i| i.map(|i| i as u32)),
+            );
+        }
+        crate::hash::to_hex(h.digest128())
+    }
+
+    /// Whether two views have the same content: everything the hash covers, compared
+    /// field by field (names and setup positions are not content).
+    pub fn content_eq(&self, other: &FrameView<'_>) -> bool {
+        let bytes = |v: &FrameView<'_>| {
+            let mut out = Vec::new();
+            put_len(&mut out, v.root.len());
+            for k in &v.root {
+                put_text(&mut out, b'n', k.name);
+                k.entry.canon(&mut out);
+            }
+            v.script
+                .map(script_digest)
+                .unwrap_or(0)
+                .to_le_bytes()
+                .iter()
+                .for_each(|b| out.push(*b));
+            out.push(v.script.is_some() as u8);
+            put_len(&mut out, v.records.len());
+            for r in &v.records {
+                put_text(&mut out, b'c', r.class);
+                out.push(r.disabled as u8);
+                r.stamp.canon(&mut out);
+                for list in [&r.knobs, &r.root] {
+                    put_len(&mut out, list.len());
+                    for k in list {
+                        put_text(&mut out, b'n', k.name);
+                        k.entry.canon(&mut out);
+                    }
+                }
+                put_len(&mut out, r.files.len());
+                for f in &r.files {
+                    f.canon(&mut out);
+                }
+                put_len(&mut out, r.inputs.len());
+                for i in &r.inputs {
+                    out.extend_from_slice(&i.map_or(u64::MAX, |i| i as u64).to_le_bytes());
+                }
+            }
+            out
+        };
+        bytes(self) == bytes(other)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Display.
+
+/// A value as a short text: plain text as written, a curve as its value at the frame
+/// (or its keys over a span), an expression as written.
+pub fn display_value(v: &FrameValue<'_>) -> String {
+    // `{{curve …}}` and `{{expression}}` show as their one component.
+    let parts = match v.value.as_slice() {
+        [FramePart::Text("{"), one, FramePart::Text("}")] => std::slice::from_ref(one),
+        all => all,
+    };
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            FramePart::Text(t) => out.push_str(t),
+            FramePart::Curve { value: Some(x), .. } => out.push_str(&format_f64(*x)),
+            FramePart::Curve { keys, text, .. } if keys.is_empty() => out.push_str(text),
+            FramePart::Curve { keys, .. } => {
+                out.push_str("{curve ");
+                out.push_str(&keys.join(" "));
+                out.push('}');
+            }
+            FramePart::Raw { text, .. } => out.push_str(text),
+        }
+    }
+    out
+}
+
+/// A key's frame and value words from its canonical text (`L x1050 1.2 s0.5`).
+pub fn key_parts(k: &str) -> (Option<&str>, Option<&str>) {
+    let mut frame = None;
+    let mut value = None;
+    for w in k.split_whitespace() {
+        if let Some(x) = w.strip_prefix('x') {
+            frame.get_or_insert(x);
+        } else if frame.is_some() && value.is_none() {
+            value = Some(w);
+        }
+    }
+    (frame, value)
+}
+
+// ---------------------------------------------------------------------------------------
+// A readable form.
+
+/// Deepest chain of reads shown in a readable manifest.
+const JSON_READ_DEPTH: usize = 32;
+
+fn entry_json(e: &Entry<'_>, depth: usize) -> serde_json::Value {
+    let mut v = serde_json::to_value(&e.value).expect("a frame value serializes");
+    if let Some(s) = e.stamp {
+        v["at"] = s.describe().into();
+    }
+    if !e.reads.is_empty() {
+        let mut reads = serde_json::Map::new();
+        for r in &e.reads {
+            let rv = match &r.value {
+                ReadValue::Knob(_) if depth >= JSON_READ_DEPTH => "…".into(),
+                ReadValue::Knob(x) => entry_json(x, depth + 1),
+                ReadValue::Default { class } => serde_json::json!({ "default": class }),
+                ReadValue::RootDefault => serde_json::json!({ "default": "Root" }),
+                ReadValue::Image => "image".into(),
+                ReadValue::Unresolved => "unresolved".into(),
+                ReadValue::Cycle => "cycle".into(),
+            };
+            reads.insert(r.path.to_string(), rv);
+        }
+        v["reads"] = reads.into();
+    }
+    v
+}
+
+fn knobs_json(list: &[KnobEntry<'_>]) -> serde_json::Value {
+    list.iter()
+        .map(|k| (k.name.to_string(), entry_json(&k.entry, 0)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+impl FrameView<'_> {
+    /// A readable manifest: every record with its node name, inputs by name, knob
+    /// entries and files (what `smartcache manifest` prints).
+    pub fn to_json(&self) -> serde_json::Value {
+        let nodes: Vec<serde_json::Value> = self
+            .records
+            .iter()
+            .map(|r| {
+                let mut o = serde_json::json!({
+                    "name": r.name,
+                    "class": r.class,
+                    "inputs": r.inputs.iter().map(|i| i.map(|i| self.records[i].name)).collect::<Vec<_>>(),
+                    "knobs": knobs_json(&r.knobs),
+                });
+                if r.ctx != Ctx::at(self.frame) {
+                    o["at"] = r.ctx.describe().into();
+                }
+                if r.disabled {
+                    o["disabled"] = true.into();
+                }
+                if let Some(s) = r.stamp {
+                    o["varies"] = s.describe().into();
+                }
+                if !r.root.is_empty() {
+                    o["root"] = knobs_json(&r.root);
+                }
+                if !r.files.is_empty() {
+                    o["files"] = serde_json::to_value(&r.files).expect("files serialize");
+                }
+                o
+            })
+            .collect();
+        let mut doc = serde_json::json!({
+            "frame": self.frame,
+            "root": knobs_json(&self.root),
+            "nodes": nodes,
+        });
+        if let Some(s) = self.script {
+            doc["whole_script"] = s.len().into();
+        }
+        doc
+    }
+}

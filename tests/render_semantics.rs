@@ -1,0 +1,292 @@
+//! End to end, per node-class semantic: record a cache of a fixture script under
+//! `fixtures/semantics/`, make one edit, check, and compare with exactly the frames
+//! (and explanation) the edit can change.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+/// A temporary copy of a semantics fixture and a cache per output node.
+struct Comp {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    script: &'static str,
+}
+
+impl Comp {
+    fn new(script: &'static str) -> Comp {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("shot");
+        copy_tree(&fixtures().join("semantics"), &root);
+        Comp {
+            _dir: dir,
+            root,
+            script,
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = smartcache()
+            .current_dir(&self.root)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            redact_snapshots(&String::from_utf8(out.stdout).unwrap()),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    /// Record `node` (its cache is `cache-<node>`) over `frames`.
+    fn record(&self, node: &str, frames: &str) -> &Self {
+        let cache = format!("cache-{node}");
+        let (code, out, err) = self.run(&[
+            "record",
+            self.script,
+            "--node",
+            node,
+            "--cache-dir",
+            &cache,
+            "--frames",
+            frames,
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        self
+    }
+
+    /// Check `node` over `frames`: the report's lines, snapshot ids redacted, without
+    /// the summary line.
+    fn check(&self, node: &str, frames: &str) -> String {
+        let cache = format!("cache-{node}");
+        let (code, out, err) = self.run(&[
+            "check",
+            self.script,
+            "--node",
+            node,
+            "--cache-dir",
+            &cache,
+            "--frames",
+            frames,
+        ]);
+        assert!(code == 0 || code == 1, "{out}{err}");
+        assert_eq!(code == 0, out.contains(" valid (snapshot"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        lines[..lines.len() - 1].join("\n")
+    }
+
+    fn edit(&self, from: &str, to: &str) -> &Self {
+        edit(&self.path(self.script), from, to);
+        self
+    }
+
+    fn restore(&self) -> &Self {
+        std::fs::copy(
+            fixtures().join("semantics").join(self.script),
+            self.path(self.script),
+        )
+        .unwrap();
+        self
+    }
+}
+
+// --- Groups and gizmos as the cached output -------------------------------------------------
+
+#[test]
+fn a_group_output_tracks_what_its_output_child_depends_on() {
+    let c = Comp::new("groups.nk");
+    c.record("Tool", "1-10");
+    c.edit("white 1.5", "white 1.6");
+    assert_eq!(
+        c.check("Tool", "1-10"),
+        "1-10 outdated: Tool.InnerGrade.white changed 1.5 -> 1.6"
+    );
+    c.restore().edit("color {1 0 0 1}", "color {0 1 0 1}");
+    assert_eq!(
+        c.check("Tool", "1-10"),
+        "1-10 outdated: Plate.color changed {1 0 0 1} -> {0 1 0 1}"
+    );
+    c.restore().edit("amount 2", "amount 3");
+    assert_eq!(
+        c.check("Tool", "1-10"),
+        "1-10 outdated: Tool.InnerBlur.size reads parent.amount, which changed 2 -> 3"
+    );
+    // A user knob nothing reads, and the group's position, are not changes.
+    c.restore()
+        .edit("unused 1", "unused 5")
+        .edit("xpos 100", "xpos 300");
+    assert_eq!(c.check("Tool", "1-10"), "1-10 valid");
+}
+
+#[test]
+fn a_gizmo_output_tracks_its_children() {
+    let c = Comp::new("groups.nk");
+    c.record("Giz", "1-10");
+    c.edit("saturation 0.5", "saturation 0.25");
+    assert_eq!(
+        c.check("Giz", "1-10"),
+        "1-10 outdated: Giz.Sat.saturation changed 0.5 -> 0.25"
+    );
+    c.restore().edit("note_only 3", "note_only 4");
+    assert_eq!(c.check("Giz", "1-10"), "1-10 valid");
+}
+
+#[test]
+fn a_disabled_group_passes_its_input_through() {
+    let c = Comp::new("groups.nk");
+    c.edit("unused 1\n", "unused 1\n disable true\n");
+    c.record("Write1", "1-10");
+    // Inside the disabled group: no pixel can change.
+    c.edit("white 1.5", "white 1.6");
+    assert_eq!(c.check("Write1", "1-10"), "1-10 valid");
+    // Enabling it is a change, named.
+    c.edit("disable true", "disable false");
+    assert_eq!(
+        c.check("Write1", "1-10"),
+        "1-10 outdated: Tool.disable changed true -> false"
+    );
+}
+
+// --- Time -----------------------------------------------------------------------------------
+
+#[test]
+fn a_frame_hold_reads_the_held_frame_under_either_knob_name() {
+    let c = Comp::new("time.nk");
+    c.record("Hold13", "1-20").record("HoldInc", "1-20");
+    // Key 10 moves the value at the held frame 5: every frame.
+    c.edit("x10 2 x20", "x10 2.5 x20");
+    assert_eq!(
+        c.check("Hold13", "1-20"),
+        "1-20 outdated: Anim.white key at 10 changed 2 -> 2.5"
+    );
+    // Key 20 cannot move frame 5; it moves the held frames 11, 15 and 19.
+    c.restore().edit("x20 3", "x20 4");
+    assert_eq!(c.check("Hold13", "1-20"), "1-20 valid");
+    assert_eq!(
+        c.check("HoldInc", "1-20"),
+        "1-10 valid\n11-20 outdated: Anim.white key at 20 changed 3 -> 4"
+    );
+}
+
+#[test]
+fn a_time_offset_moves_the_frames_an_edit_reaches() {
+    let c = Comp::new("time.nk");
+    c.record("Offset", "1-20");
+    c.edit("x20 3", "x20 4");
+    assert_eq!(
+        c.check("Offset", "1-20"),
+        "1-13 valid\n14-20 outdated: Anim.white key at 20 changed 3 -> 4"
+    );
+}
+
+#[test]
+fn a_constant_key_cannot_move_the_frames_before_it() {
+    let c = Comp::new("time.nk");
+    c.record("Steps", "1-20");
+    c.edit("x12 2 x18", "x12 2.5 x18");
+    assert_eq!(
+        c.check("Steps", "1-20"),
+        "1-11 valid\n12-17 outdated: Steps.white key at 12 changed 2 -> 2.5\n18-20 valid"
+    );
+}
+
+#[test]
+fn multi_frame_nodes_read_exactly_their_window() {
+    let c = Comp::new("time.nk");
+    for node in ["Steps", "Blend3", "Echo", "TBlur"] {
+        c.record(node, "1-20");
+    }
+    // Steps changes on [5, 6) only.
+    c.edit("x5 1 x6 0 x12", "x5 7 x6 0 x12");
+    let reason = "Steps.white key at 5 changed 1 -> 7";
+    assert_eq!(
+        c.check("Steps", "1-20"),
+        format!("1-4 valid\n5 outdated: {reason}\n6-20 valid")
+    );
+    // FrameBlend of 3 frames and TimeEcho of 2 frames behind: frames 5 to 7.
+    for node in ["Blend3", "Echo"] {
+        assert_eq!(
+            c.check(node, "1-20"),
+            format!("1-4 valid\n5-7 outdated: {reason}\n8-20 valid"),
+            "{node}"
+        );
+    }
+    // TimeBlur with a one-frame shutter opening at the frame: [f, f+1] meets [5, 6).
+    assert_eq!(
+        c.check("TBlur", "1-20"),
+        format!("1-3 valid\n4-5 outdated: {reason}\n6-20 valid")
+    );
+}
+
+#[test]
+fn motion_blur_follows_the_shutter_and_reaches_concatenated_transforms() {
+    let c = Comp::new("time.nk");
+    c.record("MBlur", "1-10")
+        .record("NoBlur", "1-10")
+        .record("Concat", "1-10");
+    // MBlur samples [f-0.5, f+0.5]: its key at 5 (held until 6) reaches frames 5 and 6.
+    c.edit("x2 0 x5 1", "x2 0 x5 2");
+    assert_eq!(
+        c.check("MBlur", "1-10"),
+        "1-4 valid\n5-6 outdated: MBlur.translate key at 5 changed 1 -> 2\n7-10 valid"
+    );
+    // Without motion blur, a key held on [7, 8) reaches frame 7 only; a transform with
+    // motion blur downstream samples it over its shutter too.
+    c.edit("x7 1 x8", "x7 3 x8");
+    assert_eq!(
+        c.check("NoBlur", "1-10"),
+        "1-6 valid\n7 outdated: NoBlur.translate key at 7 changed 1 -> 3\n8-10 valid"
+    );
+    assert_eq!(
+        c.check("Concat", "1-10"),
+        "1-6 valid\n7-8 outdated: NoBlur.translate key at 7 changed 1 -> 3\n9-10 valid"
+    );
+}
+
+// --- Reader leniency ----------------------------------------------------------------------
+
+#[test]
+fn a_knob_without_a_value_is_kept_and_warned_about() {
+    let c = Comp::new("groups.nk");
+    std::fs::copy(fixtures().join("nk/bare_knob.nk"), c.path("bare.nk")).unwrap();
+    let (code, _, err) = c.run(&[
+        "record",
+        "bare.nk",
+        "--node",
+        "Tool",
+        "--cache-dir",
+        "cache",
+        "--frames",
+        "1",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        err,
+        "warning: bare.nk:3:2: knob `EnvConvolve` has no value; kept as a knob with an empty value\n\
+         warning: bare.nk:11:3: knob `size` has no value; kept as a knob with an empty value\n"
+    );
+    // The bare knob is part of the frame: giving it a value is a change.
+    edit(&c.path("bare.nk"), "  size\n", "  size 3\n");
+    let (code, out, _) = c.run(&[
+        "check",
+        "bare.nk",
+        "--node",
+        "Tool",
+        "--cache-dir",
+        "cache",
+        "--frames",
+        "1",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("1 outdated: Tool.B.size changed  -> 3\n"),
+        "{out}"
+    );
+}
+
+#[allow(dead_code)]
+fn unused(_: &Path) {}
