@@ -164,11 +164,26 @@ fn edited(value: &str, kind: usize) -> Option<String> {
 /// [`edited`] that any knob has. Skips `disable` (a disabled node's record changes
 /// shape rather than naming a knob) and clones (their knobs live in another block).
 fn choose_edit(loaded: &LoadedScript, text: &str, setup: &Setup, frame: f64) -> Option<KnobEdit> {
+    choose_edit_in(loaded, text, setup, frame, "")
+}
+
+/// [`choose_edit`] among the nodes whose full name starts with `prefix` (the children
+/// of a group: `Group1.`).
+fn choose_edit_in(
+    loaded: &LoadedScript,
+    text: &str,
+    setup: &Setup,
+    frame: f64,
+    prefix: &str,
+) -> Option<KnobEdit> {
     let view = Prepared::new(setup).view(frame, &NoSources);
     let g = &loaded.script.graph;
     for kind in 0..EDIT_KINDS {
         for r in &view.records {
             let sn = &setup.nodes[r.node];
+            if !sn.name.starts_with(prefix) {
+                continue;
+            }
             let Some(id) = g.find(&sn.name) else { continue };
             let node = g.node(id);
             if node.clone_of.is_some() {
@@ -605,6 +620,106 @@ fn every_terminal_node_of_the_corpus_records_checks_and_explains() {
         tally.known_cycles,
         KNOWN_CYCLES.len(),
         "every KNOWN_CYCLES entry must still fail with a cycle (remove fixed ones)"
+    );
+}
+
+/// Every group and gizmo node of the corpus (at any depth) cached as the output: an edit
+/// of a knob of one of its children, in the frame's manifest, outdates the frame and is
+/// named.
+#[test]
+fn every_group_of_the_corpus_is_an_output_whose_children_count() {
+    let files = corpus_files();
+    let rules = RuleSet::builtin();
+    let profile = smartcache::profile::Profile::nuke();
+    let (mut groups, mut detected, mut no_child_knob) = (0usize, 0usize, Vec::new());
+    let mut failures = Vec::new();
+    for src in &files {
+        let label = src
+            .strip_prefix(corpus_nk())
+            .unwrap_or(src)
+            .display()
+            .to_string();
+        let text = std::fs::read_to_string(src).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(src.file_name().unwrap());
+        std::fs::write(&path, &text).unwrap();
+        let loaded = LoadedScript::read(&path).unwrap();
+        let frames = vec![loaded.script.frame_range().0];
+        let group_names: Vec<String> = loaded
+            .script
+            .graph
+            .nodes()
+            .filter(|(_, n)| n.is_group())
+            .map(|(_, n)| n.name.clone())
+            .collect();
+        for (i, name) in group_names.iter().enumerate() {
+            groups += 1;
+            let setup = match Setup::build(&loaded.script, name, &rules, &profile) {
+                Ok(s) => s,
+                Err(e) => {
+                    failures.push(format!("{label}: {name}: setup failed: {e}"));
+                    continue;
+                }
+            };
+            let prefix = format!("{name}.");
+            let Some(edit) = choose_edit_in(&loaded, &text, &setup, frames[0] as f64, &prefix)
+            else {
+                no_child_knob.push(format!("{label}: {name}"));
+                continue;
+            };
+            let cache = CacheDir::new(dir.path().join(format!("cache{i}")));
+            let no = &render::no_progress;
+            if let Err(e) =
+                render::record(&loaded, name, &cache, &rules, &profile, &frames, None, no)
+            {
+                failures.push(format!("{label}: {name}: record failed: {e}"));
+                continue;
+            }
+            std::fs::write(&path, edit.apply(&text)).unwrap();
+            let edited = LoadedScript::read(&path).unwrap();
+            std::fs::write(&path, &text).unwrap();
+            match render::check(&edited, name, &cache, &rules, &profile, &frames, no) {
+                Ok(rep) => {
+                    let first = &rep.results[0];
+                    let named = first.reasons.iter().any(|r| {
+                        r.node.as_deref() == Some(edit.node.as_str())
+                            && r.knob.as_deref() == Some(edit.knob.as_str())
+                    });
+                    if first.status == Status::Outdated && named {
+                        detected += 1;
+                    } else {
+                        failures.push(format!(
+                            "{label}: {name}: editing {}.{} -> {}: {} ({})",
+                            edit.node,
+                            edit.knob,
+                            edit.new_value,
+                            first.status.as_str(),
+                            names(&first.reasons)
+                        ));
+                    }
+                }
+                Err(e) => failures.push(format!("{label}: {name}: check failed: {e}")),
+            }
+        }
+    }
+    eprintln!(
+        "{groups} group and gizmo nodes, {detected} child edits detected and named, {} \
+         groups with no plain child knob in their manifest",
+        no_child_knob.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        groups >= 600,
+        "expected the corpus's groups, found {groups}"
+    );
+    assert!(
+        detected * 10 >= groups * 8,
+        "only {detected} of {groups} groups had a child edit: {no_child_knob:?}"
     );
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A temporary copy of a semantics fixture and a cache per output node.
 struct Comp {
@@ -247,6 +247,161 @@ fn motion_blur_follows_the_shutter_and_reaches_concatenated_transforms() {
     );
 }
 
+// --- Inputs read -----------------------------------------------------------------------------
+
+#[test]
+fn a_dissolve_reads_the_inputs_its_which_blends() {
+    let c = Comp::new("inputs.nk");
+    c.record("DissolveZero", "1-3")
+        .record("DissolveHalf", "1-3");
+    // `which 0`: input 0 (A, the top of the stack) only; input 1 (B) and the mask (M)
+    // are not read.
+    c.edit("color {0 0 1 1}", "color {0 1 1 1}");
+    c.edit("color {0 1 0 1}", "color {1 1 1 1}");
+    assert_eq!(c.check("DissolveZero", "1-3"), "1-3 valid");
+    c.restore().edit("color {1 0 0 1}", "color {1 1 0 1}");
+    assert_eq!(
+        c.check("DissolveZero", "1-3"),
+        "1-3 outdated: A.color changed {1 0 0 1} -> {1 1 0 1}"
+    );
+    // `which 0.5` blends both.
+    c.restore().edit("color 0.5", "color 0.55");
+    assert_eq!(
+        c.check("DissolveHalf", "1-3"),
+        "1-3 outdated: D.color changed 0.5 -> 0.55"
+    );
+    c.restore().edit("color 0.25", "color 0.3");
+    assert_eq!(
+        c.check("DissolveHalf", "1-3"),
+        "1-3 outdated: E.color changed 0.25 -> 0.3"
+    );
+}
+
+#[test]
+fn a_switch_reads_the_input_it_selects() {
+    let c = Comp::new("inputs.nk");
+    c.record("Switch1", "1-3");
+    c.edit("color 0.125", "color 0.2");
+    assert_eq!(c.check("Switch1", "1-3"), "1-3 valid");
+    c.restore().edit("color 0.75", "color 0.7");
+    assert_eq!(
+        c.check("Switch1", "1-3"),
+        "1-3 outdated: F.color changed 0.75 -> 0.7"
+    );
+}
+
+// --- Root settings ---------------------------------------------------------------------------
+
+#[test]
+fn the_frame_rate_outdates_only_what_reads_it() {
+    let c = Comp::new("inputs.nk");
+    c.record("Switch1", "1-3").record("Caption", "1-3");
+    c.edit("fps 24", "fps 25");
+    assert_eq!(c.check("Switch1", "1-3"), "1-3 valid");
+    assert_eq!(
+        c.check("Caption", "1-3"),
+        "1-3 outdated: Caption.message reads root.fps, which changed 24 -> 25"
+    );
+    // The format is read by every node.
+    c.restore().edit(
+        "1920 1080 0 0 1920 1080 1 HD_1080",
+        "2048 1080 0 0 2048 1080 1 2K",
+    );
+    assert_eq!(
+        c.check("Switch1", "1-3"),
+        "1-3 outdated: Root.format changed \"1920 1080 0 0 1920 1080 1 HD_1080\" -> \"2048 1080 0 0 2048 1080 1 2K\""
+    );
+}
+
+// --- Expressions that cannot be analysed ----------------------------------------------------
+
+#[test]
+fn python_makes_a_frame_depend_on_the_whole_script_and_says_so() {
+    let c = Comp::new("inputs.nk");
+    c.record("PyText", "1-3");
+    c.edit("color 0.6", "color 0.65");
+    assert_eq!(
+        c.check("PyText", "1-3"),
+        "1-3 outdated: PyText.message cannot be analysed (it may read any node), and the \
+         script changed: Unrelated changed"
+    );
+}
+
+// --- Read frame mapping -----------------------------------------------------------------------
+
+/// Plates for `reads.nk`: `s.0101`-`s.0110` and `l.0001`-`l.0004`.
+fn plates(c: &Comp) {
+    let dir = c.path("plates");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in 101..=110 {
+        std::fs::write(dir.join(format!("s.{f:04}.png")), format!("s{f}")).unwrap();
+    }
+    for f in 1..=4 {
+        std::fs::write(dir.join(format!("l.{f:04}.png")), format!("l{f}")).unwrap();
+    }
+}
+
+#[test]
+fn a_read_maps_frames_as_its_frame_mode_says() {
+    let c = Comp::new("reads.nk");
+    plates(&c);
+    c.record("ReadStart", "1-10").record("ReadOffset", "1-10");
+    std::fs::write(c.path("plates/s.0105.png"), "re-rendered").unwrap();
+    // `start at 1`: the clip's first frame (101) at frame 1, so 105 at frame 5.
+    assert_eq!(
+        c.check("ReadStart", "1-10"),
+        "1-4 valid\n5 outdated: ReadStart source file changed on disk \
+         (plates/s.0105.png)\n6-10 valid"
+    );
+    // `offset -100`: frame f reads f + 100.
+    assert_eq!(
+        c.check("ReadOffset", "1-10"),
+        "1-4 valid\n5 outdated: ReadOffset source file changed on disk \
+         (plates/s.0105.png)\n6-10 valid"
+    );
+}
+
+#[test]
+fn a_read_outside_its_range_holds_loops_bounces_or_reads_nothing() {
+    let c = Comp::new("reads.nk");
+    plates(&c);
+    for node in ["ReadLoop", "ReadBounce", "ReadBlack", "ReadHold"] {
+        c.record(node, "1-12");
+    }
+    std::fs::write(c.path("plates/l.0002.png"), "re-rendered").unwrap();
+    let changed = "source file changed on disk (plates/l.0002.png)";
+    assert_eq!(
+        c.check("ReadLoop", "1-12"),
+        format!(
+            "1 valid\n2 outdated: ReadLoop {changed}\n3-5 valid\n6 outdated: ReadLoop \
+             {changed}\n7-9 valid\n10 outdated: ReadLoop {changed}\n11-12 valid"
+        )
+    );
+    assert_eq!(
+        c.check("ReadBounce", "1-12"),
+        format!(
+            "1 valid\n2 outdated: ReadBounce {changed}\n3-5 valid\n6 outdated: ReadBounce \
+             {changed}\n7 valid\n8 outdated: ReadBounce {changed}\n9-11 valid\n12 \
+             outdated: ReadBounce {changed}"
+        )
+    );
+    // Range 2-3, black before it (frame 1 reads nothing), held after it.
+    assert_eq!(
+        c.check("ReadBlack", "1-12"),
+        format!("1 valid\n2 outdated: ReadBlack {changed}\n3-12 valid")
+    );
+    assert_eq!(
+        c.check("ReadHold", "1-12"),
+        format!("1 valid\n2 outdated: ReadHold {changed}\n3-12 valid")
+    );
+    std::fs::write(c.path("plates/l.0004.png"), "re-rendered").unwrap();
+    assert_eq!(
+        c.check("ReadHold", "1-12"),
+        "1 valid\n2 outdated: ReadHold source file changed on disk (plates/l.0002.png)\n\
+         3 valid\n4-12 outdated: ReadHold source file changed on disk (plates/l.0004.png)"
+    );
+}
+
 // --- Reader leniency ----------------------------------------------------------------------
 
 #[test]
@@ -288,5 +443,25 @@ fn a_knob_without_a_value_is_kept_and_warned_about() {
     );
 }
 
-#[allow(dead_code)]
-fn unused(_: &Path) {}
+// --- Format versions --------------------------------------------------------------------------
+
+/// A cache recorded by an older smartcache (frame format 1, before profiles): every frame
+/// says so, rather than a mass invalidation without a reason.
+#[test]
+fn a_cache_of_an_older_frame_format_says_to_re_record() {
+    let c = Comp::new("inputs.nk");
+    std::fs::create_dir_all(c.path("cache-Switch1/master")).unwrap();
+    let old = format!(
+        "{{\n  \"format\": \"smartcache-hash\",\n  \"version\": 1,\n  \"created\": \
+         \"2026-11-22T23:15:00.000Z\",\n  \"script\": {{\"path\": \"inputs.nk\", \"hash\": \
+         \"{z}\"}},\n  \"node\": \"Switch1\",\n  \"rules\": \"r\",\n  \"frames\": \
+         {{\"1\": {{\"hash\": \"{z}\"}}, \"2\": {{\"hash\": \"{z}\"}}}}\n}}\n",
+        z = "0".repeat(32)
+    );
+    std::fs::write(c.path("cache-Switch1/master/hash.json"), old).unwrap();
+    assert_eq!(
+        c.check("Switch1", "1-3"),
+        "1-2 outdated: recorded by an older smartcache (frame format 1, now 2): re-record \
+         the cache\n3 uncached"
+    );
+}

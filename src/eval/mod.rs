@@ -32,6 +32,7 @@
 
 pub mod curve;
 pub mod expr;
+pub mod interp;
 mod num;
 pub mod value;
 
