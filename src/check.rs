@@ -231,6 +231,8 @@ fn display_read(v: &ReadValue<'_>) -> String {
         ReadValue::Image => "its image".into(),
         ReadValue::Unresolved => "nothing (no such node or knob)".into(),
         ReadValue::Cycle => "itself (a cycle)".into(),
+        ReadValue::Env(Some(v)) => (*v).to_string(),
+        ReadValue::Env(None) => "unset".into(),
     }
 }
 

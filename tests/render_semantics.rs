@@ -30,11 +30,16 @@ impl Comp {
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = smartcache()
-            .current_dir(&self.root)
-            .args(args)
-            .output()
-            .unwrap();
+        self.run_env(&[], args)
+    }
+
+    fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+        let mut cmd = smartcache();
+        cmd.current_dir(&self.root).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
         (
             out.status.code().unwrap(),
             redact_snapshots(&String::from_utf8(out.stdout).unwrap()),
@@ -44,17 +49,24 @@ impl Comp {
 
     /// Record `node` (its cache is `cache-<node>`) over `frames`.
     fn record(&self, node: &str, frames: &str) -> &Self {
+        self.record_env(node, frames, &[])
+    }
+
+    fn record_env(&self, node: &str, frames: &str, env: &[(&str, &str)]) -> &Self {
         let cache = format!("cache-{node}");
-        let (code, out, err) = self.run(&[
-            "record",
-            self.script,
-            "--node",
-            node,
-            "--cache-dir",
-            &cache,
-            "--frames",
-            frames,
-        ]);
+        let (code, out, err) = self.run_env(
+            env,
+            &[
+                "record",
+                self.script,
+                "--node",
+                node,
+                "--cache-dir",
+                &cache,
+                "--frames",
+                frames,
+            ],
+        );
         assert_eq!(code, 0, "{out}{err}");
         self
     }
@@ -62,17 +74,24 @@ impl Comp {
     /// Check `node` over `frames`: the report's lines, snapshot ids redacted, without
     /// the summary line.
     fn check(&self, node: &str, frames: &str) -> String {
+        self.check_env(node, frames, &[])
+    }
+
+    fn check_env(&self, node: &str, frames: &str, env: &[(&str, &str)]) -> String {
         let cache = format!("cache-{node}");
-        let (code, out, err) = self.run(&[
-            "check",
-            self.script,
-            "--node",
-            node,
-            "--cache-dir",
-            &cache,
-            "--frames",
-            frames,
-        ]);
+        let (code, out, err) = self.run_env(
+            env,
+            &[
+                "check",
+                self.script,
+                "--node",
+                node,
+                "--cache-dir",
+                &cache,
+                "--frames",
+                frames,
+            ],
+        );
         assert!(code == 0 || code == 1, "{out}{err}");
         assert_eq!(code == 0, out.contains(" valid (snapshot"), "{out}");
         let lines: Vec<&str> = out.lines().collect();
@@ -310,6 +329,89 @@ fn the_frame_rate_outdates_only_what_reads_it() {
     assert_eq!(
         c.check("Switch1", "1-3"),
         "1-3 outdated: Root.format changed \"1920 1080 0 0 1920 1080 1 HD_1080\" -> \"2048 1080 0 0 2048 1080 1 2K\""
+    );
+}
+
+// --- Expressions that are evaluated --------------------------------------------------------
+
+#[test]
+fn an_expression_driven_switch_reads_one_branch_per_frame() {
+    let c = Comp::new("expressions.nk");
+    c.record("ByFrame", "1-20");
+    // `which {{frame>=10}}`: input 0 (Late) before frame 10, input 1 (Early) from it.
+    c.edit("color 0.1", "color 0.15");
+    assert_eq!(
+        c.check("ByFrame", "1-20"),
+        "1-9 valid\n10-20 outdated: Early.color changed 0.1 -> 0.15"
+    );
+    c.restore().edit("color 0.9", "color 0.95");
+    assert_eq!(
+        c.check("ByFrame", "1-20"),
+        "1-9 outdated: Late.color changed 0.9 -> 0.95\n10-20 valid"
+    );
+}
+
+#[test]
+fn an_expression_driven_disable_is_evaluated_per_frame() {
+    let c = Comp::new("expressions.nk");
+    c.record("Toggled", "1-20").record("RenderBlur", "1-3");
+    // Disabled while Ctrl.k is 1 (frames 8 to 14): its knobs do not count there.
+    c.edit("white 2\n", "white 3\n");
+    assert_eq!(
+        c.check("Toggled", "1-20"),
+        "1-7 outdated: Toggled.white changed 2 -> 3\n8-14 valid\n15-20 outdated: \
+         Toggled.white changed 2 -> 3"
+    );
+    // `disable {{$gui}}` is off in a render: the node counts.
+    c.edit("size 10", "size 12");
+    assert_eq!(
+        c.check("RenderBlur", "1-3"),
+        "1-3 outdated:\n  RenderBlur.size changed 10 -> 12\n  Toggled.white changed 2 -> 3"
+    );
+}
+
+#[test]
+fn a_frame_hold_given_by_an_expression_holds_the_frame_it_computes() {
+    let c = Comp::new("expressions.nk");
+    c.record("HeldByCtrl", "1-20");
+    // Held at 12: key 20 moves it, key 1 does not.
+    c.edit("x20 3", "x20 4");
+    assert_eq!(
+        c.check("HeldByCtrl", "1-20"),
+        "1-20 outdated: Ramp.white key at 20 changed 3 -> 4"
+    );
+    c.restore().edit("L x1 1", "L x1 0");
+    assert_eq!(c.check("HeldByCtrl", "1-20"), "1-20 valid");
+    c.restore().edit("hold 12", "hold 13");
+    assert_eq!(
+        c.check("HeldByCtrl", "1-20"),
+        "1-20 outdated: HeldByCtrl.firstFrame reads Ctrl.hold, which changed 12 -> 13"
+    );
+}
+
+#[test]
+fn tcl_file_string_and_list_commands_record_what_they_read() {
+    let c = Comp::new("expressions.nk");
+    c.record("Title", "1");
+    c.edit("sh010/comp_v003.nk", "sh020/comp_v003.nk");
+    assert_eq!(
+        c.check("Title", "1"),
+        "1 outdated: Title.message reads root.name, which changed \
+         /shows/demo/sh010/comp_v003.nk -> /shows/demo/sh020/comp_v003.nk"
+    );
+}
+
+#[test]
+fn an_environment_variable_read_is_part_of_the_frame() {
+    let c = Comp::new("expressions.nk");
+    c.record_env("ShotText", "1", &[("SHOT", "sh010")]);
+    assert_eq!(
+        c.check_env("ShotText", "1", &[("SHOT", "sh010")]),
+        "1 valid"
+    );
+    assert_eq!(
+        c.check_env("ShotText", "1", &[("SHOT", "sh020")]),
+        "1 outdated: ShotText.message reads SHOT, which changed sh010 -> sh020"
     );
 }
 

@@ -9,7 +9,7 @@
 //!   the referenced values;
 //! * whether the result can depend on the frame (`time_dependent`);
 //! * the parts that cannot be resolved statically (Python, environment variables,
-//!   `[topnode]`, names built at run time such as `input[value which].matrix`), kept as
+//!   names built at run time such as `input[value which].matrix`), kept as
 //!   text.
 //!
 //! The analysis is conservative: anything unresolvable also makes the expression
@@ -152,6 +152,9 @@ pub struct Expression {
     pub time_dependent: bool,
     /// Parts that cannot be resolved statically, as text, sorted, without repeats.
     pub unresolvable: Vec<String>,
+    /// Environment variables read (`[getenv SHOW]`, `$env(SHOW)`), sorted, without
+    /// repeats: their values are part of what the expression depends on.
+    pub env: Vec<String>,
 }
 
 /// Analyses a Nuke expression (Tcl substitutions inside it included).
@@ -252,6 +255,7 @@ struct Analysis {
     refs: Vec<Reference>,
     time_dependent: bool,
     unresolvable: Vec<String>,
+    env: Vec<String>,
 }
 
 impl Analysis {
@@ -289,12 +293,23 @@ fn run(text: &str, first: Work<'_>) -> Expression {
     an.refs.dedup();
     an.unresolvable.sort();
     an.unresolvable.dedup();
+    an.env.sort();
+    an.env.dedup();
     Expression {
         text: text.to_owned(),
         refs: an.refs,
         time_dependent: an.time_dependent,
         unresolvable: an.unresolvable,
+        env: an.env,
     }
+}
+
+/// The command text of `[topnode]`, as a node path in a reference (`[topnode].file`).
+pub const TOPNODE: &str = "[topnode]";
+
+/// A literal environment variable name.
+fn is_plain_name(n: &str) -> bool {
+    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Recorded as unresolvable when substitutions nest too deeply to analyse in linear time.
@@ -343,10 +358,19 @@ fn substitutions<'a>(
                 }
                 let var = &s[i..end];
                 let name = var.trim_start_matches(['$', '{']).trim_end_matches('}');
-                if name == "frame" {
-                    an.time_dependent = true;
-                } else {
-                    an.unresolvable(var);
+                match name {
+                    "frame" => an.time_dependent = true,
+                    // Nuke's `$gui` is false wherever a cache is rendered (a render, a
+                    // farm): a constant.
+                    "gui" => {}
+                    _ => match name
+                        .strip_prefix("env(")
+                        .and_then(|n| n.strip_suffix(')'))
+                        .filter(|n| is_plain_name(n))
+                    {
+                        Some(n) => an.env.push(n.to_string()),
+                        None => an.unresolvable(var),
+                    },
                 }
                 if let Some(m) = mask.as_deref_mut() {
                     m.push_str(&s[copied..i]);
@@ -482,7 +506,50 @@ fn command<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
                 Some(t) if !t.is_empty() && !t.contains(['[', '$', ' ']) => {
                     an.refs.push(Reference::from_path(t));
                 }
+                // `[value [topnode].file]`: a knob of the node at the top of the input
+                // chain, which the manifest resolves from the graph.
+                Some(t)
+                    if t.strip_prefix(TOPNODE)
+                        .and_then(|r| r.strip_prefix('.'))
+                        .is_some_and(|r| !r.is_empty() && !r.contains(['[', '$', ' '])) =>
+                {
+                    an.refs.push(Reference::from_path(t));
+                }
                 _ => an.unresolvable(whole()),
+            }
+        }
+        "getenv" => match args {
+            [name] if is_plain_name(ungroup(name)) => an.env.push(ungroup(name).to_string()),
+            _ => an.unresolvable(whole()),
+        },
+        // The node at the top of the input chain: resolved from the graph, like a name.
+        "topnode" if args.is_empty() => {}
+        // Names of files, computed from their arguments; `file exists` and the like read
+        // the disk and are not analysed.
+        "file"
+            if args.first().is_some_and(|sub| {
+                matches!(
+                    *sub,
+                    "tail" | "dirname" | "rootname" | "extension" | "join" | "split"
+                )
+            }) =>
+        {
+            stack.extend(args[1..].iter().map(|a| Work::Tcl(a)))
+        }
+        "if" => {
+            // `if COND BODY ?elseif COND BODY? ?else BODY?`: conditions are expressions,
+            // bodies are scripts.
+            let mut expect_cond = true;
+            for a in args {
+                match *a {
+                    "elseif" => expect_cond = true,
+                    "else" | "then" => {}
+                    a if expect_cond => {
+                        stack.push(Work::Nuke(ungroup(a)));
+                        expect_cond = false;
+                    }
+                    a => stack.push(Work::Command(ungroup(a))),
+                }
             }
         }
         "frame" => {
@@ -491,7 +558,7 @@ fn command<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
         }
         "expression" => stack.extend(args.iter().map(|a| Work::Nuke(ungroup(a)))),
         _ if PURE_TCL.contains(&name) => stack.extend(args.iter().map(|a| Work::Tcl(a))),
-        // Python, `topnode`, `exists`, `getenv`, `metadata`, …: the command's result is
+        // Python, `exists`, `metadata`, `file exists`, …: the command's result is
         // unknown whatever its arguments, so they are not analysed further.
         _ => an.unresolvable(whole()),
     }
@@ -540,6 +607,17 @@ fn nuke<'a>(s: &'a str, stack: &mut Vec<Work<'a>>, an: &mut Analysis) {
         }
         let call = j < chars.len() && chars[j] == '(';
         if marks > 0 {
+            // `[topnode].first_frame`: a knob of the node at the top of the input chain.
+            let topnode_knob = path
+                .strip_prefix(MARK)
+                .filter(|rest| rest.starts_with('.') && !rest.contains(MARK))
+                .filter(|_| groups.get(marks_seen) == Some(&TOPNODE));
+            if let Some(rest) = topnode_knob {
+                an.refs
+                    .push(Reference::from_path(&format!("{TOPNODE}{rest}")));
+                marks_seen += marks;
+                continue;
+            }
             if path != MARK.to_string() {
                 // A name built by substitution: which knob it reads is only known at run time.
                 let mut text = String::new();

@@ -38,5 +38,5 @@ pub mod value;
 
 pub use curve::{Curve, Extrap, Interp, Key, BLUR_HALF_WINDOW};
 pub use expr::{Expression, Reference};
-pub use num::format_f64;
+pub use num::{format_f64, parse_decimal};
 pub use value::{ExprKind, FramePart, FrameValue, KnobValue, Part};

@@ -77,6 +77,7 @@ pub struct KnobValue {
     parts: Vec<Part>,
     refs: Vec<Reference>,
     unresolvable: Vec<String>,
+    env: Vec<String>,
     time_dependent: bool,
 }
 
@@ -91,6 +92,7 @@ impl KnobValue {
             parts,
             refs: Vec::new(),
             unresolvable: Vec::new(),
+            env: Vec::new(),
             time_dependent: false,
         };
         for part in &value.parts {
@@ -110,6 +112,7 @@ impl KnobValue {
             if let Some(e) = e {
                 value.refs.extend(e.refs.iter().cloned());
                 value.unresolvable.extend(e.unresolvable.iter().cloned());
+                value.env.extend(e.env.iter().cloned());
                 value.time_dependent |= e.time_dependent;
             }
         }
@@ -117,6 +120,8 @@ impl KnobValue {
         value.refs.dedup();
         value.unresolvable.sort();
         value.unresolvable.dedup();
+        value.env.sort();
+        value.env.dedup();
         value
     }
 
@@ -147,6 +152,11 @@ impl KnobValue {
         &self.refs
     }
 
+    /// Environment variables the value reads (see [`Expression::env`]).
+    pub fn env(&self) -> &[String] {
+        &self.env
+    }
+
     /// Parts that cannot be resolved statically (see [`Expression::unresolvable`]).
     pub fn unresolvable(&self) -> &[String] {
         &self.unresolvable
@@ -171,7 +181,7 @@ impl KnobValue {
     /// Same value on every frame: locally static and reading no other knob. The
     /// manifest can then compute the node's record once, not per frame.
     pub fn is_static(&self) -> bool {
-        self.is_locally_static() && self.refs.is_empty()
+        self.is_locally_static() && self.refs.is_empty() && self.env.is_empty()
     }
 
     /// The value at `frame`, as canonical content for the manifest. Curves record the

@@ -88,6 +88,25 @@ impl Graph {
         None
     }
 
+    /// The node at the top of `id`'s input-0 chain (Tcl's `[topnode]`): input 0 followed
+    /// (through groups) until a node has none. `None` for a chain that loops.
+    pub fn topnode(&self, id: NodeId) -> Option<NodeId> {
+        let mut cur = id;
+        for _ in 0..=self.len() {
+            match self
+                .inputs(cur)
+                .first()
+                .copied()
+                .flatten()
+                .and_then(|s| self.effective_source(s))
+            {
+                Some(next) => cur = next,
+                None => return Some(cur),
+            }
+        }
+        None
+    }
+
     /// The direct input dependencies of `id` as Nuke evaluates it: its input slots,
     /// seen through groups with [`Graph::effective_source_with`]. A group reached as a
     /// source of its own (`opaque`) reads its input 0 (what it passes through when

@@ -26,7 +26,8 @@ use super::view::{
     frame_hasher, hash_record, record_digest, root_digest, script_digest, Canon, Entry, FileRead,
     FrameView, KnobEntry, Read, ReadValue, Record, Stamp,
 };
-use crate::eval::{FramePart, FrameValue, KnobValue};
+use crate::eval::interp;
+use crate::eval::{ExprKind, FramePart, FrameValue, KnobValue, Part};
 use crate::profile::{Inputs, KnobRef, Time};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -47,40 +48,44 @@ impl SourceProbe for NoSources {
     }
 }
 
+/// A knob's numbers at frame `f` when they can be read off it without evaluating
+/// anything: plain numbers (or `true`/`false`) and animation curves; `None` for
+/// expressions and anything else.
+fn numbers_at(value: &KnobValue, f: f64) -> Option<Vec<f64>> {
+    if value.time_dependent() || !value.references().is_empty() || !value.env().is_empty() {
+        return None;
+    }
+    let fv = value.at_window(f, f, f);
+    let mut found = Vec::new();
+    for part in &fv.value {
+        match part {
+            FramePart::Text(t) => {
+                for w in t.split(|c: char| c.is_whitespace() || c == '{' || c == '}') {
+                    if !w.is_empty() {
+                        found.push(word_number(w)?);
+                    }
+                }
+            }
+            FramePart::Curve { value, .. } => found.push((*value)?),
+            FramePart::Raw { .. } => return None,
+        }
+    }
+    Some(found)
+}
+
 /// A knob's numeric value at `ctx`, when it is a single number (or `true`/`false`)
-/// that can be computed here; `None` for expressions and anything else.
+/// that can be read off it; `None` for expressions and anything else. (The frame
+/// layer also evaluates expressions: see [`Prepared::knob_number`].)
 pub fn number_at(value: &KnobValue, ctx: Ctx) -> Option<f64> {
     let f = match ctx.frame {
         Some(f) => f,
         None if value.is_static() => 0.0,
         None => return None,
     };
-    if value.time_dependent() || !value.references().is_empty() {
-        return None;
+    match numbers_at(value, f)?.as_slice() {
+        [one] => Some(*one),
+        _ => None,
     }
-    let fv = value.at_window(f, f, f);
-    let mut found = None;
-    for part in &fv.value {
-        let n = match part {
-            FramePart::Text(t) => {
-                for w in t.split(|c: char| c.is_whitespace() || c == '{' || c == '}') {
-                    if w.is_empty() {
-                        continue;
-                    }
-                    if found.replace(word_number(w)?).is_some() {
-                        return None;
-                    }
-                }
-                continue;
-            }
-            FramePart::Curve { value, .. } => (*value)?,
-            FramePart::Raw { .. } => return None,
-        };
-        if found.replace(n).is_some() {
-            return None;
-        }
-    }
-    found
 }
 
 fn word_number(w: &str) -> Option<f64> {
@@ -166,20 +171,32 @@ impl Seen {
 }
 
 /// The knobs of one node, answering the time rules' questions ([`Knobs`]).
-struct NodeKnobs<'a> {
-    node: &'a SetupNode,
+struct NodeKnobs<'a, 's> {
+    p: &'a Prepared<'s>,
+    node: usize,
 }
 
-impl NodeKnobs<'_> {
-    fn set_knob(&self, k: &KnobRef) -> Option<&SetupKnob> {
-        k.names.iter().find_map(|n| self.node.knob(n))
+impl<'s> NodeKnobs<'_, 's> {
+    fn set_knob(&self, k: &KnobRef) -> Option<&'s SetupKnob> {
+        let n = &self.p.setup.nodes[self.node];
+        k.names.iter().find_map(|name| n.knob(name))
     }
 }
 
-impl Knobs for NodeKnobs<'_> {
+impl Knobs for NodeKnobs<'_, '_> {
     fn num(&self, k: &KnobRef, ctx: Ctx) -> Num {
         match self.set_knob(k) {
-            Some(knob) => number_at(&knob.value, ctx).map_or(Num::Unknown, Num::One),
+            Some(knob) => {
+                let f = match ctx.frame {
+                    Some(f) => f,
+                    // A span: only a value that is the same at every time.
+                    None if knob.value.is_static() => 0.0,
+                    None => return Num::Unknown,
+                };
+                self.p
+                    .knob_number(Some(self.node), knob, f, None, 0)
+                    .map_or(Num::Unknown, Num::One)
+            }
             None => {
                 let vals: Vec<f64> = k.defaults.iter().filter_map(|d| word_number(d)).collect();
                 match vals.as_slice() {
@@ -191,9 +208,17 @@ impl Knobs for NodeKnobs<'_> {
         }
     }
 
-    fn words(&self, k: &KnobRef, _ctx: Ctx) -> Option<Vec<String>> {
+    fn words(&self, k: &KnobRef, ctx: Ctx) -> Option<Vec<String>> {
         match self.set_knob(k) {
-            Some(knob) => words_of(&knob.value).map(|w| vec![w]),
+            Some(knob) => {
+                let f = ctx.frame.filter(|_| !knob.value.is_static()).unwrap_or(0.0);
+                if ctx.frame.is_none() && !knob.value.is_static() {
+                    return None;
+                }
+                self.p
+                    .knob_text(Some(self.node), knob, f, 0)
+                    .map(|w| vec![w])
+            }
             None => (!k.defaults.is_empty()).then(|| k.defaults.clone()),
         }
     }
@@ -286,9 +311,77 @@ impl<'s> Prepared<'s> {
     // -------------------------------------------------------------------------------
     // Numbers that shape the traversal.
 
-    fn knobs(&self, node: usize) -> NodeKnobs<'s> {
-        NodeKnobs {
-            node: &self.setup.nodes[node],
+    fn knobs(&self, node: usize) -> NodeKnobs<'_, 's> {
+        NodeKnobs { p: self, node }
+    }
+
+    /// The number knob `k` (of node `owner`, or Root) is worth at frame `f`, the
+    /// `component`-th of a list: read off plain numbers and curves, or computed by the
+    /// expression engine through the reads the knob's analysis resolved. `None` when it
+    /// cannot be known exactly.
+    pub(crate) fn knob_number(
+        &self,
+        owner: Option<usize>,
+        k: &'s SetupKnob,
+        f: f64,
+        component: Option<usize>,
+        depth: u32,
+    ) -> Option<f64> {
+        if let Some(nums) = numbers_at(&k.value, f) {
+            return match (component, nums.as_slice()) {
+                (None, [one]) => Some(*one),
+                // A single value stands for every component (`size 3` is 3 wide and high).
+                (Some(_), [one]) => Some(*one),
+                (Some(i), many) => many.get(i).copied(),
+                (None, _) => None,
+            };
+        }
+        if depth > super::scope::MAX_DEPTH || component.is_some_and(|c| c > 0) {
+            return None;
+        }
+        let mut scope = super::scope::KnobScope {
+            p: self,
+            owner,
+            knob: k,
+            depth,
+        };
+        match single_expression(&k.value)? {
+            (ExprKind::Nuke, text) => interp::eval_expression(text, f, &mut scope).ok(),
+            (ExprKind::Tcl, text) => {
+                let t = interp::eval_tcl(text, f, &mut scope).ok()?;
+                crate::eval::parse_decimal(t.trim())
+            }
+            (ExprKind::Opaque, _) => None,
+        }
+    }
+
+    /// The text knob `k` gives a Tcl `[value]` at frame `f`: plain text as written
+    /// (quotes removed), a Tcl string evaluated, a whole number; `None` otherwise.
+    pub(crate) fn knob_text(
+        &self,
+        owner: Option<usize>,
+        k: &'s SetupKnob,
+        f: f64,
+        depth: u32,
+    ) -> Option<String> {
+        if let Some(w) = words_of(&k.value) {
+            return Some(w);
+        }
+        if depth > super::scope::MAX_DEPTH {
+            return None;
+        }
+        let mut scope = super::scope::KnobScope {
+            p: self,
+            owner,
+            knob: k,
+            depth,
+        };
+        match single_expression(&k.value) {
+            Some((ExprKind::Tcl, text)) => interp::eval_tcl(text, f, &mut scope).ok(),
+            _ => {
+                let v = self.knob_number(owner, k, f, None, depth)?;
+                (v.fract() == 0.0 && v.abs() < 1e15).then(|| format!("{}", v as i64))
+            }
         }
     }
 
@@ -301,11 +394,14 @@ impl<'s> Prepared<'s> {
     /// number counts (an expression that cannot be evaluated counts as enabled, so
     /// everything the node could read stays in the manifest).
     fn disabled(&self, node: usize, ctx: Ctx) -> bool {
-        !self.setup.nodes[node].knob_only
-            && self
-                .disable_knob(node)
-                .and_then(|k| number_at(&k.value, ctx))
-                .is_some_and(|v| v != 0.0)
+        let n = &self.setup.nodes[node];
+        match (n.knob_only, n.sem.disable.as_deref()) {
+            (false, Some(d)) if n.knob(d).is_some() => matches!(
+                self.knobs(node).num(&KnobRef::named(d), ctx),
+                Num::One(v) if v != 0.0
+            ),
+            _ => false,
+        }
     }
 
     /// The node's motion-blur window relative to the frame: `None` when off, `Some(None)`
@@ -820,14 +916,11 @@ impl<'s> Prepared<'s> {
             }
             active.retain(|a| *a != key);
             let mut e = plain_entry(knob, c);
-            let mut reads: Vec<Read<'s>> = knob
-                .refs
-                .iter()
-                .map(|r| Read {
-                    path: &r.text,
-                    value: self.read_value(r, c, memo),
-                })
-                .collect();
+            let mut reads: Vec<Read<'s>> = std::mem::take(&mut e.reads);
+            reads.extend(knob.refs.iter().map(|r| Read {
+                path: &r.text,
+                value: self.read_value(r, c, memo),
+            }));
             reads.sort_by(|a, b| a.path.cmp(b.path));
             reads.dedup();
             e.reads = reads;
@@ -876,7 +969,8 @@ fn select(w: f64, count: usize) -> Vec<usize> {
     s
 }
 
-/// A knob's entry without its reads.
+/// A knob's entry without the knobs it reads (the environment variables it reads
+/// included).
 fn plain_entry(k: &SetupKnob, ctx: Ctx) -> Entry<'_> {
     let value: FrameValue<'_> = match ctx.frame {
         Some(f) => k.value.at_window(f, ctx.lo, ctx.hi),
@@ -886,11 +980,43 @@ fn plain_entry(k: &SetupKnob, ctx: Ctx) -> Entry<'_> {
     let mut e = Entry {
         value,
         stamp,
-        reads: Vec::new(),
+        reads: env_reads(k),
         digest: 0,
     };
     e.digest = entry_digest(&e);
     e
+}
+
+/// The environment variables a knob reads, as reads (`$env(NAME)`).
+fn env_reads(k: &SetupKnob) -> Vec<Read<'_>> {
+    k.env
+        .iter()
+        .map(|(name, v)| Read {
+            path: name,
+            value: ReadValue::Env(v.as_deref()),
+        })
+        .collect()
+}
+
+/// The one computed component of a value (`{{frame>=10}}`, `"\[value x]"`), with the
+/// text the expression engine reads; `None` when the value is anything else.
+fn single_expression(v: &KnobValue) -> Option<(ExprKind, &str)> {
+    let mut found = None;
+    for p in v.parts() {
+        match p {
+            Part::Plain(r) => {
+                let t = &v.text()[r.clone()];
+                if !t.trim().trim_matches(['{', '}']).trim().is_empty() {
+                    return None;
+                }
+            }
+            Part::Expression { kind, expr, .. } if found.is_none() => {
+                found = Some((*kind, expr.text.as_str()));
+            }
+            _ => return None,
+        }
+    }
+    found
 }
 
 fn entry_digest(e: &Entry<'_>) -> u128 {

@@ -13,6 +13,7 @@
 
 pub mod ctx;
 pub mod frame;
+pub mod scope;
 pub mod setup;
 pub mod source;
 pub mod time;

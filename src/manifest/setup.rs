@@ -58,6 +58,9 @@ pub struct SetupNode {
     /// A group kept as a node of its own: input 0 is what it passes when disabled,
     /// input 1 its Output (what it reads when enabled).
     pub group: bool,
+    /// The node at the top of its input-0 chain, when one of its knobs asks
+    /// (`[topnode]`).
+    pub topnode: Option<String>,
 }
 
 impl SetupNode {
@@ -81,17 +84,28 @@ pub struct SetupKnob {
     /// Dropped by an ignore rule (or a group's knob) but kept because an expression
     /// reads it: it appears in the referencing knob's record, not in its own node's.
     pub hidden: bool,
+    /// The environment variables the value reads, with their values when the setup
+    /// was built (`None`: unset).
+    pub env: Vec<(String, Option<String>)>,
 }
 
 impl SetupKnob {
-    /// A knob parsed from its text, with nothing resolved yet.
+    /// A knob parsed from its text, with nothing resolved yet (environment variables it
+    /// reads are read now).
     pub fn new(name: &str, text: String, hidden: bool) -> SetupKnob {
+        let value = KnobValue::parse(&text);
+        let env = value
+            .env()
+            .iter()
+            .map(|n| (n.clone(), std::env::var(n).ok()))
+            .collect();
         SetupKnob {
-            value: KnobValue::parse(&text),
+            value,
             name: name.to_string(),
             text,
             refs: Vec::new(),
             hidden,
+            env,
         }
     }
 }
@@ -343,6 +357,7 @@ impl Setup {
                 knobs: setup_knobs(&node.knobs, &node.class, rules),
                 knob_only: false,
                 group,
+                topnode: None,
             });
             ids.push(dep.id);
             pos_of.insert(dep.id, pos);
@@ -415,6 +430,18 @@ impl Setup {
             }
             if owner.is_some() {
                 next += 1;
+            }
+        }
+
+        for (p, n) in nodes.iter_mut().enumerate() {
+            let asks = n.knobs.iter().any(|k| {
+                k.refs
+                    .iter()
+                    .any(|r| r.text.starts_with(crate::eval::expr::TOPNODE))
+                    || k.text.contains(crate::eval::expr::TOPNODE)
+            });
+            if asks {
+                n.topnode = graph.topnode(ids[p]).map(|t| graph.node(t).name.clone());
             }
         }
 
@@ -549,6 +576,7 @@ fn resolve_node(graph: &Graph, from: NodeId, r: &Reference) -> Option<(NodeId, S
             "" | "this" => Some(from),
             "parent" => scope,
             "root" | "input" => None,
+            crate::eval::expr::TOPNODE => graph.topnode(from),
             path => {
                 let (mut scope, mut rest) = (scope, path);
                 // `parent.X` looks X up one group further out; `root.X` is absolute.
@@ -641,6 +669,7 @@ fn resolve(
                 knobs: setup_knobs(&node.knobs, &node.class, rules),
                 knob_only: true,
                 group: false,
+                topnode: None,
             });
             ids.push(nid);
             pos_of.insert(nid, p);

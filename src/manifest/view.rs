@@ -133,6 +133,8 @@ pub enum ReadValue<'s> {
     Unresolved,
     /// The read loops back to a knob being read.
     Cycle,
+    /// An environment variable's value when the setup was built (`None`: unset).
+    Env(Option<&'s str>),
 }
 
 /// A file a node reads, and what was found on disk.
@@ -302,6 +304,8 @@ impl Canon for Entry<'_> {
                 ReadValue::Image => out.push(b'I'),
                 ReadValue::Unresolved => out.push(b'U'),
                 ReadValue::Cycle => out.push(b'Y'),
+                ReadValue::Env(Some(v)) => put_text(out, b'V', v),
+                ReadValue::Env(None) => out.push(b'v'),
             }
         }
     }
@@ -536,6 +540,7 @@ fn entry_json(e: &Entry<'_>, depth: usize) -> serde_json::Value {
                 ReadValue::Image => "image".into(),
                 ReadValue::Unresolved => "unresolved".into(),
                 ReadValue::Cycle => "cycle".into(),
+                ReadValue::Env(v) => serde_json::json!({ "env": v }),
             };
             reads.insert(r.path.to_string(), rv);
         }

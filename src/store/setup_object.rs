@@ -83,6 +83,8 @@ struct NodeWire {
     knob_only: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     group: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    topnode: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     knobs: BTreeMap<String, KnobWire>,
 }
@@ -97,6 +99,9 @@ enum KnobWire {
         hidden: bool,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         refs: Vec<RefWire>,
+        /// Environment variables read, with their values when the setup was built.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        env: BTreeMap<String, Option<String>>,
     },
 }
 
@@ -117,12 +122,13 @@ enum TargetWire {
 }
 
 fn knob_wire(k: &SetupKnob) -> KnobWire {
-    if k.refs.is_empty() && !k.hidden {
+    if k.refs.is_empty() && !k.hidden && k.env.is_empty() {
         return KnobWire::Text(k.text.clone());
     }
     KnobWire::Full {
         text: k.text.clone(),
         hidden: k.hidden,
+        env: k.env.iter().cloned().collect(),
         refs: k
             .refs
             .iter()
@@ -179,6 +185,7 @@ pub fn encode(setup: &Setup) -> Vec<u8> {
                 links: n.links.clone(),
                 knob_only: n.knob_only,
                 group: n.group,
+                topnode: n.topnode.clone(),
                 knobs: knobs_wire(&n.knobs),
             })
             .collect(),
@@ -208,11 +215,18 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         return Err(bad("result position out of range".into()));
     }
     let knob = |name: &str, w: KnobWire, owner: usize| -> Result<SetupKnob, SetupReadError> {
-        let (text, hidden, refs) = match w {
-            KnobWire::Text(t) => (t, false, Vec::new()),
-            KnobWire::Full { text, hidden, refs } => (text, hidden, refs),
+        let (text, hidden, refs, env) = match w {
+            KnobWire::Text(t) => (t, false, Vec::new(), BTreeMap::new()),
+            KnobWire::Full {
+                text,
+                hidden,
+                refs,
+                env,
+            } => (text, hidden, refs, env),
         };
         let mut k = SetupKnob::new(name, text, hidden);
+        // The environment as it was when the setup was built, not as it is now.
+        k.env = env.into_iter().collect();
         for r in refs {
             let target = match r.target {
                 TargetWire::Knob { node, knob } if node < count => Target::Knob { node, knob },
@@ -279,6 +293,7 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
             links: n.links,
             knob_only: n.knob_only,
             group: n.group,
+            topnode: n.topnode,
         });
     }
     Ok(Setup {
