@@ -1,12 +1,30 @@
 //! File-system primitives shared by the render cache store and the dataset cache:
-//! atomic writes, cross-process locks, and path joining that cannot escape a directory.
+//! atomic writes, cross-process locks, paths confined to a directory, and reads bounded
+//! in size.
 //!
 //! Every file smartcache writes goes through [`atomic_write`]: a crash at any instant
 //! leaves either the old file or the new one, never a torn one.
+//!
+//! A cache directory may live on shared storage that other people, other machines and
+//! damaged processes write to, so what it holds is untrusted input: a symlink where a
+//! directory should be, a path read from an index, a file that never ends. Two
+//! mechanisms, used for every path and every read, keep such a directory from being
+//! turned against its user:
+//! * [`confine`] resolves a relative path under the directory and refuses it when any
+//!   part of it is a symlink leading outside the directory (or to nothing, since creating
+//!   a file through a dangling symlink creates its target, wherever that is);
+//! * [`read_limited`] reads only regular files, and only up to a size given by the
+//!   caller, checked before the first byte is read.
+//!
+//! What they cannot close is a race with someone who swaps a directory for a symlink
+//! between the check and the use; the temporary files of [`atomic_write`] are created
+//! exclusively (`O_EXCL` does not follow a symlink), and `rename` replaces a symlink
+//! rather than writing through it, so a write never lands outside through its last
+//! component.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,8 +37,24 @@ pub enum FsError {
         #[source]
         source: io::Error,
     },
+    /// A path read from a file is absolute, holds `..`, or resolves outside `base`.
     #[error("{path}: refusing a path that leaves the cache directory {base}")]
     Escapes { path: String, base: PathBuf },
+    /// `path`, inside `base`, is a symlink whose target is outside `base`.
+    #[error("{path}: refusing to follow a symlink that leads outside the cache directory {base}")]
+    SymlinkOut { path: PathBuf, base: PathBuf },
+    /// `path`, inside `base`, is a symlink to nothing: creating it would create its
+    /// target, wherever that is.
+    #[error("{path}: refusing to follow a dangling symlink in the cache directory {base}")]
+    SymlinkDangling { path: PathBuf, base: PathBuf },
+    /// A file to be read is a directory, a device, a FIFO or a socket.
+    #[error("{path}: not a regular file")]
+    NotRegular { path: PathBuf },
+    /// A file to be read is larger than anything its writer produces.
+    #[error(
+        "{path}: {len} bytes is more than the {limit} this file may have; refusing to read it"
+    )]
+    TooLarge { path: PathBuf, len: u64, limit: u64 },
 }
 
 /// Attach the path to an I/O error.
@@ -44,19 +78,40 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
 /// Write `bytes` to `path` atomically: write a temporary file in the same directory,
 /// fsync it, rename it over `path`, then fsync the directory so the rename is durable.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
-    let tmp = temp_path_for(path);
+    atomic_write_unsynced(path, bytes)?;
+    sync_parent(path)
+}
+
+/// [`atomic_write`] without the fsync of the directory: for a writer of many files in
+/// one directory, which fsyncs it once at the end with [`sync_parent`]. Until then a
+/// crash may lose the new file, never tear it.
+pub fn atomic_write_unsynced(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    let (mut f, tmp) = create_temp_for(path)?;
     let result = (|| {
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(bytes).map_err(io_err(&tmp))?;
         f.sync_all().map_err(io_err(&tmp))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(io_err(path))?;
-        sync_parent(path)
+        fs::rename(&tmp, path).map_err(io_err(path))
     })();
+    drop(f);
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Create a new temporary file beside `path` ([`temp_path_for`]), exclusively: an
+/// existing file or symlink of that name (left by a dead process whose pid was reused)
+/// is never opened, the next name is taken instead.
+fn create_temp_for(path: &Path) -> Result<(File, PathBuf), FsError> {
+    let mut tries = 0;
+    loop {
+        let tmp = temp_path_for(path);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((f, tmp)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 100 => tries += 1,
+            Err(e) => return Err(io_err(&tmp)(e)),
+        }
+    }
 }
 
 /// Move an already written and synced file into place atomically and make it durable.
@@ -131,41 +186,147 @@ impl Drop for LockGuard {
 }
 
 /// Join `rel` (a path read from an index or hash file) onto `base`, refusing anything
-/// that could leave `base`: absolute paths, `..`, prefixes, and (for existing paths)
-/// symlinks that resolve outside it.
+/// that could leave `base`: see [`confine`].
 pub fn safe_join(base: &Path, rel: &str) -> Result<PathBuf, FsError> {
-    let escapes = || FsError::Escapes {
-        path: rel.to_string(),
-        base: base.to_path_buf(),
+    if rel.contains('\0') {
+        return Err(FsError::Escapes {
+            path: rel.to_string(),
+            base: base.to_path_buf(),
+        });
+    }
+    confine(base, rel)
+}
+
+/// `base/rel`, after checking that it stays inside `base`: `rel` must be relative and
+/// without `..`, and no part of it that exists may be a symlink leading outside `base`
+/// (as `base` itself resolves) or to nothing.
+///
+/// `base` itself is trusted (a cache directory may well be a symlink to shared storage).
+/// Each existing prefix of the joined path is looked at with `lstat`, so the cost is one
+/// call per component plus one `realpath` per symlink met; the walk stops at the first
+/// part that does not exist, since what is created there is created inside.
+pub fn confine(base: &Path, rel: impl AsRef<Path>) -> Result<PathBuf, FsError> {
+    let rel = rel.as_ref();
+    let lexically_inside = !rel.as_os_str().is_empty()
+        && rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !lexically_inside {
+        return Err(FsError::Escapes {
+            path: rel.to_string_lossy().into_owned(),
+            base: base.to_path_buf(),
+        });
+    }
+    let real_base = match fs::canonicalize(base) {
+        Ok(real) => real,
+        // Nothing exists yet: whatever is created under `base` is inside it.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(base.join(rel)),
+        Err(e) => return Err(io_err(base)(e)),
     };
-    let rel_path = Path::new(rel);
-    if rel.is_empty() || rel.contains('\0') {
-        return Err(escapes());
-    }
-    for c in rel_path.components() {
-        match c {
-            Component::Normal(_) | Component::CurDir => {}
-            _ => return Err(escapes()),
-        }
-    }
-    let joined = base.join(rel_path);
-    // Resolve symlinks on whatever part of the path exists, and check the result is still
-    // inside the resolved base.
-    if let Ok(real_base) = fs::canonicalize(base) {
-        let mut probe = joined.clone();
-        loop {
-            if let Ok(real) = fs::canonicalize(&probe) {
-                if !real.starts_with(&real_base) {
-                    return Err(escapes());
+    let mut probe = base.to_path_buf();
+    for part in rel.components() {
+        probe.push(part);
+        match fs::symlink_metadata(&probe) {
+            Ok(meta) if meta.file_type().is_symlink() => match fs::canonicalize(&probe) {
+                Ok(real) if real.starts_with(&real_base) => {}
+                Ok(_) => {
+                    return Err(FsError::SymlinkOut {
+                        path: probe,
+                        base: base.to_path_buf(),
+                    })
                 }
-                break;
-            }
-            if !probe.pop() {
-                break;
-            }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(FsError::SymlinkDangling {
+                        path: probe,
+                        base: base.to_path_buf(),
+                    })
+                }
+                Err(e) => return Err(io_err(probe)(e)),
+            },
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+            Err(e) => return Err(io_err(probe)(e)),
         }
     }
-    Ok(joined)
+    Ok(base.join(rel))
+}
+
+/// Read the whole regular file `path` if it holds at most `limit` bytes; `None` if it
+/// does not exist.
+///
+/// The size is checked before anything is read (a 2 GB sparse file costs one `stat`),
+/// and the read stops after `limit` bytes whatever happens meanwhile (a file that grows
+/// while it is read is refused as too large). A directory, device, FIFO or socket is
+/// refused without being opened, so `/dev/zero` or a FIFO with no writer cannot make a
+/// reader wait or read forever.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, FsError> {
+    let Some((reader, len)) = open_limited(path, limit)? else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    read_all(reader, &mut bytes, path, limit)?;
+    Ok(Some(bytes))
+}
+
+/// Open the regular file `path` to read at most `limit` bytes, with the size it had
+/// when opened; `None` if it does not exist. The checks of [`read_limited`], for callers
+/// that stream the content (hashing a rendered frame) instead of holding it.
+///
+/// Read it with [`read_all`] (or check that no more than `limit` bytes came): the
+/// returned reader stops one byte after `limit`, so that growth is seen.
+pub fn open_limited(path: &Path, limit: u64) -> Result<Option<(io::Take<File>, u64)>, FsError> {
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    check_readable(path, &meta, limit)?;
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    // The path may have been replaced between the two calls: judge what was opened.
+    let meta = file.metadata().map_err(io_err(path))?;
+    check_readable(path, &meta, limit)?;
+    Ok(Some((file.take(limit.saturating_add(1)), meta.len())))
+}
+
+/// Read what a reader from [`open_limited`] gives into `out` (appending), refusing the
+/// file as too large when it yields more than `limit` bytes (it grew while read).
+pub fn read_all(
+    mut reader: impl Read,
+    out: &mut impl Write,
+    path: &Path,
+    limit: u64,
+) -> Result<u64, FsError> {
+    let n = io::copy(&mut reader, out).map_err(io_err(path))?;
+    if n > limit {
+        return Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+            len: n,
+            limit,
+        });
+    }
+    Ok(n)
+}
+
+/// Refuse what [`read_limited`] must not read: anything but a regular file, or a file
+/// larger than `limit`.
+fn check_readable(path: &Path, meta: &fs::Metadata, limit: u64) -> Result<(), FsError> {
+    if !meta.is_file() {
+        return Err(FsError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() > limit {
+        return Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+            len: meta.len(),
+            limit,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -195,6 +356,104 @@ mod tests {
             std::os::unix::fs::symlink("/tmp", dir.path().join("link")).unwrap();
             assert!(safe_join(dir.path(), "link/x").is_err());
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn confine_refuses_symlinks_leading_outside_or_nowhere_and_allows_the_rest() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().join("cache");
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(base.join("real")).unwrap();
+        fs::create_dir(&outside).unwrap();
+        symlink(&outside, base.join("out")).unwrap();
+        symlink(outside.join("nothing"), base.join("dangling")).unwrap();
+        symlink("real", base.join("inside")).unwrap();
+        symlink(&base, tmp.path().join("link-to-cache")).unwrap();
+
+        assert_eq!(confine(&base, "real/x").unwrap(), base.join("real/x"));
+        assert_eq!(confine(&base, "inside/x").unwrap(), base.join("inside/x"));
+        assert_eq!(
+            confine(&base, "new/deeper").unwrap(),
+            base.join("new/deeper")
+        );
+        // The base itself may be a symlink.
+        let linked = tmp.path().join("link-to-cache");
+        assert!(confine(&linked, "real/x").is_ok());
+        assert!(matches!(
+            confine(&linked, "out/x"),
+            Err(FsError::SymlinkOut { .. })
+        ));
+
+        let err = confine(&base, "out/x").unwrap_err();
+        assert!(matches!(&err, FsError::SymlinkOut { path, .. } if *path == base.join("out")));
+        let err = confine(&base, "dangling").unwrap_err();
+        assert!(
+            matches!(&err, FsError::SymlinkDangling { path, .. } if *path == base.join("dangling"))
+        );
+        for bad in ["../x", "/etc/passwd", "a/../../x", ""] {
+            assert!(
+                matches!(confine(&base, bad), Err(FsError::Escapes { .. })),
+                "{bad}"
+            );
+        }
+        // A base that does not exist yet has nothing to follow.
+        assert!(confine(&tmp.path().join("none"), "a/b").is_ok());
+    }
+
+    #[test]
+    fn read_limited_refuses_large_and_irregular_files_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        assert_eq!(read_limited(&p, 4).unwrap(), None);
+        fs::write(&p, b"four").unwrap();
+        assert_eq!(read_limited(&p, 4).unwrap().unwrap(), b"four");
+        let err = read_limited(&p, 3).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: 4 bytes is more than the 3 this file may have; refusing to read it",
+                p.display()
+            )
+        );
+        // Sparse and huge: refused by its size, nothing is read.
+        File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(1 << 40)
+            .unwrap();
+        assert!(
+            matches!(read_limited(&p, 1 << 20), Err(FsError::TooLarge { len, .. }) if len == 1 << 40)
+        );
+        assert!(matches!(
+            read_limited(dir.path(), 1 << 20),
+            Err(FsError::NotRegular { .. })
+        ));
+        #[cfg(unix)]
+        assert!(matches!(
+            read_limited(Path::new("/dev/zero"), 1 << 20),
+            Err(FsError::NotRegular { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_never_writes_through_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let target = dir.path().join("a.json");
+        // Plant a symlink at the final name: the rename replaces the link itself.
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        atomic_write(&target, b"new").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert!(!fs::symlink_metadata(&target)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     #[test]

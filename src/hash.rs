@@ -37,6 +37,19 @@ impl Hasher {
     }
 }
 
+/// Bytes written to a [`Hasher`] are hashed, so a file can be hashed by copying it in
+/// (see [`crate::fsutil::read_all`]).
+impl std::io::Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,8 +20,9 @@
 //! ```
 //!
 //! * Nodes are listed in creation order; `name` is the full dotted name and `parent`
-//!   names the enclosing group (when absent it is taken from the name's prefix if that
-//!   names a group). `inputs` lists slots, input 0 first, by full name or `null`; a node
+//!   names the enclosing group, which must be a group listed before the node (when
+//!   absent it is taken from the name's prefix if that names a group). Groups nest at
+//!   most [`MAX_GROUP_DEPTH`] deep, as in a `.nk` script. `inputs` lists slots, input 0 first, by full name or `null`; a node
 //!   may name an input listed after it (unlike a `.nk` stack machine, a JSON graph can
 //!   therefore contain a cycle, which is an error naming it).
 //! * A knob is exactly one of: `value` (text exactly as a Nuke script writes it, kept
@@ -35,6 +36,7 @@
 //!   of a clone.
 
 use crate::graph::{Graph, Knob, Node, Script};
+use crate::nk::MAX_GROUP_DEPTH;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -145,6 +147,8 @@ pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, JsonGraphError
     // Pass 1: create the nodes (so inputs may name nodes listed later).
     let mut graph = Graph::new();
     let mut ids = Vec::with_capacity(nodes.len());
+    // How many groups enclose each node, by node index.
+    let mut depths: Vec<usize> = Vec::with_capacity(nodes.len());
     for (i, n) in nodes.iter().enumerate() {
         let at = format!("nodes[{i}]");
         let obj = n
@@ -161,19 +165,41 @@ pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, JsonGraphError
             node.knobs = knobs(k, &format!("{at}.knobs")).map_err(|(a, m)| invalid(&a, m))?;
         }
         let parent = match str_field(obj, "parent") {
-            Some(p) => Some(graph.find(p).ok_or_else(|| {
-                invalid(
-                    &at,
-                    format!("parent \"{p}\" is not a node listed before it"),
-                )
-            })?),
+            Some(p) => {
+                let g = graph.find(p).ok_or_else(|| {
+                    invalid(
+                        &at,
+                        format!("parent \"{p}\" is not a node listed before it"),
+                    )
+                })?;
+                let class = &graph.node(g).class;
+                if !graph.node(g).is_group() {
+                    return Err(invalid(
+                        &at,
+                        format!("parent \"{p}\" is a {class}, not a group"),
+                    ));
+                }
+                Some(g)
+            }
             None => name
                 .rsplit_once('.')
                 .and_then(|(prefix, _)| graph.find(prefix))
                 .filter(|&g| graph.node(g).is_group()),
         };
+        // Parents are listed first, so their depth is known: the same limit as the .nk
+        // reader's, for the same reason (full names grow with depth).
+        let depth = parent.map_or(0, |g| depths[g.index()] + 1);
+        if depth > MAX_GROUP_DEPTH {
+            return Err(invalid(
+                &at,
+                format!("groups nested deeper than {MAX_GROUP_DEPTH} levels"),
+            ));
+        }
         node.parent = parent;
-        ids.push(graph.add_node(node));
+        let id = graph.add_node(node);
+        depths.resize(depths.len().max(id.index() + 1), 0);
+        depths[id.index()] = depth;
+        ids.push(id);
     }
     // Pass 2: wire inputs and clone sources.
     for (i, n) in nodes.iter().enumerate() {

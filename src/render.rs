@@ -215,32 +215,29 @@ fn meta(loaded: &LoadedScript, output: &str, rules: &RuleSet, profile: &Profile)
     }
 }
 
-/// Fingerprint a rendered file (`None` when it does not exist).
+/// Fingerprint a rendered file (`None` when it does not exist). Only a regular file is
+/// fingerprinted (a device or FIFO at a render's path is an error, never read), and no
+/// more is read than its size when it was opened.
 pub fn render_record(path: &Path) -> Result<Option<RenderRecord>, RenderError> {
-    let md = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(RenderError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+    let Some((mut reader, size)) = crate::fsutil::open_limited(path, u64::MAX)? else {
+        return Ok(None);
     };
-    let fp =
-        crate::dataset::fingerprint::Fingerprint::of(path).map_err(|source| RenderError::Io {
+    reader.set_limit(size.saturating_add(1));
+    let md = reader
+        .get_ref()
+        .metadata()
+        .map_err(|source| RenderError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-    let hash = crate::dataset::hash_file(path).map_err(|source| RenderError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let fp = crate::dataset::fingerprint::Fingerprint::from_metadata(&md);
+    let mut hasher = crate::hash::Hasher::new();
+    crate::fsutil::read_all(reader, &mut hasher, path, size)?;
     Ok(Some(RenderRecord {
         path: path.to_string_lossy().into_owned(),
-        size: md.len(),
+        size,
         mtime_ns: fp.mtime_ns,
-        hash,
+        hash: hasher.finish_hex(),
     }))
 }
 
@@ -254,6 +251,9 @@ pub struct RecordReport {
     pub renders_missing: Vec<i64>,
     pub manifests_kept: bool,
     pub master: HashFile,
+    /// Problems worked around (a damaged master restored from its backup), for the
+    /// user to see.
+    pub warnings: Vec<String>,
 }
 
 /// Record `frames` of `output` into the master: new frames are added, recorded ones
@@ -269,11 +269,15 @@ pub fn record(
     render: Option<&str>,
     progress: Progress<'_>,
 ) -> Result<RecordReport, RenderError> {
-    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache.path()));
+    // Refuse a cache that would be refused at the end (a symlink leading outside, a
+    // damaged master without a backup) before anything is written into it.
+    cache.check_layout()?;
+    cache.load_master()?;
+    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&loaded.script, output, rules, profile)?;
     hashed.hash(frames, &probe, progress);
     let batch = store_objects(cache, &hashed)?;
-    SourceIndex::save(cache.path(), probe.into_observations())?;
+    SourceIndex::save(cache, probe.into_observations())?;
     let mut entries = BTreeMap::new();
     let mut renders_missing = Vec::new();
     for &f in hashed.frames.keys() {
@@ -299,7 +303,8 @@ pub fn record(
         distinct,
         renders_missing,
         manifests_kept: batch.is_some(),
-        master,
+        warnings: master.recovery.iter().map(ToString::to_string).collect(),
+        master: master.file,
     })
 }
 
@@ -310,6 +315,9 @@ pub struct CheckReport {
     pub results: Vec<FrameResult>,
     /// Whether the master exists at all.
     pub has_master: bool,
+    /// Problems worked around (a damaged master read from its backup), for the user to
+    /// see.
+    pub warnings: Vec<String>,
 }
 
 impl CheckReport {
@@ -451,8 +459,10 @@ pub fn check(
     frames: &[i64],
     progress: Progress<'_>,
 ) -> Result<CheckReport, RenderError> {
-    let master = cache.master()?;
-    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache.path()));
+    cache.require_exists()?;
+    cache.check_layout()?;
+    let (master, warnings) = load_master(cache)?;
+    let probe = FileProbe::with_index(loaded.base_dir(), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&loaded.script, output, rules, profile)?;
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
@@ -476,7 +486,7 @@ pub fn check(
     reused.keys().for_each(|_| progress());
     hashed.hash(&todo, &probe, progress);
     let batch = store_objects(cache, &hashed)?;
-    SourceIndex::save(cache.path(), probe.into_observations())?;
+    SourceIndex::save(cache, probe.into_observations())?;
     let mut entries = reused;
     for &f in &todo {
         entries.insert(f, hashed.entry(f, &batch).expect("hashed above"));
@@ -488,6 +498,18 @@ pub fn check(
         snapshot,
         results,
         has_master: master.is_some(),
+        warnings,
+    })
+}
+
+/// The master (recovered from its backup when damaged) and the warnings to show.
+fn load_master(cache: &CacheDir) -> Result<(Option<HashFile>, Vec<String>), RenderError> {
+    Ok(match cache.load_master()? {
+        Some(m) => (
+            Some(m.file),
+            m.recovery.iter().map(ToString::to_string).collect(),
+        ),
+        None => (None, Vec::new()),
     })
 }
 
@@ -541,7 +563,9 @@ fn compare(
 }
 
 /// Whether a recorded render file is still there and unchanged. Metadata first: the
-/// content is only hashed when size or mtime moved.
+/// content is only hashed when the size is as recorded but the mtime moved, and then no
+/// more than the recorded size is read. Only a regular file can be the render: the
+/// recorded path comes from `hash.json`, and a device there (`/dev/zero`) is never read.
 fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError> {
     let path = Path::new(&r.path);
     let missing = |text: String| {
@@ -560,24 +584,48 @@ fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError>
     let Ok(md) = std::fs::metadata(path) else {
         return missing(format!("rendered file {} is gone", r.path));
     };
-    let fp = crate::dataset::fingerprint::Fingerprint::of(path).ok();
-    if md.len() == r.size && fp.map(|f| f.mtime_ns) == Some(r.mtime_ns) {
+    if !md.is_file() {
+        return missing(format!("rendered file {} is not a regular file", r.path));
+    }
+    let fp = crate::dataset::fingerprint::Fingerprint::from_metadata(&md);
+    if md.len() == r.size && fp.mtime_ns == r.mtime_ns {
         return Ok((Status::Valid, Vec::new()));
     }
-    match crate::dataset::hash_file(path) {
-        Ok(h) if h == r.hash => Ok((Status::Valid, Vec::new())),
-        _ => missing(format!("rendered file {} changed on disk", r.path)),
+    if md.len() == r.size && hash_bounded(path, r.size).as_deref() == Some(r.hash.as_str()) {
+        return Ok((Status::Valid, Vec::new()));
     }
+    missing(format!("rendered file {} changed on disk", r.path))
+}
+
+/// The content hash of the regular file `path` if it holds exactly `size` bytes (reading
+/// no more than that); `None` when it cannot be read or has another size.
+fn hash_bounded(path: &Path, size: u64) -> Option<String> {
+    let (reader, len) = crate::fsutil::open_limited(path, size).ok()??;
+    let mut hasher = crate::hash::Hasher::new();
+    let read = crate::fsutil::read_all(reader, &mut hasher, path, size).ok()?;
+    (len == size && read == size).then(|| hasher.finish_hex())
+}
+
+/// What [`explain_frame`] found.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    /// The snapshot the master was compared with.
+    pub snapshot: SnapshotId,
+    pub result: FrameResult,
+    /// Problems worked around (a damaged master read from its backup).
+    pub warnings: Vec<String>,
 }
 
 /// Explain frame `frame`: the master against a snapshot (the newest when `snapshot` is
-/// `None`). An empty list means the frame is the same in both.
+/// `None`). An empty list of reasons means the frame is the same in both.
 pub fn explain_frame(
     cache: &CacheDir,
     frame: i64,
     snapshot: Option<&SnapshotId>,
-) -> Result<(SnapshotId, FrameResult), RenderError> {
-    let master = cache.master()?.ok_or_else(|| {
+) -> Result<Explained, RenderError> {
+    cache.require_exists()?;
+    let (master, warnings) = load_master(cache)?;
+    let master = master.ok_or_else(|| {
         RenderError::Other(format!("{}: no master recorded", cache.path().display()))
     })?;
     let (id, snap) = match snapshot {
@@ -596,5 +644,9 @@ pub fn explain_frame(
     };
     let current = BTreeMap::from([(frame, now.clone())]);
     let mut results = compare(cache, Some(&master), &current)?;
-    Ok((id, results.remove(0)))
+    Ok(Explained {
+        snapshot: id,
+        result: results.remove(0),
+        warnings,
+    })
 }

@@ -196,7 +196,7 @@ fn bad_input_is_a_clear_error() {
         ),
         (
             &["explain", "c", "--frame", "1001"],
-            "error: c: no master recorded\n",
+            "error: no cache at c: the directory does not exist\n",
         ),
     ];
     for (args, expected) in cases {

@@ -59,6 +59,8 @@ fn master_round_trip() {
     let written = cache
         .record_master(meta("Write1", "r1"), frames.clone())
         .unwrap();
+    assert_eq!(written.recovery, None);
+    let written = written.file;
     assert_eq!(written.frames, frames);
     let read = cache.master().unwrap().unwrap();
     assert_eq!(read, written);
@@ -73,10 +75,12 @@ fn record_merges_frames_and_keeps_the_previous_master() {
     let cache = CacheDir::new(tmp.path());
     let first = cache
         .record_master(meta("Write1", "r1"), frames("a", 1..=4))
-        .unwrap();
+        .unwrap()
+        .file;
     let second = cache
         .record_master(meta("Write2", "r2"), frames("b", 3..=6))
-        .unwrap();
+        .unwrap()
+        .file;
 
     let mut expected = frames("a", 1..=2);
     expected.extend(frames("b", 3..=6));
@@ -88,14 +92,11 @@ fn record_merges_frames_and_keeps_the_previous_master() {
 }
 
 #[test]
-fn corrupt_master_is_an_error_naming_it_and_is_left_untouched() {
+fn corrupt_master_without_a_backup_is_an_error_naming_it_and_is_left_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheDir::new(tmp.path());
     cache
         .record_master(meta("Write1", "r"), frames("a", 1..=2))
-        .unwrap();
-    cache
-        .record_master(meta("Write1", "r"), frames("a", 3..=3))
         .unwrap();
     let master = tmp.path().join("master/hash.json");
     let corrupt =
@@ -107,6 +108,7 @@ fn corrupt_master_is_an_error_naming_it_and_is_left_untouched() {
     let expected = format!("{}:4:18: EOF while parsing a value", master.display());
     let err = cache.master().unwrap_err();
     assert_eq!(err.to_string(), expected);
+    assert_eq!(cache.load_master().unwrap_err().to_string(), expected);
     let err = cache
         .record_master(meta("Write1", "r"), frames("a", 9..=9))
         .unwrap_err();
@@ -120,14 +122,174 @@ fn corrupt_master_is_an_error_naming_it_and_is_left_untouched() {
     ));
     assert_eq!(err.to_string(), expected);
     assert_eq!(tree(tmp.path()), before);
+}
 
-    // Explicit recovery from the backup keeps the corrupt file aside.
+#[test]
+fn corrupt_master_with_a_backup_is_recovered_and_kept_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    cache
+        .record_master(meta("Write1", "r"), frames("a", 1..=2))
+        .unwrap();
+    cache
+        .record_master(meta("Write1", "r"), frames("a", 3..=3))
+        .unwrap();
+    let master = tmp.path().join("master/hash.json");
+    let backup = tmp.path().join("master/hash.json.bak");
+    let damage = format!("{}:1:2: expected ident", master.display());
+
+    // Reading uses the backup and says so; nothing changes on disk.
+    for corrupt in [&b"not json"[..], b"{\"format\":\"other\",\"version\":1}"] {
+        fs::write(&master, corrupt).unwrap();
+        let before = tree(tmp.path());
+        let loaded = cache.load_master().unwrap().unwrap();
+        assert_eq!(loaded.file.frames, frames("a", 1..=2));
+        let recovery = loaded.recovery.unwrap();
+        assert_eq!(recovery.backup, backup);
+        assert_eq!(recovery.kept_as, None);
+        assert_eq!(tree(tmp.path()), before);
+    }
+    fs::write(&master, b"not json").unwrap();
+    let recovery = cache.load_master().unwrap().unwrap().recovery.unwrap();
+    assert_eq!(
+        recovery.to_string(),
+        format!(
+            "{damage}; using {}, the master before the last record",
+            backup.display()
+        )
+    );
+
+    // A record restores the backup, adds its frames, and keeps the damaged file aside;
+    // the backup stays what it was. A second damage is kept under the next free name.
+    let backup_bytes = fs::read(&backup).unwrap();
+    for (n, aside) in ["hash.json.before-restore", "hash.json.before-restore-2"]
+        .iter()
+        .enumerate()
+    {
+        let written = cache
+            .record_master(meta("Write1", "r"), frames("b", 9..=9))
+            .unwrap();
+        let mut expected = frames("a", 1..=2);
+        expected.extend(frames("b", 9..=9));
+        assert_eq!(written.file.frames, expected, "{n}");
+        let aside = tmp.path().join("master").join(aside);
+        assert_eq!(
+            written.recovery.unwrap().kept_as.as_deref(),
+            Some(aside.as_path())
+        );
+        assert_eq!(fs::read(&aside).unwrap(), b"not json");
+        assert_eq!(fs::read(&backup).unwrap(), backup_bytes);
+        assert_eq!(cache.master().unwrap().unwrap(), written.file);
+        fs::write(&master, b"not json").unwrap();
+    }
+
+    // Explicit recovery from the backup keeps the damaged file aside too.
     let restored = cache.restore_master_from_backup().unwrap();
     assert_eq!(restored.frames, frames("a", 1..=2));
     assert_eq!(cache.master().unwrap().unwrap(), restored);
     assert_eq!(
-        fs::read(tmp.path().join("master/hash.json.before-restore")).unwrap(),
-        corrupt
+        fs::read(tmp.path().join("master/hash.json.before-restore-3")).unwrap(),
+        b"not json"
+    );
+}
+
+#[test]
+fn a_master_larger_than_any_the_store_writes_is_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    cache
+        .record_master(meta("Write1", "r"), frames("a", 1..=2))
+        .unwrap();
+    let master = tmp.path().join("master/hash.json");
+    // Sparse: 2 GB on paper, nothing on disk, and nothing is read.
+    fs::File::options()
+        .write(true)
+        .open(&master)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let err = cache.master().unwrap_err();
+    assert!(err.is_damage());
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: 2147483648 bytes is more than the {} this file may have; refusing to read it",
+            master.display(),
+            smartcache::store::MAX_FILE_LEN
+        )
+    );
+}
+
+#[test]
+fn odd_directories_cannot_block_snapshot_naming() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheDir::new(tmp.path());
+    let t = Utc.with_ymd_and_hms(2026, 11, 22, 23, 30, 0).unwrap();
+    let file = HashFile::new_at(t, meta("Write1", "r"), frames("a", 1..=1));
+    // A complete snapshot with the last suffix of a millisecond: the next id is the
+    // next millisecond.
+    let odd = tmp.path().join("29991231T235959.999Z-4294967295");
+    fs::create_dir(&odd).unwrap();
+    fs::write(odd.join("hash.json"), file.to_json().unwrap()).unwrap();
+    let id = cache.write_snapshot_at(&file, t).unwrap();
+    assert_eq!(id.to_string(), "30000101T000000.000Z");
+    // Names already taken by anything (an empty directory, a file, a symlink) are
+    // skipped.
+    fs::create_dir(tmp.path().join("30000101T000000.000Z-1")).unwrap();
+    fs::write(tmp.path().join("30000101T000000.000Z-2"), b"").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/tmp", tmp.path().join("30000101T000000.000Z-3")).unwrap();
+    let id = cache.write_snapshot_at(&file, t).unwrap();
+    assert_eq!(id.to_string(), "30000101T000000.000Z-4");
+    // After the last representable id, a check takes the id of its time.
+    let end = tmp.path().join("99991231T235959.999Z-4294967295");
+    fs::create_dir(&end).unwrap();
+    fs::write(end.join("hash.json"), file.to_json().unwrap()).unwrap();
+    fs::create_dir(tmp.path().join("20261122T233000.000Z")).unwrap();
+    let id = cache.write_snapshot_at(&file, t).unwrap();
+    assert_eq!(id.to_string(), "20261122T233000.000Z-1");
+    assert_eq!(cache.snapshot(&id).unwrap(), file);
+}
+
+#[test]
+fn check_layout_refuses_each_fixed_path_leading_outside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cache");
+    let outside = tmp.path().join("outside");
+    fs::create_dir_all(&dir).unwrap();
+    fs::create_dir(&outside).unwrap();
+    let cache = CacheDir::new(&dir);
+    cache.check_layout().unwrap();
+    #[cfg(unix)]
+    for name in [".lock", "master", "manifests", "sources.json"] {
+        let link = dir.join(name);
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let err = cache.check_layout().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: refusing to follow a symlink that leads outside the cache directory {}",
+                link.display(),
+                dir.display()
+            )
+        );
+        fs::remove_file(&link).unwrap();
+        // A symlink that stays inside is fine.
+        fs::create_dir(dir.join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink("elsewhere", &link).unwrap();
+        cache.check_layout().unwrap();
+        fs::remove_file(&link).unwrap();
+        fs::remove_dir(dir.join("elsewhere")).unwrap();
+    }
+    assert_eq!(
+        CacheDir::new(tmp.path().join("typo"))
+            .require_exists()
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "no cache at {}: the directory does not exist",
+            tmp.path().join("typo").display()
+        )
     );
 }
 

@@ -45,17 +45,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             "lines": lines,
             "classes": classes,
         });
-        super::print_json(&doc);
+        super::print_json(&doc)?;
         return Ok(EXIT_OK);
     }
     if args.classes.is_empty() {
-        println!(
+        outln!(
             "# profile {}, fingerprint {}",
             profile.name(),
             profile.fingerprint()
-        );
+        )?;
         for (origin, d) in profile.lines() {
-            println!("{d:<60}  # {origin}");
+            outln!("{d:<60}  # {origin}")?;
         }
         return Ok(EXIT_OK);
     }
@@ -66,10 +66,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         } else {
             "not known to the profile: a plug-in or a gizmo"
         };
-        println!("{c} ({known})");
+        outln!("{c} ({known})")?;
         let json = serde_json::to_string_pretty(&*s).expect("semantics serialize");
         for line in json.lines() {
-            println!("  {line}");
+            outln!("  {line}")?;
         }
     }
     Ok(EXIT_OK)

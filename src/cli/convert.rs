@@ -18,7 +18,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     match args.output {
         Some(out) => smartcache::fsutil::atomic_write(&out, text.as_bytes())
             .with_context(|| format!("writing {}", out.display()))?,
-        None => print!("{text}"),
+        None => out!("{text}")?,
     }
     Ok(super::EXIT_OK)
 }

@@ -1,5 +1,27 @@
 //! Command-line front end. Each subcommand lives in the file named after it and
 //! returns its exit status; errors print as `error: …` and exit with status 2.
+//!
+//! Results go to standard output through [`outln!`] and [`out!`], which return the
+//! write error instead of panicking as `println!` does. When the reader of a pipe has
+//! gone (`smartcache graph big.nk --json | head`), that error travels up to [`main`],
+//! which ends quietly with status 0, as Unix tools killed by `SIGPIPE` do (the Rust
+//! runtime ignores the signal, so the write fails instead).
+
+/// `print!` to standard output, returning the `io::Result` of the write.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `println!` to standard output, returning the `io::Result` of the write.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
 
 mod classes;
 mod convert;
@@ -63,11 +85,22 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has gone: nobody is left to
+/// read an error message either.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Print the warnings the reader gave about a script on standard error.
@@ -78,11 +111,11 @@ pub fn warn_script(script: &smartcache::graph::Script) {
 }
 
 /// Print a JSON document, pretty, on standard output.
-pub fn print_json(v: &serde_json::Value) {
-    println!(
+pub fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).expect("JSON serializes")
-    );
+    )
 }
 
 /// An error and its causes on one line, `outer: inner: …`, leaving out a cause whose

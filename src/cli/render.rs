@@ -186,6 +186,13 @@ fn progress_bar(len: usize, what: &'static str) -> indicatif::ProgressBar {
 
 use super::print_json;
 
+/// Print the problems a workflow worked around, on standard error.
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
     let (loaded, rules, profile) = args.load()?;
     let setup = Setup::build(&loaded.script, &args.node, &rules, &profile)
@@ -197,7 +204,7 @@ fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
     doc["output"] = args.node.clone().into();
     doc["rules"] = setup.rules.clone().into();
     doc["profile"] = setup.profile.clone().into();
-    print_json(&doc);
+    print_json(&doc)?;
     Ok(EXIT_OK)
 }
 
@@ -222,6 +229,7 @@ fn record(
         &|| bar.inc(1),
     )?;
     bar.finish_and_clear();
+    warn(&report.warnings);
     if json {
         print_json(&serde_json::json!({
             "recorded": report.frames,
@@ -231,9 +239,9 @@ fn record(
             "manifests_kept": report.manifests_kept,
             "master_frames": report.master.frames.len(),
             "master": cache.master_path(),
-        }));
+        }))?;
     } else {
-        println!(
+        outln!(
             "recorded {} frames ({}) of {} into {} ({} distinct hashes; master now holds {} frames)",
             report.frames,
             format_ranges(&frames),
@@ -241,9 +249,9 @@ fn record(
             cache.master_path().display(),
             report.distinct,
             report.master.frames.len()
-        );
+        )?;
         if !report.manifests_kept {
-            println!("manifests not kept (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE is set)");
+            outln!("manifests not kept (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE is set)")?;
         }
         if !report.renders_missing.is_empty() {
             eprintln!(
@@ -286,20 +294,21 @@ fn summary(results: &[FrameResult]) -> String {
         .join(", ")
 }
 
-fn print_groups(results: &[FrameResult]) {
+fn print_groups(results: &[FrameResult]) -> std::io::Result<()> {
     for (frames, status, reasons) in group_ranges(results) {
         let head = paint(status, status.as_str());
         match reasons.as_slice() {
-            [] => println!("{} {head}", format_ranges(&frames)),
-            [one] => println!("{} {head}: {}", format_ranges(&frames), one.text),
+            [] => outln!("{} {head}", format_ranges(&frames))?,
+            [one] => outln!("{} {head}: {}", format_ranges(&frames), one.text)?,
             many => {
-                println!("{} {head}:", format_ranges(&frames));
+                outln!("{} {head}:", format_ranges(&frames))?;
                 for r in many {
-                    println!("  {}", r.text);
+                    outln!("  {}", r.text)?;
                 }
             }
         }
     }
+    Ok(())
 }
 
 fn check(
@@ -321,6 +330,7 @@ fn check(
         &|| bar.inc(1),
     )?;
     bar.finish_and_clear();
+    warn(&report.warnings);
     if json {
         let mut counts = serde_json::Map::new();
         for r in &report.results {
@@ -333,19 +343,19 @@ fn check(
             "node": args.node,
             "summary": counts,
             "valid": report.all_valid(),
-        }));
+        }))?;
     } else {
         if !report.has_master {
-            println!("no master in {}: nothing recorded yet", cache_dir.display());
+            outln!("no master in {}: nothing recorded yet", cache_dir.display())?;
         }
-        print_groups(&report.results);
-        println!(
+        print_groups(&report.results)?;
+        outln!(
             "{} of {}: {} (snapshot {})",
             format_ranges(&frames),
             args.node,
             summary(&report.results),
             report.snapshot
-        );
+        )?;
     }
     Ok(if report.all_valid() {
         EXIT_OK
@@ -362,18 +372,23 @@ fn explain(
 ) -> anyhow::Result<u8> {
     let cache = CacheDir::new(&cache_dir);
     let id = snapshot.map(|s| cache.snapshot_id(&s)).transpose()?;
-    let (id, result) = render::explain_frame(&cache, frame, id.as_ref())?;
+    let render::Explained {
+        snapshot: id,
+        result,
+        warnings,
+    } = render::explain_frame(&cache, frame, id.as_ref())?;
+    warn(&warnings);
     if json {
         let mut v = serde_json::to_value(&result).expect("serializes");
         v["snapshot"] = id.to_string().into();
-        print_json(&v);
+        print_json(&v)?;
     } else {
-        println!(
+        outln!(
             "frame {frame}: {} (master vs snapshot {id})",
             paint(result.status, result.status.as_str())
-        );
+        )?;
         for r in &result.reasons {
-            println!("  {}", r.text);
+            outln!("  {}", r.text)?;
         }
     }
     Ok(if result.status == Status::Valid {
@@ -385,6 +400,7 @@ fn explain(
 
 fn snapshots(cache_dir: PathBuf, json: bool) -> anyhow::Result<u8> {
     let cache = CacheDir::new(&cache_dir);
+    cache.require_exists()?;
     let ids = cache.snapshots()?;
     if json {
         let list: Vec<_> = ids
@@ -394,14 +410,14 @@ fn snapshots(cache_dir: PathBuf, json: bool) -> anyhow::Result<u8> {
                 serde_json::json!({"id": id.to_string(), "frames": frames})
             })
             .collect();
-        print_json(&serde_json::json!({ "snapshots": list }));
+        print_json(&serde_json::json!({ "snapshots": list }))?;
     } else if ids.is_empty() {
-        println!("no snapshots in {}", cache_dir.display());
+        outln!("no snapshots in {}", cache_dir.display())?;
     } else {
         for id in &ids {
             let f = cache.snapshot(id)?;
             let frames: Vec<i64> = f.frames.keys().copied().collect();
-            println!("{id}  {} frames ({})", frames.len(), format_ranges(&frames));
+            outln!("{id}  {} frames ({})", frames.len(), format_ranges(&frames))?;
         }
     }
     Ok(EXIT_OK)
@@ -409,7 +425,9 @@ fn snapshots(cache_dir: PathBuf, json: bool) -> anyhow::Result<u8> {
 
 fn prune(cache_dir: PathBuf, keep: usize, dry_run: bool, json: bool) -> anyhow::Result<u8> {
     let cache = CacheDir::new(&cache_dir);
+    cache.require_exists()?;
     let r = cache.prune(keep, dry_run)?;
+    warn(&r.warnings);
     let verb = if dry_run { "would remove" } else { "removed" };
     if json {
         print_json(&serde_json::json!({
@@ -419,18 +437,18 @@ fn prune(cache_dir: PathBuf, keep: usize, dry_run: bool, json: bool) -> anyhow::
             "removed_objects": r.removed_objects.len(),
             "kept_objects": r.kept_objects,
             "removed_bytes": r.removed_bytes,
-        }));
+        }))?;
     } else {
-        println!(
+        outln!(
             "{verb} {} snapshots and {} manifest objects ({} bytes); kept {} snapshots, {} objects",
             r.removed_snapshots.len(),
             r.removed_objects.len(),
             r.removed_bytes,
             r.kept_snapshots.len(),
             r.kept_objects
-        );
+        )?;
         for s in &r.removed_snapshots {
-            println!("  {verb} snapshot {s}");
+            outln!("  {verb} snapshot {s}")?;
         }
     }
     Ok(EXIT_OK)

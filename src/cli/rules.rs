@@ -42,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
         }
     };
-    print!("{out}");
+    out!("{out}")?;
     Ok(EXIT_OK)
 }
 

@@ -8,7 +8,7 @@
 //! of a class and every frame.
 
 use super::Rule;
-use globset::{Candidate, Glob, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{Candidate, Glob, GlobSet, GlobSetBuilder};
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 
@@ -16,23 +16,44 @@ use std::sync::{PoisonError, RwLock};
 /// a few thousand distinct pairs; the cap bounds memory on adversarial input.
 const MEMO_LIMIT: usize = 1 << 16;
 
-/// A rule's validated globs: the class glob of a node rule, or the knob glob (and
-/// optional class scope) of a knob rule.
+/// One glob of a rule, with a matcher for it alone that is known to build.
+///
+/// The matcher is built when the rule is parsed, so a glob whose matcher cannot be
+/// built (its regex over globset's size limit) is an error naming the rule's file and
+/// line, and nothing later has to build one: globset's `Glob::compile_matcher` panics
+/// in that case, which is why it is never called here.
+#[derive(Debug, Clone)]
+pub(super) struct Pattern {
+    glob: Glob,
+    alone: GlobSet,
+}
+
+impl Pattern {
+    pub(super) fn new(glob: Glob) -> Result<Pattern, globset::Error> {
+        let mut builder = GlobSetBuilder::new();
+        builder.add(glob.clone());
+        let alone = builder.build()?;
+        Ok(Pattern { glob, alone })
+    }
+}
+
+/// A rule's validated patterns: the class pattern of a node rule, or the knob pattern
+/// (and optional class scope) of a knob rule.
 #[derive(Debug, Clone)]
 pub(super) struct Compiled {
-    class: Option<Glob>,
-    knob: Option<Glob>,
+    class: Option<Pattern>,
+    knob: Option<Pattern>,
 }
 
 impl Compiled {
-    pub(super) fn node(class: Glob) -> Compiled {
+    pub(super) fn node(class: Pattern) -> Compiled {
         Compiled {
             class: Some(class),
             knob: None,
         }
     }
 
-    pub(super) fn knob(scope: Option<Glob>, knob: Glob) -> Compiled {
+    pub(super) fn knob(scope: Option<Pattern>, knob: Pattern) -> Compiled {
         Compiled {
             class: scope,
             knob: Some(knob),
@@ -45,19 +66,19 @@ enum Patterns {
     /// The fast path: one automaton for every glob.
     Set(GlobSet),
     /// Used only if the combined set cannot be built (its regex would exceed the size
-    /// limit): each glob on its own, still correct, just slower.
-    Each(Vec<GlobMatcher>),
+    /// limit): each pattern's own matcher, still correct, just slower.
+    Each(Vec<GlobSet>),
 }
 
 impl Patterns {
-    fn new(globs: &[&Glob]) -> Patterns {
+    fn new(patterns: &[&Pattern]) -> Patterns {
         let mut builder = GlobSetBuilder::new();
-        for g in globs {
-            builder.add((*g).clone());
+        for p in patterns {
+            builder.add(p.glob.clone());
         }
         match builder.build() {
             Ok(set) => Patterns::Set(set),
-            Err(_) => Patterns::Each(globs.iter().map(|g| g.compile_matcher()).collect()),
+            Err(_) => Patterns::Each(patterns.iter().map(|p| p.alone.clone()).collect()),
         }
     }
 
@@ -86,23 +107,23 @@ pub(super) struct Matcher {
     knob_rules: Vec<usize>,
     knobs: Patterns,
     /// Class scope of each knob pattern (`None`: every class).
-    scopes: Vec<Option<GlobMatcher>>,
+    scopes: Vec<Option<GlobSet>>,
     memo: Memo,
 }
 
 impl Matcher {
     pub(super) fn new(rules: &[Rule], compiled: &[Compiled]) -> Matcher {
         let mut node_rules = Vec::new();
-        let mut node_globs = Vec::new();
+        let mut node_globs: Vec<&Pattern> = Vec::new();
         let mut knob_rules = Vec::new();
-        let mut knob_globs = Vec::new();
+        let mut knob_globs: Vec<&Pattern> = Vec::new();
         let mut scopes = Vec::new();
         for (index, (rule, c)) in rules.iter().zip(compiled).enumerate() {
             match (&c.knob, &c.class) {
                 (Some(knob), scope) if !rule.kind.targets_nodes() => {
                     knob_rules.push(index);
                     knob_globs.push(knob);
-                    scopes.push(scope.as_ref().map(Glob::compile_matcher));
+                    scopes.push(scope.as_ref().map(|p| p.alone.clone()));
                 }
                 (None, Some(class)) if rule.kind.targets_nodes() => {
                     node_rules.push(index);
@@ -208,17 +229,30 @@ impl Memo {
 mod tests {
     use super::*;
 
+    /// A glob whose matcher is over globset's regex size limit is an error when the
+    /// pattern is made, never a panic later (`Glob::compile_matcher` panics on it).
+    #[test]
+    fn a_glob_too_large_to_match_is_an_error_not_a_panic() {
+        let huge = Glob::new(&"*".repeat(100_000)).expect("a valid glob");
+        let err = Pattern::new(huge).unwrap_err().to_string();
+        assert!(
+            err.len() < 200,
+            "the message quotes no regex: {}",
+            &err[..200]
+        );
+    }
+
     /// The slow fallback must give exactly the answers of the combined set.
     #[test]
     fn each_glob_fallback_agrees_with_the_set() {
-        let globs: Vec<Glob> = ["xpos", "x*", "*_panelDropped", "{a,b}c", "note_font*", "?"]
+        let patterns: Vec<Pattern> = ["xpos", "x*", "*_panelDropped", "{a,b}c", "note_font*", "?"]
             .iter()
-            .map(|p| Glob::new(p).expect("valid"))
+            .map(|p| Pattern::new(Glob::new(p).expect("valid")).expect("compiles"))
             .collect();
-        let refs: Vec<&Glob> = globs.iter().collect();
+        let refs: Vec<&Pattern> = patterns.iter().collect();
         let set = Patterns::new(&refs);
         assert!(matches!(set, Patterns::Set(_)));
-        let each = Patterns::Each(globs.iter().map(Glob::compile_matcher).collect());
+        let each = Patterns::Each(patterns.iter().map(|p| p.alone.clone()).collect());
         for name in [
             "xpos",
             "xform",

@@ -52,6 +52,7 @@ mod matcher;
 mod parse;
 
 pub use explain::{Dropped, ROOT_CLASS};
+pub use parse::MAX_PATTERN_LEN;
 
 use crate::hash;
 use matcher::{Compiled, Matcher};
@@ -154,7 +155,14 @@ pub enum RuleError {
         #[source]
         source: io::Error,
     },
+    /// A rule file that is not a regular file, or larger than [`MAX_RULE_FILE_LEN`].
+    #[error(transparent)]
+    Refused(crate::fsutil::FsError),
 }
+
+/// Largest rule file read. Real ones are a few kilobytes; the bound keeps a path such as
+/// `/dev/zero` given by mistake from being read forever.
+pub const MAX_RULE_FILE_LEN: u64 = 16 << 20;
 
 /// An ordered list of rules with compiled matchers. Later rules override earlier ones.
 pub struct RuleSet {
@@ -309,10 +317,22 @@ fn builtin_ref() -> &'static RuleSet {
 
 /// Read a rule file into parsed rules; its path is the origin.
 fn read_parts(path: &Path) -> Result<(Vec<Rule>, Vec<Compiled>), RuleError> {
-    let bytes = std::fs::read(path).map_err(|source| RuleError::Read {
+    use crate::fsutil::{read_limited, FsError};
+    let read_error = |source| RuleError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let bytes = match read_limited(path, MAX_RULE_FILE_LEN) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(read_error(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no such file",
+            )))
+        }
+        Err(FsError::Io { source, .. }) => return Err(read_error(source)),
+        Err(refused) => return Err(RuleError::Refused(refused)),
+    };
     let origin = path.display().to_string();
     parse::parse(parse::utf8(&bytes, &origin)?, &origin)
 }

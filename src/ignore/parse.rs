@@ -4,9 +4,14 @@
 //! hand-written scanner over each line rather than a general tokenizer: the only
 //! structure is `[keep] (node|knob) PATTERN [# reason]`.
 
-use super::matcher::Compiled;
+use super::matcher::{Compiled, Pattern};
 use super::{Rule, RuleError, RuleKind};
-use globset::{Glob, GlobBuilder};
+use globset::GlobBuilder;
+
+/// Longest rule pattern accepted, in characters. Class and knob names are short; the
+/// limit keeps every pattern's matcher small (a glob of 100,000 `*` would otherwise
+/// compile to a regex over globset's size limit).
+pub const MAX_PATTERN_LEN: usize = 1024;
 
 /// Parse `text`; `origin` names the file in rule origins and errors.
 pub(super) fn parse(text: &str, origin: &str) -> Result<(Vec<Rule>, Vec<Compiled>), RuleError> {
@@ -66,6 +71,18 @@ impl Line<'_> {
     }
 }
 
+/// Longest piece of a rule file quoted back in an error message; the position already
+/// says where the rest is.
+const SHOWN_MAX: usize = 60;
+
+/// `text` as quoted in an error: cut to [`SHOWN_MAX`] characters.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 /// A word of a line and its byte offset.
 struct Word<'a> {
     text: &'a str,
@@ -103,7 +120,10 @@ fn parse_line(line: &Line<'_>) -> Result<Option<(Rule, Compiled)>, RuleError> {
                 Some(w) => {
                     return Err(line.error(
                         w.at,
-                        format!("expected `node` or `knob` after `keep`, found `{}`", w.text),
+                        format!(
+                            "expected `node` or `knob` after `keep`, found `{}`",
+                            shown(w.text)
+                        ),
                     ))
                 }
                 None => {
@@ -115,7 +135,8 @@ fn parse_line(line: &Line<'_>) -> Result<Option<(Rule, Compiled)>, RuleError> {
             return Err(line.error(
                 first.at,
                 format!(
-                    "unknown rule `{other}`: expected `node`, `knob`, `keep node` or `keep knob`"
+                    "unknown rule `{}`: expected `node`, `knob`, `keep node` or `keep knob`",
+                    shown(other)
                 ),
             ))
         }
@@ -189,7 +210,7 @@ fn knob_pattern(
 
 /// A class pattern. Class names never contain spaces, so a space means a mistake such as
 /// `node Dot NoOp` (one pattern per rule; `{Dot,NoOp}` matches both).
-fn class_glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Glob, RuleError> {
+fn class_glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Pattern, RuleError> {
     if let Some(space) = pattern.find(char::is_whitespace) {
         return Err(line.error(
             at + space,
@@ -200,12 +221,27 @@ fn class_glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Glob, RuleErr
 }
 
 /// Compile one glob with the options every rule uses: whole-name, case-sensitive
-/// matching where `*` crosses dots (names are not paths), `\` escapes and `{a,}`.
-fn glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Glob, RuleError> {
-    GlobBuilder::new(pattern)
+/// matching where `*` crosses dots (names are not paths), `\` escapes and `{a,}`. A
+/// pattern too long, or whose matcher cannot be built, is an error at its position.
+fn glob(line: &Line<'_>, pattern: &str, at: usize) -> Result<Pattern, RuleError> {
+    let len = pattern.chars().count();
+    if len > MAX_PATTERN_LEN {
+        return Err(line.error(
+            at,
+            format!("pattern too long: {len} characters (at most {MAX_PATTERN_LEN})"),
+        ));
+    }
+    let glob = GlobBuilder::new(pattern)
         .literal_separator(false)
         .backslash_escape(true)
         .empty_alternates(true)
         .build()
-        .map_err(|e| line.error(at, format!("bad pattern `{pattern}`: {}", e.kind())))
+        .map_err(|e| {
+            line.error(
+                at,
+                format!("bad pattern `{}`: {}", shown(pattern), e.kind()),
+            )
+        })?;
+    Pattern::new(glob)
+        .map_err(|e| line.error(at, format!("pattern too complex to match: {}", e.kind())))
 }

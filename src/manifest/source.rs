@@ -17,7 +17,7 @@ use super::time::ClipFrames;
 use super::view::{FileRead, FileState};
 use crate::dataset::fingerprint::Fingerprint;
 use crate::frames::expand_pattern;
-use crate::fsutil::{self, FsError, LockGuard};
+use crate::store::{CacheDir, StoreError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -57,51 +57,52 @@ pub struct SourceIndex {
     pub entries: HashMap<PathBuf, Known>,
 }
 
-/// Name of the source index in a cache directory.
-pub const SOURCE_INDEX: &str = "sources.json";
 const SOURCE_INDEX_FORMAT: &str = "smartcache-sources";
 
 impl SourceIndex {
-    /// Read the index of `cache_dir` (empty when absent or unreadable).
-    pub fn load(cache_dir: &Path) -> SourceIndex {
-        let Ok(bytes) = std::fs::read(cache_dir.join(SOURCE_INDEX)) else {
-            return SourceIndex::default();
-        };
+    /// Read the index of `cache` (empty when absent or damaged; the store refuses one
+    /// that is a symlink leading out of the cache).
+    pub fn load(cache: &CacheDir) -> Result<SourceIndex, StoreError> {
+        match cache.read_sources() {
+            Ok(bytes) => Ok(bytes.map(|b| Self::decode(&b)).unwrap_or_default()),
+            Err(e) if e.is_damage() => Ok(SourceIndex::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The index in `bytes`, empty when they are not one.
+    fn decode(bytes: &[u8]) -> SourceIndex {
         #[derive(serde::Deserialize)]
         struct Wire {
             format: String,
             entries: HashMap<PathBuf, Known>,
         }
-        match serde_json::from_slice::<Wire>(&bytes) {
+        match serde_json::from_slice::<Wire>(bytes) {
             Ok(w) if w.format == SOURCE_INDEX_FORMAT => SourceIndex { entries: w.entries },
             _ => SourceIndex::default(),
         }
     }
 
-    /// Merge `new` observations into the index of `cache_dir` and write it atomically,
-    /// under a lock so that concurrent recorders keep each other's entries.
-    pub fn save(cache_dir: &Path, new: HashMap<PathBuf, Known>) -> Result<(), FsError> {
+    /// Merge `new` observations into the index of `cache` and write it atomically,
+    /// under the cache's lock so that concurrent recorders keep each other's entries.
+    pub fn save(cache: &CacheDir, new: HashMap<PathBuf, Known>) -> Result<(), StoreError> {
         if new.is_empty() {
             return Ok(());
         }
-        fsutil::create_dir_all(cache_dir)?;
-        let _lock = LockGuard::acquire(&cache_dir.join(".sources.lock"))?;
-        let mut index = SourceIndex::load(cache_dir);
-        for (path, k) in new {
-            match index.entries.get(&path) {
-                Some(old) if old.recorded_ns > k.recorded_ns => {}
-                _ => {
-                    index.entries.insert(path, k);
+        cache.update_sources(|current| {
+            let mut index = current.map(|b| Self::decode(&b)).unwrap_or_default();
+            for (path, k) in new {
+                match index.entries.get(&path) {
+                    Some(old) if old.recorded_ns > k.recorded_ns => {}
+                    _ => {
+                        index.entries.insert(path, k);
+                    }
                 }
             }
-        }
-        let entries: std::collections::BTreeMap<_, _> = index.entries.iter().collect();
-        let doc =
-            serde_json::json!({"format": SOURCE_INDEX_FORMAT, "version": 1, "entries": entries});
-        fsutil::atomic_write(
-            &cache_dir.join(SOURCE_INDEX),
-            &serde_json::to_vec(&doc).expect("JSON serializes"),
-        )
+            let entries: std::collections::BTreeMap<_, _> = index.entries.iter().collect();
+            let doc = serde_json::json!({"format": SOURCE_INDEX_FORMAT, "version": 1, "entries": entries});
+            serde_json::to_vec(&doc).expect("JSON serializes")
+        })
     }
 }
 
@@ -322,8 +323,9 @@ mod tests {
             FileState::Content("remembered".into())
         );
         // What was learned is saved and loaded back.
-        SourceIndex::save(dir.path(), probe.into_observations()).unwrap();
-        let back = SourceIndex::load(dir.path());
+        let cache = CacheDir::new(dir.path());
+        SourceIndex::save(&cache, probe.into_observations()).unwrap();
+        let back = SourceIndex::load(&cache).unwrap();
         assert_eq!(
             back.entries[&plate].hash,
             crate::dataset::hash_file(&plate).unwrap()

@@ -78,9 +78,30 @@ pub enum StoreError {
     /// The requested snapshot (or master) does not exist.
     #[error("{path}: no such hash file", path = path.display())]
     NotFound { path: PathBuf },
+
+    /// A workflow that reads a cache was pointed at a directory that does not exist
+    /// (a typo must not look like a cache with nothing recorded).
+    #[error("no cache at {dir}: the directory does not exist", dir = dir.display())]
+    NoCache { dir: PathBuf },
 }
 
 impl StoreError {
+    /// `true` when the error says a file's content is damaged (unparseable, not what it
+    /// should be, implausibly large, not a regular file), as opposed to the file being
+    /// unreachable (I/O, permissions), refused (a path leaving the cache), or written by
+    /// a newer version. Damage is what a backup can recover from.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            StoreError::Json { .. }
+            | StoreError::WrongFormat { .. }
+            | StoreError::InvalidField { .. }
+            | StoreError::InvalidObject { .. }
+            | StoreError::CorruptObject { .. } => true,
+            StoreError::Fs(e) => matches!(e, FsError::TooLarge { .. } | FsError::NotRegular { .. }),
+            _ => false,
+        }
+    }
+
     /// Convert a serde_json error about the file at `path`.
     pub(crate) fn json(path: impl Into<PathBuf>, e: &serde_json::Error) -> Self {
         // serde_json's Display appends " at line L column C"; keep only the message so

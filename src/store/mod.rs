@@ -29,10 +29,21 @@
 //! * [`CacheDir::put_objects`] stores a whole record's objects with parallel fsyncs; use
 //!   it rather than a loop of [`CacheDir::put_object`] (several times faster).
 //!
-//! Every file is written with [`crate::fsutil::atomic_write`]; paths built from values
-//! read out of files (object names) are validated with [`crate::hash::is_hex128`] and
-//! joined with [`crate::fsutil::safe_join`], so nothing a `hash.json` or object says can
-//! make the store read or delete outside the cache directory.
+//! Every file is written with [`crate::fsutil::atomic_write`]. The directory itself is
+//! untrusted input (shared storage, other users, damaged writers), so:
+//! * every path the store opens, reads, creates or deletes is built by
+//!   [`CacheDir::confined`] ([`crate::fsutil::confine`]): a symlink leading outside the
+//!   cache directory, or to nothing, is refused with an error naming it, whether it is
+//!   `master/`, a snapshot directory, `.lock`, `sources.json`, `manifests/` or an object;
+//! * every file the store reads is read by [`crate::fsutil::read_limited`]: regular files
+//!   only, at most [`MAX_FILE_LEN`] bytes, checked before the first byte is read;
+//! * names read out of files (object names) are validated with
+//!   [`crate::hash::is_hex128`] before they get near a path.
+//!
+//! Workflows call [`CacheDir::check_layout`] before they write anything, so that a
+//! refusal leaves the disk as it was. A damaged master is recovered from its backup
+//! ([`CacheDir::load_master`]); prune removes every temporary name the store writes once
+//! it is older than the grace period.
 
 pub mod batch_object;
 mod error;
@@ -46,7 +57,7 @@ mod snapshots;
 
 pub use error::{Result, StoreError};
 pub use hashfile::{FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, FORMAT, VERSION};
-pub use master::REPLACED_FILE;
+pub use master::{Master, Recovery, REPLACED_FILE};
 pub use objects::{object_refs, WRITE_WORKERS};
 pub use prune::{PruneOptions, PruneReport, DEFAULT_GRACE};
 pub use snapshot_id::SnapshotId;
@@ -67,6 +78,17 @@ pub const HASH_FILE: &str = "hash.json";
 pub const BACKUP_FILE: &str = "hash.json.bak";
 /// Name of the lock file at the top of the cache directory.
 pub const LOCK_FILE: &str = ".lock";
+/// Name of the source-file fingerprint index at the top of the cache directory (its
+/// content is [`crate::manifest::source::SourceIndex`]'s business).
+pub const SOURCES_FILE: &str = "sources.json";
+/// The lock file older versions took to write [`SOURCES_FILE`]; no longer used, so
+/// prune removes it once it is older than the grace period.
+const OLD_SOURCES_LOCK: &str = ".sources.lock";
+
+/// Most bytes the store reads from any one file of a cache directory. Far above what it
+/// writes (a master of 100,000 frames with renders is about 30 MB), far below what would
+/// hurt: a larger file is refused by its size before it is read.
+pub const MAX_FILE_LEN: u64 = 256 << 20;
 
 /// The environment variable that, set to a true value, tells callers not to keep
 /// manifest objects (see [`keep_manifests`]).
@@ -131,30 +153,102 @@ impl CacheDir {
         })
     }
 
+    /// `rel` inside the cache directory, refused when any existing part of it is a
+    /// symlink leading outside the cache or to nothing (see [`fsutil::confine`]). Every
+    /// path the store touches is built here.
+    pub fn confined(&self, rel: impl AsRef<Path>) -> Result<PathBuf> {
+        Ok(fsutil::confine(&self.root, rel)?)
+    }
+
+    /// An error unless the cache directory exists: workflows that read a cache call it
+    /// first, so that a mistyped directory is not taken for an empty cache (and is not
+    /// created).
+    pub fn require_exists(&self) -> Result<()> {
+        match fs::metadata(&self.root) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(StoreError::Io {
+                path: self.root.clone(),
+                source: io::Error::other("not a directory"),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NoCache {
+                dir: self.root.clone(),
+            }),
+            Err(e) => Err(io_err(&self.root)(e)),
+        }
+    }
+
+    /// Check every fixed path of the layout (`.lock`, `master/` and its files,
+    /// `manifests/`, `sources.json`) with [`CacheDir::confined`]. Workflows call it
+    /// before they write anything, so that a cache directory holding a symlink that leads
+    /// outside is refused before anything changes on disk.
+    pub fn check_layout(&self) -> Result<()> {
+        for rel in [LOCK_FILE, MASTER_DIR, MANIFESTS_DIR, SOURCES_FILE] {
+            self.confined(rel)?;
+        }
+        for name in [HASH_FILE, BACKUP_FILE] {
+            self.confined(Path::new(MASTER_DIR).join(name))?;
+        }
+        Ok(())
+    }
+
     /// Take the exclusive cross-process lock (creating the cache directory if needed).
     ///
     /// Private on purpose: `flock` locks conflict even between two handles of one
     /// process, so a caller holding the lock while calling a locking method would wait
     /// for itself forever.
     fn lock(&self) -> Result<LockGuard> {
-        Ok(LockGuard::acquire(&self.root.join(LOCK_FILE))?)
+        let path = self.confined(LOCK_FILE)?;
+        Ok(LockGuard::acquire(&path)?)
     }
-}
 
-/// Read a whole file, `None` if it does not exist.
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err(path)(e)),
+    /// Read the cache file `rel` (confined, a regular file of at most [`MAX_FILE_LEN`]
+    /// bytes), `None` if it does not exist. Returns the path with the bytes, for errors.
+    fn read(&self, rel: impl AsRef<Path>) -> Result<(PathBuf, Option<Vec<u8>>)> {
+        let path = self.confined(rel)?;
+        let bytes = fsutil::read_limited(&path, MAX_FILE_LEN)?;
+        Ok((path, bytes))
     }
-}
 
-/// Read and parse a hash file, `None` if it does not exist.
-fn read_hash_file(path: &Path) -> Result<Option<HashFile>> {
-    read_optional(path)?
-        .map(|bytes| HashFile::from_json(&bytes, path))
-        .transpose()
+    /// Read and parse the hash file `rel`, `None` if it does not exist.
+    fn read_hash_file(&self, rel: impl AsRef<Path>) -> Result<Option<HashFile>> {
+        let (path, bytes) = self.read(rel)?;
+        bytes
+            .map(|bytes| HashFile::from_json(&bytes, &path))
+            .transpose()
+    }
+
+    /// Create the directory `rel` (and its parents) if it is missing, making the new
+    /// entry durable.
+    fn ensure_dir(&self, rel: &str) -> Result<()> {
+        let dir = self.confined(rel)?;
+        if !dir.is_dir() {
+            fsutil::create_dir_all(&dir)?;
+            fsutil::sync_parent(&dir)?;
+        }
+        Ok(())
+    }
+
+    /// The bytes of `sources.json`, `None` when there is none. The index is only an
+    /// accelerator, so its reader may treat damage ([`StoreError::is_damage`]) as
+    /// absence; a symlink leading out of the cache is an error like anywhere else.
+    pub fn read_sources(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.read(SOURCES_FILE)?.1)
+    }
+
+    /// Replace `sources.json` with what `update` makes of its current bytes (`None`
+    /// when absent or damaged), under the cache's lock so that concurrent writers merge
+    /// rather than overwrite each other's entries.
+    pub fn update_sources(&self, update: impl FnOnce(Option<Vec<u8>>) -> Vec<u8>) -> Result<()> {
+        let _lock = self.lock()?;
+        let current = match self.read_sources() {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_damage() => None,
+            Err(e) => return Err(e),
+        };
+        let bytes = update(current);
+        fsutil::atomic_write(&self.confined(SOURCES_FILE)?, &bytes)?;
+        Ok(())
+    }
 }
 
 /// Serialize `file` and write it atomically to `path`, refusing to write anything that
@@ -163,16 +257,6 @@ fn write_hash_file(path: &Path, file: &HashFile) -> Result<()> {
     file.validate(path)?;
     let bytes = file.to_json().map_err(|e| StoreError::json(path, &e))?;
     fsutil::atomic_write(path, &bytes)?;
-    Ok(())
-}
-
-/// Create `dir` (and its parents) if it is missing, making the new entry durable.
-fn ensure_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fsutil::create_dir_all(dir)?;
-    fsutil::sync_parent(dir)?;
     Ok(())
 }
 

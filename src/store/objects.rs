@@ -6,13 +6,13 @@
 //! still reachable.
 
 use super::error::{io_err, Result, StoreError};
-use super::{ensure_dir, read_optional, CacheDir, MANIFESTS_DIR};
+use super::{CacheDir, MANIFESTS_DIR};
 use crate::fsutil;
 use crate::hash::{hex128, is_hex128};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -57,7 +57,7 @@ impl CacheDir {
     pub fn put_object(&self, bytes: &[u8]) -> Result<String> {
         let (hash, path) = self.prepare_object(bytes)?;
         if !refresh_if_present(&path, bytes.len())? {
-            ensure_dir(&self.manifests_dir())?;
+            self.ensure_dir(MANIFESTS_DIR)?;
             fsutil::atomic_write(&path, bytes)?;
         }
         Ok(hash)
@@ -87,7 +87,7 @@ impl CacheDir {
         let Some((last, _)) = to_write.last() else {
             return Ok(names);
         };
-        ensure_dir(&self.manifests_dir())?;
+        self.ensure_dir(MANIFESTS_DIR)?;
 
         let next = AtomicUsize::new(0);
         let first_error: Mutex<Option<StoreError>> = Mutex::new(None);
@@ -102,9 +102,9 @@ impl CacheDir {
                     if failed() {
                         break;
                     }
-                    if let Err(e) = write_synced(path, bytes) {
+                    if let Err(e) = fsutil::atomic_write_unsynced(path, bytes) {
                         if let Ok(mut slot) = first_error.lock() {
-                            slot.get_or_insert(e);
+                            slot.get_or_insert(e.into());
                         }
                         break;
                     }
@@ -149,8 +149,8 @@ impl CacheDir {
     /// 32 lowercase hex characters is refused before it reaches a path, and the content
     /// must hash to the name ([`StoreError::CorruptObject`] otherwise).
     pub fn get_object(&self, hash: &str) -> Result<Option<Vec<u8>>> {
-        let path = self.object_path(hash)?;
-        let Some(bytes) = read_optional(&path)? else {
+        let (path, bytes) = self.read(self.object_rel(hash)?)?;
+        let Some(bytes) = bytes else {
             return Ok(None);
         };
         let actual = hex128(&bytes);
@@ -163,16 +163,19 @@ impl CacheDir {
     /// The path of object `hash`, after checking the name and that the path (symlinks
     /// included) stays inside the cache directory.
     pub(super) fn object_path(&self, hash: &str) -> Result<PathBuf> {
+        self.confined(self.object_rel(hash)?)
+    }
+
+    /// `manifests/<hash>.json`, relative to the cache directory, once `hash` is checked
+    /// to be an object name.
+    pub(super) fn object_rel(&self, hash: &str) -> Result<PathBuf> {
         if !is_hex128(hash) {
             return Err(StoreError::InvalidObjectName {
                 dir: self.manifests_dir(),
                 name: hash.to_string(),
             });
         }
-        Ok(fsutil::safe_join(
-            self.path(),
-            &format!("{MANIFESTS_DIR}/{hash}.json"),
-        )?)
+        Ok(Path::new(MANIFESTS_DIR).join(format!("{hash}.json")))
     }
 }
 
@@ -197,23 +200,6 @@ fn refresh_if_present(path: &Path, len: usize) -> Result<bool> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(io_err(path)(e)),
     }
-}
-
-/// Write `bytes` to a temp file beside `path`, fsync it and rename it over `path`; the
-/// caller fsyncs the directory (once for a whole batch).
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = fsutil::temp_path_for(path);
-    let result = (|| {
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

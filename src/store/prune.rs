@@ -2,6 +2,7 @@
 
 use super::error::{io_err, Result, StoreError};
 use super::objects::object_refs;
+use super::OLD_SOURCES_LOCK;
 use super::{is_temp_name, CacheDir, SnapshotId, HASH_FILE, MANIFESTS_DIR, MASTER_DIR};
 use crate::fsutil;
 use crate::hash::is_hex128;
@@ -66,6 +67,9 @@ pub struct PruneReport {
     /// Snapshot directories without a hash file (a writer died before writing it) that
     /// held nothing but temp files, removed with them, sorted.
     pub removed_incomplete: Vec<PathBuf>,
+    /// Problems prune worked around, for the user to see (a damaged master read from
+    /// its backup).
+    pub warnings: Vec<String>,
 }
 
 impl CacheDir {
@@ -87,12 +91,18 @@ impl CacheDir {
     /// cannot know what the unreadable file refers to.
     ///
     /// Only names the store itself writes are ever deleted, and only inside the cache
-    /// directory: `<hex>.json` and temp files directly in `manifests/`, and `hash.json`
-    /// and temp files in the removed snapshot directories (a directory still holding
-    /// anything else is left and reported), and snapshot directories that a writer
-    /// left without a hash file and that hold only temp files. Refs are only compared
-    /// with those names, never joined onto a path, so a crafted `refs` entry cannot reach
-    /// outside.
+    /// directory: `<hex>.json` and temp files directly in `manifests/`, `hash.json` and
+    /// temp files in the removed snapshot directories (a directory still holding
+    /// anything else is left and reported), snapshot directories that a writer left
+    /// without a hash file and that hold only temp files, and temp files (and the lock
+    /// file older versions used for `sources.json`) at the top of the cache directory
+    /// and in `master/`. Every directory is reached through [`CacheDir::confined`], so a
+    /// `master/` or `manifests/` that is a symlink leading outside stops prune with an
+    /// error before it deletes anything. Refs are only compared with object names,
+    /// never joined onto a path, so a crafted `refs` entry cannot reach outside.
+    ///
+    /// A damaged master is read from its backup, as [`CacheDir::load_master`] does, and
+    /// reported in [`PruneReport::warnings`].
     ///
     /// A dry run takes the lock too (creating `.lock` if it is missing), so that what it
     /// reports is what a real run at that moment would do.
@@ -104,6 +114,7 @@ impl CacheDir {
         if !self.path().is_dir() {
             return Ok(report);
         }
+        self.check_layout()?;
         let _lock = self.lock()?;
         let now = SystemTime::now();
 
@@ -111,7 +122,7 @@ impl CacheDir {
         let kept = snapshots.split_off(snapshots.len().saturating_sub(opts.keep));
         let removed = snapshots;
 
-        let reachable = self.reachable_objects(&kept)?;
+        let reachable = self.reachable_objects(&kept, &mut report)?;
         report.kept_objects = reachable.len();
 
         for id in &removed {
@@ -126,7 +137,8 @@ impl CacheDir {
         }
 
         self.prune_objects(&reachable, opts, now, &mut report)?;
-        self.prune_master_temps(opts, now, &mut report)?;
+        self.prune_temps(None, opts, now, &mut report)?;
+        self.prune_temps(Some(MASTER_DIR), opts, now, &mut report)?;
 
         report.removed_objects.sort();
         report.removed_files.sort();
@@ -137,12 +149,17 @@ impl CacheDir {
 
     /// Names of the objects reachable from the master, its backup and `kept`, that are
     /// present in the store.
-    fn reachable_objects(&self, kept: &[SnapshotId]) -> Result<HashSet<String>> {
+    fn reachable_objects(
+        &self,
+        kept: &[SnapshotId],
+        report: &mut PruneReport,
+    ) -> Result<HashSet<String>> {
         let mut work: Vec<String> = Vec::new();
-        for file in [self.master()?, self.master_backup()?]
-            .into_iter()
-            .flatten()
-        {
+        let master = self.load_master()?.map(|m| {
+            report.warnings.extend(m.recovery.map(|r| r.to_string()));
+            m.file
+        });
+        for file in [master, self.master_backup()?].into_iter().flatten() {
             work.extend(file.frame_hashes().map(str::to_string));
         }
         for id in kept {
@@ -156,8 +173,8 @@ impl CacheDir {
             if !is_hex128(&hash) || !seen.insert(hash.clone()) {
                 continue;
             }
-            let path = self.object_path(&hash)?;
-            let Some(bytes) = super::read_optional(&path)? else {
+            let (path, bytes) = self.read(self.object_rel(&hash)?)?;
+            let Some(bytes) = bytes else {
                 continue;
             };
             let refs = object_refs(&bytes)
@@ -176,7 +193,7 @@ impl CacheDir {
         dry_run: bool,
         report: &mut PruneReport,
     ) -> Result<()> {
-        let dir = self.path().join(id.to_string());
+        let dir = self.confined(id.to_string())?;
         let mut foreign = false;
         for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
             let entry = entry.map_err(io_err(&dir))?;
@@ -210,7 +227,7 @@ impl CacheDir {
         dry_run: bool,
         report: &mut PruneReport,
     ) -> Result<()> {
-        let dir = self.path().join(id.to_string());
+        let dir = self.confined(id.to_string())?;
         let mut temps = Vec::new();
         for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
             let entry = entry.map_err(io_err(&dir))?;
@@ -241,8 +258,7 @@ impl CacheDir {
         now: SystemTime,
         report: &mut PruneReport,
     ) -> Result<()> {
-        // safe_join refuses a `manifests` that is a symlink leading out of the cache.
-        let dir = fsutil::safe_join(self.path(), MANIFESTS_DIR)?;
+        let dir = self.confined(MANIFESTS_DIR)?;
         let Some(entries) = read_dir_if_present(&dir)? else {
             return Ok(());
         };
@@ -275,23 +291,33 @@ impl CacheDir {
         Ok(())
     }
 
-    /// Remove temp files in `master/` left by writers that died mid-write.
-    fn prune_master_temps(
+    /// Remove the temp files writers that died mid-write left directly in `dir` (the
+    /// top of the cache directory when `None`: `sources.json`'s), and at the top the
+    /// lock file older versions took for `sources.json`, once older than the grace
+    /// period.
+    fn prune_temps(
         &self,
+        dir: Option<&str>,
         opts: &PruneOptions,
         now: SystemTime,
         report: &mut PruneReport,
     ) -> Result<()> {
-        let dir = self.path().join(MASTER_DIR);
+        let (dir, top) = match dir {
+            Some(rel) => (self.confined(rel)?, false),
+            None => (self.path().to_path_buf(), true),
+        };
         let Some(entries) = read_dir_if_present(&dir)? else {
             return Ok(());
         };
         for entry in entries {
             let entry = entry.map_err(io_err(&dir))?;
-            if !entry.file_name().to_str().is_some_and(is_temp_name) {
-                continue;
+            let ours = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| is_temp_name(n) || (top && n == OLD_SOURCES_LOCK));
+            if ours {
+                remove_if_stale(&entry.path(), opts, now, report)?;
             }
-            remove_if_stale(&entry.path(), opts, now, report)?;
         }
         Ok(())
     }

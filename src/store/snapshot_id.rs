@@ -43,15 +43,19 @@ impl SnapshotId {
         })
     }
 
-    /// The id that follows this one within the same millisecond (`-1`, `-2`, …).
-    ///
-    /// Saturates at `u32::MAX`, where directory creation then fails with a clear error
-    /// rather than wrapping around to an id that sorts earlier.
-    pub fn next(&self) -> Self {
-        Self {
-            stamp: self.stamp.clone(),
-            seq: self.seq.saturating_add(1),
+    /// The id that sorts right after this one: the next suffix within the same
+    /// millisecond (`-1`, `-2`, …), or after suffix `u32::MAX` the next millisecond.
+    /// `None` only after `99991231T235959.999Z-4294967295`: no later time fits the
+    /// four-digit year.
+    pub fn successor(&self) -> Option<Self> {
+        if let Some(seq) = self.seq.checked_add(1) {
+            return Some(Self {
+                stamp: self.stamp.clone(),
+                seq,
+            });
         }
+        let next = Self::from_time(self.time() + chrono::Duration::milliseconds(1));
+        parse_stamp(&next.stamp).map(|_| next)
     }
 
     /// The time of the check, to the millisecond.
@@ -124,11 +128,20 @@ mod tests {
         assert_eq!(id.to_string(), "20261122T231507.042Z");
         assert_eq!(SnapshotId::parse("20261122T231507.042Z"), Some(id.clone()));
         assert_eq!(id.time(), t);
-        assert_eq!(id.next().next().to_string(), "20261122T231507.042Z-2");
+        let second = id.successor().and_then(|s| s.successor()).unwrap();
+        assert_eq!(second.to_string(), "20261122T231507.042Z-2");
+        assert_eq!(SnapshotId::parse("20261122T231507.042Z-2"), Some(second));
+    }
+
+    #[test]
+    fn successors_move_to_the_next_millisecond_after_the_last_suffix() {
+        let last = SnapshotId::parse("29991231T235959.999Z-4294967295").unwrap();
         assert_eq!(
-            SnapshotId::parse("20261122T231507.042Z-2"),
-            Some(id.next().next())
+            last.successor().unwrap().to_string(),
+            "30000101T000000.000Z"
         );
+        let end = SnapshotId::parse("99991231T235959.999Z-4294967295").unwrap();
+        assert_eq!(end.successor(), None);
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! Snapshots: one timestamped hash file per validity check.
 
 use super::error::{io_err, Result, StoreError};
-use super::{read_hash_file, write_hash_file, CacheDir, HashFile, SnapshotId, HASH_FILE};
+use super::{write_hash_file, CacheDir, HashFile, SnapshotId, HASH_FILE};
 use crate::fsutil;
 use chrono::{DateTime, Utc};
 use std::fs;
 use std::io;
+use std::path::Path;
+
+/// Most names [`CacheDir::write_snapshot_at`] tries before giving up; each taken name
+/// is an entry in the cache directory, so only a directory crowded on purpose gets near.
+const MAX_NAME_TRIES: u32 = 100_000;
 
 impl CacheDir {
     /// Store `file` as a new snapshot named after the current UTC time.
@@ -16,27 +21,33 @@ impl CacheDir {
     /// Store `file` as a new snapshot named after `now` (a parameter so that tests and
     /// tools can fix the clock).
     ///
-    /// Ids never collide and always sort after every existing snapshot: under the lock,
-    /// an id not newer than the latest one (same millisecond, or a clock that stepped
-    /// back) becomes the latest's successor (`-1`, `-2`, …), and `create_dir`, which is
-    /// atomic, moves on to the next suffix if the name exists anyway (an incomplete
-    /// snapshot left by a crash).
+    /// Ids never collide and sort after every existing snapshot where an id can: under
+    /// the lock, an id not newer than the latest one (same millisecond, or a clock that
+    /// stepped back) becomes the latest's successor (`-1`, `-2`, …, then the next
+    /// millisecond); only after the last representable id
+    /// (`99991231T235959.999Z-4294967295`) does a check take the id of its own time.
+    /// `create_dir`, which is atomic and never follows a symlink, moves on to the next
+    /// id when the name is taken anyway (an incomplete snapshot left by a crash, a file,
+    /// a symlink): no directory, however named, can block checks.
     pub fn write_snapshot_at(&self, file: &HashFile, now: DateTime<Utc>) -> Result<SnapshotId> {
         let _lock = self.lock()?;
-        let mut id = SnapshotId::from_time(now);
-        if let Some(latest) = self.snapshots()?.pop() {
-            if id <= latest {
-                id = latest.next();
-            }
-        }
+        let now_id = SnapshotId::from_time(now);
+        let mut id = match self.snapshots()?.pop() {
+            Some(latest) if now_id <= latest => latest.successor().unwrap_or(now_id.clone()),
+            _ => now_id.clone(),
+        };
         // Refuse bad input before anything is created.
         file.validate(&self.snapshot_path(&id))?;
+        let mut tries = 0;
         let dir = loop {
+            // One component under the cache directory, created by `mkdir`, which fails
+            // on an existing symlink instead of following it.
             let dir = self.path().join(id.to_string());
             match fs::create_dir(&dir) {
                 Ok(()) => break dir,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && id.seq() < u32::MAX => {
-                    id = id.next();
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < MAX_NAME_TRIES => {
+                    tries += 1;
+                    id = id.successor().unwrap_or(now_id.clone());
                 }
                 Err(e) => return Err(io_err(&dir)(e)),
             }
@@ -95,8 +106,10 @@ impl CacheDir {
 
     /// Read one snapshot; [`StoreError::NotFound`] if it does not exist.
     pub fn snapshot(&self, id: &SnapshotId) -> Result<HashFile> {
-        let path = self.snapshot_path(id);
-        read_hash_file(&path)?.ok_or(StoreError::NotFound { path })
+        let rel = Path::new(&id.to_string()).join(HASH_FILE);
+        self.read_hash_file(&rel)?.ok_or(StoreError::NotFound {
+            path: self.snapshot_path(id),
+        })
     }
 
     /// The newest snapshot and its id, `None` if there is none.
