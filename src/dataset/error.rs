@@ -32,6 +32,8 @@ pub enum DatasetError {
         variant: String,
         why: String,
     },
+    #[error("{path}: the artifact does not match what was recorded ({why}); run `smartcache dataset verify --repair` or a build")]
+    Corrupt { path: PathBuf, why: String },
     #[error("{path}: source changed since it was cached (run `smartcache dataset build`)")]
     Stale { path: PathBuf },
     #[error("{path}: path is not valid UTF-8; the index stores paths as text")]

@@ -5,9 +5,9 @@
 //! same hash is "touched" (or, for a racy entry whose fingerprint did not move,
 //! "unchanged" after reading), another hash is "changed".
 
-use super::fingerprint::{now_ns, Fingerprint};
+use super::fingerprint::{now_ns, Fingerprint, Stat};
 use super::hashing::hash_file_counted;
-use super::sources::{SourceFile, Sources, Stat};
+use super::sources::{SourceFile, Sources};
 use super::view::{Entries, EntryRef, VariantsRef};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -28,7 +28,8 @@ pub enum FileState {
     Unchanged,
     /// In the index, under a source root, but no longer on disk.
     Removed,
-    /// Could not be stat'ed or read.
+    /// Could not be stat'ed or read, or cannot be a source: a broken symbolic link, a
+    /// special file, a name that is not UTF-8. Its entry (if any) and artifacts are kept.
     Unreadable,
 }
 
@@ -81,6 +82,8 @@ impl Scanned {
                     (FileState::Unchanged | FileState::Touched, Some(o)) => o.variants,
                     _ => VariantsRef::Packed(""),
                 },
+                vouched: matches!(self.state, FileState::Unchanged | FileState::Touched)
+                    && old.is_some_and(|o| o.vouched),
             }),
         }
     }
@@ -162,15 +165,13 @@ fn check(
     stat: Option<Stat>,
     trust_index: bool,
 ) -> (FileState, Option<Box<Detail>>) {
+    let unreadable = |e: String| (FileState::Unreadable, Some(Box::new(Detail::Unreadable(e))));
+    if let Some(why) = file.problem() {
+        return unreadable(why.to_string());
+    }
     if old.is_some() && trust_index {
         return (FileState::Unchanged, None);
     }
-    let unreadable = |e: std::io::Error| {
-        (
-            FileState::Unreadable,
-            Some(Box::new(Detail::Unreadable(e.to_string()))),
-        )
-    };
     // The record time is taken before the stat: a write after this instant in the same
     // timestamp tick yields an mtime that the racy rule catches.
     let Stat { fp, at } = match stat {
@@ -179,7 +180,7 @@ fn check(
             let at = now_ns();
             match Fingerprint::of(Path::new(&file.path())) {
                 Ok(fp) => Stat { fp, at },
-                Err(e) => return unreadable(e),
+                Err(e) => return unreadable(e.to_string()),
             }
         }
     };
@@ -191,7 +192,7 @@ fn check(
     let path = file.path();
     let (hash, bytes) = match hash_file_counted(Path::new(&path)) {
         Ok(x) => x,
-        Err(e) => return unreadable(e),
+        Err(e) => return unreadable(e.to_string()),
     };
     let state = match old {
         None => FileState::New,

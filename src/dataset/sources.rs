@@ -18,7 +18,7 @@
 //! pair until somebody asks for its path as a `String`.
 
 use super::error::{io_at, DatasetError};
-use super::fingerprint::{now_ns, Fingerprint};
+use super::fingerprint::{now_ns, Fingerprint, Stat};
 use super::walk::{self, Kind};
 use rayon::prelude::*;
 use std::cmp::Ordering;
@@ -54,6 +54,9 @@ struct DirFiles {
     ends: Vec<u32>,
     /// One per name when the walk fingerprinted the files, else empty.
     stats: Vec<Stat>,
+    /// Names that cannot be sources, with why, by position (sorted): broken links,
+    /// special files, names that are not UTF-8 (kept escaped).
+    problems: Vec<(u32, String)>,
 }
 
 impl DirFiles {
@@ -63,19 +66,13 @@ impl DirFiles {
     }
 }
 
-/// A fingerprint and the time just before it was taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Stat {
-    pub fp: Fingerprint,
-    pub at: i64,
-}
-
 /// One source file: its directory and name, borrowed from [`Sources`].
 #[derive(Debug, Clone, Copy)]
 pub struct SourceFile<'a> {
     dir: &'a str,
     name: &'a str,
     stat: Option<Stat>,
+    problem: Option<&'a str>,
 }
 
 impl<'a> SourceFile<'a> {
@@ -130,6 +127,12 @@ impl<'a> SourceFile<'a> {
     /// The fingerprint taken during the walk, if any.
     pub(crate) fn stat(&self) -> Option<Stat> {
         self.stat
+    }
+
+    /// Why this entry of its directory cannot be a source (a broken link, a special
+    /// file, a name that is not UTF-8), if it cannot.
+    pub fn problem(&self) -> Option<&'a str> {
+        self.problem
     }
 
     /// xxh3-64 of the path, as [`Shard::contains`] hashes it.
@@ -247,6 +250,7 @@ impl Sources {
                     names: name.to_string(),
                     ends: vec![name.len() as u32],
                     stats: st.iter().copied().collect(),
+                    problems: Vec::new(),
                 }));
             }
         }
@@ -384,15 +388,24 @@ impl Sources {
 
 fn file_at(dirs: &[DirFiles], d: u32, i: u32, with_stat: bool) -> SourceFile<'_> {
     let dir = &dirs[d as usize];
+    let problem = if dir.problems.is_empty() {
+        None
+    } else {
+        dir.problems
+            .binary_search_by_key(&i, |p| p.0)
+            .ok()
+            .map(|k| dir.problems[k].1.as_str())
+    };
     let i = i as usize;
     SourceFile {
         dir: &dir.path,
         name: dir.name(i),
-        stat: if with_stat {
+        stat: if with_stat && problem.is_none() {
             dir.stats.get(i).copied()
         } else {
             None
         },
+        problem,
     }
 }
 
@@ -424,46 +437,50 @@ fn child_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
 type Listing = (DirFiles, Vec<(u32, String)>);
 
 /// List one directory: its files (sorted, with fingerprints when `stat`) and its
-/// subdirectories as (files before it in path order, path).
+/// subdirectories as (files before it in path order, path). Entries that cannot be
+/// sources are listed as files with their problem.
 fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
     // Read before any stat of this directory's entries, as the racy rule requires.
     let at = now_ns();
     let mut buf = String::new();
     // (start, end) of each child's name in `buf`, and 1 + its fingerprint's position in
-    // `stats` (0 for none, `DIR` for a directory). Small records: sorting moves them.
+    // `stats` (0 for none, `DIR` for a directory, `PROBLEM` for one with a problem).
+    // Small records: sorting moves them.
     const DIR: u32 = u32::MAX;
+    const PROBLEM: u32 = u32::MAX - 1;
     let mut children: Vec<(u32, u32, u32)> = Vec::new();
     let mut stats: Vec<Stat> = Vec::new();
-    let mut bad_name = None;
-    walk::list(
-        Path::new(path),
-        stat.then_some(at),
-        true,
-        &mut |name, kind| match std::str::from_utf8(name) {
-            Ok(n) => {
-                let start = buf.len() as u32;
-                buf.push_str(n);
-                let slot = match kind {
-                    Kind::Dir => DIR,
-                    Kind::File(Some(st)) => {
-                        stats.push(st);
-                        stats.len() as u32
-                    }
-                    Kind::File(None) => 0,
-                };
-                children.push((start, buf.len() as u32, slot));
+    let mut why: std::collections::HashMap<u32, String> = Default::default();
+    walk::list(Path::new(path), stat.then_some(at), true, &mut |name, kind| {
+        let start = buf.len() as u32;
+        let (text, bad) = match std::str::from_utf8(name) {
+            Ok(n) => (std::borrow::Cow::Borrowed(n), false),
+            Err(_) => (std::borrow::Cow::Owned(escape_name(name)), true),
+        };
+        buf.push_str(&text);
+        let slot = match (kind, bad) {
+            (Kind::Dir, false) => DIR,
+            (Kind::Dir, true) => {
+                why.insert(start, "a directory whose name is not valid UTF-8 (shown escaped): its files are left out; the index stores paths as text".into());
+                PROBLEM
             }
-            Err(_) => {
-                bad_name.get_or_insert_with(|| name.to_vec());
+            (_, true) => {
+                why.insert(start, "the name is not valid UTF-8 (shown escaped); the index stores paths as text".into());
+                PROBLEM
             }
-        },
-    )
+            (Kind::Unusable(w), false) => {
+                why.insert(start, w);
+                PROBLEM
+            }
+            (Kind::File(Some(st)), false) => {
+                stats.push(st);
+                stats.len() as u32
+            }
+            (Kind::File(None), false) => 0,
+        };
+        children.push((start, buf.len() as u32, slot));
+    })
     .map_err(io_at(path))?;
-    if let Some(name) = bad_name {
-        let mut p = PathBuf::from(path);
-        p.push(String::from_utf8_lossy(&name).as_ref());
-        return Err(DatasetError::NonUtf8Path { path: p });
-    }
     let text = |c: &(u32, u32, u32)| &buf.as_bytes()[c.0 as usize..c.1 as usize];
     children.sort_unstable_by(|a, b| child_order(text(a), a.2 == DIR, text(b), b.2 == DIR));
 
@@ -473,6 +490,7 @@ fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
         names: String::with_capacity(buf.len()),
         ends: Vec::with_capacity(children.len()),
         stats: Vec::with_capacity(stats.len()),
+        problems: Vec::new(),
     };
     let mut subdirs = Vec::new();
     for c in &children {
@@ -481,13 +499,42 @@ fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
             subdirs.push((files.ends.len() as u32, format!("{path}{sep}{name}")));
             continue;
         }
+        let pos = files.ends.len() as u32;
         files.names.push_str(name);
         files.ends.push(files.names.len() as u32);
-        if let Some(st) = (c.2 as usize).checked_sub(1).and_then(|i| stats.get(i)) {
+        if c.2 == PROBLEM {
+            files
+                .problems
+                .push((pos, why.remove(&c.0).unwrap_or_default()));
+            if stat {
+                // Keep `stats` aligned with the names.
+                files.stats.push(Stat {
+                    fp: Fingerprint {
+                        size: 0,
+                        mtime_ns: 0,
+                        ctime_ns: 0,
+                        inode: 0,
+                    },
+                    at,
+                });
+            }
+        } else if let Some(st) = (c.2 as usize).checked_sub(1).and_then(|i| stats.get(i)) {
             files.stats.push(*st);
         }
     }
     Ok((files, subdirs))
+}
+
+/// A file name that is not UTF-8, shown with each byte of its invalid parts as `\xNN`.
+pub(crate) fn escape_name(name: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in name.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// The index stores paths as UTF-8 text.
@@ -631,6 +678,7 @@ mod tests {
             dir: "/a/b",
             name: "c.txt",
             stat: None,
+            problem: None,
         };
         for (other, want) in [
             ("/a/b/c.txt", Ordering::Equal),
@@ -650,6 +698,7 @@ mod tests {
             dir: "/",
             name: "x",
             stat: None,
+            problem: None,
         };
         assert_eq!(top.path(), "/x");
         assert_eq!(top.cmp_path("/x"), Ordering::Equal);

@@ -1,0 +1,240 @@
+//! Claims: a builder about to run the transform for a content says so with a file
+//! beside the artifact (`<artifact>.claim`), so that N builders started at once on the
+//! same sources (unsharded) run each distinct content about once.
+//!
+//! A claim is created with a hard link, which fails if the name exists, atomically on
+//! NFS too. It holds the claimant's host and process id. The claimant rewrites it every
+//! [`HEARTBEAT`] while it holds it and removes it once the artifact is published (or the
+//! transform failed). A claim is stale, and may be broken, when its claimant is a
+//! process of this host that no longer exists (a crash: recovered at once), or when it
+//! has not been rewritten for [`STALE_AFTER`] by the filesystem's own clock (a claimant
+//! on another machine that died). A builder that meets a live claim leaves that content
+//! for later and, once it has nothing else to do, waits for the artifact to appear, the
+//! claim to go (it then builds the content itself) or to become stale.
+//!
+//! Claims are an optimisation, not a correctness device: artifacts are published with
+//! create-if-absent, so two builders that both run a transform still publish one
+//! artifact; at worst work is done twice.
+
+use std::collections::HashSet;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How often a claimant rewrites its claims.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How long a claim may go without a heartbeat before it is taken for abandoned.
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// This machine's name, as claims and writer ids record it.
+pub(crate) fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// The claim file of an artifact.
+pub(crate) fn claim_path(artifact: &Path) -> PathBuf {
+    let mut name = artifact.file_name().unwrap_or_default().to_os_string();
+    name.push(".claim");
+    artifact.with_file_name(name)
+}
+
+/// The claims one build holds.
+#[derive(Debug)]
+pub(crate) struct Claims {
+    host: String,
+    pid: u32,
+    mine: Mutex<HashSet<PathBuf>>,
+}
+
+impl Default for Claims {
+    fn default() -> Self {
+        Claims {
+            host: host_name(),
+            pid: std::process::id(),
+            mine: Mutex::default(),
+        }
+    }
+}
+
+impl Claims {
+    fn content(&self) -> String {
+        format!("{}\n{}\n", self.host, self.pid)
+    }
+
+    /// Claim the artifact at `artifact` (its directory exists). `Ok(false)`: somebody
+    /// else holds a live claim on it.
+    pub fn try_claim(&self, artifact: &Path) -> io::Result<bool> {
+        let claim = claim_path(artifact);
+        let tmp = crate::fsutil::temp_path_for(&claim);
+        let result = (|| {
+            for _ in 0..4 {
+                fs::write(&tmp, self.content())?;
+                match fs::hard_link(&tmp, &claim) {
+                    Ok(()) => {
+                        self.mine
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(claim.clone());
+                        return Ok(true);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
+                // The temporary file was just written: its mtime is the filesystem's now.
+                let clock = fs::metadata(&tmp)?.modified()?;
+                if !self.is_stale(&claim, clock) {
+                    return Ok(false);
+                }
+                self.break_stale(&claim);
+            }
+            Ok(false)
+        })();
+        let _ = fs::remove_file(&tmp);
+        result
+    }
+
+    /// Whether the claim at `claim` is abandoned, judged at filesystem time `clock`.
+    /// A claim that vanished counts as stale (claim again).
+    fn is_stale(&self, claim: &Path, clock: std::time::SystemTime) -> bool {
+        let Ok(meta) = fs::metadata(claim) else {
+            return true;
+        };
+        let text = fs::read_to_string(claim).unwrap_or_default();
+        let mut lines = text.lines();
+        let (host, pid) = (
+            lines.next().unwrap_or(""),
+            lines.next().and_then(|p| p.parse::<u32>().ok()),
+        );
+        if host == self.host {
+            if let Some(pid) = pid {
+                if pid != self.pid && !process_alive(pid) {
+                    return true;
+                }
+            }
+        }
+        meta.modified()
+            .is_ok_and(|m| clock.duration_since(m).is_ok_and(|age| age > STALE_AFTER))
+    }
+
+    /// Remove a stale claim. Moved aside first, so that of several builders breaking it
+    /// one succeeds; a fresh claim moved by mistake (taken meanwhile) is put back.
+    fn break_stale(&self, claim: &Path) {
+        let aside = crate::fsutil::temp_path_for(claim);
+        if fs::rename(claim, &aside).is_err() {
+            return;
+        }
+        let clock = std::time::SystemTime::now();
+        if !self.is_stale(&aside, clock) {
+            let _ = fs::hard_link(&aside, claim);
+        }
+        let _ = fs::remove_file(&aside);
+    }
+
+    /// Give up the claim on `artifact`, if we hold it.
+    pub fn release(&self, artifact: &Path) {
+        let claim = claim_path(artifact);
+        if self
+            .mine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&claim)
+        {
+            let _ = fs::remove_file(&claim);
+        }
+    }
+
+    /// Rewrite every claim we hold, so that nobody takes it for abandoned.
+    pub fn heartbeat(&self) {
+        let mine: Vec<PathBuf> = self
+            .mine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        for claim in mine {
+            if let Ok(mut f) = OpenOptions::new().write(true).truncate(true).open(&claim) {
+                let _ = f.write_all(self.content().as_bytes());
+            }
+        }
+    }
+
+    /// Release everything (end of a build).
+    pub fn release_all(&self) {
+        let mine: Vec<PathBuf> = self
+            .mine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        for claim in mine {
+            let _ = fs::remove_file(claim);
+        }
+    }
+}
+
+impl Drop for Claims {
+    fn drop(&mut self) {
+        self.release_all();
+    }
+}
+
+/// Whether process `pid` of this host exists. Where that cannot be told, `true`
+/// (the claim then goes stale by age only).
+fn process_alive(pid: u32) -> bool {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_claimant_and_dead_claimants_are_recovered() {
+        let dir = tempfile::tempdir().unwrap();
+        let art = dir.path().join("art");
+        let a = Claims::default();
+        assert!(a.try_claim(&art).unwrap());
+        // Another process of this host (pid 1 is alive wherever this runs).
+        let other = Claims {
+            host: a.host.clone(),
+            pid: 1,
+            mine: Mutex::default(),
+        };
+        assert!(!other.try_claim(&art).unwrap(), "held by a live process");
+        a.release(&art);
+        assert!(!claim_path(&art).exists());
+        // A claim left by a process that no longer exists is broken at once.
+        fs::write(claim_path(&art), format!("{}\n{}\n", a.host, u32::MAX - 7)).unwrap();
+        assert!(other.try_claim(&art).unwrap());
+        assert_eq!(
+            fs::read_to_string(claim_path(&art)).unwrap(),
+            other.content()
+        );
+        // Another host's claim: live until it goes without a heartbeat.
+        other.release(&art);
+        fs::write(claim_path(&art), "elsewhere\n1\n").unwrap();
+        assert!(!a.try_claim(&art).unwrap());
+        let old = std::time::SystemTime::now() - STALE_AFTER - Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(claim_path(&art))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(a.try_claim(&art).unwrap());
+        drop(a);
+        assert!(!claim_path(&art).exists(), "released on drop");
+    }
+}
