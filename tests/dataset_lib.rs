@@ -394,3 +394,124 @@ fn artifact_deleted_behind_the_caches_back_is_missing_even_where_the_table_vouch
         .unwrap();
     assert_eq!(f.artifacts["v"], ArtifactState::Missing);
 }
+
+/// Three builds of the same sources started at once (no shards): each content is
+/// transformed once, by whichever build claimed it; the others wait for its artifact.
+#[test]
+fn concurrent_unsharded_builds_transform_each_content_once() {
+    let fx = Fx::new();
+    let n = 45;
+    for i in 0..n {
+        fx.write(&format!("f{i:02}"), &format!("content {i}\n"));
+    }
+    let log = fx.root.join("runs.log");
+    let exec = format!(
+        "echo {{in}} >> {}; sleep 0.02; cp {{in}} {{out}}",
+        log.display()
+    );
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            Command::new(smartcache_bin())
+                .args(["dataset", "build"])
+                .arg(fx.src())
+                .arg("--cache")
+                .arg(fx.cache())
+                .args([
+                    "--variant",
+                    "v",
+                    "--exec",
+                    &exec,
+                    "-j",
+                    "2",
+                    "--checkpoint",
+                    "0.05",
+                ])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut waited = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.ends_with("built by another build running at the same time"))
+        {
+            waited += line.split(' ').next().unwrap().parse::<usize>().unwrap();
+        }
+    }
+    let runs = fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(runs, n, "every content transformed exactly once");
+    assert!(waited > 0, "the builds shared the work");
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let v = cache.verify().unwrap();
+    assert_eq!((v.entries, v.problems.len()), (n, 0));
+    // No claim is left behind.
+    let claims = fs::read_dir(fx.cache().join("objects"))
+        .unwrap()
+        .flat_map(|d| fs::read_dir(d.unwrap().path()).unwrap())
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".claim")
+        })
+        .count();
+    assert_eq!(claims, 0);
+}
+
+/// A handle reads the index once: later lookups are answered from what it holds (even if
+/// the index moves away), until it is refreshed. In-process transforms: per item and in
+/// batches.
+#[test]
+fn a_handle_answers_lookups_without_rereading_and_batches_feed_a_loaded_model() {
+    let fx = Fx::new();
+    for i in 0..10 {
+        fx.write(&format!("f{i}"), &format!("content {i}\n"));
+    }
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let calls = std::sync::Mutex::new(Vec::new());
+    let model = Transform::batch(4, |items: &[smartcache::dataset::Item]| {
+        calls.lock().unwrap().push(items.len());
+        items
+            .iter()
+            .map(|it| fs::write(it.output, b"latent").map_err(|e| e.to_string()))
+            .collect()
+    });
+    let opts = BuildOptions {
+        jobs: 1,
+        ..BuildOptions::new("latent", "model@1")
+    };
+    let r = cache.build(&sources, &opts, &model, &Quiet).unwrap();
+    assert_eq!((r.transformed, r.failures.len()), (10, 0));
+    assert_eq!(*calls.lock().unwrap(), [4, 4, 2]);
+
+    let reader = DatasetCache::at(&fx.cache()).unwrap();
+    let first = reader.get(&fx.src().join("f3"), "latent").unwrap();
+    assert_eq!(fs::read(&first).unwrap(), b"latent");
+    fs::rename(fx.cache().join("index"), fx.root.join("index.moved")).unwrap();
+    for i in 0..10 {
+        assert!(
+            reader
+                .get(&fx.src().join(format!("f{i}")), "latent")
+                .is_ok(),
+            "f{i}"
+        );
+    }
+    let many = reader.get_many(
+        &[fx.src().join("f1"), fx.src().join("nope")],
+        "latent",
+        &Default::default(),
+    );
+    assert!(many[0].is_ok() && many[1].is_err());
+    reader.refresh();
+    assert!(
+        reader.get(&fx.src().join("f3"), "latent").is_err(),
+        "refreshed: the index is gone"
+    );
+}

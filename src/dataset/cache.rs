@@ -40,8 +40,10 @@ pub struct DatasetCache {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
+    /// The cache directory (for writing what is pending when the handle goes).
+    dir: PathBuf,
     /// Directories under `dir` already checked not to lead outside it.
     safe_dirs: Mutex<HashSet<PathBuf>>,
     /// The index view for lookups, and how many lookups it answered.
@@ -55,8 +57,12 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         let pending = std::mem::take(self.pending.get_mut().unwrap_or_else(|p| p.into_inner()));
-        if let Some(w) = self.writer.get_mut().unwrap_or_else(|p| p.into_inner()) {
-            let _ = w.append(&pending);
+        if !pending.is_empty() {
+            let w = self.writer.get_mut().unwrap_or_else(|p| p.into_inner());
+            // Best effort: on a read-only cache the re-stamps are simply not kept.
+            let _ = w
+                .get_or_insert_with(|| Writer::new(&self.dir))
+                .append(&pending);
         }
     }
 }
@@ -69,10 +75,7 @@ impl DatasetCache {
     pub fn open(dir: &Path) -> Result<DatasetCache, DatasetError> {
         fsutil::create_dir_all(dir)?;
         let dir = fs::canonicalize(dir).map_err(io_at(dir))?;
-        Ok(DatasetCache {
-            dir,
-            inner: Arc::default(),
-        })
+        Ok(DatasetCache::with(dir))
     }
 
     /// The cache directory `dir` for reading: nothing is created and no lock is taken,
@@ -83,10 +86,19 @@ impl DatasetCache {
             Ok(d) => d,
             Err(_) => std::path::absolute(dir).map_err(io_at(dir))?,
         };
-        Ok(DatasetCache {
-            dir,
-            inner: Arc::default(),
-        })
+        Ok(DatasetCache::with(dir))
+    }
+
+    fn with(dir: PathBuf) -> DatasetCache {
+        let inner = Arc::new(Inner {
+            dir: dir.clone(),
+            safe_dirs: Mutex::default(),
+            lookup: RwLock::default(),
+            lookups: AtomicUsize::default(),
+            pending: Mutex::default(),
+            writer: Mutex::default(),
+        });
+        DatasetCache { dir, inner }
     }
 
     /// The canonical cache directory.

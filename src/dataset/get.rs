@@ -57,10 +57,7 @@ impl DatasetCache {
         variant: &str,
         opts: &GetOptions,
     ) -> Result<PathBuf, DatasetError> {
-        let key_path = match fs::canonicalize(source) {
-            Ok(p) => p,
-            Err(_) => std::path::absolute(source).map_err(io_at(source))?,
-        };
+        let key_path = source_key(source)?;
         let key = path_str(&key_path)?;
         let mut lookup = self.lookup()?;
         let mut entry = lookup.entry(key)?;
@@ -187,6 +184,19 @@ impl DatasetCache {
             }
         }
         Ok(out)
+    }
+}
+
+/// The index key of `source`: its directory made canonical, its own name kept (a
+/// symlinked file is indexed under the link's path, as the walk finds it).
+fn source_key(source: &Path) -> Result<PathBuf, DatasetError> {
+    let abs = std::path::absolute(source).map_err(io_at(source))?;
+    match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => match fs::canonicalize(dir) {
+            Ok(d) => Ok(d.join(name)),
+            Err(_) => Ok(abs.clone()),
+        },
+        _ => Ok(abs),
     }
 }
 

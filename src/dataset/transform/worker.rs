@@ -229,16 +229,6 @@ impl Runner for WorkerRunner<'_> {
             let p = self.proc.as_mut().expect("running");
             let got = p.stdout.read_line(&mut line);
             let reply = line.trim_end_matches(['\n', '\r']);
-            let fail_rest = |this: &mut Self,
-                             results: &mut Vec<Result<(), String>>,
-                             first: String,
-                             rest: &str| {
-                let why = this.lost(&first, true);
-                results[k] = Err(why.clone());
-                for &j in &sent[n + 1..] {
-                    results[j] = Err(format!("{rest} ({why})"));
-                }
-            };
             match got {
                 Ok(0) | Err(_) => {
                     let why = self.lost("the worker exited while this item was in flight", false);
@@ -257,13 +247,20 @@ impl Runner for WorkerRunner<'_> {
                     });
                 }
                 Ok(_) => {
+                    // Its state is unknown: stop it; the next item starts another.
+                    if let Some(p) = self.proc.take() {
+                        let _ = p.finish(true);
+                    }
                     let shown: String = reply.chars().take(80).collect();
-                    fail_rest(
-                        self,
-                        &mut results,
-                        format!("worker protocol error: expected `ok` or `error <message>`, got `{shown}`"),
-                        "in flight when the worker broke the protocol",
-                    );
+                    results[k] = Err(format!(
+                        "worker protocol error: expected `ok` or `error <message>`, got `{shown}`"
+                    ));
+                    for &j in &sent[n + 1..] {
+                        results[j] = Err(
+                            "in flight when the worker broke the protocol (it was restarted)"
+                                .into(),
+                        );
+                    }
                     return results;
                 }
             }
