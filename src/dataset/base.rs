@@ -1,21 +1,25 @@
 //! The base: the whole index at one moment, compacted into one immutable file per
 //! generation (`index/base-<generation>.scb`), read in place.
 //!
-//! `status` reads it whole and borrows every entry from it (no `String` per entry, no
+//! `status` reads it and borrows every entry from it (no `String` per entry, no
 //! parsing); `get` in a fresh process binary-searches it with a few positioned reads
 //! ([`TableFile`]), so a lookup costs the same on 100 or 10,000,000 entries. Entries,
-//! removals and artifacts are fixed-size records sorted by key, with their text in one
+//! removals and artifacts are fixed-size records sorted by key, with their text in a
 //! UTF-8 heap; the few variants and the failures are a small encoded section read whole.
+//! The artifact records (as large as the entries, and needed only to certify artifacts
+//! of migrated indexes, to check fingerprints when building and to verify) come last,
+//! with their own heap and checksum, and are read only when asked for.
 //!
 //! # Layout (little-endian)
 //!
 //! ```text
 //! header   magic "SCDBASE\x03" | generation u64 | clock i64 | entries u64 |
 //!          removals u64 | artifacts u64 | head_len u64 | heap_len u64 | dirs_len u64 |
-//!          body_hash u64 | header_hash u64            (xxh3-64 of body / of the header
-//!                                                       before header_hash)
-//! body     entries | removals | artifacts | head | heap | dirs
-//! span     offset u64 | length u32, into the heap
+//!          art_heap_len u64 | body_hash u64 | art_hash u64 | header_hash u64
+//!          (xxh3-64 of the main part, of the artifact part, of the header before it)
+//! main     entries | removals | head | heap | dirs
+//! art      artifacts | art_heap
+//! span     offset u64 | length u32, into its section's heap
 //! entry    path span | size u64 | mtime i64 | ctime i64 | inode u64 | at i64 |
 //!          hash span | variants span | check u64        (84 bytes, sorted by path)
 //! removal  path span | at i64                           (20 bytes, sorted by path)
@@ -28,8 +32,8 @@
 //! heap     UTF-8 text; an entry's variants packed as `name\0path\0name\0path…`
 //! dirs     count u32 × (name, fingerprint): fan-out directories of `objects/` in which
 //!          every artifact an entry names was present (see super::objects)
-//! check    xxh3-64 of the record before `check` and the text of its spans, so a
-//!          record found by a positioned read is verified without reading the file
+//! check    xxh3-64 of the record before `check` and the xxh3-128 of the text of its
+//!          spans, so a record found by a positioned read is verified on its own
 //! ```
 //!
 //! `clock` is a reading of the filesystem's clock taken before the `objects/`
@@ -44,12 +48,13 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::OnceLock;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 const MAGIC: &[u8; 8] = b"SCDBASE\x03";
-const HEADER_LEN: usize = 8 + 10 * 8;
+const HEADER_LEN: usize = 8 + 12 * 8;
 const ENTRY_LEN: usize = 12 + 32 + 8 + 12 + 12 + 8;
 const REMOVAL_LEN: usize = 12 + 8;
 const ARTIFACT_LEN: usize = 5 * 12 + 8 + 8 + 8 + 32 + 8;
@@ -69,7 +74,9 @@ struct Header {
     head_len: u64,
     heap_len: u64,
     dirs_len: u64,
+    art_heap_len: u64,
     body_hash: u64,
+    art_hash: u64,
 }
 
 impl Header {
@@ -88,7 +95,9 @@ impl Header {
             head_len: n(),
             heap_len: n(),
             dirs_len: n(),
+            art_heap_len: n(),
             body_hash: n(),
+            art_hash: n(),
         };
         let stored = n();
         if xxh3_64(&bytes[..HEADER_LEN - 8]) != stored {
@@ -101,18 +110,20 @@ impl Header {
     fn sections(&self) -> Option<Sections> {
         let entries = HEADER_LEN as u64;
         let removals = entries.checked_add(self.entries.checked_mul(ENTRY_LEN as u64)?)?;
-        let artifacts = removals.checked_add(self.removals.checked_mul(REMOVAL_LEN as u64)?)?;
-        let head = artifacts.checked_add(self.artifacts.checked_mul(ARTIFACT_LEN as u64)?)?;
+        let head = removals.checked_add(self.removals.checked_mul(REMOVAL_LEN as u64)?)?;
         let heap = head.checked_add(self.head_len)?;
         let dirs = heap.checked_add(self.heap_len)?;
-        let end = dirs.checked_add(self.dirs_len)?;
+        let artifacts = dirs.checked_add(self.dirs_len)?;
+        let art_heap = artifacts.checked_add(self.artifacts.checked_mul(ARTIFACT_LEN as u64)?)?;
+        let end = art_heap.checked_add(self.art_heap_len)?;
         Some(Sections {
             entries,
             removals,
-            artifacts,
             head,
             heap,
             dirs,
+            artifacts,
+            art_heap,
             end,
         })
     }
@@ -122,62 +133,96 @@ impl Header {
 struct Sections {
     entries: u64,
     removals: u64,
-    artifacts: u64,
     head: u64,
     heap: u64,
     dirs: u64,
+    artifacts: u64,
+    art_heap: u64,
     end: u64,
 }
 
-/// What goes into a base, borrowed from wherever the caller keeps it. Every iterator
-/// yields its keys in strictly increasing byte order.
-pub(crate) struct Contents<'a, E, R, A>
-where
-    E: Iterator<Item = (&'a str, EntryRef<'a>)>,
-    R: Iterator<Item = (&'a str, i64)>,
-    A: Iterator<Item = (Cow<'a, str>, Artifact)>,
-{
+/// What goes into a base, borrowed from wherever the caller keeps it. Every sequence
+/// yields its keys in strictly increasing byte order. Entries and artifacts are given
+/// as functions that start the sequence again: the file is written in two passes over
+/// them (records, then their text), so that it is never held in memory.
+pub(crate) struct Contents<'a> {
     pub generation: u64,
     pub clock: i64,
-    pub entries: E,
-    pub removals: R,
-    pub artifacts: A,
+    pub entries: &'a dyn Fn() -> Box<dyn Iterator<Item = (&'a str, EntryRef<'a>)> + 'a>,
+    pub removals: &'a [(&'a str, i64)],
+    pub artifacts: &'a dyn Fn() -> Box<dyn Iterator<Item = (Cow<'a, str>, Artifact)> + 'a>,
     pub variants: &'a Variants,
     pub failures: &'a Failures,
     pub objects: &'a Snapshot,
 }
 
-/// A record being encoded: fixed part plus the text its spans point to.
-struct Heap {
-    text: Vec<u8>,
+/// A writer that hashes and counts what goes through it.
+struct Hashed<W: Write> {
+    out: W,
+    hash: Xxh3,
 }
 
-impl Heap {
-    fn span(&mut self, rec: &mut Vec<u8>, checked: &mut Xxh3, s: &[u8]) {
-        rec.extend_from_slice(&(self.text.len() as u64).to_le_bytes());
-        rec.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        self.text.extend_from_slice(s);
-        checked.update(s);
+impl<W: Write> Hashed<W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hash.update(bytes);
+        self.out.write_all(bytes)
     }
 }
 
-/// The bytes of a base file. Variant pairs that cannot be packed (a NUL inside) are left
-/// out: no variant name or artifact path the cache makes contains one.
-pub(crate) fn encode<'a, E, R, A>(c: Contents<'a, E, R, A>) -> Vec<u8>
-where
-    E: Iterator<Item = (&'a str, EntryRef<'a>)>,
-    R: Iterator<Item = (&'a str, i64)>,
-    A: Iterator<Item = (Cow<'a, str>, Artifact)>,
-{
-    let mut heap = Heap { text: Vec::new() };
-    let (mut n_entries, mut n_removals, mut n_artifacts) = (0u64, 0u64, 0u64);
-    let mut entries = Vec::new();
+/// Append a span of `len` bytes at `*off` of the heap to `rec`, and move `*off` on.
+fn span(rec: &mut Vec<u8>, off: &mut u64, check: &mut Xxh3, text: &[u8]) {
+    rec.extend_from_slice(&off.to_le_bytes());
+    rec.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    *off += text.len() as u64;
+    check.update(text);
+}
+
+/// Append `rec`'s check (see the layout) to it.
+fn seal(rec: &mut Vec<u8>, check: &Xxh3) {
+    let mut h = Xxh3::new();
+    h.update(rec);
+    h.update(&check_text(check));
+    rec.extend_from_slice(&h.digest().to_le_bytes());
+}
+
+/// An entry's variants packed as `name\0path\0…` into `out`. Pairs that cannot be packed
+/// (a NUL inside) are left out: no variant name or artifact path the cache makes has one.
+fn pack(e: &EntryRef, out: &mut String) {
+    out.clear();
+    e.variants.for_each(|name, rel| {
+        if name.contains('\0') || rel.contains('\0') {
+            return;
+        }
+        if !out.is_empty() {
+            out.push('\0');
+        }
+        out.push_str(name);
+        out.push('\0');
+        out.push_str(rel);
+    });
+}
+
+/// The text of an artifact record, in span order.
+fn artifact_texts<'r>(rel: &'r str, a: &'r Artifact) -> [&'r str; 5] {
+    [rel, &a.source_hash, &a.variant, &a.producer, &a.checksum]
+}
+
+/// Write a base file holding `c` to `out` (positioned at its start).
+pub(crate) fn write<W: Write + Seek>(out: W, c: &Contents) -> io::Result<()> {
+    let mut main = Hashed {
+        out: BufWriter::with_capacity(1 << 20, out),
+        hash: Xxh3::new(),
+    };
+    main.out.write_all(&[0u8; HEADER_LEN])?;
+    // Main part: entry and removal records, head, their text, dirs.
+    let mut off = 0u64;
+    let (mut n_entries, mut n_removals) = (0u64, 0u64);
     let mut packed = String::new();
-    for (path, e) in c.entries {
-        let start = entries.len();
+    let mut rec = Vec::with_capacity(ARTIFACT_LEN);
+    for (path, e) in (c.entries)() {
+        rec.clear();
         let mut check = Xxh3::new();
-        let mut rec = Vec::with_capacity(ENTRY_LEN);
-        heap.span(&mut rec, &mut check, path.as_bytes());
+        span(&mut rec, &mut off, &mut check, path.as_bytes());
         for n in [
             e.fp.size,
             e.fp.mtime_ns as u64,
@@ -187,72 +232,21 @@ where
         ] {
             rec.extend_from_slice(&n.to_le_bytes());
         }
-        heap.span(&mut rec, &mut check, e.hash.as_bytes());
-        packed.clear();
-        e.variants.for_each(|name, rel| {
-            if name.contains('\0') || rel.contains('\0') {
-                return;
-            }
-            if !packed.is_empty() {
-                packed.push('\0');
-            }
-            packed.push_str(name);
-            packed.push('\0');
-            packed.push_str(rel);
-        });
-        heap.span(&mut rec, &mut check, packed.as_bytes());
-        let mut h = Xxh3::new();
-        h.update(&rec);
-        h.update(&check_text(&check));
-        rec.extend_from_slice(&h.digest().to_le_bytes());
-        entries.extend_from_slice(&rec);
-        debug_assert_eq!(entries.len() - start, ENTRY_LEN);
+        span(&mut rec, &mut off, &mut check, e.hash.as_bytes());
+        pack(&e, &mut packed);
+        span(&mut rec, &mut off, &mut check, packed.as_bytes());
+        seal(&mut rec, &check);
+        main.put(&rec)?;
         n_entries += 1;
     }
-    let mut removals = Vec::new();
     for (path, at) in c.removals {
-        let mut ignore = Xxh3::new();
-        heap.span(&mut removals, &mut ignore, path.as_bytes());
-        removals.extend_from_slice(&at.to_le_bytes());
+        rec.clear();
+        span(&mut rec, &mut off, &mut Xxh3::new(), path.as_bytes());
+        rec.extend_from_slice(&at.to_le_bytes());
+        main.put(&rec)?;
         n_removals += 1;
     }
-    let mut artifacts = Vec::new();
-    for (rel, a) in c.artifacts {
-        let mut check = Xxh3::new();
-        let mut rec = Vec::with_capacity(ARTIFACT_LEN);
-        for s in [
-            rel.as_ref(),
-            &a.source_hash,
-            &a.variant,
-            &a.producer,
-            &a.checksum,
-        ] {
-            heap.span(&mut rec, &mut check, s.as_bytes());
-        }
-        let fp = a.fp.unwrap_or(Fingerprint {
-            size: 0,
-            mtime_ns: 0,
-            ctime_ns: 0,
-            inode: 0,
-        });
-        for n in [
-            a.size,
-            a.at as u64,
-            u64::from(a.fp.is_some()),
-            fp.size,
-            fp.mtime_ns as u64,
-            fp.ctime_ns as u64,
-            fp.inode,
-        ] {
-            rec.extend_from_slice(&n.to_le_bytes());
-        }
-        let mut h = Xxh3::new();
-        h.update(&rec);
-        h.update(&check_text(&check));
-        rec.extend_from_slice(&h.digest().to_le_bytes());
-        artifacts.extend_from_slice(&rec);
-        n_artifacts += 1;
-    }
+    let heap_len = off;
     let mut head = Enc::default();
     head.u32(c.variants.len() as u32);
     for (name, (at, info)) in c.variants {
@@ -275,6 +269,16 @@ where
             None => head.u8(0),
         }
     }
+    main.put(&head.0)?;
+    for (path, e) in (c.entries)() {
+        pack(&e, &mut packed);
+        for t in [path, e.hash, &packed] {
+            main.put(t.as_bytes())?;
+        }
+    }
+    for (path, _) in c.removals {
+        main.put(path.as_bytes())?;
+    }
     let mut dirs = Enc::default();
     dirs.u32(c.objects.len() as u32);
     for (name, fp) in c.objects {
@@ -283,22 +287,46 @@ where
             dirs.u64(n);
         }
     }
-    let mut body_hash = Xxh3::new();
-    for part in [
-        &entries, &removals, &artifacts, &head.0, &heap.text, &dirs.0,
-    ] {
-        body_hash.update(part);
+    main.put(&dirs.0)?;
+    let body_hash = main.hash.digest();
+    // Artifact part: records, then their text.
+    let mut art = Hashed {
+        out: main.out,
+        hash: Xxh3::new(),
+    };
+    let mut off = 0u64;
+    let mut n_artifacts = 0u64;
+    for (rel, a) in (c.artifacts)() {
+        rec.clear();
+        let mut check = Xxh3::new();
+        for t in artifact_texts(&rel, &a) {
+            span(&mut rec, &mut off, &mut check, t.as_bytes());
+        }
+        let fp = a.fp.unwrap_or_default();
+        for n in [
+            a.size,
+            a.at as u64,
+            u64::from(a.fp.is_some()),
+            fp.size,
+            fp.mtime_ns as u64,
+            fp.ctime_ns as u64,
+            fp.inode,
+        ] {
+            rec.extend_from_slice(&n.to_le_bytes());
+        }
+        seal(&mut rec, &check);
+        art.put(&rec)?;
+        n_artifacts += 1;
     }
-    let mut out = Vec::with_capacity(
-        HEADER_LEN
-            + entries.len()
-            + removals.len()
-            + artifacts.len()
-            + head.0.len()
-            + heap.text.len()
-            + dirs.0.len(),
-    );
-    out.extend_from_slice(MAGIC);
+    let art_heap_len = off;
+    for (rel, a) in (c.artifacts)() {
+        for t in artifact_texts(&rel, &a) {
+            art.put(t.as_bytes())?;
+        }
+    }
+    let art_hash = art.hash.digest();
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
     for n in [
         c.generation,
         c.clock as u64,
@@ -306,20 +334,27 @@ where
         n_removals,
         n_artifacts,
         head.0.len() as u64,
-        heap.text.len() as u64,
+        heap_len,
         dirs.0.len() as u64,
-        body_hash.digest(),
+        art_heap_len,
+        body_hash,
+        art_hash,
     ] {
-        out.extend_from_slice(&n.to_le_bytes());
+        header.extend_from_slice(&n.to_le_bytes());
     }
-    let header_hash = xxh3_64(&out);
-    out.extend_from_slice(&header_hash.to_le_bytes());
-    for part in [
-        &entries, &removals, &artifacts, &head.0, &heap.text, &dirs.0,
-    ] {
-        out.extend_from_slice(part);
-    }
-    out
+    let header_hash = xxh3_64(&header);
+    header.extend_from_slice(&header_hash.to_le_bytes());
+    let mut out = art.out.into_inner().map_err(|e| e.into_error())?;
+    out.seek(SeekFrom::Start(0))?;
+    out.write_all(&header)
+}
+
+/// [`write`] into memory.
+pub(crate) fn encode(c: &Contents) -> Vec<u8> {
+    let mut out = io::Cursor::new(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = write(&mut out, c);
+    out.into_inner()
 }
 
 /// The running hash of a record's text, as bytes to feed the record's check.
@@ -327,7 +362,40 @@ fn check_text(h: &Xxh3) -> [u8; 16] {
     h.digest128().to_le_bytes()
 }
 
-/// A base read whole into memory; entries are borrowed from it.
+/// Where a base's bytes come from: a file (positioned reads) or memory.
+enum Src<'a> {
+    File(&'a File),
+    Bytes(&'a [u8]),
+}
+
+impl Src<'_> {
+    fn read(&self, off: u64, len: u64) -> Result<Vec<u8>, String> {
+        let len = usize::try_from(len).map_err(|_| "too large")?;
+        match self {
+            Src::File(f) => {
+                let mut buf = vec![0u8; len];
+                read_at(f, &mut buf, off).map_err(|e| e.to_string())?;
+                Ok(buf)
+            }
+            Src::Bytes(b) => {
+                let start = usize::try_from(off).map_err(|_| "too large")?;
+                b.get(start..start.checked_add(len).ok_or("too large")?)
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| "truncated".into())
+            }
+        }
+    }
+}
+
+/// The artifact records of a base, with their text.
+#[derive(Debug)]
+struct Arts {
+    records: Vec<u8>,
+    heap: String,
+}
+
+/// A base read into memory (all but its artifact records, read on first use); entries
+/// are borrowed from it.
 #[derive(Debug)]
 pub(crate) struct Table {
     pub generation: u64,
@@ -341,8 +409,13 @@ pub(crate) struct Table {
     pub file_len: u64,
     entries: Vec<u8>,
     removals: Vec<u8>,
-    artifacts: Vec<u8>,
     heap: String,
+    header: Header,
+    sections: Sections,
+    /// The open file, for the artifact records (none when made from bytes).
+    file: Option<File>,
+    /// The artifact records; `None` inside when they are damaged (then unknown).
+    arts: OnceLock<Option<Arts>>,
 }
 
 /// A span's text in `heap`; `None` when out of bounds or not on a character boundary.
@@ -369,80 +442,109 @@ fn fp_at(rec: &[u8], at: usize) -> Fingerprint {
     }
 }
 
+/// Whether the keys (first spans) of fixed-size records are strictly increasing and
+/// every span listed in `spans` resolves.
+fn sorted_and_resolving(records: &[u8], len: usize, heap: &str, spans: &[usize]) -> Option<()> {
+    let mut prev: Option<&str> = None;
+    for rec in records.chunks_exact(len) {
+        let p = text(heap, rec, 0)?;
+        for &at in spans {
+            text(heap, rec, at)?;
+        }
+        if prev.is_some_and(|q| q >= p) {
+            return None;
+        }
+        prev = Some(p);
+    }
+    Some(())
+}
+
 impl Table {
-    /// Read and check the base file at `path`.
+    /// Read and check the base file at `path` (its artifact records are read later, when
+    /// first asked for).
     pub fn read(path: &Path) -> Result<Table, String> {
-        Table::from_bytes(&std::fs::read(path).map_err(|e| e.to_string())?)
+        let file = File::open(path).map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let mut t = Table::load(&Src::File(&file), len)?;
+        t.file = Some(file);
+        Ok(t)
     }
 
-    /// Check and take apart the bytes of a base file.
+    /// Check and take apart the bytes of a base file (artifacts included).
     pub fn from_bytes(bytes: &[u8]) -> Result<Table, String> {
-        let file_len = bytes.len() as u64;
-        let h = Header::decode(bytes.get(..HEADER_LEN).ok_or("truncated header")?)?;
-        let s = h.sections().ok_or("section sizes overflow")?;
+        let t = Table::load(&Src::Bytes(bytes), bytes.len() as u64)?;
+        let arts = t
+            .load_arts(&Src::Bytes(bytes))
+            .ok_or("malformed artifact records")?;
+        let _ = t.arts.set(Some(arts));
+        Ok(t)
+    }
+
+    fn load(src: &Src, file_len: u64) -> Result<Table, String> {
+        let header = Header::decode(
+            &src.read(0, HEADER_LEN as u64)
+                .map_err(|_| "truncated header")?,
+        )?;
+        let s = header.sections().ok_or("section sizes overflow")?;
         if s.end != file_len {
             return Err(format!(
                 "{file_len} bytes, the header accounts for {}",
                 s.end
             ));
         }
-        let part = |a: u64, b: u64| &bytes[a as usize..b as usize];
-        if xxh3_64(part(s.entries, s.end)) != h.body_hash {
+        let main = src.read(s.entries, s.artifacts - s.entries)?;
+        if xxh3_64(&main) != header.body_hash {
             return Err("checksum mismatch".into());
         }
+        let part = |a: u64, b: u64| &main[(a - s.entries) as usize..(b - s.entries) as usize];
         let heap =
             String::from_utf8(part(s.heap, s.dirs).to_vec()).map_err(|_| "text is not UTF-8")?;
         let (variants, failures) =
             decode_head(part(s.head, s.heap)).ok_or("malformed variants or failures")?;
         let table = Table {
-            generation: h.generation,
-            clock: h.clock,
+            generation: header.generation,
+            clock: header.clock,
             variants,
             failures,
-            objects: decode_dirs(part(s.dirs, s.end)).ok_or("malformed objects section")?,
+            objects: decode_dirs(part(s.dirs, s.artifacts)).ok_or("malformed objects section")?,
             file_len,
             entries: part(s.entries, s.removals).to_vec(),
-            removals: part(s.removals, s.artifacts).to_vec(),
-            artifacts: part(s.artifacts, s.head).to_vec(),
+            removals: part(s.removals, s.head).to_vec(),
             heap,
+            header,
+            sections: s,
+            file: None,
+            arts: OnceLock::new(),
         };
-        table.validate().ok_or("malformed or unsorted records")?;
+        sorted_and_resolving(&table.entries, ENTRY_LEN, &table.heap, &[52, 64])
+            .and_then(|()| sorted_and_resolving(&table.removals, REMOVAL_LEN, &table.heap, &[]))
+            .ok_or("malformed or unsorted records")?;
         Ok(table)
     }
 
-    /// Every span resolves and every section is sorted, so that accessors never meet a
-    /// bad record and binary searches are sound.
-    fn validate(&self) -> Option<()> {
-        let mut prev: Option<&str> = None;
-        for rec in self.entries.chunks_exact(ENTRY_LEN) {
-            let p = text(&self.heap, rec, 0)?;
-            text(&self.heap, rec, 52)?;
-            text(&self.heap, rec, 64)?;
-            if prev.is_some_and(|q| q >= p) {
-                return None;
-            }
-            prev = Some(p);
+    /// Read and check the artifact records; `None` when damaged.
+    fn load_arts(&self, src: &Src) -> Option<Arts> {
+        let s = &self.sections;
+        let part = src.read(s.artifacts, s.end - s.artifacts).ok()?;
+        if xxh3_64(&part) != self.header.art_hash {
+            return None;
         }
-        let mut prev: Option<&str> = None;
-        for rec in self.removals.chunks_exact(REMOVAL_LEN) {
-            let p = text(&self.heap, rec, 0)?;
-            if prev.is_some_and(|q| q >= p) {
-                return None;
-            }
-            prev = Some(p);
-        }
-        let mut prev: Option<&str> = None;
-        for rec in self.artifacts.chunks_exact(ARTIFACT_LEN) {
-            let p = text(&self.heap, rec, 0)?;
-            for i in 1..5 {
-                text(&self.heap, rec, i * 12)?;
-            }
-            if prev.is_some_and(|q| q >= p) {
-                return None;
-            }
-            prev = Some(p);
-        }
-        Some(())
+        let split = (s.art_heap - s.artifacts) as usize;
+        let heap = String::from_utf8(part[split..].to_vec()).ok()?;
+        let mut records = part;
+        records.truncate(split);
+        sorted_and_resolving(&records, ARTIFACT_LEN, &heap, &[12, 24, 36, 48])?;
+        Some(Arts { records, heap })
+    }
+
+    fn arts(&self) -> Option<&Arts> {
+        self.arts
+            .get_or_init(|| {
+                self.file
+                    .as_ref()
+                    .and_then(|f| self.load_arts(&Src::File(f)))
+            })
+            .as_ref()
     }
 
     pub fn len(&self) -> usize {
@@ -452,7 +554,7 @@ impl Table {
     /// Entry `i` (`i < len()`), borrowed.
     pub fn entry(&self, i: usize) -> (&str, EntryRef<'_>) {
         let rec = &self.entries[i * ENTRY_LEN..(i + 1) * ENTRY_LEN];
-        // Every span was checked by `validate`; the fallbacks never apply.
+        // Every span was checked on load; the fallbacks never apply.
         let t = |at| text(&self.heap, rec, at).unwrap_or("");
         (
             t(0),
@@ -488,24 +590,30 @@ impl Table {
         Some(num(rec(i), 12) as i64)
     }
 
+    /// How many artifact records there are (0 when they are damaged).
     pub fn artifact_count(&self) -> usize {
-        self.artifacts.len() / ARTIFACT_LEN
+        self.arts().map_or(0, |a| a.records.len() / ARTIFACT_LEN)
+    }
+
+    /// Whether the artifact records could not be read back (damaged).
+    pub fn artifacts_damaged(&self) -> bool {
+        self.header.artifacts > 0 && self.arts().is_none()
     }
 
     /// Artifact `i` (`i < artifact_count()`).
     pub fn artifact_at(&self, i: usize) -> (&str, Artifact) {
-        let rec = &self.artifacts[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
-        let t = |k: usize| text(&self.heap, rec, k * 12).unwrap_or("");
+        let a = self.arts().expect("artifact_count() > i");
+        let rec = &a.records[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
+        let t = |k: usize| text(&a.heap, rec, k * 12).unwrap_or("");
         (t(0), artifact_of(rec, |k| t(k).to_string()))
     }
 
     /// The record of artifact `rel`.
     pub fn artifact(&self, rel: &str) -> Option<Artifact> {
-        let n = self.artifact_count();
-        let rec = |i: usize| &self.artifacts[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
-        let i = search(n, |i| {
-            Some(text(&self.heap, rec(i), 0).unwrap_or("").cmp(rel))
-        })?;
+        let a = self.arts()?;
+        let n = a.records.len() / ARTIFACT_LEN;
+        let rec = |i: usize| &a.records[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
+        let i = search(n, |i| Some(text(&a.heap, rec(i), 0).unwrap_or("").cmp(rel)))?;
         Some(self.artifact_at(i).1)
     }
 }
@@ -553,16 +661,11 @@ fn decode_head(bytes: &[u8]) -> Option<(Variants, Failures)> {
     for _ in 0..d.u32()? {
         let name = d.string()?;
         let at = d.i64()?;
-        variants.insert(
-            name,
-            (
-                at,
-                VariantInfo {
-                    producer: d.string()?,
-                    ext: d.string()?,
-                },
-            ),
-        );
+        let info = VariantInfo {
+            producer: d.string()?,
+            ext: d.string()?,
+        };
+        variants.insert(name, (at, info));
     }
     let mut failures = BTreeMap::new();
     for _ in 0..d.u32()? {
@@ -612,12 +715,13 @@ pub(crate) struct TableFile {
 
 impl TableFile {
     pub fn open(path: &Path) -> Result<TableFile, String> {
-        let mut file = File::open(path).map_err(|e| e.to_string())?;
+        let file = File::open(path).map_err(|e| e.to_string())?;
         let len = file.metadata().map_err(|e| e.to_string())?.len();
-        let mut header = [0u8; HEADER_LEN];
-        file.read_exact(&mut header)
-            .map_err(|_| "truncated header".to_string())?;
-        let header = Header::decode(&header)?;
+        let header = Header::decode(
+            &Src::File(&file)
+                .read(0, HEADER_LEN as u64)
+                .map_err(|_| "truncated header")?,
+        )?;
         let sections = header.sections().ok_or("section sizes overflow")?;
         if sections.end != len {
             return Err(format!(
@@ -637,23 +741,26 @@ impl TableFile {
     }
 
     fn read(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
-        let mut buf = vec![0u8; len];
-        read_at(&self.file, &mut buf, off).map_err(|e| e.to_string())?;
-        Ok(buf)
+        Src::File(&self.file).read(off, len as u64)
     }
 
-    fn text(&self, rec: &[u8], at: usize) -> Result<String, String> {
+    /// The text of the span at `at` in `rec`, from the heap at `heap` of `heap_len` bytes.
+    fn text(&self, rec: &[u8], at: usize, (heap, heap_len): (u64, u64)) -> Result<String, String> {
         let mut d = Dec::new(&rec[at..at + 12]);
         let off = d.u64().unwrap_or(u64::MAX);
         let len = d.u32().unwrap_or(0) as usize;
-        if off
-            .checked_add(len as u64)
-            .is_none_or(|end| end > self.header.heap_len)
-        {
+        if off.checked_add(len as u64).is_none_or(|end| end > heap_len) {
             return Err("a record points outside the text".into());
         }
-        String::from_utf8(self.read(self.sections.heap + off, len)?)
-            .map_err(|_| "text is not UTF-8".into())
+        String::from_utf8(self.read(heap + off, len)?).map_err(|_| "text is not UTF-8".into())
+    }
+
+    fn main_heap(&self) -> (u64, u64) {
+        (self.sections.heap, self.header.heap_len)
+    }
+
+    fn art_heap(&self) -> (u64, u64) {
+        (self.sections.art_heap, self.header.art_heap_len)
     }
 
     /// Variants and failures.
@@ -666,9 +773,8 @@ impl TableFile {
     /// Binary search of a section of `n` records of `len` bytes keyed by their first span.
     fn search(
         &self,
-        start: u64,
-        n: u64,
-        len: usize,
+        (start, n, len): (u64, u64, usize),
+        heap: (u64, u64),
         key: &str,
     ) -> Result<Option<(Vec<u8>, String)>, String> {
         let n = usize::try_from(n).map_err(|_| "too large")?;
@@ -677,7 +783,7 @@ impl TableFile {
         search(n, |i| {
             let got = self
                 .read(start + (i * len) as u64, len)
-                .and_then(|rec| self.text(&rec, 0).map(|k| (rec, k)));
+                .and_then(|rec| self.text(&rec, 0, heap).map(|k| (rec, k)));
             match got {
                 Ok((rec, k)) => {
                     let o = k.as_str().cmp(key);
@@ -715,13 +821,12 @@ impl TableFile {
 
     /// The entry of `path`.
     pub fn find(&self, path: &str) -> Result<Option<Entry>, String> {
-        let Some((rec, p)) =
-            self.search(self.sections.entries, self.header.entries, ENTRY_LEN, path)?
-        else {
+        let section = (self.sections.entries, self.header.entries, ENTRY_LEN);
+        let Some((rec, p)) = self.search(section, self.main_heap(), path)? else {
             return Ok(None);
         };
-        let hash = self.text(&rec, 52)?;
-        let packed = self.text(&rec, 64)?;
+        let hash = self.text(&rec, 52, self.main_heap())?;
+        let packed = self.text(&rec, 64, self.main_heap())?;
         Self::verify(&rec, &[&p, &hash, &packed])?;
         let e = EntryRef {
             fp: fp_at(&rec, 12),
@@ -735,29 +840,20 @@ impl TableFile {
 
     /// When `path` was recorded removed, if it was.
     pub fn removal(&self, path: &str) -> Result<Option<i64>, String> {
+        let section = (self.sections.removals, self.header.removals, REMOVAL_LEN);
         Ok(self
-            .search(
-                self.sections.removals,
-                self.header.removals,
-                REMOVAL_LEN,
-                path,
-            )?
+            .search(section, self.main_heap(), path)?
             .map(|(rec, _)| num(&rec, 12) as i64))
     }
 
     /// The record of artifact `rel`.
     pub fn artifact(&self, rel: &str) -> Result<Option<Artifact>, String> {
-        let Some((rec, r)) = self.search(
-            self.sections.artifacts,
-            self.header.artifacts,
-            ARTIFACT_LEN,
-            rel,
-        )?
-        else {
+        let section = (self.sections.artifacts, self.header.artifacts, ARTIFACT_LEN);
+        let Some((rec, r)) = self.search(section, self.art_heap(), rel)? else {
             return Ok(None);
         };
         let texts: Vec<String> = std::iter::once(Ok(r))
-            .chain((1..5).map(|k| self.text(&rec, k * 12)))
+            .chain((1..5).map(|k| self.text(&rec, k * 12, self.art_heap())))
             .collect::<Result<_, _>>()?;
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         Self::verify(&rec, &refs)?;
@@ -873,14 +969,19 @@ mod tests {
     fn encoded() -> Vec<u8> {
         let (entries, removals, artifacts, variants, failures) = sample();
         let objects = vec![("00".to_string(), fp(4))];
-        encode(Contents {
+        let removals: Vec<(&str, i64)> = removals.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+        encode(&Contents {
             generation: 7,
             clock: 1234,
-            entries: entries.iter().map(|(p, e)| (p.as_str(), EntryRef::of(e))),
-            removals: removals.iter().map(|(p, t)| (p.as_str(), *t)),
-            artifacts: artifacts
-                .iter()
-                .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
+            entries: &|| Box::new(entries.iter().map(|(p, e)| (p.as_str(), EntryRef::of(e)))),
+            removals: &removals,
+            artifacts: &|| {
+                Box::new(
+                    artifacts
+                        .iter()
+                        .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
+                )
+            },
             variants: &variants,
             failures: &failures,
             objects: &objects,
@@ -940,7 +1041,11 @@ mod tests {
             let mut bad = good.clone();
             bad[at] ^= 0x41;
             std::fs::write(&path, &bad).unwrap();
-            assert!(Table::read(&path).is_err(), "flipped {at}");
+            match Table::read(&path) {
+                Err(_) => {}
+                // Damage in the artifact records shows when they are first needed.
+                Ok(t) => assert!(t.artifacts_damaged(), "flipped {at}"),
+            }
             if let Ok(f) = TableFile::open(&path) {
                 for p in ["/s/a.png", "/s/b é.png", "/s/c.png"] {
                     if let Ok(Some(e)) = f.find(p) {
@@ -967,10 +1072,14 @@ mod tests {
             let path = dir.path().join("base");
             let mut bad = encoded();
             let at = 16 + at % (bad.len() - 16 - 8);
-            let at = if (HEADER_LEN - 16..HEADER_LEN).contains(&at) { HEADER_LEN } else { at };
+            let at = if (HEADER_LEN - 24..HEADER_LEN).contains(&at) { HEADER_LEN } else { at };
             bad[at] = byte;
-            let body = xxh3_64(&bad[HEADER_LEN..]);
-            bad[HEADER_LEN - 16..HEADER_LEN - 8].copy_from_slice(&body.to_le_bytes());
+            let t = Table::from_bytes(&encoded()).unwrap();
+            let split = t.sections.artifacts as usize;
+            let body = xxh3_64(&bad[HEADER_LEN..split]);
+            bad[HEADER_LEN - 24..HEADER_LEN - 16].copy_from_slice(&body.to_le_bytes());
+            let arts = xxh3_64(&bad[split..]);
+            bad[HEADER_LEN - 16..HEADER_LEN - 8].copy_from_slice(&arts.to_le_bytes());
             let hh = xxh3_64(&bad[..HEADER_LEN - 8]);
             bad[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&hh.to_le_bytes());
             std::fs::write(&path, &bad).unwrap();

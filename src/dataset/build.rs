@@ -156,6 +156,8 @@ struct Job {
 struct Done {
     job: usize,
     tmp: PathBuf,
+    /// Where it goes.
+    path: PathBuf,
     checksum: String,
     size: u64,
 }
@@ -199,6 +201,8 @@ struct Run<'a> {
     report: Mutex<BuildReport>,
     /// One checkpoint at a time.
     flushing: Mutex<()>,
+    /// Fan-out directories known to exist.
+    made_dirs: Mutex<std::collections::HashSet<PathBuf>>,
     error: Mutex<Option<DatasetError>>,
 }
 
@@ -286,6 +290,7 @@ impl DatasetCache {
             pending: Mutex::default(),
             report: Mutex::new(report),
             flushing: Mutex::new(()),
+            made_dirs: Mutex::default(),
             error: Mutex::new(None),
         };
         run.execute(transform);
@@ -296,6 +301,9 @@ impl DatasetCache {
         }
         let mut report = run.report.into_inner().unwrap_or_else(|p| p.into_inner());
         report.failures.sort_by(|a, b| a.path.cmp(&b.path));
+        // What the build held goes before a compaction reads the index again.
+        drop(jobs);
+        drop(scanned);
         drop(entries);
         drop(snap);
         // Fold the segments into a new base when they have grown (and migrate an index
@@ -560,12 +568,14 @@ impl Run<'_> {
     /// (another build published it) is recorded and needs no run: `true` is returned
     /// with nothing left to do, see `run_batch`.
     fn prepare(&self, j: usize) -> bool {
-        let rel = self.rel(j);
-        let Ok(path) = self.cache.artifact_path(&rel) else {
+        let Ok(path) = self.cache.locate(&self.rel(j)) else {
             return true; // run_batch reports the error
         };
         if let Some(parent) = path.parent() {
-            let _ = fsutil::create_dir_all(parent);
+            let mut made = self.made_dirs.lock().unwrap_or_else(|p| p.into_inner());
+            if !made.contains(parent) && fsutil::create_dir_all(parent).is_ok() {
+                made.insert(parent.to_path_buf());
+            }
         }
         match self.claims.try_claim(&path) {
             Ok(true) | Err(_) => true,
@@ -576,10 +586,10 @@ impl Run<'_> {
     /// Run the ready jobs `ready` as one batch and keep their outcomes for the next
     /// checkpoint.
     fn run_batch(&self, ready: &[usize], runner: &mut dyn super::transform::Runner) {
-        let mut items: Vec<(usize, PathBuf, PathBuf)> = Vec::new();
+        let mut items: Vec<(usize, PathBuf, PathBuf, PathBuf)> = Vec::new();
         for &j in ready {
             let rel = self.rel(j);
-            let path = match self.cache.artifact_path(&rel) {
+            let path = match self.cache.locate(&rel) {
                 Ok(p) => p,
                 Err(e) => {
                     self.failed(j, e.to_string());
@@ -588,7 +598,7 @@ impl Run<'_> {
             };
             // Published meanwhile by another build (whose claim we then took over, or
             // that built it without one): nothing to run.
-            if !self.jobs[j].repair && self.cache.artifact_exists(&rel) {
+            if !self.jobs[j].repair && fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
                 self.claims.release(&path);
                 self.adopt(j, &rel);
                 continue;
@@ -599,40 +609,40 @@ impl Run<'_> {
                 tmp.set_extension(format!("tmp.{}", self.opts.ext));
             }
             let input = PathBuf::from(self.sources.get(self.jobs[j].sources[0] as usize).path());
-            items.push((j, input, tmp));
+            items.push((j, input, tmp, path));
         }
         if items.is_empty() {
             return;
         }
         let batch: Vec<Item> = items
             .iter()
-            .map(|(_, i, o)| Item {
+            .map(|(_, i, o, _)| Item {
                 input: i,
                 output: o,
                 sidecars: &[],
             })
             .collect();
         let results = runner.run(&batch);
-        for ((j, input, tmp), result) in items.into_iter().zip(results) {
+        for ((j, input, tmp, path), result) in items.into_iter().zip(results) {
             let outcome = result.and_then(|()| self.finish_output(j, &input, &tmp));
             match outcome {
                 Ok((checksum, size)) => {
+                    let done = Done {
+                        job: j,
+                        tmp,
+                        path,
+                        checksum,
+                        size,
+                    };
                     self.pending
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .done
-                        .push(Done {
-                            job: j,
-                            tmp,
-                            checksum,
-                            size,
-                        });
+                        .push(done);
                 }
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);
-                    if let Ok(p) = self.cache.artifact_path(&self.rel(j)) {
-                        self.claims.release(&p);
-                    }
+                    self.claims.release(&path);
                     if self.cancelled() {
                         self.report().cancelled += 1;
                     } else {
@@ -749,27 +759,33 @@ impl Run<'_> {
             let mut published = Vec::with_capacity(done.len());
             for d in &done {
                 let rel = self.rel(d.job);
-                let path = self.cache.artifact_path(&rel)?;
                 let ours = if self.jobs[d.job].repair {
-                    fs::rename(&d.tmp, &path).map_err(io_at(&path))?;
+                    fs::rename(&d.tmp, &d.path).map_err(io_at(&d.path))?;
                     true
                 } else {
-                    store::publish(&d.tmp, &path)?
+                    let ours = store::publish(&d.tmp, &d.path)?;
+                    if !ours {
+                        let _ = fs::remove_file(&d.tmp);
+                    }
+                    ours
                 };
-                let _ = fs::remove_file(&d.tmp);
-                published.push((d, rel, path, ours));
+                published.push((d, rel, ours));
             }
             if !published.is_empty() {
-                sync_dirs(self.cache.dir(), published.iter().map(|p| p.2.as_path()))?;
+                sync_dirs(
+                    self.cache.dir(),
+                    published.iter().map(|p| p.0.path.as_path()),
+                )?;
             }
             let mut report = self.report();
-            for (d, rel, path, ours) in published {
-                let meta = fs::metadata(&path).map_err(io_at(&path))?;
+            for (d, rel, ours) in published {
+                let path = &d.path;
+                let meta = fs::metadata(path).map_err(io_at(path))?;
                 let (checksum, size) = if ours {
                     (d.checksum.clone(), d.size)
                 } else {
                     // Another build published this artifact first: describe the file that won.
-                    hash_file_counted(&path).map_err(io_at(&path))?
+                    hash_file_counted(path).map_err(io_at(path))?
                 };
                 let hash = self.entry(self.jobs[d.job].sources[0]).hash.to_string();
                 records.push(Record::Artifact(
@@ -785,9 +801,7 @@ impl Run<'_> {
             self.writer.append(&records)?;
             self.report().saves += 1;
             for d in &done {
-                if let Ok(p) = self.cache.artifact_path(&self.rel(d.job)) {
-                    self.claims.release(&p);
-                }
+                self.claims.release(&d.path);
             }
             Ok(())
         })();

@@ -202,6 +202,36 @@ impl DatasetCache {
         self.confine(rel).map(|(p, _)| p)
     }
 
+    /// [`Self::artifact_path`] without looking at the file itself (what to name an
+    /// artifact about to be written).
+    pub(crate) fn locate(&self, rel: &str) -> Result<PathBuf, DatasetError> {
+        let rel_path = Path::new(rel);
+        let lexically_ok = rel.starts_with("objects/")
+            && !rel.contains('\0')
+            && rel_path
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        let escapes = || -> DatasetError {
+            fsutil::FsError::Escapes {
+                path: rel.to_string(),
+                base: self.dir.clone(),
+            }
+            .into()
+        };
+        if !lexically_ok {
+            return Err(escapes());
+        }
+        let mut dir = self.dir.clone();
+        let parts: Vec<Component> = rel_path.components().collect();
+        for c in &parts[..parts.len() - 1] {
+            dir.push(c);
+            if !self.dir_is_inside(&dir) {
+                return Err(escapes());
+            }
+        }
+        Ok(self.dir.join(rel_path))
+    }
+
     /// [`Self::artifact_path`], also returning the file's metadata when it exists.
     ///
     /// Same guarantee as [`fsutil::safe_join`] at a fraction of its cost (status checks

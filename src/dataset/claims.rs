@@ -72,32 +72,26 @@ impl Claims {
     /// else holds a live claim on it.
     pub fn try_claim(&self, artifact: &Path) -> io::Result<bool> {
         let claim = claim_path(artifact);
-        let tmp = crate::fsutil::temp_path_for(&claim);
-        let result = (|| {
-            for _ in 0..4 {
-                fs::write(&tmp, self.content())?;
-                match fs::hard_link(&tmp, &claim) {
-                    Ok(()) => {
-                        self.mine
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .insert(claim.clone());
-                        return Ok(true);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(e),
+        for _ in 0..4 {
+            // Exclusive create: atomic on local filesystems and on NFS (version 3 on).
+            match OpenOptions::new().write(true).create_new(true).open(&claim) {
+                Ok(mut f) => {
+                    f.write_all(self.content().as_bytes())?;
+                    self.mine
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(claim);
+                    return Ok(true);
                 }
-                // The temporary file was just written: its mtime is the filesystem's now.
-                let clock = fs::metadata(&tmp)?.modified()?;
-                if !self.is_stale(&claim, clock) {
-                    return Ok(false);
-                }
-                self.break_stale(&claim);
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
             }
-            Ok(false)
-        })();
-        let _ = fs::remove_file(&tmp);
-        result
+            if !self.is_stale(&claim, fs_clock(&claim)?) {
+                return Ok(false);
+            }
+            self.break_stale(&claim);
+        }
+        Ok(false)
     }
 
     /// Whether the claim at `claim` is abandoned, judged at filesystem time `clock`.
@@ -184,6 +178,15 @@ impl Drop for Claims {
     fn drop(&mut self) {
         self.release_all();
     }
+}
+
+/// The filesystem's clock now, in the directory of `near`: the mtime of a file just
+/// written there (a claimant on another machine is judged by the same clock).
+fn fs_clock(near: &Path) -> io::Result<std::time::SystemTime> {
+    let probe = crate::fsutil::temp_path_for(near);
+    let result = fs::write(&probe, b"").and_then(|()| fs::metadata(&probe)?.modified());
+    let _ = fs::remove_file(&probe);
+    result
 }
 
 /// Whether process `pid` of this host exists. Where that cannot be told, `true`

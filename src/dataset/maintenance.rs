@@ -61,6 +61,13 @@ impl DatasetCache {
     pub fn verify(&self) -> Result<VerifyReport, DatasetError> {
         let snap = self.snapshot()?;
         let index = &snap.to_index();
+        let mut warnings = snap.warnings.clone();
+        if snap.base.as_ref().is_some_and(|b| b.artifacts_damaged()) {
+            warnings.push(format!(
+                "{}: the artifact records of the index base are damaged; the next build records them again",
+                self.dir().display()
+            ));
+        }
         let mut problems = Vec::new();
         let mut to_check: BTreeSet<&str> = BTreeSet::new();
         for (src, e) in &index.entries {
@@ -119,7 +126,7 @@ impl DatasetCache {
             entries: index.entries.len(),
             artifacts_checked: checked.len(),
             problems,
-            warnings: snap.warnings.clone(),
+            warnings,
         })
     }
 

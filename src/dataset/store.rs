@@ -57,7 +57,7 @@ use crate::fsutil;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -246,18 +246,26 @@ fn table_of(index: &Index) -> Result<Table, String> {
         .iter()
         .map(|(k, f)| (k.clone(), (0, Some(f.clone()))))
         .collect();
-    let bytes = base::encode(base::Contents {
+    let bytes = base::encode(&base::Contents {
         generation: 0,
         clock: 0,
-        entries: index
-            .entries
-            .iter()
-            .map(|(p, e)| (p.as_str(), EntryRef::of(e))),
-        removals: std::iter::empty(),
-        artifacts: index
-            .artifacts
-            .iter()
-            .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
+        entries: &|| {
+            Box::new(
+                index
+                    .entries
+                    .iter()
+                    .map(|(p, e)| (p.as_str(), EntryRef::of(e))),
+            )
+        },
+        removals: &[],
+        artifacts: &|| {
+            Box::new(
+                index
+                    .artifacts
+                    .iter()
+                    .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
+            )
+        },
         variants: &variants,
         failures: &failures,
         objects: &Vec::new(),
@@ -409,24 +417,33 @@ impl Snapshot {
         self.failures.values().any(|(_, f)| f.is_some())
     }
 
-    /// Every artifact record, in path order.
-    pub fn artifacts(&self) -> Vec<(Cow<'_, str>, Artifact)> {
-        let mut out = Vec::new();
+    /// Every artifact record, in path order (the base's read one at a time).
+    pub fn artifacts(&self) -> impl Iterator<Item = (Cow<'_, str>, Artifact)> + '_ {
+        let n = self.base.as_ref().map_or(0, Table::artifact_count);
         let mut over = self.artifacts.iter().peekable();
-        if let Some(b) = &self.base {
-            for i in 0..b.artifact_count() {
-                let (rel, a) = b.artifact_at(i);
-                while let Some((r, a)) = over.next_if(|(r, _)| r.as_str() < rel) {
-                    out.push((Cow::Borrowed(r.as_str()), a.clone()));
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            let next_base = (i < n).then(|| self.base.as_ref().expect("n > 0").artifact_at(i));
+            match (next_base, over.peek()) {
+                (Some((rel, a)), Some((r, _))) if rel < r.as_str() => {
+                    i += 1;
+                    Some((Cow::Borrowed(rel), a))
                 }
-                match over.next_if(|(r, _)| r.as_str() == rel) {
-                    Some((r, a)) => out.push((Cow::Borrowed(r.as_str()), a.clone())),
-                    None => out.push((Cow::Borrowed(rel), a)),
+                (Some((rel, _)), Some((r, _))) if rel == r.as_str() => {
+                    i += 1;
+                    over.next()
+                        .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone()))
                 }
+                (_, Some(_)) => over
+                    .next()
+                    .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
+                (Some((rel, a)), None) => {
+                    i += 1;
+                    Some((Cow::Borrowed(rel), a))
+                }
+                (None, None) => None,
             }
-        }
-        out.extend(over.map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())));
-        out
+        })
     }
 
     /// Paths recorded removed (tombstones), in path order.
@@ -687,13 +704,6 @@ pub(crate) fn compact(
                 });
             }
         }
-        let artifacts = snap.artifacts();
-        let before = artifacts.len();
-        let artifacts: Vec<_> = artifacts
-            .into_iter()
-            .filter(|(r, _)| !prune.unreferenced || referenced.contains(r.as_ref()))
-            .collect();
-        let pruned = before - artifacts.len();
         let removals = if prune.tombstones {
             Vec::new()
         } else {
@@ -708,17 +718,31 @@ pub(crate) fn compact(
         } else {
             snap.failures.clone()
         };
-        let bytes = base::encode(base::Contents {
-            generation,
-            clock,
-            entries: (0..entries.len()).map(|i| entries.get(i)),
-            removals: removals.into_iter(),
-            artifacts: artifacts.into_iter(),
-            variants: &snap.variants,
-            failures: &failures,
-            objects: &dirs,
-        });
-        f.write_all(&bytes).map_err(io_at(&tmp))?;
+        let kept = |rel: &str| !prune.unreferenced || referenced.contains(rel);
+        let pruned = match prune.unreferenced {
+            true => snap.artifacts().filter(|(r, _)| !kept(r)).count(),
+            false => 0,
+        };
+        let artifacts = || -> Box<dyn Iterator<Item = (Cow<'_, str>, Artifact)> + '_> {
+            Box::new(snap.artifacts().filter(|(r, _)| kept(r)))
+        };
+        let all_entries = || -> Box<dyn Iterator<Item = (&str, EntryRef<'_>)> + '_> {
+            Box::new((0..entries.len()).map(|i| entries.get(i)))
+        };
+        base::write(
+            &mut f,
+            &base::Contents {
+                generation,
+                clock,
+                entries: &all_entries,
+                removals: &removals,
+                artifacts: &artifacts,
+                variants: &snap.variants,
+                failures: &failures,
+                objects: &dirs,
+            },
+        )
+        .map_err(io_at(&tmp))?;
         f.sync_all().map_err(io_at(&tmp))?;
         drop(f);
         if !publish(&tmp, &target)? {
@@ -769,12 +793,26 @@ fn remove_if_present(path: &Path) -> Result<(), DatasetError> {
     }
 }
 
-/// Give `tmp` the name `dest` unless it exists: a hard link (atomic create-if-absent,
-/// also on NFS). `false` when `dest` existed. Filesystems without hard links fall back
+/// Give `tmp` the name `dest` unless it exists, atomically: `false` when `dest` existed
+/// (then `tmp` is left in place). A rename that refuses to replace where the filesystem
+/// has one (Linux: local filesystems), else a hard link, which fails if the name exists
+/// (NFS too) and then the temporary name is removed. Filesystems with neither fall back
 /// to a check and a rename (not atomic against a concurrent publisher).
 pub(crate) fn publish(tmp: &Path, dest: &Path) -> Result<bool, DatasetError> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, tmp, CWD, dest, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(true),
+            Err(rustix::io::Errno::EXIST) => return Ok(false),
+            Err(_) => {} // not supported here: fall back
+        }
+    }
     match fs::hard_link(tmp, dest) {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            let _ = fs::remove_file(tmp);
+            Ok(true)
+        }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(_) if dest.exists() => Ok(false),
         Err(_) => {
