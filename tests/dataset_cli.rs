@@ -452,3 +452,85 @@ fn symlinked_objects_dir_is_never_walked_or_deleted_in() {
         "{out}"
     );
 }
+
+#[test]
+fn items_with_sidecars_are_hashed_and_transformed_together() {
+    let fx = Fx::new();
+    fx.write("img1.png", "pixels 1\n");
+    fx.write("img1.txt", "a caption\n");
+    fx.write("img1.mask.png", "mask 1\n");
+    fx.write("img2.png", "pixels 2\n");
+    fx.write("img2.txt", "another caption\n");
+    fx.write("lonely.txt", "a sidecar without its primary\n");
+    let exec = "cat {in} {sidecars} > {out}";
+    let (code, out, _) = fx.build(
+        "joined",
+        exec,
+        &["--sidecar", "*.txt", "--sidecar", "*.mask.png"],
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "2 new, 0 changed, 0 touched, 0 unchanged, 0 removed; 2 transformed, 0 deduplicated, 0 failed\n")
+    );
+    let get = |rel: &str| {
+        let (code, out, err) = fx.run(&["get", rel, "--cache", C, "--variant", "joined"]);
+        let text = (code == 0).then(|| {
+            read(std::path::Path::new(
+                &out.trim().replace("<T>", fx.root.to_str().unwrap()),
+            ))
+        });
+        (code, text, err)
+    };
+    // Sidecars in suffix order: `.mask.png` before `.txt`.
+    assert_eq!(
+        get("src/img1.png").1.unwrap(),
+        "pixels 1\nmask 1\na caption\n"
+    );
+    // A sidecar is not an item of its own.
+    assert_eq!(get("src/img1.txt").0, 1);
+    // The rule is recorded: status groups the same way without being told.
+    let (code, out, _) = fx.run(&["status", "src", "--cache", C]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("0 new, 0 changed, 0 touched, 0 removed, 2 unchanged"),
+        "{out}"
+    );
+    // Editing a caption changes its item.
+    fx.write("img1.txt", "a better caption\n");
+    let (code, out, _) = fx.run(&["status", "src", "--cache", C]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("changed    <T>/src/img1.png\n"), "{out}");
+    let (code, _, err) = get("src/img1.png");
+    assert_eq!(code, 1);
+    assert!(err.contains("source changed since it was cached"), "{err}");
+    let (code, out, _) = fx.build("joined", exec, &[]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "0 new, 1 changed, 0 touched, 1 unchanged, 0 removed; 1 transformed, 0 deduplicated, 0 failed\n")
+    );
+    assert_eq!(
+        get("src/img1.png").1.unwrap(),
+        "pixels 1\nmask 1\na better caption\n"
+    );
+    // A worker gets the sidecars as extra fields.
+    let worker =
+        r#"while IFS="$(printf '\t')" read -r i o a b; do cat "$i" $a $b > "$o"; echo ok; done"#;
+    let (code, out, _) = fx.run(&[
+        "build",
+        "src",
+        "--cache",
+        C,
+        "--variant",
+        "w",
+        "--worker",
+        worker,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (_, got, _) = fx.run(&["get", "src/img2.png", "--cache", C, "--variant", "w"]);
+    assert_eq!(
+        read(std::path::Path::new(
+            &got.trim().replace("<T>", fx.root.to_str().unwrap())
+        )),
+        "pixels 2\nanother caption\n"
+    );
+}

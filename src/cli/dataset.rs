@@ -127,6 +127,10 @@ pub struct StatusArgs {
     producer: ProducerArgs,
     #[command(flatten)]
     trust: TrustArg,
+    /// Group files into items with this sidecar glob (repeatable; default: the rule the
+    /// cache records).
+    #[arg(long = "sidecar", value_name = "GLOB")]
+    sidecars: Vec<String>,
     /// Record the fingerprints of files whose content was read and found unchanged
     /// (entries recorded in the same clock tick as their file's last change), so the
     /// next status trusts them without reading them.
@@ -155,6 +159,11 @@ pub struct BuildArgs {
     /// Handle only shard K of N (1-based) of the sources: farm nodes sharing one cache.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
+    /// Companion files of each item, hashed with it and passed to the transform
+    /// (`{sidecars}`, extra worker fields): files matching GLOB (repeatable) with the
+    /// item's stem (`img.txt` for `img.png`). Recorded for later status and get.
+    #[arg(long = "sidecar", value_name = "GLOB")]
+    sidecars: Vec<String>,
     /// Seconds between index checkpoints during the build.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     checkpoint: f64,
@@ -275,6 +284,7 @@ fn status(a: StatusArgs) -> anyhow::Result<u8> {
         // The text report prints only files that need attention.
         changes_only: !a.json,
         update: a.update,
+        sidecars: (!a.sidecars.is_empty()).then(|| a.sidecars.clone()),
     };
     let report = cache.status_of(&a.sources, &opts)?;
     warn_all(&report.warnings);
@@ -383,6 +393,7 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
         jobs: a.jobs,
         checkpoint: Duration::from_secs_f64(a.checkpoint),
         trust_index: a.trust.on(),
+        sidecars: (!a.sidecars.is_empty()).then(|| a.sidecars.clone()),
         cancel: Some(Arc::clone(&cancel)),
     };
     let bar = if std::io::stderr().is_terminal() {

@@ -28,6 +28,7 @@
 //!          ctime i64, inode u64) | check u64             (124 bytes, sorted by path)
 //! head     variants u32 × (name, at i64, producer, ext)
 //!          failures u32 × (path, at i64, present u8 [variant, producer, error, at])
+//!          sidecars: at i64, globs u32 × glob   (see super::sidecars)
 //!          (strings as u32 length + UTF-8)
 //! heap     UTF-8 text; an entry's variants packed as `name\0path\0name\0path…`
 //! dirs     count u32 × (name, fingerprint): fan-out directories of `objects/` in which
@@ -62,6 +63,16 @@ const ARTIFACT_LEN: usize = 5 * 12 + 8 + 8 + 8 + 32 + 8;
 /// Variants: name → (since, info). Failures: path → (when, failure or cleared).
 pub(crate) type Variants = BTreeMap<String, (i64, VariantInfo)>;
 pub(crate) type Failures = BTreeMap<String, (i64, Option<Failure>)>;
+/// The sidecar globs items are grouped with, and since when (none: `(0, [])`).
+pub(crate) type Sidecars = (i64, Vec<String>);
+
+/// The small decoded part of a base: variants, failures, sidecar rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Head {
+    pub variants: Variants,
+    pub failures: Failures,
+    pub sidecars: Sidecars,
+}
 
 /// The header of a base file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +164,7 @@ pub(crate) struct Contents<'a> {
     pub artifacts: &'a dyn Fn() -> Box<dyn Iterator<Item = (Cow<'a, str>, Artifact)> + 'a>,
     pub variants: &'a Variants,
     pub failures: &'a Failures,
+    pub sidecars: &'a Sidecars,
     pub objects: &'a Snapshot,
 }
 
@@ -268,6 +280,11 @@ pub(crate) fn write<W: Write + Seek>(out: W, c: &Contents) -> io::Result<()> {
             }
             None => head.u8(0),
         }
+    }
+    head.i64(c.sidecars.0);
+    head.u32(c.sidecars.1.len() as u32);
+    for g in &c.sidecars.1 {
+        head.str(g);
     }
     main.put(&head.0)?;
     for (path, e) in (c.entries)() {
@@ -401,8 +418,7 @@ pub(crate) struct Table {
     pub generation: u64,
     /// The filesystem's clock when the base was written (see [`super::objects`]).
     pub clock: i64,
-    pub variants: Variants,
-    pub failures: Failures,
+    pub head: Head,
     /// Fan-out directories whose artifacts were all present.
     pub objects: Snapshot,
     /// Size of the file, for compaction decisions.
@@ -499,13 +515,11 @@ impl Table {
         let part = |a: u64, b: u64| &main[(a - s.entries) as usize..(b - s.entries) as usize];
         let heap =
             String::from_utf8(part(s.heap, s.dirs).to_vec()).map_err(|_| "text is not UTF-8")?;
-        let (variants, failures) =
-            decode_head(part(s.head, s.heap)).ok_or("malformed variants or failures")?;
+        let head = decode_head(part(s.head, s.heap)).ok_or("malformed variants or failures")?;
         let table = Table {
             generation: header.generation,
             clock: header.clock,
-            variants,
-            failures,
+            head,
             objects: decode_dirs(part(s.dirs, s.artifacts)).ok_or("malformed objects section")?,
             file_len,
             entries: part(s.entries, s.removals).to_vec(),
@@ -655,7 +669,7 @@ fn search(n: usize, mut cmp: impl FnMut(usize) -> Option<Ordering>) -> Option<us
     None
 }
 
-fn decode_head(bytes: &[u8]) -> Option<(Variants, Failures)> {
+fn decode_head(bytes: &[u8]) -> Option<Head> {
     let mut d = Dec::new(bytes);
     let mut variants = BTreeMap::new();
     for _ in 0..d.u32()? {
@@ -683,7 +697,16 @@ fn decode_head(bytes: &[u8]) -> Option<(Variants, Failures)> {
         };
         failures.insert(path, (at, f));
     }
-    d.is_empty().then_some((variants, failures))
+    let at = d.i64()?;
+    let mut globs = Vec::new();
+    for _ in 0..d.u32()? {
+        globs.push(d.string()?);
+    }
+    d.is_empty().then_some(Head {
+        variants,
+        failures,
+        sidecars: (at, globs),
+    })
 }
 
 fn decode_dirs(bytes: &[u8]) -> Option<Snapshot> {
@@ -763,8 +786,8 @@ impl TableFile {
         (self.sections.art_heap, self.header.art_heap_len)
     }
 
-    /// Variants and failures.
-    pub fn head(&self) -> Result<(Variants, Failures), String> {
+    /// Variants, failures and the sidecar rule.
+    pub fn head(&self) -> Result<Head, String> {
         let len = usize::try_from(self.header.head_len).map_err(|_| "too large")?;
         decode_head(&self.read(self.sections.head, len)?)
             .ok_or_else(|| "malformed variants or failures".into())
@@ -984,6 +1007,7 @@ mod tests {
             },
             variants: &variants,
             failures: &failures,
+            sidecars: &(3, vec!["*.txt".into()]),
             objects: &objects,
         })
     }
@@ -1009,7 +1033,12 @@ mod tests {
         for (rel, a) in &artifacts {
             assert_eq!(t.artifact(rel).as_ref(), Some(a));
         }
-        assert_eq!((&t.variants, &t.failures), (&variants, &failures));
+        let head = Head {
+            variants,
+            failures,
+            sidecars: (3, vec!["*.txt".into()]),
+        };
+        assert_eq!(t.head, head);
 
         let f = TableFile::open(&path).unwrap();
         assert_eq!(f.generation(), 7);
@@ -1022,7 +1051,7 @@ mod tests {
             assert_eq!(f.artifact(rel).unwrap().as_ref(), Some(a));
         }
         assert_eq!(f.removal("/s/gone").unwrap(), Some(77));
-        assert_eq!(f.head().unwrap(), (variants, failures));
+        assert_eq!(f.head().unwrap(), head);
     }
 
     #[test]

@@ -22,8 +22,9 @@ use super::fingerprint::{now_ns, Fingerprint};
 use super::hashing::hash_file_counted;
 use super::layout::{artifact_name_keyed, variant_key};
 use super::model::{Artifact, Failure, Record, VariantInfo};
-use super::scan::{scan, FileState, Scan};
+use super::scan::{item_fingerprint, scan, FileState, Scan};
 use super::serve::serving;
+use super::sidecars::Rule;
 use super::sources::Sources;
 use super::store::{self, Prune, Snapshot, Writer};
 use super::transform::{Item, Transform};
@@ -65,6 +66,11 @@ pub struct BuildOptions {
     pub checkpoint: Duration,
     /// Skip per-file validation of indexed files.
     pub trust_index: bool,
+    /// Items with sidecars: files matching one of these globs are companions of the
+    /// file with the same stem (`img.txt` of `img.png`), hashed with it and passed to
+    /// the transform with it, not items of their own. Recorded in the index for
+    /// `status` and `get`; `None` keeps the recorded rule (`Some(vec![])` clears it).
+    pub sidecars: Option<Vec<String>>,
     /// Set to stop the build early (Ctrl-C): no further transform starts, the ones
     /// running finish, and everything finished is recorded. A transform that fails once
     /// this is set is not recorded as a failure: it was most likely interrupted along
@@ -81,6 +87,7 @@ impl BuildOptions {
             jobs: 0,
             checkpoint: Duration::from_secs(5),
             trust_index: false,
+            sidecars: None,
             cancel: None,
         }
     }
@@ -238,8 +245,6 @@ impl DatasetCache {
             warnings: snap.warnings.clone(),
             ..Default::default()
         };
-        let entries = snap.entries();
-        let scanned = scan(&entries, sources, opts.trust_index);
         let key = variant_key(&opts.variant, &opts.producer, &opts.ext);
         let writer = self.writer();
         let mut records = Vec::new();
@@ -250,6 +255,14 @@ impl DatasetCache {
         if snap.variant(&opts.variant) != Some(&info) {
             records.push(Record::Variant(opts.variant.clone(), started, info));
         }
+        let globs = opts.sidecars.as_ref().unwrap_or(&snap.sidecars.1);
+        let grouped = sources.items(&Rule::new(globs)?);
+        let sources = &grouped;
+        if *globs != snap.sidecars.1 {
+            records.push(Record::Sidecars(started, globs.clone()));
+        }
+        let entries = snap.entries();
+        let scanned = scan(&entries, sources, opts.trust_index);
         let jobs = self.plan(
             &snap,
             &entries,
@@ -586,7 +599,7 @@ impl Run<'_> {
     /// Run the ready jobs `ready` as one batch and keep their outcomes for the next
     /// checkpoint.
     fn run_batch(&self, ready: &[usize], runner: &mut dyn super::transform::Runner) {
-        let mut items: Vec<(usize, PathBuf, PathBuf, PathBuf)> = Vec::new();
+        let mut items: Vec<(usize, PathBuf, PathBuf, PathBuf, Vec<PathBuf>)> = Vec::new();
         for &j in ready {
             let rel = self.rel(j);
             let path = match self.cache.locate(&rel) {
@@ -608,23 +621,24 @@ impl Run<'_> {
             if !self.opts.ext.is_empty() {
                 tmp.set_extension(format!("tmp.{}", self.opts.ext));
             }
-            let input = PathBuf::from(self.sources.get(self.jobs[j].sources[0] as usize).path());
-            items.push((j, input, tmp, path));
+            let file = self.sources.get(self.jobs[j].sources[0] as usize);
+            let sides = file.sidecars().map(|s| PathBuf::from(s.path())).collect();
+            items.push((j, PathBuf::from(file.path()), tmp, path, sides));
         }
         if items.is_empty() {
             return;
         }
         let batch: Vec<Item> = items
             .iter()
-            .map(|(_, i, o, _)| Item {
+            .map(|(_, i, o, _, sides)| Item {
                 input: i,
                 output: o,
-                sidecars: &[],
+                sidecars: sides,
             })
             .collect();
         let results = runner.run(&batch);
-        for ((j, input, tmp, path), result) in items.into_iter().zip(results) {
-            let outcome = result.and_then(|()| self.finish_output(j, &input, &tmp));
+        for ((j, _, tmp, path, _), result) in items.into_iter().zip(results) {
+            let outcome = result.and_then(|()| self.finish_output(j, &tmp));
             match outcome {
                 Ok((checksum, size)) => {
                     let done = Done {
@@ -655,10 +669,12 @@ impl Run<'_> {
 
     /// Check a transform's output (the source did not move, the output is a regular
     /// file) and hash it.
-    fn finish_output(&self, j: usize, input: &Path, tmp: &Path) -> Result<(String, u64), String> {
+    fn finish_output(&self, j: usize, tmp: &Path) -> Result<(String, u64), String> {
         // The artifact is recorded as made from the content hashed earlier: if the
-        // source moved meanwhile, that may not be what the transform read.
-        if Fingerprint::of(input).ok() != Some(self.entry(self.jobs[j].sources[0]).fp) {
+        // source (or a sidecar) moved meanwhile, that may not be what the transform read.
+        let first = self.jobs[j].sources[0];
+        let now = item_fingerprint(&self.sources.get(first as usize), false).ok();
+        if now != Some(self.entry(first).fp) {
             return Err("the source changed while it was being built; build again".into());
         }
         let meta =

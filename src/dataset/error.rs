@@ -38,6 +38,8 @@ pub enum DatasetError {
     Stale { path: PathBuf },
     #[error("{path}: path is not valid UTF-8; the index stores paths as text")]
     NonUtf8Path { path: PathBuf },
+    #[error("invalid --sidecar glob `{glob}`: {why}")]
+    BadSidecar { glob: String, why: String },
     #[error("invalid shard `{0}`: expected K/N with 1 <= K <= N")]
     BadShard(String),
     #[error("a build is running on this cache; garbage collection would race with it")]

@@ -8,6 +8,7 @@ use super::hashing::hash_file_counted;
 use super::layout::variant_key;
 use super::model::{Artifact, Entry, Record};
 use super::serve::serving;
+use super::sidecars::{self, Rule};
 use super::sources::path_str;
 use super::view::EntryRef;
 use serde::Serialize;
@@ -71,7 +72,8 @@ impl DatasetCache {
             path: key_path.clone(),
         })?;
         if !opts.trust_index {
-            self.validate_source(&key_path, key, &entry)?;
+            let rule = Rule::new(lookup.sidecars())?;
+            self.validate_source(&key_path, key, &entry, &rule)?;
         }
         let no = |why: String| DatasetError::NoArtifact {
             path: key_path.clone(),
@@ -104,16 +106,37 @@ impl DatasetCache {
         Ok(path)
     }
 
-    /// Check `path` against its entry; re-stamp an entry whose content proved the same.
-    fn validate_source(&self, path: &Path, key: &str, entry: &Entry) -> Result<(), DatasetError> {
+    /// Check `path` (with its sidecars under `rule`) against its entry; re-stamp an
+    /// entry whose content proved the same.
+    fn validate_source(
+        &self,
+        path: &Path,
+        key: &str,
+        entry: &Entry,
+        rule: &Rule,
+    ) -> Result<(), DatasetError> {
         let at = now_ns();
-        let Ok(fp) = Fingerprint::of(path) else {
+        let Ok(primary) = Fingerprint::of(path) else {
             return Ok(()); // vanished: served from the cache
         };
+        let sides = rule.on_disk(path).map_err(io_at(path))?;
+        let mut fps = Vec::with_capacity(sides.len());
+        for (suffix, p) in &sides {
+            fps.push((suffix.as_str(), Fingerprint::of(p).map_err(io_at(p))?));
+        }
+        let fp = sidecars::combine(primary, &fps);
         if fp == entry.fp && !fp.is_racy(entry.at) {
             return Ok(());
         }
-        let (h, _) = hash_file_counted(path).map_err(io_at(path))?;
+        let (mut h, _) = hash_file_counted(path).map_err(io_at(path))?;
+        if !sides.is_empty() {
+            let mut hashes = Vec::with_capacity(sides.len());
+            for (suffix, p) in &sides {
+                hashes.push((suffix.as_str(), hash_file_counted(p).map_err(io_at(p))?.0));
+            }
+            let refs: Vec<(&str, &str)> = hashes.iter().map(|(s, h)| (*s, h.as_str())).collect();
+            h = sidecars::item_hash(&h, &refs);
+        }
         if h != entry.hash {
             return Err(DatasetError::Stale {
                 path: path.to_path_buf(),

@@ -117,6 +117,8 @@ pub(crate) enum Record {
     Failure(String, i64, Option<Failure>),
     /// A variant is served by this producer from this time on.
     Variant(String, i64, VariantInfo),
+    /// Sources are grouped into items with these sidecar globs from this time on.
+    Sidecars(i64, Vec<String>),
 }
 
 /// What the records say about one path: the latest entry seen and the latest removal.
@@ -221,6 +223,7 @@ pub(crate) struct Fold {
     pub artifacts: BTreeMap<String, Artifact>,
     pub failures: BTreeMap<String, (i64, Option<Failure>)>,
     pub variants: BTreeMap<String, (i64, VariantInfo)>,
+    pub sidecars: Option<(i64, Vec<String>)>,
 }
 
 impl Fold {
@@ -243,6 +246,7 @@ impl Fold {
                     self.failures.insert(path, s);
                 }
             }
+            Record::Sidecars(at, globs) => lww(&mut self.sidecars, at, globs),
             Record::Variant(name, at, info) => {
                 let mut slot = self.variants.remove(&name);
                 lww(&mut slot, at, info);

@@ -18,6 +18,7 @@
 //!               has_fp u8 [size u64, mtime i64, ctime i64, inode u64]
 //!   4 failure   path, at i64, present u8 [variant, producer, error, at text]
 //!   5 variant   name, at i64, producer, ext
+//!   6 sidecars  at i64, globs u32 × glob
 //! ```
 
 use super::codec::{Dec, Enc};
@@ -142,6 +143,14 @@ fn put(e: &mut Enc, r: &Record) {
             e.str(&info.producer);
             e.str(&info.ext);
         }
+        Record::Sidecars(at, globs) => {
+            e.u8(6);
+            e.i64(*at);
+            e.u32(globs.len() as u32);
+            for g in globs {
+                e.str(g);
+            }
+        }
     }
 }
 
@@ -221,6 +230,15 @@ fn get(d: &mut Dec) -> Option<Record> {
                     ext: d.string()?,
                 },
             )
+        }
+        6 => {
+            let at = d.i64()?;
+            let n = d.u32()?;
+            let mut globs = Vec::new();
+            for _ in 0..n {
+                globs.push(d.string()?);
+            }
+            Record::Sidecars(at, globs)
         }
         _ => return None,
     })
@@ -307,6 +325,8 @@ pub(crate) mod tests {
                 at,
                 VariantInfo { producer, ext }
             )),
+            (any::<i64>(), proptest::collection::vec(s(), 0..3))
+                .prop_map(|(at, g)| Record::Sidecars(at, g)),
         ]
     }
 

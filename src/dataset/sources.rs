@@ -35,9 +35,14 @@ pub struct Sources {
     pub roots: Vec<String>,
     /// The shard the files were cut down to, if any.
     pub shard: Option<Shard>,
-    dirs: Vec<DirFiles>,
+    dirs: Arc<Vec<DirFiles>>,
     /// Every file as (index in `dirs`, index of its name there), sorted by path.
     order: Vec<(u32, u32)>,
+    /// When grouped into items ([`Sources::items`]): for each file of `order`, its
+    /// sidecars as a range of `sides`; else empty.
+    side_ranges: Vec<(u32, u32)>,
+    /// Sidecars as (index in `dirs`, index of its name there).
+    sides: Vec<(u32, u32)>,
     /// Whether the fingerprints taken during the walk are still unused. Single use: the
     /// first validation takes them, so a `Sources` kept and reused later cannot vouch for
     /// files with stale fingerprints.
@@ -73,6 +78,39 @@ pub struct SourceFile<'a> {
     name: &'a str,
     stat: Option<Stat>,
     problem: Option<&'a str>,
+    /// Its sidecars, as positions in `dirs` (see [`Sources::items`]).
+    sides: &'a [(u32, u32)],
+    dirs: &'a [DirFiles],
+}
+
+/// A sidecar of an item: a file of the primary's directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Sidecar<'a> {
+    dir: &'a str,
+    name: &'a str,
+    /// The part of the name after the primary's stem (`.txt`, `.mask.png`).
+    pub suffix: &'a str,
+    stat: Option<Stat>,
+}
+
+impl Sidecar<'_> {
+    pub fn path(&self) -> String {
+        join(self.dir, self.name)
+    }
+
+    pub(crate) fn stat(&self) -> Option<Stat> {
+        self.stat
+    }
+}
+
+/// `dir` and `name` as one path.
+fn join(dir: &str, name: &str) -> String {
+    let sep = if dir.ends_with('/') { "" } else { "/" };
+    let mut p = String::with_capacity(dir.len() + sep.len() + name.len());
+    p.push_str(dir);
+    p.push_str(sep);
+    p.push_str(name);
+    p
 }
 
 impl<'a> SourceFile<'a> {
@@ -127,6 +165,24 @@ impl<'a> SourceFile<'a> {
     /// The fingerprint taken during the walk, if any.
     pub(crate) fn stat(&self) -> Option<Stat> {
         self.stat
+    }
+
+    /// The item's sidecars, by name (none unless grouped with [`Sources::items`]).
+    pub fn sidecars(&self) -> impl ExactSizeIterator<Item = Sidecar<'a>> + 'a {
+        let (dirs, stem_len, fresh_stat) = (
+            self.dirs,
+            super::sidecars::stem(self.name).len(),
+            self.stat.is_some(),
+        );
+        self.sides.iter().map(move |&(d, i)| {
+            let f = file_at(dirs, d, i, fresh_stat);
+            Sidecar {
+                dir: f.dir,
+                name: f.name,
+                suffix: &f.name[stem_len..],
+                stat: f.stat,
+            }
+        })
     }
 
     /// Why this entry of its directory cannot be a source (a broken link, a special
@@ -315,8 +371,10 @@ impl Sources {
         Ok(Sources {
             roots,
             shard: None,
-            dirs,
+            dirs: Arc::new(dirs),
             order,
+            side_ranges: Vec::new(),
+            sides: Vec::new(),
             fresh: Arc::new(AtomicBool::new(stat)),
         })
     }
@@ -324,7 +382,7 @@ impl Sources {
     /// Keep only the files of `shard`.
     pub fn shard(mut self, shard: Option<Shard>) -> Sources {
         if let Some(s) = shard {
-            let dirs = &self.dirs;
+            let dirs = &*self.dirs;
             self.order
                 .retain(|&(d, i)| s.holds(file_at(dirs, d, i, false).path_hash()));
         }
@@ -345,7 +403,63 @@ impl Sources {
     /// The `i`-th file in path order.
     pub fn get(&self, i: usize) -> SourceFile<'_> {
         let (d, n) = self.order[i];
-        file_at(&self.dirs, d, n, true)
+        let mut f = file_at(&self.dirs, d, n, true);
+        if let Some(&(a, b)) = self.side_ranges.get(i) {
+            f.sides = &self.sides[a as usize..b as usize];
+        }
+        f
+    }
+
+    /// The files grouped into items by the sidecar rule `rule`: sidecars leave the list
+    /// and go with their primary (see [`super::sidecars`]). Cheap: the listing is shared.
+    pub(crate) fn items(&self, rule: &super::sidecars::Rule) -> Sources {
+        let mut out = Sources {
+            roots: self.roots.clone(),
+            shard: self.shard,
+            dirs: Arc::clone(&self.dirs),
+            order: Vec::new(),
+            side_ranges: Vec::new(),
+            sides: Vec::new(),
+            fresh: Arc::clone(&self.fresh),
+        };
+        if rule.is_empty() {
+            out.order = self.order.clone();
+            return out;
+        }
+        out.order.reserve(self.order.len());
+        out.side_ranges.reserve(self.order.len());
+        for &(d, i) in &self.order {
+            let dir = &self.dirs[d as usize];
+            let name = dir.name(i as usize);
+            if rule.is_sidecar(name) {
+                continue;
+            }
+            // Names in a directory are sorted: the ones starting with `stem.` are together.
+            let prefix = format!("{}.", super::sidecars::stem(name));
+            let n = dir.ends.len();
+            let (mut first, mut hi) = (0, n);
+            while first < hi {
+                let mid = first + (hi - first) / 2;
+                if dir.name(mid) < prefix.as_str() {
+                    first = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            let start = out.sides.len() as u32;
+            for k in first..n {
+                let other = dir.name(k);
+                if !other.starts_with(&prefix) {
+                    break;
+                }
+                if rule.suffix(name, other).is_some() {
+                    out.sides.push((d, k as u32));
+                }
+            }
+            out.order.push((d, i));
+            out.side_ranges.push((start, out.sides.len() as u32));
+        }
+        out
     }
 
     /// The files, in path order.
@@ -406,6 +520,8 @@ fn file_at(dirs: &[DirFiles], d: u32, i: u32, with_stat: bool) -> SourceFile<'_>
             None
         },
         problem,
+        sides: &[],
+        dirs,
     }
 }
 
@@ -679,6 +795,8 @@ mod tests {
             name: "c.txt",
             stat: None,
             problem: None,
+            sides: &[],
+            dirs: &[],
         };
         for (other, want) in [
             ("/a/b/c.txt", Ordering::Equal),
@@ -699,6 +817,8 @@ mod tests {
             name: "x",
             stat: None,
             problem: None,
+            sides: &[],
+            dirs: &[],
         };
         assert_eq!(top.path(), "/x");
         assert_eq!(top.cmp_path("/x"), Ordering::Equal);

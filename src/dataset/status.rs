@@ -8,6 +8,7 @@ use super::model::Record;
 use super::objects::ObjectSet;
 use super::scan::{scan, Detail, FileState, Scanned};
 use super::serve::serving;
+use super::sidecars::Rule;
 use super::sources::Sources;
 use super::store::Snapshot;
 use super::view::EntryRef;
@@ -36,6 +37,9 @@ pub struct StatusOptions {
     /// Record the new fingerprints of files whose content was read and found the same
     /// (racy or touched), so that the next status trusts them on metadata.
     pub update: bool,
+    /// Group files into items with these sidecar globs (default: the rule the index
+    /// records, see [`BuildOptions::sidecars`](super::BuildOptions::sidecars)).
+    pub sidecars: Option<Vec<String>>,
 }
 
 /// Whether a source's artifact for one variant can be served.
@@ -181,6 +185,9 @@ impl DatasetCache {
         present: ObjectSet,
         opts: &StatusOptions,
     ) -> Result<StatusReport, DatasetError> {
+        let globs = opts.sidecars.as_ref().unwrap_or(&snap.sidecars.1);
+        let grouped = sources.items(&Rule::new(globs)?);
+        let sources = &grouped;
         let entries = snap.entries();
         let scanned = scan(&entries, sources, opts.trust_index);
         let exists = |rel: &str, vouched: bool| present.contains(rel, vouched);

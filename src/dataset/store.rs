@@ -44,7 +44,7 @@
 //! warning; nothing is silently reset. Indexes of versions 1 and 2 (`index.json`,
 //! [`super::legacy`]) are read as the base until the first compaction migrates them.
 
-use super::base::{self, Failures, Table, TableFile, Variants};
+use super::base::{self, Failures, Head, Sidecars, Table, TableFile, Variants};
 use super::error::{io_at, DatasetError};
 use super::fingerprint::Fingerprint;
 use super::layout::{INDEX_DIR, OBJECTS_DIR};
@@ -268,6 +268,7 @@ fn table_of(index: &Index) -> Result<Table, String> {
         },
         variants: &variants,
         failures: &failures,
+        sidecars: &(0, Vec::new()),
         objects: &Vec::new(),
     });
     Table::from_bytes(&bytes)
@@ -284,6 +285,8 @@ pub(crate) struct Snapshot {
     artifacts: BTreeMap<String, Artifact>,
     pub variants: Variants,
     pub failures: Failures,
+    /// The sidecar rule items are grouped with (see [`super::sidecars`]).
+    pub sidecars: Sidecars,
     /// The segments folded in: name and size.
     pub segments: Vec<(String, u64)>,
     pub warnings: Vec<String>,
@@ -300,24 +303,12 @@ impl Snapshot {
             Some(BaseData::File(_)) => unreachable!("read whole"),
             None => None,
         };
-        let mut variants = base
-            .as_ref()
-            .map(|b| b.variants.clone())
-            .unwrap_or_default();
-        let mut failures = base
-            .as_ref()
-            .map(|b| b.failures.clone())
-            .unwrap_or_default();
-        for (name, (at, info)) in r.fold.variants {
-            let mut slot = variants.remove(&name);
-            lww(&mut slot, at, info);
-            variants.insert(name, slot.expect("set"));
-        }
-        for (path, (at, f)) in r.fold.failures {
-            let mut slot = failures.remove(&path);
-            lww(&mut slot, at, f);
-            failures.insert(path, slot.expect("set"));
-        }
+        let base_head = base.as_ref().map(|b| b.head.clone()).unwrap_or_default();
+        let Head {
+            variants,
+            failures,
+            sidecars,
+        } = merge_head(base_head, &r.fold);
         let mut artifacts = BTreeMap::new();
         for (rel, a) in r.fold.artifacts {
             let mut slot = base
@@ -347,6 +338,7 @@ impl Snapshot {
             artifacts,
             variants,
             failures,
+            sidecars,
             segments: r.segments,
             warnings: r.warnings,
             legacy: r.legacy,
@@ -521,33 +513,27 @@ impl Snapshot {
 pub(crate) struct Lookup {
     base: Option<BaseData>,
     fold: Fold,
-    variants: Variants,
+    head: Head,
 }
 
 impl Lookup {
     pub fn load_with(cache_dir: &Path, mode: Mode) -> Result<Lookup, DatasetError> {
         let r = read(cache_dir, mode)?;
-        let mut variants = match &r.base {
-            Some(BaseData::Table(t)) => t.variants.clone(),
+        let base_head = match &r.base {
+            Some(BaseData::Table(t)) => t.head.clone(),
             Some(BaseData::File(f)) => {
-                f.head()
-                    .map_err(|detail| DatasetError::IndexUnreadable {
-                        path: cache_dir.join(INDEX_DIR),
-                        detail,
-                    })?
-                    .0
+                f.head().map_err(|detail| DatasetError::IndexUnreadable {
+                    path: cache_dir.join(INDEX_DIR),
+                    detail,
+                })?
             }
-            None => Variants::new(),
+            None => Head::default(),
         };
-        for (name, (at, info)) in r.fold.variants.clone() {
-            let mut slot = variants.remove(&name);
-            lww(&mut slot, at, info);
-            variants.insert(name, slot.expect("set"));
-        }
+        let head = merge_head(base_head, &r.fold);
         Ok(Lookup {
             base: r.base,
             fold: r.fold,
-            variants,
+            head,
         })
     }
 
@@ -592,8 +578,33 @@ impl Lookup {
     }
 
     pub fn variant(&self, name: &str) -> Option<&VariantInfo> {
-        self.variants.get(name).map(|(_, v)| v)
+        self.head.variants.get(name).map(|(_, v)| v)
     }
+
+    /// The sidecar globs items are grouped with.
+    pub fn sidecars(&self) -> &[String] {
+        &self.head.sidecars.1
+    }
+}
+
+/// A base's head with the segments' records folded in.
+fn merge_head(mut head: Head, fold: &Fold) -> Head {
+    for (name, (at, info)) in &fold.variants {
+        let mut slot = head.variants.remove(name);
+        lww(&mut slot, *at, info.clone());
+        head.variants.insert(name.clone(), slot.expect("set"));
+    }
+    for (path, (at, f)) in &fold.failures {
+        let mut slot = head.failures.remove(path);
+        lww(&mut slot, *at, f.clone());
+        head.failures.insert(path.clone(), slot.expect("set"));
+    }
+    if let Some((at, globs)) = &fold.sidecars {
+        let mut slot = Some(std::mem::take(&mut head.sidecars));
+        lww(&mut slot, *at, globs.clone());
+        head.sidecars = slot.expect("set");
+    }
+    head
 }
 
 /// Adds segments to the index of one cache: one writer per process (or per handle).
@@ -739,6 +750,7 @@ pub(crate) fn compact(
                 artifacts: &artifacts,
                 variants: &snap.variants,
                 failures: &failures,
+                sidecars: &snap.sidecars,
                 objects: &dirs,
             },
         )
@@ -829,8 +841,9 @@ pub(crate) fn rewrite(cache_dir: &Path, index: &Index) -> Result<(), DatasetErro
         path: cache_dir.to_path_buf(),
         detail,
     })?;
-    snap.variants = table.variants.clone();
-    snap.failures = table.failures.clone();
+    snap.variants = table.head.variants.clone();
+    snap.failures = table.head.failures.clone();
+    snap.sidecars = table.head.sidecars.clone();
     snap.base = Some(table);
     snap.over.clear();
     snap.artifacts.clear();
