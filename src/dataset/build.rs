@@ -169,6 +169,10 @@ struct Done {
     size: u64,
 }
 
+/// Finished outputs after which a checkpoint is taken whatever the time, so that what
+/// waits in memory stays small when transforms are quick.
+const CHECKPOINT_ITEMS: usize = 2048;
+
 /// What the next checkpoint records.
 #[derive(Default)]
 struct Pending {
@@ -648,11 +652,14 @@ impl Run<'_> {
                         checksum,
                         size,
                     };
-                    self.pending
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .done
-                        .push(done);
+                    let full = {
+                        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                        pending.done.push(done);
+                        pending.done.len() >= CHECKPOINT_ITEMS
+                    };
+                    if full {
+                        self.checkpoint();
+                    }
                 }
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);

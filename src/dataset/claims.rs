@@ -50,14 +50,18 @@ pub(crate) fn claim_path(artifact: &Path) -> PathBuf {
 pub(crate) struct Claims {
     host: String,
     pid: u32,
+    /// When this process started (so that a reused process id is not taken for it).
+    started: Option<u64>,
     mine: Mutex<HashSet<PathBuf>>,
 }
 
 impl Default for Claims {
     fn default() -> Self {
+        let pid = std::process::id();
         Claims {
             host: host_name(),
-            pid: std::process::id(),
+            pid,
+            started: start_time(pid),
             mine: Mutex::default(),
         }
     }
@@ -65,7 +69,8 @@ impl Default for Claims {
 
 impl Claims {
     fn content(&self) -> String {
-        format!("{}\n{}\n", self.host, self.pid)
+        let started = self.started.map(|t| t.to_string()).unwrap_or_default();
+        format!("{}\n{}\n{started}\n", self.host, self.pid)
     }
 
     /// Claim the artifact at `artifact` (its directory exists). `Ok(false)`: somebody
@@ -102,13 +107,12 @@ impl Claims {
         };
         let text = fs::read_to_string(claim).unwrap_or_default();
         let mut lines = text.lines();
-        let (host, pid) = (
-            lines.next().unwrap_or(""),
-            lines.next().and_then(|p| p.parse::<u32>().ok()),
-        );
+        let host = lines.next().unwrap_or("");
+        let pid = lines.next().and_then(|p| p.parse::<u32>().ok());
+        let started = lines.next().and_then(|t| t.parse::<u64>().ok());
         if host == self.host {
             if let Some(pid) = pid {
-                if pid != self.pid && !process_alive(pid) {
+                if pid != self.pid && !process_alive(pid, started) {
                     return true;
                 }
             }
@@ -189,14 +193,26 @@ fn fs_clock(near: &Path) -> io::Result<std::time::SystemTime> {
     result
 }
 
-/// Whether process `pid` of this host exists. Where that cannot be told, `true`
+/// Whether process `pid` of this host exists and is the one that started at `started`
+/// (a process id is soon reused on a busy machine). Where that cannot be told, `true`
 /// (the claim then goes stale by age only).
-fn process_alive(pid: u32) -> bool {
-    if cfg!(any(target_os = "linux", target_os = "android")) {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
+fn process_alive(pid: u32, started: Option<u64>) -> bool {
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        return true;
     }
+    match (start_time(pid), started) {
+        (None, _) => !Path::new("/proc").exists(),
+        (Some(now), Some(then)) => now == then,
+        (Some(_), None) => true,
+    }
+}
+
+/// When process `pid` started, in clock ticks since boot (`/proc/<pid>/stat`, field 22).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -213,6 +229,7 @@ mod tests {
         let other = Claims {
             host: a.host.clone(),
             pid: 1,
+            started: start_time(1),
             mine: Mutex::default(),
         };
         assert!(!other.try_claim(&art).unwrap(), "held by a live process");
@@ -225,6 +242,17 @@ mod tests {
             fs::read_to_string(claim_path(&art)).unwrap(),
             other.content()
         );
+        // A claim whose process id was reused by another process since (here: ours,
+        // started at another time) is broken too.
+        other.release(&art);
+        let reused = format!(
+            "{}\n{}\n{}\n",
+            a.host,
+            std::process::id(),
+            a.started.unwrap() + 1
+        );
+        fs::write(claim_path(&art), reused).unwrap();
+        assert!(other.try_claim(&art).unwrap());
         // Another host's claim: live until it goes without a heartbeat.
         other.release(&art);
         fs::write(claim_path(&art), "elsewhere\n1\n").unwrap();
