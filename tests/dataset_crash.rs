@@ -142,22 +142,25 @@ fn ctrl_c_saves_everything_finished_and_records_no_failure() {
     for i in 0..n {
         fx.write(&format!("f{i:02}"), &format!("file {i}\n"));
     }
-    // No periodic checkpoint: whatever is saved is saved on the way out.
-    let child = build_command(&fx, "sleep 0.1", "3600")
+    // No periodic checkpoint: whatever is saved is saved on the way out. Each transform
+    // notes its start in a log.
+    let log = fx.root.join("started.log");
+    let pause = format!("echo x >> {}; sleep 0.1", log.display());
+    let child = build_command(&fx, &pause, "3600")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .unwrap();
-    // Interrupt once a few artifacts are published (whatever the machine's speed).
-    let published = || {
-        walk_files(&fx.cache().join("objects"))
-            .iter()
-            .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-            .count()
+    // Interrupt once a few transforms have finished (whatever the machine's speed): with
+    // two at a time, six started means at least four finished.
+    let started = || {
+        std::fs::read_to_string(&log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
     };
     let start = std::time::Instant::now();
-    while published() < 4 && start.elapsed() < Duration::from_secs(60) {
+    while started() < 6 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(10));
     }
     let pgid = child.id().to_string();
@@ -191,7 +194,8 @@ fn ctrl_c_saves_everything_finished_and_records_no_failure() {
         );
     }
 
-    let (code, out, _) = fx.build("up", "sleep 0.1; tr a-z A-Z < {in} > {out}", &[]);
+    let same = format!("{pause}; tr a-z A-Z < {{in}} > {{out}}");
+    let (code, out, _) = fx.build("up", &same, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(&format!("; {} transformed,", n - done)),

@@ -302,7 +302,7 @@ impl DatasetCache {
             jobs: &jobs,
             key,
             writer,
-            claims: Claims::default(),
+            claims: Claims::register(self.dir(), &writer_name()),
             observer,
             pending: Mutex::default(),
             report: Mutex::new(report),
@@ -563,6 +563,7 @@ impl Run<'_> {
                     self.checkpoint();
                     last_flush = Instant::now();
                 }
+                self.claims.poll();
                 if last_beat.elapsed() >= super::claims::HEARTBEAT {
                     self.claims.heartbeat();
                     last_beat = Instant::now();
@@ -657,8 +658,11 @@ impl Run<'_> {
                         pending.done.push(done);
                         pending.done.len() >= CHECKPOINT_ITEMS
                     };
+                    // Not waiting for a checkpoint under way: the next one takes these.
                     if full {
-                        self.checkpoint();
+                        if let Ok(one) = self.flushing.try_lock() {
+                            self.checkpoint_locked(one);
+                        }
                     }
                 }
                 Err(e) => {
@@ -767,9 +771,14 @@ impl Run<'_> {
 
     /// Publish the finished outputs and record everything pending, as one segment.
     fn checkpoint(&self) {
-        let Ok(_one) = self.flushing.lock() else {
+        let Ok(one) = self.flushing.lock() else {
             return;
         };
+        self.checkpoint_locked(one);
+    }
+
+    /// [`Self::checkpoint`], holding the checkpoint lock.
+    fn checkpoint_locked(&self, _one: std::sync::MutexGuard<'_, ()>) {
         let Pending { done, mut records } =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         if done.is_empty() && records.is_empty() {
@@ -838,6 +847,16 @@ impl Run<'_> {
                 .get_or_insert(e);
         }
     }
+}
+
+/// A name for this build's registration (see [`super::claims`]).
+fn writer_name() -> String {
+    format!(
+        "{}-{}-{}",
+        super::claims::host_name(),
+        std::process::id(),
+        now_ns()
+    )
 }
 
 /// Make the contents of `files` (in the cache at `dir`) durable: one `syncfs` of the

@@ -12,6 +12,14 @@
 //! for later and, once it has nothing else to do, waits for the artifact to appear, the
 //! claim to go (it then builds the content itself) or to become stale.
 //!
+//! Claiming costs two file creations per content, so a build claims only while another
+//! build runs on the cache: each build registers itself in `builds/` (a file rewritten
+//! with its claims' heartbeat, removed at its end) and looks there, every [`RECHECK`],
+//! for another live one. Having seen one, it claims everything from then on, including
+//! the contents it was already working on unclaimed. A build that finds another one
+//! registered when it starts waits a few [`RECHECK`]s first, so that the other has
+//! claimed its work in flight before it looks at claims.
+//!
 //! Claims are an optimisation, not a correctness device: artifacts are published with
 //! create-if-absent, so two builders that both run a transform still publish one
 //! artifact; at worst work is done twice.
@@ -20,13 +28,18 @@ use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often a claimant rewrites its claims.
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(10);
 /// How long a claim may go without a heartbeat before it is taken for abandoned.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(60);
+/// How often a build that claims nothing looks for another build.
+pub(crate) const RECHECK: Duration = Duration::from_millis(20);
+/// Where builds register, under the cache directory.
+pub(crate) const BUILDS_DIR: &str = "builds";
 
 /// This machine's name, as claims and writer ids record it.
 pub(crate) fn host_name() -> String {
@@ -53,6 +66,15 @@ pub(crate) struct Claims {
     /// When this process started (so that a reused process id is not taken for it).
     started: Option<u64>,
     mine: Mutex<HashSet<PathBuf>>,
+    /// This build's registration, if it registered (see the module documentation).
+    registration: Option<PathBuf>,
+    /// Whether another build was seen: from then on every content is claimed.
+    contended: AtomicBool,
+    /// When `builds/` was last looked at.
+    checked: Mutex<Option<Instant>>,
+    /// Artifacts being made without a claim (while uncontended), to claim if another
+    /// build appears.
+    unclaimed: Mutex<HashSet<PathBuf>>,
 }
 
 impl Default for Claims {
@@ -63,11 +85,85 @@ impl Default for Claims {
             pid,
             started: start_time(pid),
             mine: Mutex::default(),
+            registration: None,
+            contended: AtomicBool::new(true),
+            checked: Mutex::new(None),
+            unclaimed: Mutex::default(),
         }
     }
 }
 
 impl Claims {
+    /// The claims of a build on the cache at `cache_dir`, registered there so that other
+    /// builds know it runs. Without a registration (it could not be written), every
+    /// content is claimed.
+    pub fn register(cache_dir: &Path, writer: &str) -> Claims {
+        let mut c = Claims::default();
+        let dir = cache_dir.join(BUILDS_DIR);
+        let me = dir.join(writer);
+        if fs::create_dir_all(&dir)
+            .and_then(|()| fs::write(&me, c.content()))
+            .is_ok()
+        {
+            c.registration = Some(me);
+            c.contended = AtomicBool::new(false);
+            if c.poll() {
+                // Let the builds already running see us and claim their work in flight.
+                std::thread::sleep(RECHECK * 4);
+            }
+        }
+        c
+    }
+
+    /// Whether another live build is registered (looked up at most every [`RECHECK`];
+    /// once seen, for the rest of the build: the contents in flight are claimed then).
+    /// Registrations of dead builds are removed.
+    pub fn poll(&self) -> bool {
+        if self.contended.load(Ordering::Relaxed) {
+            return true;
+        }
+        let Some(me) = &self.registration else {
+            return true;
+        };
+        {
+            let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+            if checked.is_some_and(|t| t.elapsed() < RECHECK) {
+                return false;
+            }
+            *checked = Some(Instant::now());
+        }
+        let Some(dir) = me.parent() else { return true };
+        let Ok(items) = fs::read_dir(dir) else {
+            return true;
+        };
+        let clock = fs_clock(me).unwrap_or_else(|_| std::time::SystemTime::now());
+        for item in items.flatten() {
+            let path = item.path();
+            if path == *me
+                || path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
+            if self.is_stale(&path, clock) {
+                let _ = fs::remove_file(&path);
+            } else {
+                self.contended.store(true, Ordering::Relaxed);
+                let pending: Vec<PathBuf> = self
+                    .unclaimed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .drain()
+                    .collect();
+                for artifact in pending {
+                    let _ = self.try_claim(&artifact);
+                }
+                return true;
+            }
+        }
+        false
+    }
     fn content(&self) -> String {
         let started = self.started.map(|t| t.to_string()).unwrap_or_default();
         format!("{}\n{}\n{started}\n", self.host, self.pid)
@@ -76,6 +172,14 @@ impl Claims {
     /// Claim the artifact at `artifact` (its directory exists). `Ok(false)`: somebody
     /// else holds a live claim on it.
     pub fn try_claim(&self, artifact: &Path) -> io::Result<bool> {
+        if !self.poll() {
+            // No other build: nothing to claim against (yet).
+            self.unclaimed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(artifact.to_path_buf());
+            return Ok(true);
+        }
         let claim = claim_path(artifact);
         for _ in 0..4 {
             // Exclusive create: atomic on local filesystems and on NFS (version 3 on).
@@ -137,6 +241,10 @@ impl Claims {
 
     /// Give up the claim on `artifact`, if we hold it.
     pub fn release(&self, artifact: &Path) {
+        self.unclaimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(artifact);
         let claim = claim_path(artifact);
         if self
             .mine
@@ -148,8 +256,12 @@ impl Claims {
         }
     }
 
-    /// Rewrite every claim we hold, so that nobody takes it for abandoned.
+    /// Rewrite every claim we hold and our registration, so that nobody takes them for
+    /// abandoned.
     pub fn heartbeat(&self) {
+        if let Some(me) = &self.registration {
+            let _ = fs::write(me, self.content());
+        }
         let mine: Vec<PathBuf> = self
             .mine
             .lock()
@@ -166,6 +278,10 @@ impl Claims {
 
     /// Release everything (end of a build).
     pub fn release_all(&self) {
+        self.unclaimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         let mine: Vec<PathBuf> = self
             .mine
             .lock()
@@ -181,6 +297,9 @@ impl Claims {
 impl Drop for Claims {
     fn drop(&mut self) {
         self.release_all();
+        if let Some(me) = &self.registration {
+            let _ = fs::remove_file(me);
+        }
     }
 }
 
@@ -230,7 +349,7 @@ mod tests {
             host: a.host.clone(),
             pid: 1,
             started: start_time(1),
-            mine: Mutex::default(),
+            ..Claims::default()
         };
         assert!(!other.try_claim(&art).unwrap(), "held by a live process");
         a.release(&art);
@@ -267,5 +386,34 @@ mod tests {
         assert!(a.try_claim(&art).unwrap());
         drop(a);
         assert!(!claim_path(&art).exists(), "released on drop");
+    }
+
+    #[test]
+    fn a_lone_build_claims_nothing_until_another_registers() {
+        let dir = tempfile::tempdir().unwrap();
+        let art = dir.path().join("art");
+        let a = Claims::register(dir.path(), "a");
+        assert!(a.try_claim(&art).unwrap());
+        assert!(!claim_path(&art).exists(), "alone: no claim written");
+        // A registration of a dead process is cleaned away, not counted.
+        fs::write(
+            dir.path().join("builds/dead"),
+            format!("{}\n{}\n", a.host, u32::MAX - 3),
+        )
+        .unwrap();
+        std::thread::sleep(RECHECK);
+        assert!(a.try_claim(&art).unwrap());
+        assert!(!dir.path().join("builds/dead").exists());
+        let b = Claims::register(dir.path(), "b");
+        assert!(b.try_claim(&art).unwrap(), "b sees a: claims");
+        assert!(claim_path(&art).exists());
+        std::thread::sleep(RECHECK);
+        // `a` now sees `b` (a live process: ours) and honours its claim.
+        assert!(!a.try_claim(&art).unwrap());
+        drop(b);
+        assert!(
+            !dir.path().join("builds/b").exists(),
+            "unregistered on drop"
+        );
     }
 }

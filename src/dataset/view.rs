@@ -1,5 +1,5 @@
-//! Index entries seen without owning them: borrowed from an in-memory [`Index`], or read
-//! in place from `index.table` ([`Table`]).
+//! Index entries seen without owning them: borrowed from entries in memory, or read
+//! in place from a base ([`super::base::Table`]).
 //!
 //! Validation and `status` only look at entries: compare a fingerprint, read a hash,
 //! find an artifact path. Building an owned [`Entry`] for each of 100,000 files (a path,
@@ -28,7 +28,7 @@ pub(crate) struct EntryRef<'a> {
 pub(crate) enum VariantsRef<'a> {
     Map(&'a VariantMap),
     /// `variant\0path\0variant\0path…` in variant order, empty for none (the table's
-    /// encoding, see [`super::table`]).
+    /// encoding, see [`super::base`]).
     Packed(&'a str),
 }
 
