@@ -7,8 +7,9 @@
 #
 # On SMALL files (default 100,000):
 #   1. build, each into a new cache, 2 job slots: `--exec 'cp {in} {out}'` against
-#      `xargs -P2 -n2 cp` over the same files (goal: --exec at least as fast), and a
-#      copying `--worker` (scripts/copy-worker.py; goal: 10x --exec cp).
+#      `xargs -P2 -n2 cp` over the same files (goal: --exec at least as fast), the same
+#      copy under `sh -c` per item (how every --exec ran before direct execution), and a
+#      copying `--worker` (scripts/copy-worker.py; goal: 10x the per-item --exec).
 #   2. `status` of the unchanged tree against `git status` on the same files committed
 #      to git (goal: git/smartcache >= 2).
 #   3. `get` per call: the CLI (a process per lookup; goal: a few ms) and the library
@@ -96,10 +97,15 @@ timed "xargs -P2 -n2 cp < $work/pairs"
 xargs_s=$secs; xargs_mb=$mb
 rm -rf "$work/xargs-out" "$work/c-exec"
 sync
+timed "$sc dataset build $work/small --cache $work/c-sh --variant v --exec 'cp {in} {out};' -j 2"
+sh_s=$secs; sh_mb=$mb
+rm -rf "$work/c-sh"
+sync
 timed "$sc dataset build $work/small --cache $work/cache --variant v --worker 'exec python3 $here/scripts/copy-worker.py' -j 2"
 worker_s=$secs; worker_mb=$mb
 echo "build --exec cp:   ${exec_s} s ($(rate "$SMALL" "$exec_s") files/s, ${exec_mb} MB)   xargs -P2 -n2 cp ${xargs_s} s (${xargs_mb} MB)   xargs/smartcache = $(ratio "$xargs_s" "$exec_s") (goal >= 1)"
-echo "build --worker:    ${worker_s} s ($(rate "$SMALL" "$worker_s") files/s, ${worker_mb} MB)   --exec cp / --worker = $(ratio "$exec_s" "$worker_s") (goal >= 10)"
+echo "build --exec sh:   ${sh_s} s ($(rate "$SMALL" "$sh_s") files/s, ${sh_mb} MB)   (\`cp {in} {out};\` runs under sh -c, as every --exec did before)"
+echo "build --worker:    ${worker_s} s ($(rate "$SMALL" "$worker_s") files/s, ${worker_mb} MB)   --exec cp / --worker = $(ratio "$exec_s" "$worker_s"), --exec sh / --worker = $(ratio "$sh_s" "$worker_s") (goal >= 10)"
 timed "$sc dataset build $work/small --cache $work/cache --variant v --worker 'exec python3 $here/scripts/copy-worker.py' -j 2"
 noop_s=$secs; noop_mb=$mb
 
