@@ -370,7 +370,7 @@ fn artifact_deleted_behind_the_caches_back_is_missing_even_where_the_table_vouch
     // then spares status listing them.
     std::thread::sleep(std::time::Duration::from_millis(50));
     {
-        let mut loaded = index::load(cache.dir()).unwrap();
+        let loaded = index::load(cache.dir()).unwrap();
         index::save(cache.dir(), &loaded.index).unwrap();
     }
     let opts = StatusOptions {

@@ -918,13 +918,16 @@ mod tests {
         }
     }
 
-    pub(crate) fn sample() -> (
+    /// Entries, removals, artifacts, variants and failures of a small index.
+    type Sample = (
         Vec<(String, Entry)>,
         Vec<(String, i64)>,
         Vec<(String, Artifact)>,
         Variants,
         Failures,
-    ) {
+    );
+
+    pub(crate) fn sample() -> Sample {
         let mut entries = Vec::new();
         let mut artifacts = Vec::new();
         for (i, name) in ["/s/a.png", "/s/b é.png", "/s/c.png"].iter().enumerate() {

@@ -114,7 +114,7 @@ pub(crate) enum Mode {
 
 #[derive(Debug)]
 enum BaseData {
-    Table(Table),
+    Table(Box<Table>),
     File(TableFile),
 }
 
@@ -181,7 +181,7 @@ fn try_read(cache_dir: &Path, index_dir: &Path, mode: Mode) -> Result<Option<Rea
     for &g in listing.bases.iter().rev() {
         let path = index_dir.join(base_name(g));
         let got = match mode {
-            Mode::Whole => Table::read(&path).map(|t| (t.generation, BaseData::Table(t))),
+            Mode::Whole => Table::read(&path).map(|t| (t.generation, BaseData::Table(Box::new(t)))),
             Mode::Lookups => TableFile::open(&path).map(|f| (f.generation(), BaseData::File(f))),
         }
         .and_then(|(inside, b)| {
@@ -221,7 +221,7 @@ fn try_read(cache_dir: &Path, index_dir: &Path, mode: Mode) -> Result<Option<Rea
                 path: cache_dir.join(legacy::INDEX_FILE),
                 detail,
             })?;
-            base = Some(BaseData::Table(table));
+            base = Some(BaseData::Table(Box::new(table)));
         }
     }
     Ok(Some(Read {
@@ -299,7 +299,7 @@ impl Snapshot {
     pub fn load(cache_dir: &Path) -> Result<Snapshot, DatasetError> {
         let r = read(cache_dir, Mode::Whole)?;
         let base = match r.base {
-            Some(BaseData::Table(t)) => Some(t),
+            Some(BaseData::Table(t)) => Some(*t),
             Some(BaseData::File(_)) => unreachable!("read whole"),
             None => None,
         };
@@ -481,11 +481,7 @@ impl Snapshot {
             .iter()
             .filter_map(|(k, (_, f))| Some((k.clone(), f.clone()?)))
             .collect();
-        index.artifacts = self
-            .artifacts()
-            .into_iter()
-            .map(|(r, a)| (r.into_owned(), a))
-            .collect();
+        index.artifacts = self.artifacts().map(|(r, a)| (r.into_owned(), a)).collect();
         index
     }
 
