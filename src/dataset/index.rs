@@ -1,5 +1,5 @@
 //! The index as plain values, for tools and tests: read it whole ([`load`]) or replace
-//! it ([`save`]). The cache itself reads and writes it through [`super::store`]: a
+//! it ([`save`]). The cache itself reads and writes it through `store.rs`: a
 //! compacted base plus segments, see there for the format and its guarantees.
 
 use super::error::DatasetError;

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// Format tag of the JSON forms of the index (versions 1 and 2 on disk, and
 /// [`Index`] as tools see it).
 pub const FORMAT: &str = "smartcache-dataset-index";
-/// Current index format version: 3 is the base + segments layout of [`super::store`];
+/// Current index format version: 3 is the base + segments layout of `store.rs`;
 /// 1 and 2 (`index.json`) are read and migrated in place.
 pub const VERSION: u32 = 3;
 

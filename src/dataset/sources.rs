@@ -167,7 +167,7 @@ impl<'a> SourceFile<'a> {
         self.stat
     }
 
-    /// The item's sidecars, by name (none unless grouped with [`Sources::items`]).
+    /// The item's sidecars, by name (none unless the sources were grouped into items by a sidecar rule).
     pub fn sidecars(&self) -> impl ExactSizeIterator<Item = Sidecar<'a>> + 'a {
         let (dirs, stem_len, fresh_stat) = (
             self.dirs,

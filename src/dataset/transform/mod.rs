@@ -1,7 +1,7 @@
 //! Transforms: what turns a source (and its sidecars) into an artifact.
 //!
 //! A build hands items to a transform through *job slots* (`-j`): each slot owns a
-//! [`Runner`] for the whole build, so whatever a transform keeps loaded (a worker
+//! runner for the whole build, so whatever a transform keeps loaded (a worker
 //! process, a model in memory) is loaded once per slot, not once per item. Four kinds:
 //!
 //! * [`Transform::exec`]: a command template run once per item (`{in}`, `{out}`,
