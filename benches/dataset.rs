@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use smartcache::dataset::fingerprint::RACY_WINDOW_NS;
 use smartcache::dataset::{
-    hash_file, index, BuildOptions, DatasetCache, Fingerprint, Quiet, StatusOptions,
+    hash_file, index, BuildOptions, DatasetCache, Fingerprint, Quiet, StatusOptions, Transform,
 };
 use std::fs;
 use std::path::Path;
@@ -28,18 +28,17 @@ fn benches(c: &mut Criterion) {
     let cache = DatasetCache::open(&tmp.path().join("cache")).unwrap();
     let empty = DatasetCache::open(&tmp.path().join("empty")).unwrap();
     let sources = cache.sources(std::slice::from_ref(&src), None).unwrap();
-    let touch = |_: &Path, o: &Path| fs::write(o, b"").map_err(|e| e.to_string());
+    let touch = Transform::each(|_, o, _| fs::write(o, b"").map_err(|e| e.to_string()));
     cache
         .build(&sources, &BuildOptions::new("v", "bench@1"), &touch, &Quiet)
         .unwrap();
     // Make every record non-racy without waiting: shift record times past the window.
     {
-        let lock = cache.lock().unwrap();
         let mut l = index::load(cache.dir()).unwrap();
         for e in l.index.entries.values_mut() {
             e.at = e.fp.mtime_ns.max(e.fp.ctime_ns) + RACY_WINDOW_NS + 1;
         }
-        index::save(cache.dir(), &mut l.index, &lock).unwrap();
+        index::save(cache.dir(), &l.index).unwrap();
     }
     let opts = StatusOptions {
         variant: Some("v".into()),

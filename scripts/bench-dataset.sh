@@ -1,18 +1,26 @@
 #!/bin/sh
 # Side-by-side benchmarks of the dataset cache against reference tools, on generated
-# trees in a temporary directory. Prints medians and ratios.
+# trees in a temporary directory, in one run. Prints times, ratios and peak memory.
 #
-#   scripts/bench-dataset.sh            100,000 small files and a 2 GB tree
-#   SMALL=20000 LARGE_MB=512 scripts/bench-dataset.sh     a quicker run
+#   scripts/bench-dataset.sh                       100,000 small files and a 2 GB tree
+#   SMALL=20000 LARGE_MB=0 scripts/bench-dataset.sh    a quicker run (no large files)
 #
-# Targets:
-#   1. `smartcache dataset status` on 100,000 unchanged files no slower than `git status`
-#      on the same files committed to a git repository (ratio git/smartcache >= 1).
-#   2. Hashing throughput of a cold-index `status` (every file read) at least 0.8x that of
-#      `xxhsum -H2` over the same files, page cache warm (ratio xxhsum/smartcache >= 0.8).
+# On SMALL files (default 100,000):
+#   1. build, each into a new cache, 2 job slots: `--exec 'cp {in} {out}'` against
+#      `xargs -P2 -n2 cp` over the same files (goal: --exec at least as fast), the same
+#      copy under `sh -c` per item (how every --exec ran before direct execution), and a
+#      copying `--worker` (scripts/copy-worker.py; goal: 10x the per-item --exec).
+#   2. `status` of the unchanged tree against `git status` on the same files committed
+#      to git (goal: git/smartcache >= 2).
+#   3. `get` per call: the CLI (a process per lookup; goal: a few ms) and the library
+#      (one handle, many lookups: examples/dataset_get.rs; goal: microseconds).
+#   4. cold-index `status` (every file hashed) against `xxhsum -H2` (goal >= 0.8).
+# On LARGE_MB of 128 MB files (0 skips): cold-index status against `xxhsum -H2`.
+# Peak memory (max RSS) is printed for each command.
 #
-# Needs git and xxhsum; uses hyperfine when installed (Debian/Ubuntu:
-# `apt-get install -y hyperfine xxhash`), else a plain timing loop.
+# Needs git, xxhsum, python3 and GNU time (/usr/bin/time); uses hyperfine when
+# installed (Debian/Ubuntu: `apt-get install -y hyperfine xxhash time`), else a plain
+# timing loop. Builds are timed once each (they take minutes on 100,000 files).
 set -eu
 SMALL=${SMALL:-100000}
 LARGE_MB=${LARGE_MB:-2048}
@@ -24,15 +32,18 @@ need() {
 }
 need git "apt-get install -y git"
 need xxhsum "apt-get install -y xxhash"
+need python3 "apt-get install -y python3"
+[ -x /usr/bin/time ] || { echo "missing: /usr/bin/time (apt-get install -y time)" >&2; exit 2; }
 if ! command -v hyperfine >/dev/null 2>&1; then
     echo "note: hyperfine not found (apt-get install -y hyperfine); using a timing loop" >&2
 fi
 
-(cd "$here" && cargo build --release --quiet --bin smartcache)
+(cd "$here" && cargo build --release --quiet --bin smartcache --example dataset_get)
 sc="$here/target/release/smartcache"
+get_lib="$here/target/release/examples/dataset_get"
 work=$(mktemp -d "${TMPDIR:-/tmp}/smartcache-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
-echo "work dir: $work"
+echo "work dir: $work ($(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 # median_ms CMD...: median wall time of RUNS runs, in milliseconds (after 2 warm-ups).
 median_ms() {
@@ -50,29 +61,78 @@ median_ms() {
     fi
 }
 
+# timed CMD...: run once; sets $secs (wall) and $mb (max RSS, MB).
+timed() {
+    /usr/bin/time -f "%e %M" -o "$work/t" sh -c "$*" >"$work/out" 2>&1 || true
+    secs=$(tail -1 "$work/t" | cut -d' ' -f1)
+    mb=$(tail -1 "$work/t" | awk '{ printf "%.1f", $2 / 1024 }')
+}
+
+# peak_mb CMD...: max RSS of one run, in MB.
+peak_mb() {
+    timed "$@"
+    echo "$mb"
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 
 echo "== small files: $SMALL files"
 "$here/scripts/gen-dataset-small.sh" "$work/small" "$SMALL"
+find "$work/small" -type f | sort > "$work/small.list"
 git --git-dir="$work/small.git" --work-tree="$work/small" init -q
 git --git-dir="$work/small.git" --work-tree="$work/small" add -A
 git --git-dir="$work/small.git" --work-tree="$work/small" -c user.name=b -c user.email=b@b commit -qm gen
 # Records made within the racy window of the files' writes would be re-read on every
 # status (as git does for racily clean entries); build once the window has passed.
 sleep 3
-"$sc" dataset build "$work/small" --cache "$work/small-cache" --variant v --exec 'printf %s {in} > {out}' >/dev/null
-cat "$work/small.git/index" >/dev/null
-sc_ms=$(median_ms "$sc dataset status $work/small --cache $work/small-cache --variant v")
-git_ms=$(median_ms "git --git-dir=$work/small.git --work-tree=$work/small status --porcelain")
-echo "status unchanged:  smartcache ${sc_ms} ms   git status ${git_ms} ms   git/smartcache = $(ratio "$git_ms" "$sc_ms") (target >= 1)"
-"$sc" dataset status "$work/small" --cache "$work/small-cache" --variant v | tail -1
+sync
 
-find "$work/small" -type f > "$work/small.list"
+timed "$sc dataset build $work/small --cache $work/c-exec --variant v --exec 'cp {in} {out}' -j 2"
+exec_s=$secs; exec_mb=$mb
+mkdir -p "$work/xargs-out"
+awk -v o="$work/xargs-out" '{ printf "%s %s/%d\n", $0, o, NR }' "$work/small.list" > "$work/pairs"
+sync
+timed "xargs -P2 -n2 cp < $work/pairs"
+xargs_s=$secs; xargs_mb=$mb
+rm -rf "$work/xargs-out" "$work/c-exec"
+sync
+timed "$sc dataset build $work/small --cache $work/c-sh --variant v --exec 'cp {in} {out};' -j 2"
+sh_s=$secs; sh_mb=$mb
+rm -rf "$work/c-sh"
+sync
+timed "$sc dataset build $work/small --cache $work/cache --variant v --worker 'exec python3 $here/scripts/copy-worker.py' -j 2"
+worker_s=$secs; worker_mb=$mb
+echo "build --exec cp:   ${exec_s} s ($(rate "$SMALL" "$exec_s") files/s, ${exec_mb} MB)   xargs -P2 -n2 cp ${xargs_s} s (${xargs_mb} MB)   xargs/smartcache = $(ratio "$xargs_s" "$exec_s") (goal >= 1)"
+echo "build --exec sh:   ${sh_s} s ($(rate "$SMALL" "$sh_s") files/s, ${sh_mb} MB)   (\`cp {in} {out};\` runs under sh -c, as every --exec did before)"
+echo "build --worker:    ${worker_s} s ($(rate "$SMALL" "$worker_s") files/s, ${worker_mb} MB)   --exec cp / --worker = $(ratio "$exec_s" "$worker_s"), --exec sh / --worker = $(ratio "$sh_s" "$worker_s") (goal >= 10)"
+timed "$sc dataset build $work/small --cache $work/cache --variant v --worker 'exec python3 $here/scripts/copy-worker.py' -j 2"
+noop_s=$secs; noop_mb=$mb
+
+cat "$work/small.git/index" >/dev/null
+sc_ms=$(median_ms "$sc dataset status $work/small --cache $work/cache --variant v")
+git_ms=$(median_ms "git --git-dir=$work/small.git --work-tree=$work/small status --porcelain")
+sc_mb=$(peak_mb "$sc dataset status $work/small --cache $work/cache --variant v")
+git_mb=$(peak_mb "git --git-dir=$work/small.git --work-tree=$work/small status --porcelain")
+echo "status unchanged:  smartcache ${sc_ms} ms (${sc_mb} MB)   git status ${git_ms} ms (${git_mb} MB)   git/smartcache = $(ratio "$git_ms" "$sc_ms") (goal >= 2)"
+"$sc" dataset status "$work/small" --cache "$work/cache" --variant v | tail -1
+echo "build memory:      first build ${worker_mb} MB, no-op build ${noop_mb} MB (${noop_s} s), status ${sc_mb} MB: first/status = $(ratio "$worker_mb" "$sc_mb"), no-op/status = $(ratio "$noop_mb" "$sc_mb") (goal <= 2)"
+
+one=$(sed -n "$((SMALL / 2))p" "$work/small.list")
+get_ms=$(median_ms "$sc dataset get $one --cache $work/cache --variant v")
+get_mb=$(peak_mb "$sc dataset get $one --cache $work/cache --variant v")
+true_ms=$(median_ms "$sc --version")
+awk 'NR % 100 == 0' "$work/small.list" > "$work/get.list"
+lib=$("$get_lib" "$work/cache" v "$work/get.list" 3)
+echo "get, CLI:          ${get_ms} ms per call (${get_mb} MB; process start alone: ${true_ms} ms)"
+echo "get, library:      $lib"
+
 cold_ms=$(median_ms "$sc dataset status $work/small --cache $work/empty-cache-small")
 xxh_ms=$(median_ms "xargs -a $work/small.list xxhsum -H2")
-echo "cold hash small:   smartcache ${cold_ms} ms   xxhsum -H2 ${xxh_ms} ms   xxhsum/smartcache = $(ratio "$xxh_ms" "$cold_ms") (target >= 0.8)"
-rm -rf "$work/small" "$work/small.git" "$work/small-cache" "$work/empty-cache-small"
+echo "cold hash small:   smartcache ${cold_ms} ms   xxhsum -H2 ${xxh_ms} ms   xxhsum/smartcache = $(ratio "$xxh_ms" "$cold_ms") (goal >= 0.8)"
+rm -rf "$work/small" "$work/small.git" "$work/cache" "$work/empty-cache-small"
 
+[ "$LARGE_MB" -gt 0 ] || exit 0
 echo "== large files: $LARGE_MB MB"
 "$here/scripts/gen-dataset-large.sh" "$work/large" "$LARGE_MB"
 cat "$work"/large/* >/dev/null
@@ -80,4 +140,4 @@ mb=$(du -sm "$work/large" | cut -f1)
 cold_ms=$(median_ms "$sc dataset status $work/large --cache $work/empty-cache-large")
 large_files=$(ls "$work"/large/* | tr "\n" " ")
 xxh_ms=$(median_ms "xxhsum -H2 $large_files")
-echo "cold hash large:   smartcache ${cold_ms} ms ($(awk -v m="$mb" -v t="$cold_ms" 'BEGIN{printf "%.0f", m / t * 1000}') MB/s)   xxhsum -H2 ${xxh_ms} ms ($(awk -v m="$mb" -v t="$xxh_ms" 'BEGIN{printf "%.0f", m / t * 1000}') MB/s)   xxhsum/smartcache = $(ratio "$xxh_ms" "$cold_ms") (target >= 0.8)"
+echo "cold hash large:   smartcache ${cold_ms} ms ($(awk -v m="$mb" -v t="$cold_ms" 'BEGIN{printf "%.0f", m / t * 1000}') MB/s)   xxhsum -H2 ${xxh_ms} ms ($(awk -v m="$mb" -v t="$xxh_ms" 'BEGIN{printf "%.0f", m / t * 1000}') MB/s)   xxhsum/smartcache = $(ratio "$xxh_ms" "$cold_ms") (goal >= 0.8)"

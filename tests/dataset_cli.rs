@@ -3,6 +3,7 @@
 
 mod dataset_common;
 use dataset_common::*;
+use smartcache::dataset::index;
 use std::fs;
 
 const C: &str = "cache";
@@ -26,8 +27,8 @@ fn status_reports_every_category_and_changes_nothing() {
          new        <T>/src/sub/dup.txt\n\
          5 new, 0 changed, 0 touched, 0 removed, 0 unchanged, 2 deduplicated, 0 missing artifacts, 0 reusable, 0 failed (5 files read)\n"
     );
-    // status wrote no index.
-    assert!(!fx.cache().join("index.json").exists());
+    // status wrote nothing, not even the cache directory.
+    assert!(!fx.cache().exists());
 
     let (code, out, _) = fx.build("up", UPPER, &[]);
     assert_eq!((code, out.as_str()), (0, "5 new, 0 changed, 0 touched, 0 unchanged, 0 removed; 4 transformed, 1 deduplicated, 0 failed\n"));
@@ -38,13 +39,13 @@ fn status_reports_every_category_and_changes_nothing() {
     fs::remove_file(fx.src().join("gone.txt")).unwrap(); // removed
     fx.write("new.txt", "bravo\n"); // new; the artifact of b.txt's old content still serves it
     fx.write("copy.txt", "alpha\n"); // new, identical to a cached source: reusable
-    let index_before = fs::read(fx.cache().join("index.json")).unwrap();
+    let cache_before = tree_state(&fx.cache());
     let (code, out, _) = fx.run(&["status", "src", "--cache", C, "--json"]);
     assert_eq!(code, 1);
     insta::assert_snapshot!("dataset_status_all_categories", out);
     assert_eq!(
-        fs::read(fx.cache().join("index.json")).unwrap(),
-        index_before,
+        tree_state(&fx.cache()),
+        cache_before,
         "status must not write"
     );
 
@@ -355,12 +356,19 @@ fn crafted_index_cannot_lead_outside_the_cache() {
     fs::write(fx.root.join("elsewhere/victim"), "victim").unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink(fx.root.join("elsewhere"), fx.cache().join("objects/ln")).unwrap();
-    let idx_path = fx.cache().join("index.json");
-    let mut idx: serde_json::Value = serde_json::from_slice(&fs::read(&idx_path).unwrap()).unwrap();
+    // The index crafted through the library (its on-disk form is binary).
+    let mut idx = index::load(&fx.cache()).unwrap().index;
     let key = format!("{}/src/a.txt", fx.root.display());
-    let art = serde_json::json!({"source_hash": smartcache::hash::hex128(b"one\n"), "variant": "v",
-        "producer": producer_of(UPPER), "size": 13, "checksum": smartcache::hash::hex128(b"do not delete")});
-    let mut arts = serde_json::Map::new();
+    let art = index::Artifact {
+        source_hash: smartcache::hash::hex128(b"one\n"),
+        variant: "v".into(),
+        producer: producer_of(UPPER),
+        size: 13,
+        checksum: smartcache::hash::hex128(b"do not delete"),
+        fp: None,
+        at: 0,
+    };
+    idx.artifacts.clear();
     for (i, bad) in [
         "../precious.txt",
         "objects/../../precious.txt",
@@ -370,13 +378,14 @@ fn crafted_index_cannot_lead_outside_the_cache() {
     .iter()
     .enumerate()
     {
-        arts.insert(bad.to_string(), art.clone());
-        idx["entries"][format!("{key}{i}")] = idx["entries"][&key].clone();
-        idx["entries"][format!("{key}{i}")]["variants"]["v"] = serde_json::json!(bad);
+        idx.artifacts.insert(bad.to_string(), art.clone());
+        let mut e = idx.entries[&key].clone();
+        e.variants.insert("v".into(), bad.to_string());
+        idx.entries.insert(format!("{key}{i}"), e);
     }
-    idx["entries"][&key]["variants"]["v"] = serde_json::json!("../precious.txt");
-    idx["artifacts"] = serde_json::Value::Object(arts);
-    fs::write(&idx_path, serde_json::to_vec(&idx).unwrap()).unwrap();
+    let e = idx.entries.get_mut(&key).unwrap();
+    e.variants.insert("v".into(), "../precious.txt".into());
+    index::save(&fx.cache(), &idx).unwrap();
 
     // The entry's own artifact path leads outside and is refused; the artifact derived from
     // its content (inside the cache) is what serves it.
@@ -441,5 +450,87 @@ fn symlinked_objects_dir_is_never_walked_or_deleted_in() {
     assert!(
         out.ends_with("1 missing artifacts, 0 reusable, 0 failed (1 files read)\n"),
         "{out}"
+    );
+}
+
+#[test]
+fn items_with_sidecars_are_hashed_and_transformed_together() {
+    let fx = Fx::new();
+    fx.write("img1.png", "pixels 1\n");
+    fx.write("img1.txt", "a caption\n");
+    fx.write("img1.mask.png", "mask 1\n");
+    fx.write("img2.png", "pixels 2\n");
+    fx.write("img2.txt", "another caption\n");
+    fx.write("lonely.txt", "a sidecar without its primary\n");
+    let exec = "cat {in} {sidecars} > {out}";
+    let (code, out, _) = fx.build(
+        "joined",
+        exec,
+        &["--sidecar", "*.txt", "--sidecar", "*.mask.png"],
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "2 new, 0 changed, 0 touched, 0 unchanged, 0 removed; 2 transformed, 0 deduplicated, 0 failed\n")
+    );
+    let get = |rel: &str| {
+        let (code, out, err) = fx.run(&["get", rel, "--cache", C, "--variant", "joined"]);
+        let text = (code == 0).then(|| {
+            read(std::path::Path::new(
+                &out.trim().replace("<T>", fx.root.to_str().unwrap()),
+            ))
+        });
+        (code, text, err)
+    };
+    // Sidecars in suffix order: `.mask.png` before `.txt`.
+    assert_eq!(
+        get("src/img1.png").1.unwrap(),
+        "pixels 1\nmask 1\na caption\n"
+    );
+    // A sidecar is not an item of its own.
+    assert_eq!(get("src/img1.txt").0, 1);
+    // The rule is recorded: status groups the same way without being told.
+    let (code, out, _) = fx.run(&["status", "src", "--cache", C]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("0 new, 0 changed, 0 touched, 0 removed, 2 unchanged"),
+        "{out}"
+    );
+    // Editing a caption changes its item.
+    fx.write("img1.txt", "a better caption\n");
+    let (code, out, _) = fx.run(&["status", "src", "--cache", C]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("changed    <T>/src/img1.png\n"), "{out}");
+    let (code, _, err) = get("src/img1.png");
+    assert_eq!(code, 1);
+    assert!(err.contains("source changed since it was cached"), "{err}");
+    let (code, out, _) = fx.build("joined", exec, &[]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "0 new, 1 changed, 0 touched, 1 unchanged, 0 removed; 1 transformed, 0 deduplicated, 0 failed\n")
+    );
+    assert_eq!(
+        get("src/img1.png").1.unwrap(),
+        "pixels 1\nmask 1\na better caption\n"
+    );
+    // A worker gets the sidecars as extra fields.
+    let worker =
+        r#"while IFS="$(printf '\t')" read -r i o a b; do cat "$i" $a $b > "$o"; echo ok; done"#;
+    let (code, out, _) = fx.run(&[
+        "build",
+        "src",
+        "--cache",
+        C,
+        "--variant",
+        "w",
+        "--worker",
+        worker,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (_, got, _) = fx.run(&["get", "src/img2.png", "--cache", C, "--variant", "w"]);
+    assert_eq!(
+        read(std::path::Path::new(
+            &got.trim().replace("<T>", fx.root.to_str().unwrap())
+        )),
+        "pixels 2\nanother caption\n"
     );
 }

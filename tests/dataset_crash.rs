@@ -75,12 +75,39 @@ fn sigkilled_builds_always_leave_a_loadable_consistent_index() {
         "the kills never let any artifact be recorded"
     );
 
+    let start = std::time::Instant::now();
     let out = build_command(&fx, "sleep 0.005", "5").output().unwrap();
+    assert!(
+        start.elapsed() < claims_stale_after(),
+        "the final build waited for claims of dead builds to go stale"
+    );
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Claims left by the killed builds (their processes are gone) on contents still
+    // needed were broken at once (the build did not wait for them to go stale); those
+    // left beside a published artifact, or on contents changed since, are orphans for gc.
+    let claims = || -> Vec<String> {
+        walk_files(&fx.cache().join("objects"))
+            .into_iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|p| p.ends_with(".claim"))
+            .collect()
+    };
+    let referenced: Vec<String> = index::load(&fx.cache())
+        .unwrap()
+        .index
+        .entries
+        .values()
+        .flat_map(|e| e.variants.values().cloned().collect::<Vec<_>>())
+        .collect();
+    for c in claims() {
+        let art = c.trim_end_matches(".claim");
+        let needed = referenced.iter().any(|r| art.ends_with(r.as_str()));
+        assert!(!needed || std::path::Path::new(art).exists(), "{c}");
+    }
     let cache = DatasetCache::open(&fx.cache()).unwrap();
     let sources = cache.sources(&[fx.src()], None).unwrap();
     let r = cache.status(&sources, &StatusOptions::default()).unwrap();
@@ -90,8 +117,10 @@ fn sigkilled_builds_always_leave_a_loadable_consistent_index() {
     );
     let v = cache.verify().unwrap();
     assert!(v.problems.is_empty(), "{:?}", v.problems);
-    // Temporary outputs of killed transforms are orphans for gc; nothing listed goes.
+    // Temporary outputs of killed transforms and stale claims are orphans for gc;
+    // nothing listed goes.
     cache.gc(false).unwrap();
+    assert_eq!(claims(), Vec::<String>::new());
     assert!(cache.verify().unwrap().problems.is_empty());
     let r = cache.status(&sources, &StatusOptions::default()).unwrap();
     assert_eq!(
@@ -113,22 +142,25 @@ fn ctrl_c_saves_everything_finished_and_records_no_failure() {
     for i in 0..n {
         fx.write(&format!("f{i:02}"), &format!("file {i}\n"));
     }
-    // No periodic checkpoint: whatever is saved is saved on the way out.
-    let child = build_command(&fx, "sleep 0.1", "3600")
+    // No periodic checkpoint: whatever is saved is saved on the way out. Each transform
+    // notes its start in a log.
+    let log = fx.root.join("started.log");
+    let pause = format!("echo x >> {}; sleep 0.1", log.display());
+    let child = build_command(&fx, &pause, "3600")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .unwrap();
-    // Interrupt once a few artifacts are published (whatever the machine's speed).
-    let published = || {
-        walk_files(&fx.cache().join("objects"))
-            .iter()
-            .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-            .count()
+    // Interrupt once a few transforms have finished (whatever the machine's speed): with
+    // two at a time, six started means at least four finished.
+    let started = || {
+        std::fs::read_to_string(&log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
     };
     let start = std::time::Instant::now();
-    while published() < 4 && start.elapsed() < Duration::from_secs(60) {
+    while started() < 6 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(10));
     }
     let pgid = child.id().to_string();
@@ -162,7 +194,8 @@ fn ctrl_c_saves_everything_finished_and_records_no_failure() {
         );
     }
 
-    let (code, out, _) = fx.build("up", "sleep 0.1; tr a-z A-Z < {in} > {out}", &[]);
+    let same = format!("{pause}; tr a-z A-Z < {{in}} > {{out}}");
+    let (code, out, _) = fx.build("up", &same, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(&format!("; {} transformed,", n - done)),
@@ -199,4 +232,9 @@ fn build_command(fx: &Fx, pause: &str, checkpoint: &str) -> Command {
         .arg(format!("{pause}; tr a-z A-Z < {{in}} > {{out}}"))
         .args(["-j", "2", "--checkpoint", checkpoint]);
     c
+}
+
+/// How long a claim of a build on another machine is honoured without a heartbeat.
+fn claims_stale_after() -> Duration {
+    Duration::from_secs(60)
 }

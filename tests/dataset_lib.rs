@@ -6,13 +6,18 @@ use dataset_common::*;
 use smartcache::dataset::fingerprint::RACY_WINDOW_NS;
 use smartcache::dataset::{
     index, ArtifactState, BuildOptions, DatasetCache, FileState, Fingerprint, Quiet, StatusOptions,
+    Transform,
 };
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn copy(i: &Path, o: &Path) -> Result<(), String> {
-    fs::copy(i, o).map(|_| ()).map_err(|e| e.to_string())
+fn copy() -> Transform<'static> {
+    Transform::each(|i, o, _| fs::copy(i, o).map(|_| ()).map_err(|e| e.to_string()))
+}
+
+fn fail() -> Transform<'static> {
+    Transform::each(|_, _, _| Err("must not run".into()))
 }
 
 fn status_of(cache: &DatasetCache, fx: &Fx, rel: &str) -> (FileState, usize) {
@@ -26,7 +31,6 @@ fn status_of(cache: &DatasetCache, fx: &Fx, rel: &str) -> (FileState, usize) {
 /// entry was recorded, with the same size": the recorded fingerprint equals the file's
 /// current one, the recorded hash is the old content's, and the record time is `at`.
 fn forge_same_tick_record(cache: &DatasetCache, path: &Path, at: i64) {
-    let lock = cache.lock().unwrap();
     let mut loaded = index::load(cache.dir()).unwrap();
     let e = loaded
         .index
@@ -35,7 +39,7 @@ fn forge_same_tick_record(cache: &DatasetCache, path: &Path, at: i64) {
         .unwrap();
     e.fp = Fingerprint::of(path).unwrap();
     e.at = at;
-    index::save(cache.dir(), &mut loaded.index, &lock).unwrap();
+    index::save(cache.dir(), &loaded.index).unwrap();
 }
 
 #[test]
@@ -45,7 +49,7 @@ fn racy_same_tick_same_size_rewrite_is_detected() {
     let cache = DatasetCache::open(&fx.cache()).unwrap();
     let sources = cache.sources(&[fx.src()], None).unwrap();
     cache
-        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy(), &Quiet)
         .unwrap();
     // Rewrite right away, same size. Whether or not the clock ticked in between, the
     // change must be seen.
@@ -74,11 +78,10 @@ fn touched_file_updates_fingerprint_only_and_rebuilds_nothing() {
     let cache = DatasetCache::open(&fx.cache()).unwrap();
     let sources = cache.sources(&[fx.src()], None).unwrap();
     let opts = BuildOptions::new("v", "copy@1");
-    let r = cache.build(&sources, &opts, &copy, &Quiet).unwrap();
+    let r = cache.build(&sources, &opts, &copy(), &Quiet).unwrap();
     assert_eq!((r.new, r.transformed), (1, 1));
     fx.touch("a", 50);
-    let fail = |_: &Path, _: &Path| -> Result<(), String> { Err("must not run".into()) };
-    let r = cache.build(&sources, &opts, &fail, &Quiet).unwrap();
+    let r = cache.build(&sources, &opts, &fail(), &Quiet).unwrap();
     assert_eq!((r.touched, r.transformed, r.failures.len()), (1, 0, 0));
     let e = &index::load(cache.dir()).unwrap().index.entries[&format!("{}/a", fx.src().display())];
     assert_eq!(e.fp, Fingerprint::of(&fx.src().join("a")).unwrap());
@@ -191,30 +194,52 @@ fn version_1_index_is_migrated_in_place_on_the_next_write() {
 
     let cache = DatasetCache::open(&fx.cache()).unwrap();
     assert_eq!(
-        cache.get(&p, "up", None, false).unwrap(),
+        cache.get(&p, "up").unwrap(),
         fx.cache().join("objects/legacy/a")
     );
     let sources = cache.sources(&[fx.src()], None).unwrap();
     let r = cache.status(&sources, &StatusOptions::default()).unwrap();
     assert_eq!(r.warnings.len(), 1);
     assert!(
-        r.warnings[0].ends_with("migrated index format version 1 to 2"),
+        r.warnings[0].ends_with(
+            "index format version 1, migrated in memory; the next build writes it as version 3"
+        ),
         "{:?}",
         r.warnings
     );
     // Version 1 trusted mtime alone: the first validation reads the file once.
     assert_eq!((r.files[0].state, r.counts.hashed), (FileState::Touched, 1));
-    // status wrote nothing; a build writes the migrated index in place, old copy as .bak.
+    // status wrote nothing; a build migrates the index in place (the base of version 3
+    // written, the old file kept aside).
     assert_eq!(version_of(&fx.cache().join("index.json")), 1);
-    let fail = |_: &Path, _: &Path| -> Result<(), String> { Err("must not run".into()) };
+    assert!(!index::index_dir(cache.dir()).exists());
     let r = cache
-        .build(&sources, &BuildOptions::new("up", "upper@1"), &fail, &Quiet)
+        .build(
+            &sources,
+            &BuildOptions::new("up", "upper@1"),
+            &fail(),
+            &Quiet,
+        )
         .unwrap();
     assert_eq!((r.touched, r.transformed, r.failures.len()), (1, 0, 0));
     let on_disk = index::load(cache.dir()).unwrap();
-    assert_eq!((on_disk.index.version, on_disk.migrated_from), (2, None));
-    assert_eq!(version_of(&fx.cache().join("index.json")), 2);
-    assert_eq!(version_of(&fx.cache().join("index.json.bak")), 1);
+    assert_eq!((on_disk.index.version, on_disk.migrated_from), (3, None));
+    assert!(on_disk.warnings.is_empty(), "{:?}", on_disk.warnings);
+    assert!(!fx.cache().join("index.json").exists());
+    assert_eq!(version_of(&fx.cache().join("index.json.migrated")), 1);
+    let names: Vec<String> = fs::read_dir(index::index_dir(cache.dir()))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["base-0000000000000001.scb"]);
+    // The migrated entry serves as before, now from the new index.
+    assert_eq!(
+        DatasetCache::at(&fx.cache())
+            .unwrap()
+            .get(&p, "up")
+            .unwrap(),
+        fx.cache().join("objects/legacy/a")
+    );
 }
 
 fn version_of(p: &Path) -> u64 {
@@ -228,10 +253,10 @@ fn source_modified_during_its_transform_is_not_recorded_under_the_old_hash() {
     let p = fx.write("a", "before");
     let cache = DatasetCache::open(&fx.cache()).unwrap();
     let sources = cache.sources(&[fx.src()], None).unwrap();
-    let sneaky = |i: &Path, o: &Path| -> Result<(), String> {
+    let sneaky = Transform::each(|i, o, _| {
         fs::copy(i, o).map_err(|e| e.to_string())?;
         fs::write(i, "after, and longer").map_err(|e| e.to_string())
-    };
+    });
     let r = cache
         .build(&sources, &BuildOptions::new("v", "copy@1"), &sneaky, &Quiet)
         .unwrap();
@@ -242,11 +267,11 @@ fn source_modified_during_its_transform_is_not_recorded_under_the_old_hash() {
         "the source changed while it was being built; build again"
     );
     let r = cache
-        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy(), &Quiet)
         .unwrap();
     assert_eq!((r.changed, r.transformed, r.failures.len()), (1, 1, 0));
     assert_eq!(
-        fs::read_to_string(cache.get(&p, "v", None, false).unwrap()).unwrap(),
+        fs::read_to_string(cache.get(&p, "v").unwrap()).unwrap(),
         "after, and longer"
     );
 }
@@ -272,7 +297,7 @@ fn changes_only_lists_files_needing_attention_with_the_same_counts() {
     let cache = DatasetCache::open(&fx.cache()).unwrap();
     let sources = cache.sources(&[fx.src()], None).unwrap();
     cache
-        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy(), &Quiet)
         .unwrap();
     fs::write(fx.src().join("c"), "sea").unwrap();
     fs::write(fx.src().join("d"), "dee").unwrap();
@@ -338,16 +363,15 @@ fn artifact_deleted_behind_the_caches_back_is_missing_even_where_the_table_vouch
     let cache = DatasetCache::open(&fx.cache()).unwrap();
     let sources = cache.sources(&[fx.src()], None).unwrap();
     cache
-        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy, &Quiet)
+        .build(&sources, &BuildOptions::new("v", "copy@1"), &copy(), &Quiet)
         .unwrap();
     // Save again a little later, so that the table is written after the filesystem's
     // clock has moved past the last artifact: its record of the objects directories
     // then spares status listing them.
     std::thread::sleep(std::time::Duration::from_millis(50));
     {
-        let lock = cache.lock().unwrap();
-        let mut loaded = index::load(cache.dir()).unwrap();
-        index::save(cache.dir(), &mut loaded.index, &lock).unwrap();
+        let loaded = index::load(cache.dir()).unwrap();
+        index::save(cache.dir(), &loaded.index).unwrap();
     }
     let opts = StatusOptions {
         variant: Some("v".into()),
@@ -359,9 +383,7 @@ fn artifact_deleted_behind_the_caches_back_is_missing_even_where_the_table_vouch
     };
     let r = status();
     assert_eq!((r.counts.unchanged, r.counts.missing_artifacts), (40, 0));
-    let victim = cache
-        .get(&fx.src().join("f7.txt"), "v", None, false)
-        .unwrap();
+    let victim = cache.get(&fx.src().join("f7.txt"), "v").unwrap();
     fs::remove_file(&victim).unwrap();
     let r = status();
     assert_eq!(r.counts.missing_artifacts, 1);
@@ -371,4 +393,125 @@ fn artifact_deleted_behind_the_caches_back_is_missing_even_where_the_table_vouch
         .find(|f| f.path.ends_with("/f7.txt"))
         .unwrap();
     assert_eq!(f.artifacts["v"], ArtifactState::Missing);
+}
+
+/// Three builds of the same sources started at once (no shards): each content is
+/// transformed once, by whichever build claimed it; the others wait for its artifact.
+#[test]
+fn concurrent_unsharded_builds_transform_each_content_once() {
+    let fx = Fx::new();
+    let n = 45;
+    for i in 0..n {
+        fx.write(&format!("f{i:02}"), &format!("content {i}\n"));
+    }
+    let log = fx.root.join("runs.log");
+    let exec = format!(
+        "echo {{in}} >> {}; sleep 0.02; cp {{in}} {{out}}",
+        log.display()
+    );
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            Command::new(smartcache_bin())
+                .args(["dataset", "build"])
+                .arg(fx.src())
+                .arg("--cache")
+                .arg(fx.cache())
+                .args([
+                    "--variant",
+                    "v",
+                    "--exec",
+                    &exec,
+                    "-j",
+                    "2",
+                    "--checkpoint",
+                    "0.05",
+                ])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut waited = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.ends_with("built by another build running at the same time"))
+        {
+            waited += line.split(' ').next().unwrap().parse::<usize>().unwrap();
+        }
+    }
+    let runs = fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(runs, n, "every content transformed exactly once");
+    assert!(waited > 0, "the builds shared the work");
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let v = cache.verify().unwrap();
+    assert_eq!((v.entries, v.problems.len()), (n, 0));
+    // No claim is left behind.
+    let claims = fs::read_dir(fx.cache().join("objects"))
+        .unwrap()
+        .flat_map(|d| fs::read_dir(d.unwrap().path()).unwrap())
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".claim")
+        })
+        .count();
+    assert_eq!(claims, 0);
+}
+
+/// A handle reads the index once: later lookups are answered from what it holds (even if
+/// the index moves away), until it is refreshed. In-process transforms: per item and in
+/// batches.
+#[test]
+fn a_handle_answers_lookups_without_rereading_and_batches_feed_a_loaded_model() {
+    let fx = Fx::new();
+    for i in 0..10 {
+        fx.write(&format!("f{i}"), &format!("content {i}\n"));
+    }
+    let cache = DatasetCache::open(&fx.cache()).unwrap();
+    let sources = cache.sources(&[fx.src()], None).unwrap();
+    let calls = std::sync::Mutex::new(Vec::new());
+    let model = Transform::batch(4, |items: &[smartcache::dataset::Item]| {
+        calls.lock().unwrap().push(items.len());
+        items
+            .iter()
+            .map(|it| fs::write(it.output, b"latent").map_err(|e| e.to_string()))
+            .collect()
+    });
+    let opts = BuildOptions {
+        jobs: 1,
+        ..BuildOptions::new("latent", "model@1")
+    };
+    let r = cache.build(&sources, &opts, &model, &Quiet).unwrap();
+    assert_eq!((r.transformed, r.failures.len()), (10, 0));
+    assert_eq!(*calls.lock().unwrap(), [4, 4, 2]);
+
+    let reader = DatasetCache::at(&fx.cache()).unwrap();
+    let first = reader.get(&fx.src().join("f3"), "latent").unwrap();
+    assert_eq!(fs::read(&first).unwrap(), b"latent");
+    fs::rename(fx.cache().join("index"), fx.root.join("index.moved")).unwrap();
+    for i in 0..10 {
+        assert!(
+            reader
+                .get(&fx.src().join(format!("f{i}")), "latent")
+                .is_ok(),
+            "f{i}"
+        );
+    }
+    let many = reader.get_many(
+        &[fx.src().join("f1"), fx.src().join("nope")],
+        "latent",
+        &Default::default(),
+    );
+    assert!(many[0].is_ok() && many[1].is_err());
+    reader.refresh();
+    assert!(
+        reader.get(&fx.src().join("f3"), "latent").is_err(),
+        "refreshed: the index is gone"
+    );
 }

@@ -1,18 +1,17 @@
 //! `smartcache dataset …`: the file-level dataset cache from the command line.
 //!
-//! The library does the work ([`smartcache::dataset`]); this file parses arguments, runs
-//! `--exec` commands as transforms, draws the progress bar and prints reports.
+//! The library does the work ([`smartcache::dataset`]); this file parses arguments,
+//! draws the progress bar and prints reports.
 
 use super::{EXIT_INVALID, EXIT_OK};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use smartcache::dataset::{
-    self, ArtifactState, BuildObserver, BuildOptions, DatasetCache, DatasetError, FileState, Shard,
-    StatusOptions,
+    self, ArtifactState, BuildObserver, BuildOptions, DatasetCache, DatasetError, FileState,
+    GetOptions, Shard, StatusOptions, Transform,
 };
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,15 +25,22 @@ pub enum Command {
     /// deduplicated files and missing artifacts. Changes nothing. Exit 1 when anything
     /// is not up to date.
     Status(StatusArgs),
-    /// Run the transform where needed: `--exec 'CMD {in} {out}'`, once per distinct
-    /// content; identical sources share one artifact. Exit 1 when any source failed.
-    /// Ctrl-C (or SIGTERM) lets running transforms finish, saves the index and exits 130;
-    /// a second one stops at once (losing at most one checkpoint interval).
+    /// Run the transform where needed, once per distinct content (identical sources
+    /// share one artifact): `--exec 'CMD {in} {out}'` (a process per item) or
+    /// `--worker 'CMD'` (a long-running process per job slot). Exit 1 when any source
+    /// failed. Ctrl-C (or SIGTERM) lets running transforms finish, records everything
+    /// finished and exits 130; a second one stops at once (losing at most one checkpoint
+    /// interval).
     Build(BuildArgs),
-    /// Print the path of the artifact serving PATH for a variant.
+    /// Print the path of the artifact serving PATH for a variant (`--many`: of every
+    /// path read from a file or stdin, one `path<TAB>artifact` line each).
     Get(GetArgs),
+    /// Write the path -> artifact map of a variant (JSON or TSV), for readers in other
+    /// languages. Artifact names follow a documented contract (docs/dataset.md).
+    Export(ExportArgs),
     /// Check that every entry has its artifacts, producer and checksums (can the cache
-    /// serve without the sources?). Exit 1 on any problem.
+    /// serve without the sources?). Exit 1 on any problem. `--repair` removes artifacts
+    /// that no longer match their checksum, so that the next build makes them again.
     Verify(VerifyArgs),
     /// Delete artifacts no entry references (preview with --dry-run).
     Gc(GcArgs),
@@ -63,12 +69,18 @@ impl TrustArg {
 
 #[derive(clap::Args)]
 pub struct ProducerArgs {
-    /// The transform command; `{in}` and `{out}` are replaced by the (shell-quoted) source
-    /// and output paths and the result runs under `sh -c`.
-    #[arg(long, value_name = "CMD")]
+    /// The transform command, run once per item; `{in}`, `{out}` and `{sidecars}` are
+    /// replaced by the source, output and sidecar paths. Run directly when it has no
+    /// shell syntax, else under `sh -c` with the paths shell-quoted.
+    #[arg(long, value_name = "CMD", conflicts_with = "worker")]
     exec: Option<String>,
-    /// Producer id (transform name and version). Default: derived from --exec and --ext,
-    /// so another command never serves the old command's artifacts.
+    /// A long-running transform, one per job slot (`sh -c CMD`): reads
+    /// `in<TAB>out[<TAB>sidecar…]` lines on stdin, answers `ok` or `error <message>`
+    /// per line on stdout.
+    #[arg(long, value_name = "CMD")]
+    worker: Option<String>,
+    /// Producer id (transform name and version). Default: derived from --exec or
+    /// --worker and --ext, so another command never serves the old command's artifacts.
     #[arg(long)]
     producer: Option<String>,
     /// Extension of artifact files (some tools pick the output format from it).
@@ -78,13 +90,26 @@ pub struct ProducerArgs {
 
 impl ProducerArgs {
     fn producer(&self) -> Option<String> {
+        let ext = self.ext.as_deref().unwrap_or("");
+        let derived = |kind: &str, cmd: &str| {
+            let h = smartcache::hash::hex128(format!("{cmd}\0{ext}").as_bytes());
+            format!("{kind}:{}", &h[..16])
+        };
         self.producer.clone().or_else(|| {
-            self.exec.as_ref().map(|cmd| {
-                let ext = self.ext.as_deref().unwrap_or("");
-                let h = smartcache::hash::hex128(format!("{cmd}\0{ext}").as_bytes());
-                format!("exec:{}", &h[..16])
-            })
+            (self.exec.as_ref().map(|c| derived("exec", c)))
+                .or_else(|| self.worker.as_ref().map(|c| derived("worker", c)))
         })
+    }
+
+    /// The transform the arguments name.
+    fn transform(&self) -> anyhow::Result<Transform<'static>> {
+        match (&self.exec, &self.worker) {
+            (Some(cmd), _) => Ok(Transform::exec(cmd)?),
+            (None, Some(cmd)) => Ok(Transform::worker(cmd)),
+            (None, None) => {
+                anyhow::bail!("build needs --exec 'CMD {{in}} {{out}}' or --worker 'CMD'")
+            }
+        }
     }
 }
 
@@ -102,6 +127,15 @@ pub struct StatusArgs {
     producer: ProducerArgs,
     #[command(flatten)]
     trust: TrustArg,
+    /// Group files into items with this sidecar glob (repeatable; default: the rule the
+    /// cache records).
+    #[arg(long = "sidecar", value_name = "GLOB")]
+    sidecars: Vec<String>,
+    /// Record the fingerprints of files whose content was read and found unchanged
+    /// (entries recorded in the same clock tick as their file's last change), so the
+    /// next status trusts them without reading them.
+    #[arg(long)]
+    update: bool,
     /// Print the full report as JSON.
     #[arg(long)]
     json: bool,
@@ -125,6 +159,11 @@ pub struct BuildArgs {
     /// Handle only shard K of N (1-based) of the sources: farm nodes sharing one cache.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
+    /// Companion files of each item, hashed with it and passed to the transform
+    /// (`{sidecars}`, extra worker fields): files matching GLOB (repeatable) with the
+    /// item's stem (`img.txt` for `img.png`). Recorded for later status and get.
+    #[arg(long = "sidecar", value_name = "GLOB")]
+    sidecars: Vec<String>,
     /// Seconds between index checkpoints during the build.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     checkpoint: f64,
@@ -137,8 +176,14 @@ pub struct BuildArgs {
 
 #[derive(clap::Args)]
 pub struct GetArgs {
-    /// The source file.
-    path: PathBuf,
+    /// The source file (or use --many).
+    #[arg(required_unless_present = "many", conflicts_with = "many")]
+    path: Option<PathBuf>,
+    /// Read source paths, one per line, from FILE (`-` for stdin) and print one
+    /// `path<TAB>artifact` line each; a path that cannot be served is reported on
+    /// stderr (exit 1 at the end).
+    #[arg(long, value_name = "FILE")]
+    many: Option<PathBuf>,
     #[command(flatten)]
     cache: CacheArg,
     #[arg(long)]
@@ -146,14 +191,40 @@ pub struct GetArgs {
     /// Producer the artifact must come from (default: the variant's current producer).
     #[arg(long)]
     producer: Option<String>,
+    /// Read the artifact and check it against its recorded checksum before serving it.
+    #[arg(long)]
+    verify: bool,
     #[command(flatten)]
     trust: TrustArg,
+    /// With --many: print a JSON array of {path, artifact} or {path, error}.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    cache: CacheArg,
+    #[arg(long)]
+    variant: String,
+    /// `json` (an object with the map and what it was made from) or `tsv`
+    /// (`path<TAB>artifact` lines).
+    #[arg(long, default_value = "json", value_parser = ["json", "tsv"])]
+    format: String,
+    /// Write to FILE (atomically) instead of stdout. Artifact paths are relative to the
+    /// cache directory.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
     cache: CacheArg,
+    /// Remove artifacts whose content no longer matches their checksum (`get` refuses
+    /// them; the next build of their variant makes them again).
+    #[arg(long)]
+    repair: bool,
     #[arg(long)]
     json: bool,
 }
@@ -174,6 +245,7 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
         Command::Status(a) => status(a),
         Command::Build(a) => build(a),
         Command::Get(a) => get(a),
+        Command::Export(a) => export(a),
         Command::Verify(a) => verify(a),
         Command::Gc(a) => gc(a),
     }
@@ -211,6 +283,8 @@ fn status(a: StatusArgs) -> anyhow::Result<u8> {
         trust_index: a.trust.on(),
         // The text report prints only files that need attention.
         changes_only: !a.json,
+        update: a.update,
+        sidecars: (!a.sidecars.is_empty()).then(|| a.sidecars.clone()),
     };
     let report = cache.status_of(&a.sources, &opts)?;
     warn_all(&report.warnings);
@@ -252,6 +326,9 @@ fn status(a: StatusArgs) -> anyhow::Result<u8> {
             c.new, c.changed, c.touched, c.removed, c.unchanged, c.deduplicated, c.missing_artifacts,
             c.reusable_artifacts, c.failed, c.hashed
         )?;
+        if a.update {
+            writeln!(out, "{} entries re-stamped", report.updated)?;
+        }
     }
     let code = if report.is_clean() {
         EXIT_OK
@@ -279,12 +356,7 @@ impl BuildObserver for Bar {
 }
 
 fn build(a: BuildArgs) -> anyhow::Result<u8> {
-    let Some(cmd) = a.producer.exec.clone() else {
-        anyhow::bail!("build needs --exec 'CMD {{in}} {{out}}'");
-    };
-    if !cmd.contains("{in}") || !cmd.contains("{out}") {
-        anyhow::bail!("--exec must contain both {{in}} and {{out}}: {cmd}");
-    }
+    let transform = a.producer.transform()?;
     if !(a.checkpoint.is_finite() && a.checkpoint > 0.0) {
         anyhow::bail!("--checkpoint must be a positive number of seconds");
     }
@@ -321,6 +393,7 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
         jobs: a.jobs,
         checkpoint: Duration::from_secs_f64(a.checkpoint),
         trust_index: a.trust.on(),
+        sidecars: (!a.sidecars.is_empty()).then(|| a.sidecars.clone()),
         cancel: Some(Arc::clone(&cancel)),
     };
     let bar = if std::io::stderr().is_terminal() {
@@ -335,15 +408,6 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
         ProgressBar::hidden()
     };
     let observer = Bar(bar);
-    let transform = |input: &Path, output: &Path| {
-        let result = run_exec(&cmd, input, output);
-        if let Err(Interrupted) = result {
-            // The terminal's Ctrl-C reached the transform too, maybe before our handler
-            // ran: the build is being interrupted, not this source failing.
-            cancel.store(true, Ordering::SeqCst);
-        }
-        result.map_err(|e| e.to_string())
-    };
     let report = cache.build(&sources, &opts, &transform, &observer)?;
     observer.0.finish_and_clear();
     warn_all(&report.warnings);
@@ -361,6 +425,18 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
             report.deduplicated,
             report.failures.len()
         );
+        if report.repaired > 0 {
+            println!(
+                "{} artifacts did not match their checksum and were built again",
+                report.repaired
+            );
+        }
+        if report.waited > 0 {
+            println!(
+                "{} contents were built by another build running at the same time",
+                report.waited
+            );
+        }
         for f in &report.failures {
             println!("failed: {}: {}", f.path, f.error);
         }
@@ -380,91 +456,112 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Quote `s` for `sh`: single quotes, with embedded ones closed, escaped and reopened.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// Why an `--exec` command failed.
-enum ExecError {
-    /// Killed by SIGINT: the user pressed Ctrl-C.
-    Interrupted,
-    /// Anything else, described.
-    Failed(String),
-}
-use ExecError::Interrupted;
-
-impl std::fmt::Display for ExecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        match self {
-            Interrupted => f.write_str("transform interrupted"),
-            ExecError::Failed(s) => f.write_str(s),
-        }
-    }
-}
-
-/// Run the `--exec` template for one source; failure text is the exit status and the
-/// end of the command's stderr.
-fn run_exec(template: &str, input: &Path, output: &Path) -> Result<(), ExecError> {
-    let cmd = template
-        .replace("{in}", &sh_quote(&input.to_string_lossy()))
-        .replace("{out}", &sh_quote(&output.to_string_lossy()));
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&cmd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| ExecError::Failed(format!("cannot run sh: {e}")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        // SIGINT
-        if out.status.signal() == Some(2) {
-            return Err(Interrupted);
-        }
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
-    let tail: Vec<&str> = tail.into_iter().rev().collect();
-    let status = match out.status.code() {
-        Some(c) => format!("exit status {c}"),
-        None => "killed by a signal".to_string(),
-    };
-    Err(ExecError::Failed(if tail.is_empty() {
-        format!("transform failed ({status})")
-    } else {
-        format!("transform failed ({status}): {}", tail.join(" / "))
-    }))
+/// `get`'s answer for one path: exit 1 for what a user can fix, 2 for the rest.
+fn served(e: &DatasetError) -> bool {
+    matches!(
+        e,
+        DatasetError::NotIndexed { .. }
+            | DatasetError::NoArtifact { .. }
+            | DatasetError::Stale { .. }
+            | DatasetError::Corrupt { .. }
+    )
 }
 
 fn get(a: GetArgs) -> anyhow::Result<u8> {
     let cache = open_ro(&a.cache.cache)?;
-    match cache.get(&a.path, &a.variant, a.producer.as_deref(), a.trust.on()) {
-        Ok(p) => {
-            println!("{}", p.display());
-            Ok(EXIT_OK)
+    let opts = GetOptions {
+        producer: a.producer.clone(),
+        trust_index: a.trust.on(),
+        verify: a.verify,
+    };
+    let Some(list) = &a.many else {
+        let path = a.path.as_deref().unwrap_or(Path::new(""));
+        return match cache.get_with(path, &a.variant, &opts) {
+            Ok(p) => {
+                println!("{}", p.display());
+                Ok(EXIT_OK)
+            }
+            Err(e) if served(&e) => {
+                eprintln!("error: {e}");
+                Ok(EXIT_INVALID)
+            }
+            Err(e) => Err(e.into()),
+        };
+    };
+    let input: Box<dyn BufRead> = if list == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(list).with_context(|| format!("{}", list.display()))?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = 0usize;
+    let mut json = Vec::new();
+    for line in input.lines() {
+        let line = line.with_context(|| format!("reading {}", list.display()))?;
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            continue;
         }
-        Err(
-            e @ (DatasetError::NotIndexed { .. }
-            | DatasetError::NoArtifact { .. }
-            | DatasetError::Stale { .. }),
-        ) => {
-            eprintln!("error: {e}");
-            Ok(EXIT_INVALID)
+        match cache.get_with(Path::new(line), &a.variant, &opts) {
+            Ok(p) if a.json => json.push(serde_json::json!({"path": line, "artifact": p})),
+            Ok(p) => writeln!(out, "{line}\t{}", p.display())?,
+            Err(e) if served(&e) => {
+                failed += 1;
+                if a.json {
+                    json.push(serde_json::json!({"path": line, "error": e.to_string()}));
+                } else {
+                    eprintln!("error: {e}");
+                }
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(if failed == 0 { EXIT_OK } else { EXIT_INVALID })
+}
+
+fn export(a: ExportArgs) -> anyhow::Result<u8> {
+    let cache = open_ro(&a.cache.cache)?;
+    let map = cache.export(&a.variant)?;
+    warn_all(&map.warnings);
+    let mut bytes = Vec::new();
+    if a.format == "tsv" {
+        for (p, rel) in &map.artifacts {
+            writeln!(bytes, "{p}\t{rel}")?;
+        }
+    } else {
+        serde_json::to_writer_pretty(&mut bytes, &map)?;
+        writeln!(bytes)?;
+    }
+    match &a.output {
+        Some(path) => smartcache::fsutil::atomic_write(path, &bytes)?,
+        None => std::io::stdout().lock().write_all(&bytes)?,
+    }
+    if !map.missing.is_empty() {
+        eprintln!(
+            "{} of {} entries have no artifact for variant `{}` (not built, or deleted)",
+            map.missing.len(),
+            map.missing.len() + map.artifacts.len(),
+            a.variant
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
     let cache = open_ro(&a.cache.cache)?;
     let report = cache.verify()?;
     warn_all(&report.warnings);
+    let removed = if a.repair {
+        cache.repair(&report)?
+    } else {
+        Vec::new()
+    };
     if a.json {
         print_json(&report)?;
     } else {
@@ -477,6 +574,12 @@ fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
             report.artifacts_checked,
             report.problems.len()
         );
+        if a.repair {
+            println!(
+                "repair: removed {} artifacts that did not match their checksum; a build makes them again",
+                removed.len()
+            );
+        }
     }
     Ok(if report.problems.is_empty() {
         EXIT_OK

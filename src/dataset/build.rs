@@ -1,47 +1,43 @@
-//! `build`: run the transform only where needed, publish artifacts atomically, and
-//! checkpoint the index so that a crash loses at most one interval of work (a build
+//! `build`: run the transform only where needed, publish artifacts atomically, record
+//! progress in segments so that a crash loses at most one checkpoint interval (a build
 //! cancelled through [`BuildOptions::cancel`] loses nothing).
 //!
-//! A build never holds the cache lock while transforms run. It keeps its changes as a
-//! [`Delta`] and, at each checkpoint, takes the lock, re-reads the index from disk,
-//! applies the delta and saves. Several builds (farm nodes, each with its own shard) can
-//! therefore run at once on one cache and every one's entries survive. Builds hold a
-//! shared lock on `.build.lock` for their whole run; garbage collection takes it
-//! exclusively, so it never deletes an artifact a running build is about to record.
+//! A build takes no lock on the index: it writes segments ([`super::store`]), which
+//! concurrent builds (farm nodes on one cache, sharded or not) never share. It holds the
+//! build lock shared for its whole run, so gc (exclusive) never deletes what it is about
+//! to record. Before running the transform for a content it claims it
+//! ([`super::claims`]), so builds started at once on the same sources share the work.
+//!
+//! Outputs are written to temporary files in the cache and hashed as they finish; at
+//! each checkpoint the finished outputs are made durable together (one `syncfs` rather
+//! than an `fsync` per file, which on a journaling filesystem costs about a millisecond
+//! each), linked into place without replacing an existing artifact, made durable again,
+//! and only then recorded. An artifact on disk under its name is therefore always
+//! complete, and a crash before its record leaves it to be adopted by the next build.
 
-use super::cache::{artifact_name, DatasetCache, BUILD_LOCK_FILE};
+use super::cache::DatasetCache;
+use super::claims::Claims;
 use super::error::{io_at, DatasetError};
 use super::fingerprint::{now_ns, Fingerprint};
 use super::hashing::hash_file_counted;
-use super::index::{self, Artifact, Entry, Failure, Index, VariantInfo};
-use super::scan::{scan, FileState, Scan};
+use super::layout::{artifact_name_keyed, variant_key};
+use super::model::{Artifact, Failure, Record, VariantInfo};
+use super::scan::{item_fingerprint, scan, FileState, Scan};
+use super::serve::serving;
+use super::sidecars::Rule;
 use super::sources::Sources;
+use super::store::{self, Prune, Snapshot, Writer};
+use super::transform::{Item, Transform};
 use super::view::{Entries, EntryRef};
 use crate::fsutil;
-use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
+use std::collections::HashMap;
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Turns one source file into one artifact. The output path is a temporary file in the
-/// cache; the transform writes it (and nothing else) and reports failure as text.
-pub trait Transform: Sync {
-    fn run(&self, input: &Path, output: &Path) -> Result<(), String>;
-}
-
-impl<F> Transform for F
-where
-    F: Fn(&Path, &Path) -> Result<(), String> + Sync,
-{
-    fn run(&self, input: &Path, output: &Path) -> Result<(), String> {
-        self(input, output)
-    }
-}
 
 /// Told about a build's progress (the CLI draws a progress bar with it).
 pub trait BuildObserver: Sync {
@@ -64,16 +60,21 @@ pub struct BuildOptions {
     /// Extension of artifact files, without the dot (some tools pick the output format
     /// from it); empty for none.
     pub ext: String,
-    /// Transforms run at once (0: one per core).
+    /// Job slots: transforms run at once (0: one per core).
     pub jobs: usize,
-    /// How often the index is saved during a build.
+    /// How often progress is recorded during a build.
     pub checkpoint: Duration,
     /// Skip per-file validation of indexed files.
     pub trust_index: bool,
+    /// Items with sidecars: files matching one of these globs are companions of the
+    /// file with the same stem (`img.txt` of `img.png`), hashed with it and passed to
+    /// the transform with it, not items of their own. Recorded in the index for
+    /// `status` and `get`; `None` keeps the recorded rule (`Some(vec![])` clears it).
+    pub sidecars: Option<Vec<String>>,
     /// Set to stop the build early (Ctrl-C): no further transform starts, the ones
-    /// running finish, and the index is saved with everything finished. A transform that
-    /// fails once this is set is not recorded as a failure: it was most likely
-    /// interrupted along with the build, and simply runs again next time.
+    /// running finish, and everything finished is recorded. A transform that fails once
+    /// this is set is not recorded as a failure: it was most likely interrupted along
+    /// with the build, and simply runs again next time.
     pub cancel: Option<Arc<AtomicBool>>,
 }
 
@@ -86,8 +87,35 @@ impl BuildOptions {
             jobs: 0,
             checkpoint: Duration::from_secs(5),
             trust_index: false,
+            sidecars: None,
             cancel: None,
         }
+    }
+
+    fn check(&self) -> Result<(), DatasetError> {
+        let bad = |what: &str, value: &str| DatasetError::Io {
+            path: PathBuf::from(value),
+            source: io::Error::new(io::ErrorKind::InvalidInput, what.to_string()),
+        };
+        if !self.ext.chars().all(|c| c.is_ascii_alphanumeric()) || self.ext.len() > 16 {
+            return Err(bad(
+                "artifact extension must be at most 16 ASCII letters or digits",
+                &self.ext,
+            ));
+        }
+        if self.variant.is_empty() || self.variant.chars().any(char::is_control) {
+            return Err(bad(
+                "a variant name must be non-empty, without control characters",
+                &self.variant,
+            ));
+        }
+        if self.producer.chars().any(char::is_control) {
+            return Err(bad(
+                "a producer id must not contain control characters",
+                &self.producer,
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -110,8 +138,12 @@ pub struct BuildReport {
     pub transformed: usize,
     /// Sources served by an artifact of identical content without running the transform.
     pub deduplicated: usize,
+    /// Artifacts found changed on disk (not matching their checksum) and built again.
+    pub repaired: usize,
+    /// Contents another build was transforming: waited for, not run here.
+    pub waited: usize,
     pub failures: Vec<BuildFailure>,
-    /// Index saves (checkpoints plus the final one).
+    /// Segments written (checkpoints with something to record).
     pub saves: usize,
     /// Transforms not run because the build was cancelled (see [`BuildOptions::cancel`]).
     pub cancelled: usize,
@@ -119,269 +151,184 @@ pub struct BuildReport {
     pub warnings: Vec<String>,
 }
 
-/// The changes one build makes to the index, re-applied onto the on-disk index at every
-/// checkpoint (applying it twice is the same as once).
-#[derive(Debug, Clone)]
-struct Delta {
-    variant: String,
-    info: VariantInfo,
-    started: i64,
-    set: BTreeMap<String, Entry>,
-    removed: BTreeSet<String>,
-    artifacts: BTreeMap<String, Artifact>,
-    failed: BTreeMap<String, Failure>,
-    cleared: BTreeSet<String>,
-}
-
-impl Delta {
-    fn is_empty(&self) -> bool {
-        self.set.is_empty()
-            && self.removed.is_empty()
-            && self.artifacts.is_empty()
-            && self.failed.is_empty()
-            && self.cleared.is_empty()
-    }
-
-    fn apply(&self, index: &mut Index) {
-        index
-            .variants
-            .insert(self.variant.clone(), self.info.clone());
-        index
-            .artifacts
-            .extend(self.artifacts.iter().map(|(k, v)| (k.clone(), v.clone())));
-        for (path, ours) in &self.set {
-            match index.entries.get_mut(path) {
-                // Same content: keep variants other builds recorded meanwhile.
-                Some(cur) if cur.hash == ours.hash => {
-                    let mut variants = cur.variants.clone();
-                    variants.extend(ours.variants.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    *cur = Entry {
-                        variants,
-                        ..ours.clone()
-                    };
-                }
-                // Another process observed the file after we did: its record wins.
-                Some(cur) if cur.at > ours.at => {}
-                _ => {
-                    index.entries.insert(path.clone(), ours.clone());
-                }
-            }
-        }
-        for path in &self.removed {
-            if index
-                .entries
-                .get(path)
-                .is_some_and(|e| e.at <= self.started)
-            {
-                index.entries.remove(path);
-                index.failures.remove(path);
-            }
-        }
-        for path in &self.cleared {
-            index.failures.remove(path);
-        }
-        index
-            .failures
-            .extend(self.failed.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-}
-
-/// One transform to run: a distinct content and every source that has it.
+/// One transform to run: a distinct content and every source (position in the scan)
+/// that has it.
 struct Job {
-    hash: String,
-    /// The fingerprint of `sources[0]` when it was hashed.
-    fp: Fingerprint,
-    rel: String,
-    /// Each source with the entry to record for it.
-    sources: Vec<(String, Entry)>,
+    sources: Vec<u32>,
+    /// Its artifact exists but does not match its record: replace it.
+    repair: bool,
 }
 
-/// Held for a build's whole run: shared with other builds, exclusive with gc.
-pub(crate) struct BuildLock(File);
-
-impl BuildLock {
-    fn shared(path: &Path) -> Result<BuildLock, DatasetError> {
-        let f = lock_file(path)?;
-        f.lock_shared().map_err(io_at(path))?;
-        Ok(BuildLock(f))
-    }
-
-    /// Exclusive, without waiting: `Busy` while any build runs.
-    pub(crate) fn try_exclusive(path: &Path) -> Result<BuildLock, DatasetError> {
-        let f = lock_file(path)?;
-        match f.try_lock() {
-            Ok(()) => Ok(BuildLock(f)),
-            Err(fs::TryLockError::WouldBlock) => Err(DatasetError::Busy),
-            Err(fs::TryLockError::Error(e)) => Err(io_at(path)(e)),
-        }
-    }
+/// A finished output waiting for the next checkpoint to be published.
+struct Done {
+    job: usize,
+    tmp: PathBuf,
+    /// Where it goes.
+    path: PathBuf,
+    checksum: String,
+    size: u64,
 }
 
-impl Drop for BuildLock {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
+/// Finished outputs after which a checkpoint is taken whatever the time, so that what
+/// waits in memory stays small when transforms are quick.
+const CHECKPOINT_ITEMS: usize = 2048;
+
+/// What the next checkpoint records.
+#[derive(Default)]
+struct Pending {
+    done: Vec<Done>,
+    records: Vec<Record>,
 }
 
-fn lock_file(path: &Path) -> Result<File, DatasetError> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(io_at(path))
+fn failure_record(path: String, opts: &BuildOptions, error: String) -> Record {
+    let at = now_ns();
+    let text_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Record::Failure(
+        path,
+        at,
+        Some(Failure {
+            variant: opts.variant.clone(),
+            producer: opts.producer.clone(),
+            error,
+            at: text_at,
+        }),
+    )
+}
+
+/// The state of one build, shared by its job slots and its checkpoints.
+struct Run<'a> {
+    cache: &'a DatasetCache,
+    opts: &'a BuildOptions,
+    snap: &'a Snapshot,
+    entries: &'a Entries<'a>,
+    sources: &'a Sources,
+    scanned: &'a Scan,
+    jobs: &'a [Job],
+    key: String,
+    writer: Writer,
+    claims: Claims,
+    observer: &'a dyn BuildObserver,
+    pending: Mutex<Pending>,
+    report: Mutex<BuildReport>,
+    /// One checkpoint at a time.
+    flushing: Mutex<()>,
+    /// Fan-out directories known to exist.
+    made_dirs: Mutex<std::collections::HashSet<PathBuf>>,
+    error: Mutex<Option<DatasetError>>,
 }
 
 impl DatasetCache {
-    /// Bring `variant` of every source up to date, running `transform` once per distinct
-    /// content that has no valid artifact. Failures are recorded and reported; the rest
-    /// goes on.
+    /// Bring `opts.variant` of every source up to date, running `transform` once per
+    /// distinct content that has no valid artifact. Failures are recorded and reported;
+    /// the rest goes on.
+    ///
+    /// ```no_run
+    /// use smartcache::dataset::{BuildOptions, DatasetCache, Quiet, Transform};
+    /// use std::path::{Path, PathBuf};
+    ///
+    /// let cache = DatasetCache::open(Path::new("cache"))?;
+    /// let sources = cache.sources(&[PathBuf::from("images")], None)?;
+    /// let opts = BuildOptions::new("512x512", "resize@1");
+    /// let resize = Transform::exec("convert {in} -resize 512x512 {out}").expect("template");
+    /// let report = cache.build(&sources, &opts, &resize, &Quiet)?;
+    /// println!("{} transformed, {} failed", report.transformed, report.failures.len());
+    /// # Ok::<(), smartcache::dataset::DatasetError>(())
+    /// ```
     pub fn build(
         &self,
         sources: &Sources,
         opts: &BuildOptions,
-        transform: &dyn Transform,
+        transform: &Transform,
         observer: &dyn BuildObserver,
     ) -> Result<BuildReport, DatasetError> {
-        if !opts.ext.chars().all(|c| c.is_ascii_alphanumeric()) || opts.ext.len() > 16 {
-            return Err(DatasetError::Io {
-                path: PathBuf::from(&opts.ext),
-                source: io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "artifact extension must be at most 16 ASCII letters or digits",
-                ),
-            });
-        }
-        let _build_lock = BuildLock::shared(&self.dir().join(BUILD_LOCK_FILE))?;
+        opts.check()?;
+        let _build_lock = self.build_lock()?;
         let started = now_ns();
-        let loaded = self.load()?;
+        let snap = self.snapshot()?;
         let mut report = BuildReport {
-            warnings: loaded.warnings,
+            warnings: snap.warnings.clone(),
             ..Default::default()
         };
-        let index = loaded.index;
-        let entries = Entries::of(&index);
-        let scanned = scan(&entries, sources, opts.trust_index);
-        let mut delta = Delta {
-            variant: opts.variant.clone(),
-            info: VariantInfo {
-                producer: opts.producer.clone(),
-                ext: opts.ext.clone(),
-            },
-            started,
-            set: BTreeMap::new(),
-            removed: BTreeSet::new(),
-            artifacts: BTreeMap::new(),
-            failed: BTreeMap::new(),
-            cleared: BTreeSet::new(),
+        let key = variant_key(&opts.variant, &opts.producer, &opts.ext);
+        let writer = self.writer();
+        let mut records = Vec::new();
+        let info = VariantInfo {
+            producer: opts.producer.clone(),
+            ext: opts.ext.clone(),
         };
+        if snap.variant(&opts.variant) != Some(&info) {
+            records.push(Record::Variant(opts.variant.clone(), started, info));
+        }
+        let globs = opts.sidecars.as_ref().unwrap_or(&snap.sidecars.1);
+        let grouped = sources.items(&Rule::new(globs)?);
+        let sources = &grouped;
+        if *globs != snap.sidecars.1 {
+            records.push(Record::Sidecars(started, globs.clone()));
+        }
+        let entries = snap.entries();
+        let scanned = scan(&entries, sources, opts.trust_index);
         let jobs = self.plan(
-            &index,
+            &snap,
             &entries,
             sources,
             &scanned,
             opts,
-            &mut delta,
+            &key,
+            &mut records,
             &mut report,
         );
         for &j in &scanned.unmatched {
             let (path, _) = entries.get(j as usize);
             if sources.covers(path) {
-                delta.removed.insert(path.to_string());
+                records.push(Record::Removed(path.to_string(), started));
                 report.removed += 1;
             }
         }
-        drop(scanned);
-        drop(entries);
         // Record the cheap part (touched, linked, removed) before the long part starts.
-        if !delta.is_empty() {
-            self.flush(&delta, &mut report)?;
+        if !records.is_empty() {
+            writer.append(&records)?;
+            report.saves += 1;
         }
+        drop(records);
 
         observer.planned(jobs.len() as u64);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.jobs)
-            .build()
-            .map_err(|e| DatasetError::Io {
-                path: self.dir().to_path_buf(),
-                source: io::Error::other(e),
-            })?;
-        let shared = Mutex::new((delta, report));
-        let last_flush = Mutex::new(Instant::now());
-        let flushing = Mutex::new(());
-        let flush_error: Mutex<Option<DatasetError>> = Mutex::new(None);
-        pool.install(|| {
-            let cancelled = || {
-                opts.cancel
-                    .as_ref()
-                    .is_some_and(|c| c.load(AtomicOrdering::SeqCst))
-            };
-            jobs.par_iter().with_max_len(1).for_each(|job| {
-                if cancelled() {
-                    shared.lock().unwrap_or_else(|p| p.into_inner()).1.cancelled += 1;
-                    return;
-                }
-                let outcome = self.run_job(job, opts, transform);
-                if outcome.is_err() && cancelled() {
-                    shared.lock().unwrap_or_else(|p| p.into_inner()).1.cancelled += 1;
-                    return;
-                }
-                {
-                    let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
-                    let (delta, report) = &mut *guard;
-                    for (src, entry) in &job.sources {
-                        let mut entry = entry.clone();
-                        match &outcome {
-                            Ok(artifact) => {
-                                entry.variants.insert(opts.variant.clone(), job.rel.clone());
-                                delta.artifacts.insert(job.rel.clone(), artifact.clone());
-                                delta.failed.remove(src);
-                                delta.cleared.insert(src.clone());
-                            }
-                            Err(e) => {
-                                delta.failed.insert(
-                                    src.clone(),
-                                    Failure {
-                                        variant: opts.variant.clone(),
-                                        producer: opts.producer.clone(),
-                                        error: e.clone(),
-                                        at: chrono::Utc::now()
-                                            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                                    },
-                                );
-                                delta.cleared.remove(src);
-                                report.failures.push(BuildFailure {
-                                    path: src.clone(),
-                                    error: e.clone(),
-                                });
-                            }
-                        }
-                        delta.set.insert(src.clone(), entry);
-                    }
-                    if outcome.is_ok() {
-                        report.transformed += 1;
-                        report.deduplicated += job.sources.len() - 1;
-                    }
-                }
-                for (src, _) in &job.sources {
-                    observer.finished(src, outcome.as_ref().err().map(String::as_str));
-                }
-                self.maybe_checkpoint(opts, &shared, &last_flush, &flushing, &flush_error);
-            });
-        });
-        let (delta, mut report) = shared.into_inner().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = flush_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        let run = Run {
+            cache: self,
+            opts,
+            snap: &snap,
+            entries: &entries,
+            sources,
+            scanned: &scanned,
+            jobs: &jobs,
+            key,
+            writer,
+            claims: Claims::register(self.dir(), &writer_name()),
+            observer,
+            pending: Mutex::default(),
+            report: Mutex::new(report),
+            flushing: Mutex::new(()),
+            made_dirs: Mutex::default(),
+            error: Mutex::new(None),
+        };
+        run.execute(transform);
+        run.checkpoint();
+        run.claims.release_all();
+        if let Some(e) = run.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(e);
         }
-        let variant_recorded = index.variants.get(&opts.variant) == Some(&delta.info);
-        // A build with nothing to record still saves when the binary table that `status`
-        // reads is missing or out of date (an index written by an older version).
-        let nothing_to_save = || variant_recorded && super::table::load(self.dir()).is_some();
-        if !jobs.is_empty() || (report.saves == 0 && !nothing_to_save()) {
-            self.flush(&delta, &mut report)?;
-        }
+        let mut report = run.report.into_inner().unwrap_or_else(|p| p.into_inner());
         report.failures.sort_by(|a, b| a.path.cmp(&b.path));
+        // What the build held goes before a compaction reads the index again.
+        drop(jobs);
+        drop(scanned);
+        drop(entries);
+        drop(snap);
+        // Fold the segments into a new base when they have grown (and migrate an index
+        // of an older version). Losing the race to another build's compaction is fine.
+        let fresh = self.snapshot()?;
+        if fresh.wants_compaction() {
+            store::compact(self.dir(), &fresh, Prune::default())?;
+        }
         Ok(report)
     }
 
@@ -389,17 +336,35 @@ impl DatasetCache {
     #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,
-        index: &Index,
+        snap: &Snapshot,
         entries: &Entries,
         sources: &Sources,
         scanned: &Scan,
         opts: &BuildOptions,
-        delta: &mut Delta,
+        key: &str,
+        records: &mut Vec<Record>,
         report: &mut BuildReport,
     ) -> Vec<Job> {
-        let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
+        let mut jobs: Vec<Job> = Vec::new();
+        let mut by_content: HashMap<u128, usize> = HashMap::new();
+        let any_failure = snap.has_failures();
+        let mut queue = |entry: EntryRef, i: usize, repair: bool| {
+            let k = xxhash_rust::xxh3::xxh3_128(entry.hash.as_bytes());
+            match by_content.get(&k) {
+                Some(&j) => {
+                    jobs[j].sources.push(i as u32);
+                    jobs[j].repair |= repair;
+                }
+                None => {
+                    by_content.insert(k, jobs.len());
+                    jobs.push(Job {
+                        sources: vec![i as u32],
+                        repair,
+                    });
+                }
+            }
+        };
         for (i, s) in scanned.files.iter().enumerate() {
-            let path = sources.get(i).path();
             match s.state {
                 FileState::New => report.new += 1,
                 FileState::Changed => report.changed += 1,
@@ -407,205 +372,530 @@ impl DatasetCache {
                 FileState::Unchanged => report.unchanged += 1,
                 FileState::Removed => {}
                 FileState::Unreadable => {
+                    let path = sources.get(i).path();
                     let error = s.error().unwrap_or_default().to_string();
                     report.failures.push(BuildFailure {
                         path: path.clone(),
                         error: error.clone(),
                     });
-                    delta.failed.insert(
-                        path,
-                        Failure {
-                            variant: opts.variant.clone(),
-                            producer: opts.producer.clone(),
-                            error,
-                            at: chrono::Utc::now()
-                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                        },
-                    );
+                    records.push(failure_record(path, opts, error));
                     continue;
                 }
             }
             let Some(entry) = s.entry(entries) else {
                 continue;
             };
-            let old = index.entries.get(&path);
-            let exists = |rel: &str| self.artifact_exists(rel);
-            match self.serving_artifact(
-                &index.artifacts,
-                &exists,
-                entry,
-                &opts.variant,
-                &opts.producer,
-                &opts.ext,
-            ) {
-                Some((rel, reused)) => {
-                    if reused {
-                        report.deduplicated += 1;
-                    }
-                    if !index.artifacts.contains_key(&rel) && !delta.artifacts.contains_key(&rel) {
-                        // Published by a build that died before its checkpoint: its name
-                        // certifies what it is (it was linked in only once complete), so
-                        // adopt it rather than run the transform again.
-                        match self.adopt(&rel, entry.hash, opts) {
-                            Ok(a) => {
-                                delta.artifacts.insert(rel.clone(), a);
-                            }
-                            Err(_) => {
-                                queue(&mut jobs, entry, path, opts);
-                                continue;
-                            }
-                        }
-                    }
-                    let mut e = entry.to_entry();
-                    e.variants.insert(opts.variant.clone(), rel);
-                    if old != Some(&e) {
-                        delta.set.insert(path.clone(), e);
-                    }
-                    if index.failures.contains_key(&path) {
-                        delta.cleared.insert(path);
-                    }
-                }
-                None => queue(&mut jobs, entry, path, opts),
-            }
-        }
-        jobs.into_values().collect()
-    }
-
-    /// The record of an artifact found on disk under its derived name.
-    fn adopt(&self, rel: &str, hash: &str, opts: &BuildOptions) -> Result<Artifact, DatasetError> {
-        let path = self.artifact_path(rel)?;
-        let (checksum, size) = hash_file_counted(&path).map_err(io_at(&path))?;
-        Ok(Artifact {
-            source_hash: hash.to_string(),
-            variant: opts.variant.clone(),
-            producer: opts.producer.clone(),
-            size,
-            checksum,
-        })
-    }
-
-    /// Run one transform into a temporary file and publish it under its artifact path.
-    fn run_job(
-        &self,
-        job: &Job,
-        opts: &BuildOptions,
-        transform: &dyn Transform,
-    ) -> Result<Artifact, String> {
-        let final_path = self.artifact_path(&job.rel).map_err(|e| e.to_string())?;
-        let parent = final_path.parent().unwrap_or(self.dir());
-        fsutil::create_dir_all(parent).map_err(|e| e.to_string())?;
-        // Keep the extension last: tools choose the output format from it.
-        let mut tmp = fsutil::temp_path_for(&final_path);
-        if !opts.ext.is_empty() {
-            tmp.set_extension(format!("tmp.{}", opts.ext));
-        }
-        let result = (|| {
-            let input = Path::new(&job.sources[0].0);
-            transform.run(input, &tmp)?;
-            // The artifact is recorded as made from the content hashed earlier: if the
-            // source moved meanwhile, that may not be what the transform read.
-            if Fingerprint::of(input).ok() != Some(job.fp) {
-                return Err("the source changed while it was being built; build again".into());
-            }
-            let f = File::open(&tmp).map_err(|e| format!("the transform wrote no output: {e}"))?;
-            if !f.metadata().map_err(|e| e.to_string())?.is_file() {
-                return Err("the transform's output is not a regular file".to_string());
-            }
-            f.sync_all()
-                .map_err(|e| format!("{}: {e}", tmp.display()))?;
-            drop(f);
-            let (checksum, size) =
-                hash_file_counted(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-            let ours =
-                publish(&tmp, &final_path).map_err(|e| format!("{}: {e}", final_path.display()))?;
-            fsutil::sync_parent(&final_path).map_err(|e| e.to_string())?;
-            let (checksum, size) = if ours {
-                (checksum, size)
-            } else {
-                // Another build published this artifact first: describe the file that won.
-                hash_file_counted(&final_path)
-                    .map_err(|e| format!("{}: {e}", final_path.display()))?
+            let certify = |rel: &str| {
+                snap.artifact(rel).is_some_and(|a| {
+                    a.producer == opts.producer
+                        && a.variant == opts.variant
+                        && a.source_hash == entry.hash
+                })
             };
-            Ok(Artifact {
-                source_hash: job.hash.clone(),
+            let exists = |rel: &str, _: bool| self.artifact_exists(rel);
+            let Some((rel, reused)) =
+                serving(entry, &opts.variant, &opts.ext, key, &certify, &exists)
+            else {
+                queue(entry, i, false);
+                continue;
+            };
+            // Is the artifact still what was recorded? A fingerprint that moved means
+            // it was rewritten: read it.
+            match self.check_recorded(snap, &rel, entry.hash, opts) {
+                Ok(None) => {}
+                Ok(Some(a)) => records.push(Record::Artifact(rel.to_string(), a)),
+                Err(()) => {
+                    queue(entry, i, true);
+                    continue;
+                }
+            }
+            if reused {
+                report.deduplicated += 1;
+            }
+            let unchanged_record =
+                s.detail.is_none() && entry.variants.get(&opts.variant) == Some(rel.as_ref());
+            let path = || sources.get(i).path();
+            if !unchanged_record {
+                let mut e = entry.to_entry();
+                e.variants.insert(opts.variant.clone(), rel.into_owned());
+                records.push(Record::Entry(path(), e));
+            }
+            if any_failure {
+                let p = path();
+                if snap.failure(&p).is_some() {
+                    records.push(Record::Failure(p, now_ns(), None));
+                }
+            }
+        }
+        jobs
+    }
+
+    /// Check the artifact `rel` against its record. `Ok(None)`: as recorded.
+    /// `Ok(Some(record))`: to record (it had no record: published by a build that died
+    /// before its checkpoint, complete since only complete outputs are linked; or its
+    /// fingerprint moved without its content changing). `Err`: it does not match its
+    /// checksum and must be built again.
+    fn check_recorded(
+        &self,
+        snap: &Snapshot,
+        rel: &str,
+        hash: &str,
+        opts: &BuildOptions,
+    ) -> Result<Option<Artifact>, ()> {
+        let Ok((path, Some(meta))) = self.confine(rel) else {
+            return Err(());
+        };
+        let fp = Fingerprint::from_metadata(&meta);
+        let record = snap.artifact(rel);
+        if let Some(a) = &record {
+            if a.fp == Some(fp) {
+                return Ok(None);
+            }
+        }
+        let (checksum, size) = hash_file_counted(&path).map_err(|_| ())?;
+        match record {
+            Some(a) if (a.checksum.as_str(), a.size) != (checksum.as_str(), size) => Err(()),
+            Some(a) => Ok(Some(Artifact {
+                fp: Some(fp),
+                at: now_ns(),
+                ..a.into_owned()
+            })),
+            None => Ok(Some(Artifact {
+                source_hash: hash.to_string(),
                 variant: opts.variant.clone(),
                 producer: opts.producer.clone(),
                 size,
                 checksum,
-            })
-        })();
-        let _ = fs::remove_file(&tmp);
-        result
+                fp: Some(fp),
+                at: now_ns(),
+            })),
+        }
+    }
+}
+
+impl Run<'_> {
+    fn cancelled(&self) -> bool {
+        self.opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
     }
 
-    fn maybe_checkpoint(
-        &self,
-        opts: &BuildOptions,
-        shared: &Mutex<(Delta, BuildReport)>,
-        last_flush: &Mutex<Instant>,
-        flushing: &Mutex<()>,
-        flush_error: &Mutex<Option<DatasetError>>,
-    ) {
-        {
-            let last = last_flush.lock().unwrap_or_else(|p| p.into_inner());
-            if last.elapsed() < opts.checkpoint {
-                return;
+    fn report(&self) -> std::sync::MutexGuard<'_, BuildReport> {
+        self.report.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The entry of scanned file `i` (a job's source always has one).
+    fn entry(&self, i: u32) -> EntryRef<'_> {
+        self.scanned.files[i as usize]
+            .entry(self.entries)
+            .expect("a job's source has an entry")
+    }
+
+    fn rel(&self, job: usize) -> String {
+        artifact_name_keyed(
+            self.entry(self.jobs[job].sources[0]).hash,
+            &self.key,
+            &self.opts.ext,
+        )
+    }
+
+    /// Run every job through `transform` on the job slots, checkpointing meanwhile.
+    fn execute(&self, transform: &Transform) {
+        let slots = match self.opts.jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let batch = transform.batch_size();
+        let next = AtomicUsize::new(0);
+        let deferred: Mutex<Vec<usize>> = Mutex::default();
+        let running = AtomicUsize::new(slots);
+        std::thread::scope(|scope| {
+            for _ in 0..slots {
+                scope.spawn(|| {
+                    let mut runner = transform.runner(self.opts.cancel.clone());
+                    loop {
+                        if self.cancelled() {
+                            break;
+                        }
+                        let start = next.fetch_add(batch, Ordering::SeqCst);
+                        if start >= self.jobs.len() {
+                            break;
+                        }
+                        let end = (start + batch).min(self.jobs.len());
+                        let mut ready = Vec::new();
+                        for j in start..end {
+                            if self.prepare(j) {
+                                ready.push(j);
+                            } else {
+                                deferred.lock().unwrap_or_else(|p| p.into_inner()).push(j);
+                            }
+                        }
+                        self.run_batch(&ready, runner.as_mut());
+                    }
+                    // Contents another build claimed: wait for its artifact, or build
+                    // them once its claim goes.
+                    while !self.cancelled() {
+                        let Some(j) = deferred.lock().unwrap_or_else(|p| p.into_inner()).pop()
+                        else {
+                            break;
+                        };
+                        if self.prepare(j) {
+                            self.run_batch(&[j], runner.as_mut());
+                        } else {
+                            deferred
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(0, j);
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                    drop(runner);
+                    running.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+            // Checkpoints and claim heartbeats, until the slots are done.
+            let mut last_flush = Instant::now();
+            let mut last_beat = Instant::now();
+            while running.load(Ordering::SeqCst) > 0 {
+                std::thread::sleep(Duration::from_millis(20).min(self.opts.checkpoint));
+                if last_flush.elapsed() >= self.opts.checkpoint {
+                    self.checkpoint();
+                    last_flush = Instant::now();
+                }
+                self.claims.poll();
+                if last_beat.elapsed() >= super::claims::HEARTBEAT {
+                    self.claims.heartbeat();
+                    last_beat = Instant::now();
+                }
+            }
+        });
+        let left = deferred
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .len();
+        let skipped = self
+            .jobs
+            .len()
+            .saturating_sub(next.load(Ordering::SeqCst).min(self.jobs.len()));
+        self.report().cancelled += left + skipped;
+    }
+
+    /// Get job `j` ready to run: `true` when it is ours to run (claimed). `false` when
+    /// another build holds a live claim on it. A job whose artifact meanwhile appeared
+    /// (another build published it) is recorded and needs no run: `true` is returned
+    /// with nothing left to do, see `run_batch`.
+    fn prepare(&self, j: usize) -> bool {
+        let Ok(path) = self.cache.locate(&self.rel(j)) else {
+            return true; // run_batch reports the error
+        };
+        if let Some(parent) = path.parent() {
+            let mut made = self.made_dirs.lock().unwrap_or_else(|p| p.into_inner());
+            if !made.contains(parent) && fsutil::create_dir_all(parent).is_ok() {
+                made.insert(parent.to_path_buf());
             }
         }
-        // One checkpoint at a time; other workers carry on instead of queueing.
-        let Ok(_one) = flushing.try_lock() else {
+        match self.claims.try_claim(&path) {
+            Ok(true) | Err(_) => true,
+            Ok(false) => false,
+        }
+    }
+
+    /// Run the ready jobs `ready` as one batch and keep their outcomes for the next
+    /// checkpoint.
+    fn run_batch(&self, ready: &[usize], runner: &mut dyn super::transform::Runner) {
+        let mut items: Vec<(usize, PathBuf, PathBuf, PathBuf, Vec<PathBuf>)> = Vec::new();
+        for &j in ready {
+            let rel = self.rel(j);
+            let path = match self.cache.locate(&rel) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.failed(j, e.to_string());
+                    continue;
+                }
+            };
+            // Published meanwhile by another build (whose claim we then took over, or
+            // that built it without one): nothing to run.
+            if !self.jobs[j].repair && fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                self.claims.release(&path);
+                self.adopt(j, &rel);
+                continue;
+            }
+            // Keep the extension last: tools choose the output format from it.
+            let mut tmp = fsutil::temp_path_for(&path);
+            if !self.opts.ext.is_empty() {
+                tmp.set_extension(format!("tmp.{}", self.opts.ext));
+            }
+            let file = self.sources.get(self.jobs[j].sources[0] as usize);
+            let sides = file.sidecars().map(|s| PathBuf::from(s.path())).collect();
+            items.push((j, PathBuf::from(file.path()), tmp, path, sides));
+        }
+        if items.is_empty() {
+            return;
+        }
+        let batch: Vec<Item> = items
+            .iter()
+            .map(|(_, i, o, _, sides)| Item {
+                input: i,
+                output: o,
+                sidecars: sides,
+            })
+            .collect();
+        let results = runner.run(&batch);
+        for ((j, _, tmp, path, _), result) in items.into_iter().zip(results) {
+            let outcome = result.and_then(|()| self.finish_output(j, &tmp));
+            match outcome {
+                Ok((checksum, size)) => {
+                    let done = Done {
+                        job: j,
+                        tmp,
+                        path,
+                        checksum,
+                        size,
+                    };
+                    let full = {
+                        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                        pending.done.push(done);
+                        pending.done.len() >= CHECKPOINT_ITEMS
+                    };
+                    // Not waiting for a checkpoint under way: the next one takes these.
+                    if full {
+                        if let Ok(one) = self.flushing.try_lock() {
+                            self.checkpoint_locked(one);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    self.claims.release(&path);
+                    if self.cancelled() {
+                        self.report().cancelled += 1;
+                    } else {
+                        self.failed(j, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Check a transform's output (the source did not move, the output is a regular
+    /// file) and hash it.
+    fn finish_output(&self, j: usize, tmp: &Path) -> Result<(String, u64), String> {
+        // The artifact is recorded as made from the content hashed earlier: if the
+        // source (or a sidecar) moved meanwhile, that may not be what the transform read.
+        let first = self.jobs[j].sources[0];
+        let now = item_fingerprint(&self.sources.get(first as usize), false).ok();
+        if now != Some(self.entry(first).fp) {
+            return Err("the source changed while it was being built; build again".into());
+        }
+        let meta =
+            fs::symlink_metadata(tmp).map_err(|e| format!("the transform wrote no output: {e}"))?;
+        if !meta.is_file() {
+            return Err("the transform's output is not a regular file".to_string());
+        }
+        hash_file_counted(tmp).map_err(|e| format!("{}: {e}", tmp.display()))
+    }
+
+    /// Record job `j` as failed for each of its sources (their entries are recorded:
+    /// the content is known, only the artifact is missing).
+    fn failed(&self, j: usize, error: String) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut report = self.report();
+        for &i in &self.jobs[j].sources {
+            let path = self.sources.get(i as usize).path();
+            report.failures.push(BuildFailure {
+                path: path.clone(),
+                error: error.clone(),
+            });
+            pending
+                .records
+                .push(failure_record(path.clone(), self.opts, error.clone()));
+            self.observer.finished(&path, Some(&error));
+            pending
+                .records
+                .push(Record::Entry(path, self.entry(i).to_entry()));
+        }
+    }
+
+    /// Record job `j` as served by the artifact `rel` that another build published.
+    fn adopt(&self, j: usize, rel: &str) {
+        let Ok((path, Some(meta))) = self.cache.confine(rel) else {
+            return self.failed(j, format!("{rel}: vanished"));
+        };
+        match hash_file_counted(&path) {
+            Ok((checksum, size)) => {
+                let hash = self.entry(self.jobs[j].sources[0]).hash.to_string();
+                let a =
+                    self.artifact_record(hash, checksum, size, Fingerprint::from_metadata(&meta));
+                let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                pending.records.push(Record::Artifact(rel.to_string(), a));
+                self.record_sources(j, rel, &mut pending.records);
+                self.report().waited += 1;
+            }
+            Err(e) => self.failed(j, format!("{}: {e}", path.display())),
+        }
+    }
+
+    fn artifact_record(
+        &self,
+        source_hash: String,
+        checksum: String,
+        size: u64,
+        fp: Fingerprint,
+    ) -> Artifact {
+        Artifact {
+            source_hash,
+            variant: self.opts.variant.clone(),
+            producer: self.opts.producer.clone(),
+            size,
+            checksum,
+            fp: Some(fp),
+            at: now_ns(),
+        }
+    }
+
+    /// Entries (and cleared failures) for every source of job `j`, served by `rel`.
+    fn record_sources(&self, j: usize, rel: &str, records: &mut Vec<Record>) {
+        for &i in &self.jobs[j].sources {
+            let path = self.sources.get(i as usize).path();
+            let mut e = self.entry(i).to_entry();
+            e.variants
+                .insert(self.opts.variant.clone(), rel.to_string());
+            if self.snap.failure(&path).is_some() {
+                records.push(Record::Failure(path.clone(), now_ns(), None));
+            }
+            self.observer.finished(&path, None);
+            records.push(Record::Entry(path, e));
+        }
+    }
+
+    /// Publish the finished outputs and record everything pending, as one segment.
+    fn checkpoint(&self) {
+        let Ok(one) = self.flushing.lock() else {
             return;
         };
-        let delta = shared.lock().unwrap_or_else(|p| p.into_inner()).0.clone();
-        let mut scratch = BuildReport::default();
-        let result = self.flush(&delta, &mut scratch);
-        *last_flush.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-        let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
-        guard.1.saves += scratch.saves;
-        guard.1.warnings.extend(scratch.warnings);
+        self.checkpoint_locked(one);
+    }
+
+    /// [`Self::checkpoint`], holding the checkpoint lock.
+    fn checkpoint_locked(&self, _one: std::sync::MutexGuard<'_, ()>) {
+        let Pending { done, mut records } =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if done.is_empty() && records.is_empty() {
+            return;
+        }
+        let result = (|| -> Result<(), DatasetError> {
+            if !done.is_empty() {
+                sync_data(self.cache.dir(), done.iter().map(|d| d.tmp.as_path()))?;
+            }
+            let mut published = Vec::with_capacity(done.len());
+            for d in &done {
+                let rel = self.rel(d.job);
+                let ours = if self.jobs[d.job].repair {
+                    fs::rename(&d.tmp, &d.path).map_err(io_at(&d.path))?;
+                    true
+                } else {
+                    let ours = store::publish(&d.tmp, &d.path)?;
+                    if !ours {
+                        let _ = fs::remove_file(&d.tmp);
+                    }
+                    ours
+                };
+                published.push((d, rel, ours));
+            }
+            if !published.is_empty() {
+                sync_dirs(
+                    self.cache.dir(),
+                    published.iter().map(|p| p.0.path.as_path()),
+                )?;
+            }
+            let mut report = self.report();
+            for (d, rel, ours) in published {
+                let path = &d.path;
+                let meta = fs::metadata(path).map_err(io_at(path))?;
+                let (checksum, size) = if ours {
+                    (d.checksum.clone(), d.size)
+                } else {
+                    // Another build published this artifact first: describe the file that won.
+                    hash_file_counted(path).map_err(io_at(path))?
+                };
+                let hash = self.entry(self.jobs[d.job].sources[0]).hash.to_string();
+                records.push(Record::Artifact(
+                    rel.clone(),
+                    self.artifact_record(hash, checksum, size, Fingerprint::from_metadata(&meta)),
+                ));
+                self.record_sources(d.job, &rel, &mut records);
+                report.transformed += 1;
+                report.deduplicated += self.jobs[d.job].sources.len() - 1;
+                report.repaired += usize::from(self.jobs[d.job].repair);
+            }
+            drop(report);
+            self.writer.append(&records)?;
+            self.report().saves += 1;
+            for d in &done {
+                self.claims.release(&d.path);
+            }
+            Ok(())
+        })();
         if let Err(e) = result {
-            flush_error
+            for d in &done {
+                let _ = fs::remove_file(&d.tmp);
+            }
+            self.error
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get_or_insert(e);
         }
     }
+}
 
-    /// Merge `delta` into the index on disk, under the cache lock.
-    fn flush(&self, delta: &Delta, report: &mut BuildReport) -> Result<(), DatasetError> {
-        let lock = self.lock()?;
-        let mut loaded = index::load(self.dir())?;
-        report.warnings.extend(loaded.warnings);
-        delta.apply(&mut loaded.index);
-        index::save(self.dir(), &mut loaded.index, &lock)?;
-        report.saves += 1;
+/// A name for this build's registration (see [`super::claims`]).
+fn writer_name() -> String {
+    format!(
+        "{}-{}-{}",
+        super::claims::host_name(),
+        std::process::id(),
+        now_ns()
+    )
+}
+
+/// Make the contents of `files` (in the cache at `dir`) durable: one `syncfs` of the
+/// cache's filesystem on Linux, an `fsync` per file elsewhere.
+fn sync_data<'a>(dir: &Path, files: impl Iterator<Item = &'a Path>) -> Result<(), DatasetError> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let _ = files;
+        let d = fs::File::open(dir).map_err(io_at(dir))?;
+        rustix::fs::syncfs(&d).map_err(|e| io_at(dir)(e.into()))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        for f in files {
+            fs::File::open(f)
+                .and_then(|f| f.sync_all())
+                .map_err(io_at(f))?;
+        }
         Ok(())
     }
 }
 
-/// Add `path` (content `entry.hash`) to the transform of its content.
-fn queue(jobs: &mut BTreeMap<String, Job>, entry: EntryRef, path: String, opts: &BuildOptions) {
-    jobs.entry(entry.hash.to_string())
-        .or_insert_with(|| Job {
-            hash: entry.hash.to_string(),
-            fp: entry.fp,
-            rel: artifact_name(entry.hash, &opts.variant, &opts.producer, &opts.ext),
-            sources: Vec::new(),
-        })
-        .sources
-        .push((path, entry.to_entry()));
-}
-
-/// Move `tmp` to `dest` without replacing an existing file (a hard link is an atomic
-/// create-if-absent). Returns `false` when `dest` already existed. Filesystems without
-/// hard links fall back to an atomic rename.
-fn publish(tmp: &Path, dest: &Path) -> io::Result<bool> {
-    match fs::hard_link(tmp, dest) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(_) => {
-            fs::rename(tmp, dest)?;
-            Ok(true)
+/// Make the names just linked in the directories of `paths` durable.
+fn sync_dirs<'a>(dir: &Path, paths: impl Iterator<Item = &'a Path>) -> Result<(), DatasetError> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let _ = paths;
+        sync_data(dir, std::iter::empty())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        let mut seen = std::collections::BTreeSet::new();
+        for p in paths {
+            if seen.insert(p.parent().map(Path::to_path_buf)) {
+                fsutil::sync_parent(p)?;
+            }
         }
+        Ok(())
     }
 }

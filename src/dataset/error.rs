@@ -32,10 +32,14 @@ pub enum DatasetError {
         variant: String,
         why: String,
     },
+    #[error("{path}: the artifact does not match what was recorded ({why}); run `smartcache dataset verify --repair` or a build")]
+    Corrupt { path: PathBuf, why: String },
     #[error("{path}: source changed since it was cached (run `smartcache dataset build`)")]
     Stale { path: PathBuf },
     #[error("{path}: path is not valid UTF-8; the index stores paths as text")]
     NonUtf8Path { path: PathBuf },
+    #[error("invalid --sidecar glob `{glob}`: {why}")]
+    BadSidecar { glob: String, why: String },
     #[error("invalid shard `{0}`: expected K/N with 1 <= K <= N")]
     BadShard(String),
     #[error("a build is running on this cache; garbage collection would race with it")]

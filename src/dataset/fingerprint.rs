@@ -25,7 +25,7 @@ pub const RACY_WINDOW_NS: i64 = 2_000_000_000;
 ///
 /// Serialized as a four-number array `[size, mtime_ns, ctime_ns, inode]` to keep an
 /// index of 100,000 entries small and quick to parse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Fingerprint {
     pub size: u64,
     /// Modification time, nanoseconds since the Unix epoch.
@@ -34,6 +34,13 @@ pub struct Fingerprint {
     pub ctime_ns: i64,
     /// Inode number (0 where the platform has none).
     pub inode: u64,
+}
+
+/// A fingerprint and the wall-clock time just before it was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub fp: Fingerprint,
+    pub at: i64,
 }
 
 impl Fingerprint {

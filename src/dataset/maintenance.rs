@@ -1,11 +1,14 @@
-//! `verify` (can the cache serve without its sources?) and `gc` (delete what no entry
-//! references, previewing first).
+//! `verify` (can the cache serve without its sources?), `repair` (take away artifacts
+//! that no longer match their checksum, so that the next build makes them again) and
+//! `gc` (delete what no entry references, previewing first).
 
-use super::build::BuildLock;
-use super::cache::{DatasetCache, BUILD_LOCK_FILE, OBJECTS_DIR};
+use super::cache::DatasetCache;
 use super::error::{io_at, DatasetError};
 use super::hashing::hash_file_counted;
-use super::index;
+use super::layout::{BUILD_LOCK_FILE, OBJECTS_DIR};
+use super::locks::BuildLock;
+use super::model::Index;
+use super::store::{self, Prune};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +22,10 @@ pub struct Problem {
     pub source: String,
     pub variant: String,
     pub problem: String,
+    /// The artifact is on disk but its content is not what was recorded (`repair`
+    /// removes it so that a build makes it again).
+    #[serde(skip)]
+    pub corrupt: Option<String>,
 }
 
 /// The answer of [`DatasetCache::verify`].
@@ -49,10 +56,18 @@ pub struct GcReport {
 impl DatasetCache {
     /// Check that every entry has an artifact for every variant, from the variant's
     /// producer, inside the cache, with its recorded size and checksum. Reads every
-    /// artifact once (shared artifacts once in all).
+    /// artifact once (shared artifacts once in all). Takes no lock: works on a
+    /// read-only cache.
     pub fn verify(&self) -> Result<VerifyReport, DatasetError> {
-        let loaded = self.load()?;
-        let index = &loaded.index;
+        let snap = self.snapshot()?;
+        let index = &snap.to_index();
+        let mut warnings = snap.warnings.clone();
+        if snap.base.as_ref().is_some_and(|b| b.artifacts_damaged()) {
+            warnings.push(format!(
+                "{}: the artifact records of the index base are damaged; the next build records them again",
+                self.dir().display()
+            ));
+        }
         let mut problems = Vec::new();
         let mut to_check: BTreeSet<&str> = BTreeSet::new();
         for (src, e) in &index.entries {
@@ -62,6 +77,7 @@ impl DatasetCache {
                         source: src.clone(),
                         variant: variant.clone(),
                         problem: p,
+                        corrupt: None,
                     })
                 };
                 let Some(rel) = e.variants.get(variant) else {
@@ -86,7 +102,7 @@ impl DatasetCache {
                 to_check.insert(rel.as_str());
             }
         }
-        let checked: BTreeMap<&str, Result<(), String>> = to_check
+        let checked: BTreeMap<&str, Result<(), (String, bool)>> = to_check
             .par_iter()
             .map(|rel| (*rel, self.check_artifact(index, rel)))
             .collect();
@@ -95,11 +111,12 @@ impl DatasetCache {
                 if !index.variants.contains_key(variant) {
                     continue;
                 }
-                if let Some(Err(p)) = checked.get(rel.as_str()) {
+                if let Some(Err((p, corrupt))) = checked.get(rel.as_str()) {
                     problems.push(Problem {
                         source: src.clone(),
                         variant: variant.clone(),
                         problem: format!("{rel}: {p}"),
+                        corrupt: corrupt.then(|| rel.clone()),
                     });
                 }
             }
@@ -109,21 +126,51 @@ impl DatasetCache {
             entries: index.entries.len(),
             artifacts_checked: checked.len(),
             problems,
-            warnings: loaded.warnings,
+            warnings,
         })
     }
 
-    fn check_artifact(&self, index: &index::Index, rel: &str) -> Result<(), String> {
-        let path = self.artifact_path(rel).map_err(|e| e.to_string())?;
-        let a = index.artifacts.get(rel).ok_or("no artifact record")?;
-        let (checksum, size) = hash_file_counted(&path).map_err(|e| e.to_string())?;
+    /// `Err((what, corrupt))`: `corrupt` when the file is there but not as recorded.
+    fn check_artifact(&self, index: &Index, rel: &str) -> Result<(), (String, bool)> {
+        let path = self
+            .artifact_path(rel)
+            .map_err(|e| (e.to_string(), false))?;
+        let a = index
+            .artifacts
+            .get(rel)
+            .ok_or(("no artifact record".to_string(), false))?;
+        let (checksum, size) = hash_file_counted(&path).map_err(|e| (e.to_string(), false))?;
         if size != a.size {
-            return Err(format!("size {size}, recorded {}", a.size));
+            return Err((format!("size {size}, recorded {}", a.size), true));
         }
         if checksum != a.checksum {
-            return Err(format!("checksum {checksum}, recorded {}", a.checksum));
+            return Err((
+                format!("checksum {checksum}, recorded {}", a.checksum),
+                true,
+            ));
         }
         Ok(())
+    }
+
+    /// Remove the artifacts `report` found corrupt, so that the next build of their
+    /// variant makes them again (`get` already refuses them). Returns their paths.
+    pub fn repair(&self, report: &VerifyReport) -> Result<Vec<String>, DatasetError> {
+        let mut removed: Vec<String> = report
+            .problems
+            .iter()
+            .filter_map(|p| p.corrupt.clone())
+            .collect();
+        removed.sort();
+        removed.dedup();
+        for rel in &removed {
+            let path = self.artifact_path(rel)?;
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_at(&path)(e)),
+            }
+        }
+        Ok(removed)
     }
 
     /// Find files under `objects/` that no entry references (and artifact records nobody
@@ -132,10 +179,9 @@ impl DatasetCache {
     /// cannot point the deletion anywhere else.
     pub fn gc(&self, dry_run: bool) -> Result<GcReport, DatasetError> {
         let _no_builds = BuildLock::try_exclusive(&self.dir().join(BUILD_LOCK_FILE))?;
-        let lock = self.lock()?;
-        let mut loaded = index::load(self.dir())?;
-        let referenced: BTreeSet<String> = loaded
-            .index
+        let snap = self.snapshot()?;
+        let index = snap.to_index();
+        let referenced: BTreeSet<String> = index
             .entries
             .values()
             .flat_map(|e| e.variants.values().cloned())
@@ -182,8 +228,7 @@ impl DatasetCache {
             }
         }
         orphans.sort();
-        let stale: Vec<String> = loaded
-            .index
+        let stale: Vec<String> = index
             .artifacts
             .keys()
             .filter(|k| !referenced.contains(*k))
@@ -206,12 +251,13 @@ impl DatasetCache {
             for d in dirs.iter().rev().filter(|d| **d != objects) {
                 let _ = fs::remove_dir(d);
             }
-            if !stale.is_empty() {
-                for k in &stale {
-                    loaded.index.artifacts.remove(k);
-                }
-                index::save(self.dir(), &mut loaded.index, &lock)?;
-            }
+            // With no build running, no writer holds records older than what the index
+            // says: removals and cleared failures can go too.
+            let prune = Prune {
+                tombstones: true,
+                unreferenced: true,
+            };
+            store::compact(self.dir(), &snap, prune)?;
         }
         Ok(GcReport {
             dry_run,
@@ -219,7 +265,7 @@ impl DatasetCache {
             bytes: orphans.iter().map(|(_, n)| n).sum(),
             paths: orphans.into_iter().map(|(p, _)| p).collect(),
             stale_records: stale.len(),
-            warnings: loaded.warnings,
+            warnings: snap.warnings.clone(),
         })
     }
 }

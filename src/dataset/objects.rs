@@ -5,15 +5,15 @@
 //! `stat`s; but on ext4 reading 100,000 directory entries costs as much as a third of the
 //! whole status. So the listing is skipped where it can be proven unnecessary:
 //!
-//! * When `index.table` is written (under the cache lock, after a save), every fan-out
+//! * When a base is written (at compaction), every fan-out
 //!   directory holding an artifact that an entry names is fingerprinted and then listed,
-//!   and the table records the fingerprint of each directory in which every such
+//!   and the base records the fingerprint of each directory in which every such
 //!   artifact was present ([`snapshot`]). The fingerprints are taken after a reading of
-//!   the filesystem's clock (see [`super::table`]).
+//!   the filesystem's clock (see [`super::base`]).
 //! * A directory's mtime and ctime move whenever a name is added to it, removed or
 //!   renamed. If a recorded directory still has its fingerprint, and that fingerprint is
 //!   older than the clock reading (not racy), no name in it has come or gone since it was
-//!   listed: every artifact an entry of that table names in it is still there, without
+//!   listed: every artifact an entry of that base names in it is still there, without
 //!   reading it. Other directories are listed as before.
 //!
 //! What is kept of a listed file is the xxh3-128 of `<fan-out>/<name>`, in a hash set
@@ -27,6 +27,7 @@
 //! cache, so nothing counts.
 
 use super::fingerprint::Fingerprint;
+use super::layout::split_object;
 use super::walk::{self, Kind};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
@@ -102,15 +103,6 @@ fn list_fanout(objects: &Path, fanout: &str) -> Vec<u128> {
     keys
 }
 
-/// `objects/<fan-out>/<name>` → (`<fan-out>`, `<fan-out>/<name>`).
-fn split(rel: &str) -> Option<(&str, &str)> {
-    let r = rel
-        .strip_prefix(super::cache::OBJECTS_DIR)?
-        .strip_prefix('/')?;
-    let (fanout, name) = r.split_once('/')?;
-    (!name.is_empty() && !name.contains('/')).then_some((fanout, r))
-}
-
 /// Fingerprint, then list, the fan-out directories of `objects` holding the artifacts
 /// `named` (paths relative to the cache directory), and keep the fingerprints of those in
 /// which every named artifact is present. Call after reading the filesystem's clock.
@@ -120,7 +112,7 @@ pub(crate) fn snapshot<'a>(objects: &Path, named: impl Iterator<Item = &'a str>)
     };
     let mut by_dir: BTreeMap<&str, Vec<u128>> = BTreeMap::new();
     for rel in named {
-        if let Some((fanout, key)) = split(rel) {
+        if let Some((fanout, key)) = split_object(rel) {
             by_dir
                 .entry(fanout)
                 .or_default()
@@ -196,10 +188,10 @@ impl ObjectSet {
 
     /// Whether the artifact `rel` (`objects/<dir>/<name>`, relative to the cache
     /// directory) is there. `named_by_entry`: `rel` is the artifact an entry of the
-    /// index this set was listed for records (what a settled directory vouches for);
+    /// base this set was listed for records (what a settled directory vouches for);
     /// other names in a settled directory cost one `lstat`.
     pub(crate) fn contains(&self, rel: &str, named_by_entry: bool) -> bool {
-        let Some((fanout, key)) = split(rel) else {
+        let Some((fanout, key)) = split_object(rel) else {
             return false;
         };
         if self.settled.contains(fanout) {

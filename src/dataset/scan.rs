@@ -5,9 +5,10 @@
 //! same hash is "touched" (or, for a racy entry whose fingerprint did not move,
 //! "unchanged" after reading), another hash is "changed".
 
-use super::fingerprint::{now_ns, Fingerprint};
+use super::fingerprint::{now_ns, Fingerprint, Stat};
 use super::hashing::hash_file_counted;
-use super::sources::{SourceFile, Sources, Stat};
+use super::sidecars;
+use super::sources::{SourceFile, Sources};
 use super::view::{Entries, EntryRef, VariantsRef};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -28,7 +29,8 @@ pub enum FileState {
     Unchanged,
     /// In the index, under a source root, but no longer on disk.
     Removed,
-    /// Could not be stat'ed or read.
+    /// Could not be stat'ed or read, or cannot be a source: a broken symbolic link, a
+    /// special file, a name that is not UTF-8. Its entry (if any) and artifacts are kept.
     Unreadable,
 }
 
@@ -81,6 +83,8 @@ impl Scanned {
                     (FileState::Unchanged | FileState::Touched, Some(o)) => o.variants,
                     _ => VariantsRef::Packed(""),
                 },
+                vouched: matches!(self.state, FileState::Unchanged | FileState::Touched)
+                    && old.is_some_and(|o| o.vouched),
             }),
         }
     }
@@ -114,9 +118,8 @@ pub(crate) fn scan(entries: &Entries, sources: &Sources, trust_index: bool) -> S
         .enumerate()
         .map(|(i, &old)| {
             let file = sources.get(i);
-            let stat = if fresh { file.stat() } else { None };
             let entry = old.map(|j| entries.get(j as usize).1);
-            let (state, detail) = check(file, entry, stat, trust_index);
+            let (state, detail) = check(file, entry, fresh, trust_index);
             Scanned { old, state, detail }
         })
         .collect();
@@ -159,37 +162,42 @@ fn align(entries: &Entries, sources: &Sources) -> (Vec<Option<u32>>, Vec<u32>) {
 fn check(
     file: SourceFile,
     old: Option<EntryRef>,
-    stat: Option<Stat>,
+    fresh: bool,
     trust_index: bool,
 ) -> (FileState, Option<Box<Detail>>) {
+    let unreadable = |e: String| (FileState::Unreadable, Some(Box::new(Detail::Unreadable(e))));
+    if let Some(why) = file.problem() {
+        return unreadable(why.to_string());
+    }
     if old.is_some() && trust_index {
         return (FileState::Unchanged, None);
     }
-    let unreadable = |e: std::io::Error| {
-        (
-            FileState::Unreadable,
-            Some(Box::new(Detail::Unreadable(e.to_string()))),
-        )
-    };
     // The record time is taken before the stat: a write after this instant in the same
     // timestamp tick yields an mtime that the racy rule catches.
-    let Stat { fp, at } = match stat {
+    let Stat { fp, at } = match file.stat().filter(|_| fresh) {
         Some(st) => st,
         None => {
             let at = now_ns();
-            match Fingerprint::of(Path::new(&file.path())) {
+            match item_fingerprint(&file, false) {
                 Ok(fp) => Stat { fp, at },
-                Err(e) => return unreadable(e),
+                Err(e) => return unreadable(e.to_string()),
             }
         }
+    };
+    let fp = match file.sidecars().len() {
+        0 => fp,
+        _ if fresh => match item_fingerprint(&file, true) {
+            Ok(fp) => fp,
+            Err(e) => return unreadable(e.to_string()),
+        },
+        _ => fp, // `item_fingerprint` above covered the sidecars
     };
     if let Some(e) = old {
         if e.fp == fp && !fp.is_racy(e.at) {
             return (FileState::Unchanged, None);
         }
     }
-    let path = file.path();
-    let (hash, bytes) = match hash_file_counted(Path::new(&path)) {
+    let (hash, bytes) = match item_hash(&file) {
         Ok(x) => x,
         Err(e) => return unreadable(e),
     };
@@ -208,4 +216,40 @@ fn check(
             bytes,
         })),
     )
+}
+
+/// The fingerprint of `file` as an item: its own combined with its sidecars' (see
+/// [`sidecars::combine`]). `walked`: take the walk's fingerprints rather than `stat` now.
+pub(crate) fn item_fingerprint(file: &SourceFile, walked: bool) -> std::io::Result<Fingerprint> {
+    let primary = match file.stat().filter(|_| walked) {
+        Some(st) => st.fp,
+        None => Fingerprint::of(Path::new(&file.path()))?,
+    };
+    let mut sides = Vec::with_capacity(file.sidecars().len());
+    for sc in file.sidecars() {
+        let fp = match sc.stat().filter(|_| walked) {
+            Some(st) => st.fp,
+            None => Fingerprint::of(Path::new(&sc.path()))?,
+        };
+        sides.push((sc.suffix, fp));
+    }
+    Ok(sidecars::combine(primary, &sides))
+}
+
+/// The content hash of `file` as an item, and the bytes read; the error names the file.
+fn item_hash(file: &SourceFile) -> Result<(String, u64), String> {
+    let path = file.path();
+    let (hash, mut bytes) = hash_file_counted(Path::new(&path)).map_err(|e| e.to_string())?;
+    if file.sidecars().len() == 0 {
+        return Ok((hash, bytes));
+    }
+    let mut sides = Vec::with_capacity(file.sidecars().len());
+    for sc in file.sidecars() {
+        let p = sc.path();
+        let (h, n) = hash_file_counted(Path::new(&p)).map_err(|e| format!("{p}: {e}"))?;
+        bytes += n;
+        sides.push((sc.suffix, h));
+    }
+    let refs: Vec<(&str, &str)> = sides.iter().map(|(s, h)| (*s, h.as_str())).collect();
+    Ok((sidecars::item_hash(&hash, &refs), bytes))
 }

@@ -18,7 +18,7 @@
 //! pair until somebody asks for its path as a `String`.
 
 use super::error::{io_at, DatasetError};
-use super::fingerprint::{now_ns, Fingerprint};
+use super::fingerprint::{now_ns, Fingerprint, Stat};
 use super::walk::{self, Kind};
 use rayon::prelude::*;
 use std::cmp::Ordering;
@@ -35,9 +35,14 @@ pub struct Sources {
     pub roots: Vec<String>,
     /// The shard the files were cut down to, if any.
     pub shard: Option<Shard>,
-    dirs: Vec<DirFiles>,
+    dirs: Arc<Vec<DirFiles>>,
     /// Every file as (index in `dirs`, index of its name there), sorted by path.
     order: Vec<(u32, u32)>,
+    /// When grouped into items ([`Sources::items`]): for each file of `order`, its
+    /// sidecars as a range of `sides`; else empty.
+    side_ranges: Vec<(u32, u32)>,
+    /// Sidecars as (index in `dirs`, index of its name there).
+    sides: Vec<(u32, u32)>,
     /// Whether the fingerprints taken during the walk are still unused. Single use: the
     /// first validation takes them, so a `Sources` kept and reused later cannot vouch for
     /// files with stale fingerprints.
@@ -54,6 +59,9 @@ struct DirFiles {
     ends: Vec<u32>,
     /// One per name when the walk fingerprinted the files, else empty.
     stats: Vec<Stat>,
+    /// Names that cannot be sources, with why, by position (sorted): broken links,
+    /// special files, names that are not UTF-8 (kept escaped).
+    problems: Vec<(u32, String)>,
 }
 
 impl DirFiles {
@@ -63,19 +71,46 @@ impl DirFiles {
     }
 }
 
-/// A fingerprint and the time just before it was taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Stat {
-    pub fp: Fingerprint,
-    pub at: i64,
-}
-
 /// One source file: its directory and name, borrowed from [`Sources`].
 #[derive(Debug, Clone, Copy)]
 pub struct SourceFile<'a> {
     dir: &'a str,
     name: &'a str,
     stat: Option<Stat>,
+    problem: Option<&'a str>,
+    /// Its sidecars, as positions in `dirs` (see [`Sources::items`]).
+    sides: &'a [(u32, u32)],
+    dirs: &'a [DirFiles],
+}
+
+/// A sidecar of an item: a file of the primary's directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Sidecar<'a> {
+    dir: &'a str,
+    name: &'a str,
+    /// The part of the name after the primary's stem (`.txt`, `.mask.png`).
+    pub suffix: &'a str,
+    stat: Option<Stat>,
+}
+
+impl Sidecar<'_> {
+    pub fn path(&self) -> String {
+        join(self.dir, self.name)
+    }
+
+    pub(crate) fn stat(&self) -> Option<Stat> {
+        self.stat
+    }
+}
+
+/// `dir` and `name` as one path.
+fn join(dir: &str, name: &str) -> String {
+    let sep = if dir.ends_with('/') { "" } else { "/" };
+    let mut p = String::with_capacity(dir.len() + sep.len() + name.len());
+    p.push_str(dir);
+    p.push_str(sep);
+    p.push_str(name);
+    p
 }
 
 impl<'a> SourceFile<'a> {
@@ -130,6 +165,30 @@ impl<'a> SourceFile<'a> {
     /// The fingerprint taken during the walk, if any.
     pub(crate) fn stat(&self) -> Option<Stat> {
         self.stat
+    }
+
+    /// The item's sidecars, by name (none unless the sources were grouped into items by a sidecar rule).
+    pub fn sidecars(&self) -> impl ExactSizeIterator<Item = Sidecar<'a>> + 'a {
+        let (dirs, stem_len, fresh_stat) = (
+            self.dirs,
+            super::sidecars::stem(self.name).len(),
+            self.stat.is_some(),
+        );
+        self.sides.iter().map(move |&(d, i)| {
+            let f = file_at(dirs, d, i, fresh_stat);
+            Sidecar {
+                dir: f.dir,
+                name: f.name,
+                suffix: &f.name[stem_len..],
+                stat: f.stat,
+            }
+        })
+    }
+
+    /// Why this entry of its directory cannot be a source (a broken link, a special
+    /// file, a name that is not UTF-8), if it cannot.
+    pub fn problem(&self) -> Option<&'a str> {
+        self.problem
     }
 
     /// xxh3-64 of the path, as [`Shard::contains`] hashes it.
@@ -247,6 +306,7 @@ impl Sources {
                     names: name.to_string(),
                     ends: vec![name.len() as u32],
                     stats: st.iter().copied().collect(),
+                    problems: Vec::new(),
                 }));
             }
         }
@@ -311,8 +371,10 @@ impl Sources {
         Ok(Sources {
             roots,
             shard: None,
-            dirs,
+            dirs: Arc::new(dirs),
             order,
+            side_ranges: Vec::new(),
+            sides: Vec::new(),
             fresh: Arc::new(AtomicBool::new(stat)),
         })
     }
@@ -320,7 +382,7 @@ impl Sources {
     /// Keep only the files of `shard`.
     pub fn shard(mut self, shard: Option<Shard>) -> Sources {
         if let Some(s) = shard {
-            let dirs = &self.dirs;
+            let dirs = &*self.dirs;
             self.order
                 .retain(|&(d, i)| s.holds(file_at(dirs, d, i, false).path_hash()));
         }
@@ -341,7 +403,63 @@ impl Sources {
     /// The `i`-th file in path order.
     pub fn get(&self, i: usize) -> SourceFile<'_> {
         let (d, n) = self.order[i];
-        file_at(&self.dirs, d, n, true)
+        let mut f = file_at(&self.dirs, d, n, true);
+        if let Some(&(a, b)) = self.side_ranges.get(i) {
+            f.sides = &self.sides[a as usize..b as usize];
+        }
+        f
+    }
+
+    /// The files grouped into items by the sidecar rule `rule`: sidecars leave the list
+    /// and go with their primary (see [`super::sidecars`]). Cheap: the listing is shared.
+    pub(crate) fn items(&self, rule: &super::sidecars::Rule) -> Sources {
+        let mut out = Sources {
+            roots: self.roots.clone(),
+            shard: self.shard,
+            dirs: Arc::clone(&self.dirs),
+            order: Vec::new(),
+            side_ranges: Vec::new(),
+            sides: Vec::new(),
+            fresh: Arc::clone(&self.fresh),
+        };
+        if rule.is_empty() {
+            out.order = self.order.clone();
+            return out;
+        }
+        out.order.reserve(self.order.len());
+        out.side_ranges.reserve(self.order.len());
+        for &(d, i) in &self.order {
+            let dir = &self.dirs[d as usize];
+            let name = dir.name(i as usize);
+            if rule.is_sidecar(name) {
+                continue;
+            }
+            // Names in a directory are sorted: the ones starting with `stem.` are together.
+            let prefix = format!("{}.", super::sidecars::stem(name));
+            let n = dir.ends.len();
+            let (mut first, mut hi) = (0, n);
+            while first < hi {
+                let mid = first + (hi - first) / 2;
+                if dir.name(mid) < prefix.as_str() {
+                    first = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            let start = out.sides.len() as u32;
+            for k in first..n {
+                let other = dir.name(k);
+                if !other.starts_with(&prefix) {
+                    break;
+                }
+                if rule.suffix(name, other).is_some() {
+                    out.sides.push((d, k as u32));
+                }
+            }
+            out.order.push((d, i));
+            out.side_ranges.push((start, out.sides.len() as u32));
+        }
+        out
     }
 
     /// The files, in path order.
@@ -384,15 +502,26 @@ impl Sources {
 
 fn file_at(dirs: &[DirFiles], d: u32, i: u32, with_stat: bool) -> SourceFile<'_> {
     let dir = &dirs[d as usize];
+    let problem = if dir.problems.is_empty() {
+        None
+    } else {
+        dir.problems
+            .binary_search_by_key(&i, |p| p.0)
+            .ok()
+            .map(|k| dir.problems[k].1.as_str())
+    };
     let i = i as usize;
     SourceFile {
         dir: &dir.path,
         name: dir.name(i),
-        stat: if with_stat {
+        stat: if with_stat && problem.is_none() {
             dir.stats.get(i).copied()
         } else {
             None
         },
+        problem,
+        sides: &[],
+        dirs,
     }
 }
 
@@ -424,46 +553,50 @@ fn child_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
 type Listing = (DirFiles, Vec<(u32, String)>);
 
 /// List one directory: its files (sorted, with fingerprints when `stat`) and its
-/// subdirectories as (files before it in path order, path).
+/// subdirectories as (files before it in path order, path). Entries that cannot be
+/// sources are listed as files with their problem.
 fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
     // Read before any stat of this directory's entries, as the racy rule requires.
     let at = now_ns();
     let mut buf = String::new();
     // (start, end) of each child's name in `buf`, and 1 + its fingerprint's position in
-    // `stats` (0 for none, `DIR` for a directory). Small records: sorting moves them.
+    // `stats` (0 for none, `DIR` for a directory, `PROBLEM` for one with a problem).
+    // Small records: sorting moves them.
     const DIR: u32 = u32::MAX;
+    const PROBLEM: u32 = u32::MAX - 1;
     let mut children: Vec<(u32, u32, u32)> = Vec::new();
     let mut stats: Vec<Stat> = Vec::new();
-    let mut bad_name = None;
-    walk::list(
-        Path::new(path),
-        stat.then_some(at),
-        true,
-        &mut |name, kind| match std::str::from_utf8(name) {
-            Ok(n) => {
-                let start = buf.len() as u32;
-                buf.push_str(n);
-                let slot = match kind {
-                    Kind::Dir => DIR,
-                    Kind::File(Some(st)) => {
-                        stats.push(st);
-                        stats.len() as u32
-                    }
-                    Kind::File(None) => 0,
-                };
-                children.push((start, buf.len() as u32, slot));
+    let mut why: std::collections::HashMap<u32, String> = Default::default();
+    walk::list(Path::new(path), stat.then_some(at), true, &mut |name, kind| {
+        let start = buf.len() as u32;
+        let (text, bad) = match std::str::from_utf8(name) {
+            Ok(n) => (std::borrow::Cow::Borrowed(n), false),
+            Err(_) => (std::borrow::Cow::Owned(escape_name(name)), true),
+        };
+        buf.push_str(&text);
+        let slot = match (kind, bad) {
+            (Kind::Dir, false) => DIR,
+            (Kind::Dir, true) => {
+                why.insert(start, "a directory whose name is not valid UTF-8 (shown escaped): its files are left out; the index stores paths as text".into());
+                PROBLEM
             }
-            Err(_) => {
-                bad_name.get_or_insert_with(|| name.to_vec());
+            (_, true) => {
+                why.insert(start, "the name is not valid UTF-8 (shown escaped); the index stores paths as text".into());
+                PROBLEM
             }
-        },
-    )
+            (Kind::Unusable(w), false) => {
+                why.insert(start, w);
+                PROBLEM
+            }
+            (Kind::File(Some(st)), false) => {
+                stats.push(st);
+                stats.len() as u32
+            }
+            (Kind::File(None), false) => 0,
+        };
+        children.push((start, buf.len() as u32, slot));
+    })
     .map_err(io_at(path))?;
-    if let Some(name) = bad_name {
-        let mut p = PathBuf::from(path);
-        p.push(String::from_utf8_lossy(&name).as_ref());
-        return Err(DatasetError::NonUtf8Path { path: p });
-    }
     let text = |c: &(u32, u32, u32)| &buf.as_bytes()[c.0 as usize..c.1 as usize];
     children.sort_unstable_by(|a, b| child_order(text(a), a.2 == DIR, text(b), b.2 == DIR));
 
@@ -473,6 +606,7 @@ fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
         names: String::with_capacity(buf.len()),
         ends: Vec::with_capacity(children.len()),
         stats: Vec::with_capacity(stats.len()),
+        problems: Vec::new(),
     };
     let mut subdirs = Vec::new();
     for c in &children {
@@ -481,13 +615,42 @@ fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
             subdirs.push((files.ends.len() as u32, format!("{path}{sep}{name}")));
             continue;
         }
+        let pos = files.ends.len() as u32;
         files.names.push_str(name);
         files.ends.push(files.names.len() as u32);
-        if let Some(st) = (c.2 as usize).checked_sub(1).and_then(|i| stats.get(i)) {
+        if c.2 == PROBLEM {
+            files
+                .problems
+                .push((pos, why.remove(&c.0).unwrap_or_default()));
+            if stat {
+                // Keep `stats` aligned with the names.
+                files.stats.push(Stat {
+                    fp: Fingerprint {
+                        size: 0,
+                        mtime_ns: 0,
+                        ctime_ns: 0,
+                        inode: 0,
+                    },
+                    at,
+                });
+            }
+        } else if let Some(st) = (c.2 as usize).checked_sub(1).and_then(|i| stats.get(i)) {
             files.stats.push(*st);
         }
     }
     Ok((files, subdirs))
+}
+
+/// A file name that is not UTF-8, shown with each byte of its invalid parts as `\xNN`.
+pub(crate) fn escape_name(name: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in name.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// The index stores paths as UTF-8 text.
@@ -631,6 +794,9 @@ mod tests {
             dir: "/a/b",
             name: "c.txt",
             stat: None,
+            problem: None,
+            sides: &[],
+            dirs: &[],
         };
         for (other, want) in [
             ("/a/b/c.txt", Ordering::Equal),
@@ -650,6 +816,9 @@ mod tests {
             dir: "/",
             name: "x",
             stat: None,
+            problem: None,
+            sides: &[],
+            dirs: &[],
         };
         assert_eq!(top.path(), "/x");
         assert_eq!(top.cmp_path("/x"), Ordering::Equal);

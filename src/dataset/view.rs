@@ -1,5 +1,5 @@
-//! Index entries seen without owning them: borrowed from an in-memory [`Index`], or read
-//! in place from `index.table` ([`Table`]).
+//! Index entries seen without owning them: borrowed from entries in memory, or read
+//! in place from a base ([`super::base::Table`]).
 //!
 //! Validation and `status` only look at entries: compare a fingerprint, read a hash,
 //! find an artifact path. Building an owned [`Entry`] for each of 100,000 files (a path,
@@ -8,8 +8,7 @@
 //! records.
 
 use super::fingerprint::Fingerprint;
-use super::index::{Entry, Index, VariantMap};
-use super::table::Table;
+use super::model::{Entry, VariantMap};
 
 /// One index entry, borrowed.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +18,9 @@ pub(crate) struct EntryRef<'a> {
     /// xxh3-128 of the content, 32 hex characters.
     pub hash: &'a str,
     pub variants: VariantsRef<'a>,
+    /// The entry comes from the base, whose snapshot of `objects/` vouches for the
+    /// artifacts it names (see [`super::objects`]).
+    pub vouched: bool,
 }
 
 /// The variant → artifact path map of an entry, borrowed.
@@ -26,7 +28,7 @@ pub(crate) struct EntryRef<'a> {
 pub(crate) enum VariantsRef<'a> {
     Map(&'a VariantMap),
     /// `variant\0path\0variant\0path…` in variant order, empty for none (the table's
-    /// encoding, see [`super::table`]).
+    /// encoding, see [`super::base`]).
     Packed(&'a str),
 }
 
@@ -56,13 +58,6 @@ impl<'a> VariantsRef<'a> {
         }
     }
 
-    /// Whether `f(variant, path)` holds for every pair.
-    pub fn all(&self, mut f: impl FnMut(&str, &str) -> bool) -> bool {
-        let mut ok = true;
-        self.for_each(|k, v| ok = ok && f(k, v));
-        ok
-    }
-
     pub fn to_map(self) -> VariantMap {
         let mut map = VariantMap::new();
         self.for_each(|k, v| {
@@ -79,6 +74,7 @@ impl<'a> EntryRef<'a> {
             at: e.at,
             hash: &e.hash,
             variants: VariantsRef::Map(&e.variants),
+            vouched: false,
         }
     }
 
@@ -92,27 +88,23 @@ impl<'a> EntryRef<'a> {
     }
 }
 
+/// Entries in path order with indexed access, borrowed in place (a base read whole).
+pub(crate) trait EntryList: Sync {
+    fn len(&self) -> usize;
+    /// The `i`-th entry in path order (`i < len()`).
+    fn entry(&self, i: usize) -> (&str, EntryRef<'_>);
+}
+
 /// An index's entries in path order, with indexed access.
 pub(crate) enum Entries<'a> {
-    Table(&'a Table),
+    List(&'a dyn EntryList),
     Refs(Vec<(&'a str, EntryRef<'a>)>),
 }
 
 impl<'a> Entries<'a> {
-    /// The entries of an in-memory index (one small record each, nothing copied).
-    pub fn of(index: &'a Index) -> Entries<'a> {
-        Entries::Refs(
-            index
-                .entries
-                .iter()
-                .map(|(p, e)| (p.as_str(), EntryRef::of(e)))
-                .collect(),
-        )
-    }
-
     pub fn len(&self) -> usize {
         match self {
-            Entries::Table(t) => t.len(),
+            Entries::List(t) => t.len(),
             Entries::Refs(v) => v.len(),
         }
     }
@@ -120,7 +112,7 @@ impl<'a> Entries<'a> {
     /// The `i`-th entry in path order (`i < len()`).
     pub fn get(&self, i: usize) -> (&'a str, EntryRef<'a>) {
         match self {
-            Entries::Table(t) => t.entry(i),
+            Entries::List(t) => t.entry(i),
             Entries::Refs(v) => v[i],
         }
     }
@@ -142,8 +134,6 @@ mod tests {
             assert_eq!(v.get("b"), Some("objects/00/y"));
             assert_eq!(v.get("c"), None);
             assert_eq!(v.to_map(), map);
-            assert!(v.all(|_, r| r.starts_with("objects/")));
-            assert!(!v.all(|k, _| k == "a"));
         }
         let none = VariantsRef::Packed("");
         assert_eq!(none.get(""), None);

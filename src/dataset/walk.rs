@@ -10,34 +10,39 @@
 //! the standard library is used.
 //!
 //! A file that vanishes between the listing and its `stat` is skipped, as if the listing
-//! had been taken a moment later. Symlinks are followed to regular files (a dataset is
-//! often a farm of links) but never to directories (no cycles, no escaping the tree).
+//! had been taken a moment later. In a walk of sources, symlinks are followed to regular
+//! files (a dataset is often a farm of links) but never to directories (no cycles, no
+//! escaping the tree), and what cannot be a source (a broken link, a FIFO, a socket, a
+//! device) is reported as unusable rather than skipped: a link into an unmounted drive
+//! must not read as a removed file.
 
-use super::fingerprint::Fingerprint;
-use super::sources::Stat;
+use super::fingerprint::{Fingerprint, Stat};
 use std::io;
 use std::path::Path;
 
 /// What a directory entry is, as far as the walk cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// A regular file, or a symlink to one; with its fingerprint when asked for.
     File(Option<Stat>),
     /// A real directory (not a symlink to one).
     Dir,
+    /// In a walk of sources, an entry that cannot be a source, and why.
+    Unusable(String),
 }
 
 /// Call `each(name, kind)` for every file and directory in `dir` (not `.` and `..`;
 /// other kinds of entry are left out), in the order the filesystem returns them.
 ///
 /// `stat`: fingerprint each file, recording with it this wall-clock time (read before
-/// the listing started, for the racy rule). `follow_links`: count symlinks to regular
-/// files as files (else symlinks are left out).
+/// the listing started, for the racy rule). `sources`: a walk of source files, which
+/// counts symlinks to regular files as files and reports broken links and special
+/// files as [`Kind::Unusable`] (else symlinks and special files are left out).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn list(
     dir: &Path,
     stat: Option<i64>,
-    follow_links: bool,
+    sources: bool,
     each: &mut dyn FnMut(&[u8], Kind),
 ) -> io::Result<()> {
     use rustix::fs::{openat, Mode, OFlags, RawDir, CWD};
@@ -58,7 +63,7 @@ pub(crate) fn list(
         if bytes == b"." || bytes == b".." {
             continue;
         }
-        if let Some(kind) = classify(&fd, name, entry.file_type(), stat, follow_links)? {
+        if let Some(kind) = classify(&fd, name, entry.file_type(), stat, sources)? {
             each(bytes, kind);
         }
     }
@@ -73,7 +78,7 @@ fn classify(
     name: &std::ffi::CStr,
     listed: rustix::fs::FileType,
     stat: Option<i64>,
-    follow_links: bool,
+    sources: bool,
 ) -> io::Result<Option<Kind>> {
     use rustix::fs::{statat, AtFlags, FileType};
     let file = |st: &rustix::fs::Stat| {
@@ -88,12 +93,22 @@ fn classify(
         }))
     };
     let kind_of = |st: &rustix::fs::Stat| FileType::from_raw_mode(st.st_mode);
+    let special = |t: FileType| -> Option<Kind> {
+        let what = match t {
+            FileType::Fifo => "a FIFO",
+            FileType::Socket => "a socket",
+            FileType::CharacterDevice => "a character device",
+            FileType::BlockDevice => "a block device",
+            _ => "not a regular file",
+        };
+        sources.then(|| Kind::Unusable(format!("{what}, not a regular file")))
+    };
     match listed {
         FileType::Directory => return Ok(Some(Kind::Dir)),
         FileType::RegularFile if stat.is_none() => return Ok(Some(Kind::File(None))),
-        FileType::Symlink if !follow_links => return Ok(None),
+        FileType::Symlink if !sources => return Ok(None),
         FileType::RegularFile | FileType::Symlink | FileType::Unknown => {}
-        _ => return Ok(None),
+        other => return Ok(special(other)),
     }
     // Look at the entry itself: the listing's type may be unknown or out of date.
     let st = match statat(fd, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -104,14 +119,23 @@ fn classify(
     Ok(match kind_of(&st) {
         FileType::RegularFile => Some(file(&st)),
         FileType::Directory => Some(Kind::Dir),
-        // Followed to a regular file only; a dangling link, a link to a directory or to
-        // something we may not look at is not a source file.
-        FileType::Symlink if !follow_links => None,
+        // Followed to a regular file only; a link to a directory is not followed (no
+        // cycles); a broken one, or one to something else, is reported.
+        FileType::Symlink if !sources => None,
         FileType::Symlink => match statat(fd, name, AtFlags::empty()) {
             Ok(target) if kind_of(&target) == FileType::RegularFile => Some(file(&target)),
-            _ => None,
+            Ok(target) if kind_of(&target) == FileType::Directory => None,
+            Ok(target) => special(kind_of(&target))
+                .map(|_| Kind::Unusable("a symbolic link to a special file".into())),
+            Err(rustix::io::Errno::NOENT) => Some(Kind::Unusable(
+                "a broken symbolic link (its target does not exist)".into(),
+            )),
+            Err(e) => Some(Kind::Unusable(format!(
+                "a symbolic link that cannot be followed: {}",
+                io::Error::from(e)
+            ))),
         },
-        _ => None,
+        other => special(other),
     })
 }
 
@@ -120,7 +144,7 @@ fn classify(
 pub(crate) fn list(
     dir: &Path,
     stat: Option<i64>,
-    follow_links: bool,
+    sources: bool,
     each: &mut dyn FnMut(&[u8], Kind),
 ) -> io::Result<()> {
     for item in std::fs::read_dir(dir)? {
@@ -139,12 +163,32 @@ pub(crate) fn list(
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             }
-        } else if ft.is_symlink() && follow_links {
+        } else if ft.is_symlink() && sources {
             match std::fs::metadata(item.path()) {
                 Ok(m) if m.is_file() => m,
-                _ => continue,
+                Ok(m) if m.is_dir() => continue,
+                Ok(_) => {
+                    each(
+                        item.file_name().as_encoded_bytes(),
+                        Kind::Unusable("a symbolic link to a special file".into()),
+                    );
+                    continue;
+                }
+                Err(_) => {
+                    each(
+                        item.file_name().as_encoded_bytes(),
+                        Kind::Unusable("a broken symbolic link (its target does not exist)".into()),
+                    );
+                    continue;
+                }
             }
         } else {
+            if sources && !ft.is_symlink() {
+                each(
+                    item.file_name().as_encoded_bytes(),
+                    Kind::Unusable("not a regular file".into()),
+                );
+            }
             continue;
         };
         let st = stat.map(|at| Stat {
@@ -175,9 +219,9 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn listed(dir: &Path, stat: bool, follow_links: bool) -> Vec<(String, Kind)> {
+    fn listed(dir: &Path, stat: bool, sources: bool) -> Vec<(String, Kind)> {
         let mut out = Vec::new();
-        list(dir, stat.then_some(7), follow_links, &mut |name, kind| {
+        list(dir, stat.then_some(7), sources, &mut |name, kind| {
             out.push((String::from_utf8(name.to_vec()).unwrap(), kind))
         })
         .unwrap();
@@ -221,13 +265,41 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("dangling")).unwrap();
         let got = listed(dir.path(), true, true);
         let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["d", "link.txt", "real.txt"]);
+        assert_eq!(names, ["d", "dangling", "link.txt", "real.txt"]);
+        assert_eq!(
+            got[1].1,
+            Kind::Unusable("a broken symbolic link (its target does not exist)".into())
+        );
         let fp = Fingerprint::of(&real).unwrap();
-        assert_eq!(got[1].1, Kind::File(Some(Stat { fp, at: 7 })));
+        assert_eq!(got[2].1, Kind::File(Some(Stat { fp, at: 7 })));
         for stat in [true, false] {
             let got = listed(dir.path(), stat, false);
             let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
             assert_eq!(names, ["d", "real.txt"], "links left out");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_unusable_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let got = listed(dir.path(), true, true);
+        assert_eq!(
+            got,
+            vec![(
+                "pipe".to_string(),
+                Kind::Unusable("a FIFO, not a regular file".into())
+            )]
+        );
+        assert!(
+            listed(dir.path(), false, false).is_empty(),
+            "left out of other listings"
+        );
     }
 }

@@ -90,3 +90,22 @@ pub fn read(p: &Path) -> String {
 
 /// A transform that upper-cases its input, as an `--exec` template.
 pub const UPPER: &str = "tr a-z A-Z < {in} > {out}";
+
+/// Every file below `dir` with its bytes, sorted (to check that a command wrote nothing).
+pub fn tree_state(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = fs::read(&p).unwrap_or_default();
+                out.push((p, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}

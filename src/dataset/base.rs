@@ -1,0 +1,1135 @@
+//! The base: the whole index at one moment, compacted into one immutable file per
+//! generation (`index/base-<generation>.scb`), read in place.
+//!
+//! `status` reads it and borrows every entry from it (no `String` per entry, no
+//! parsing); `get` in a fresh process binary-searches it with a few positioned reads
+//! ([`TableFile`]), so a lookup costs the same on 100 or 10,000,000 entries. Entries,
+//! removals and artifacts are fixed-size records sorted by key, with their text in a
+//! UTF-8 heap; the few variants and the failures are a small encoded section read whole.
+//! The artifact records (as large as the entries, and needed only to certify artifacts
+//! of migrated indexes, to check fingerprints when building and to verify) come last,
+//! with their own heap and checksum, and are read only when asked for.
+//!
+//! # Layout (little-endian)
+//!
+//! ```text
+//! header   magic "SCDBASE\x03" | generation u64 | clock i64 | entries u64 |
+//!          removals u64 | artifacts u64 | head_len u64 | heap_len u64 | dirs_len u64 |
+//!          art_heap_len u64 | body_hash u64 | art_hash u64 | header_hash u64
+//!          (xxh3-64 of the main part, of the artifact part, of the header before it)
+//! main     entries | removals | head | heap | dirs
+//! art      artifacts | art_heap
+//! span     offset u64 | length u32, into its section's heap
+//! entry    path span | size u64 | mtime i64 | ctime i64 | inode u64 | at i64 |
+//!          hash span | variants span | check u64        (84 bytes, sorted by path)
+//! removal  path span | at i64                           (20 bytes, sorted by path)
+//! artifact path span | source_hash span | variant span | producer span |
+//!          checksum span | size u64 | at i64 | has_fp u64 | fp (size u64, mtime i64,
+//!          ctime i64, inode u64) | check u64             (124 bytes, sorted by path)
+//! head     variants u32 × (name, at i64, producer, ext)
+//!          failures u32 × (path, at i64, present u8 [variant, producer, error, at])
+//!          sidecars: at i64, globs u32 × glob   (see super::sidecars)
+//!          (strings as u32 length + UTF-8)
+//! heap     UTF-8 text; an entry's variants packed as `name\0path\0name\0path…`
+//! dirs     count u32 × (name, fingerprint): fan-out directories of `objects/` in which
+//!          every artifact an entry names was present (see super::objects)
+//! check    xxh3-64 of the record before `check` and the xxh3-128 of the text of its
+//!          spans, so a record found by a positioned read is verified on its own
+//! ```
+//!
+//! `clock` is a reading of the filesystem's clock taken before the `objects/`
+//! directories were fingerprinted (see [`super::objects`]).
+
+use super::codec::{Dec, Enc};
+use super::fingerprint::Fingerprint;
+use super::model::{Artifact, Entry, Failure, VariantInfo};
+use super::objects::Snapshot;
+use super::view::{EntryRef, VariantsRef};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::OnceLock;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
+
+const MAGIC: &[u8; 8] = b"SCDBASE\x03";
+const HEADER_LEN: usize = 8 + 12 * 8;
+const ENTRY_LEN: usize = 12 + 32 + 8 + 12 + 12 + 8;
+const REMOVAL_LEN: usize = 12 + 8;
+const ARTIFACT_LEN: usize = 5 * 12 + 8 + 8 + 8 + 32 + 8;
+
+/// Variants: name → (since, info). Failures: path → (when, failure or cleared).
+pub(crate) type Variants = BTreeMap<String, (i64, VariantInfo)>;
+pub(crate) type Failures = BTreeMap<String, (i64, Option<Failure>)>;
+/// The sidecar globs items are grouped with, and since when (none: `(0, [])`).
+pub(crate) type Sidecars = (i64, Vec<String>);
+
+/// The small decoded part of a base: variants, failures, sidecar rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Head {
+    pub variants: Variants,
+    pub failures: Failures,
+    pub sidecars: Sidecars,
+}
+
+/// The header of a base file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Header {
+    generation: u64,
+    clock: i64,
+    entries: u64,
+    removals: u64,
+    artifacts: u64,
+    head_len: u64,
+    heap_len: u64,
+    dirs_len: u64,
+    art_heap_len: u64,
+    body_hash: u64,
+    art_hash: u64,
+}
+
+impl Header {
+    fn decode(bytes: &[u8]) -> Result<Header, String> {
+        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+            return Err("not a smartcache index base (or another version)".into());
+        }
+        let mut d = Dec::new(&bytes[8..HEADER_LEN]);
+        let mut n = || d.u64().unwrap_or(0);
+        let h = Header {
+            generation: n(),
+            clock: n() as i64,
+            entries: n(),
+            removals: n(),
+            artifacts: n(),
+            head_len: n(),
+            heap_len: n(),
+            dirs_len: n(),
+            art_heap_len: n(),
+            body_hash: n(),
+            art_hash: n(),
+        };
+        let stored = n();
+        if xxh3_64(&bytes[..HEADER_LEN - 8]) != stored {
+            return Err("header checksum mismatch".into());
+        }
+        Ok(h)
+    }
+
+    /// Offsets of the sections from the start of the file, and the file's length.
+    fn sections(&self) -> Option<Sections> {
+        let entries = HEADER_LEN as u64;
+        let removals = entries.checked_add(self.entries.checked_mul(ENTRY_LEN as u64)?)?;
+        let head = removals.checked_add(self.removals.checked_mul(REMOVAL_LEN as u64)?)?;
+        let heap = head.checked_add(self.head_len)?;
+        let dirs = heap.checked_add(self.heap_len)?;
+        let artifacts = dirs.checked_add(self.dirs_len)?;
+        let art_heap = artifacts.checked_add(self.artifacts.checked_mul(ARTIFACT_LEN as u64)?)?;
+        let end = art_heap.checked_add(self.art_heap_len)?;
+        Some(Sections {
+            entries,
+            removals,
+            head,
+            heap,
+            dirs,
+            artifacts,
+            art_heap,
+            end,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sections {
+    entries: u64,
+    removals: u64,
+    head: u64,
+    heap: u64,
+    dirs: u64,
+    artifacts: u64,
+    art_heap: u64,
+    end: u64,
+}
+
+/// What goes into a base, borrowed from wherever the caller keeps it. Every sequence
+/// yields its keys in strictly increasing byte order. Entries and artifacts are given
+/// as functions that start the sequence again: the file is written in two passes over
+/// them (records, then their text), so that it is never held in memory.
+pub(crate) struct Contents<'a> {
+    pub generation: u64,
+    pub clock: i64,
+    pub entries: &'a dyn Fn() -> Box<dyn Iterator<Item = (&'a str, EntryRef<'a>)> + 'a>,
+    pub removals: &'a [(&'a str, i64)],
+    pub artifacts: &'a dyn Fn() -> Box<dyn Iterator<Item = (Cow<'a, str>, Artifact)> + 'a>,
+    pub variants: &'a Variants,
+    pub failures: &'a Failures,
+    pub sidecars: &'a Sidecars,
+    pub objects: &'a Snapshot,
+}
+
+/// A writer that hashes and counts what goes through it.
+struct Hashed<W: Write> {
+    out: W,
+    hash: Xxh3,
+}
+
+impl<W: Write> Hashed<W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hash.update(bytes);
+        self.out.write_all(bytes)
+    }
+}
+
+/// Append a span of `len` bytes at `*off` of the heap to `rec`, and move `*off` on.
+fn span(rec: &mut Vec<u8>, off: &mut u64, check: &mut Xxh3, text: &[u8]) {
+    rec.extend_from_slice(&off.to_le_bytes());
+    rec.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    *off += text.len() as u64;
+    check.update(text);
+}
+
+/// Append `rec`'s check (see the layout) to it.
+fn seal(rec: &mut Vec<u8>, check: &Xxh3) {
+    let mut h = Xxh3::new();
+    h.update(rec);
+    h.update(&check_text(check));
+    rec.extend_from_slice(&h.digest().to_le_bytes());
+}
+
+/// An entry's variants packed as `name\0path\0…` into `out`. Pairs that cannot be packed
+/// (a NUL inside) are left out: no variant name or artifact path the cache makes has one.
+fn pack(e: &EntryRef, out: &mut String) {
+    out.clear();
+    e.variants.for_each(|name, rel| {
+        if name.contains('\0') || rel.contains('\0') {
+            return;
+        }
+        if !out.is_empty() {
+            out.push('\0');
+        }
+        out.push_str(name);
+        out.push('\0');
+        out.push_str(rel);
+    });
+}
+
+/// The text of an artifact record, in span order.
+fn artifact_texts<'r>(rel: &'r str, a: &'r Artifact) -> [&'r str; 5] {
+    [rel, &a.source_hash, &a.variant, &a.producer, &a.checksum]
+}
+
+/// Write a base file holding `c` to `out` (positioned at its start).
+pub(crate) fn write<W: Write + Seek>(out: W, c: &Contents) -> io::Result<()> {
+    let mut main = Hashed {
+        out: BufWriter::with_capacity(1 << 20, out),
+        hash: Xxh3::new(),
+    };
+    main.out.write_all(&[0u8; HEADER_LEN])?;
+    // Main part: entry and removal records, head, their text, dirs.
+    let mut off = 0u64;
+    let (mut n_entries, mut n_removals) = (0u64, 0u64);
+    let mut packed = String::new();
+    let mut rec = Vec::with_capacity(ARTIFACT_LEN);
+    for (path, e) in (c.entries)() {
+        rec.clear();
+        let mut check = Xxh3::new();
+        span(&mut rec, &mut off, &mut check, path.as_bytes());
+        for n in [
+            e.fp.size,
+            e.fp.mtime_ns as u64,
+            e.fp.ctime_ns as u64,
+            e.fp.inode,
+            e.at as u64,
+        ] {
+            rec.extend_from_slice(&n.to_le_bytes());
+        }
+        span(&mut rec, &mut off, &mut check, e.hash.as_bytes());
+        pack(&e, &mut packed);
+        span(&mut rec, &mut off, &mut check, packed.as_bytes());
+        seal(&mut rec, &check);
+        main.put(&rec)?;
+        n_entries += 1;
+    }
+    for (path, at) in c.removals {
+        rec.clear();
+        span(&mut rec, &mut off, &mut Xxh3::new(), path.as_bytes());
+        rec.extend_from_slice(&at.to_le_bytes());
+        main.put(&rec)?;
+        n_removals += 1;
+    }
+    let heap_len = off;
+    let mut head = Enc::default();
+    head.u32(c.variants.len() as u32);
+    for (name, (at, info)) in c.variants {
+        head.str(name);
+        head.i64(*at);
+        head.str(&info.producer);
+        head.str(&info.ext);
+    }
+    head.u32(c.failures.len() as u32);
+    for (path, (at, f)) in c.failures {
+        head.str(path);
+        head.i64(*at);
+        match f {
+            Some(f) => {
+                head.u8(1);
+                for s in [&f.variant, &f.producer, &f.error, &f.at] {
+                    head.str(s);
+                }
+            }
+            None => head.u8(0),
+        }
+    }
+    head.i64(c.sidecars.0);
+    head.u32(c.sidecars.1.len() as u32);
+    for g in &c.sidecars.1 {
+        head.str(g);
+    }
+    main.put(&head.0)?;
+    for (path, e) in (c.entries)() {
+        pack(&e, &mut packed);
+        for t in [path, e.hash, &packed] {
+            main.put(t.as_bytes())?;
+        }
+    }
+    for (path, _) in c.removals {
+        main.put(path.as_bytes())?;
+    }
+    let mut dirs = Enc::default();
+    dirs.u32(c.objects.len() as u32);
+    for (name, fp) in c.objects {
+        dirs.str(name);
+        for n in [fp.size, fp.mtime_ns as u64, fp.ctime_ns as u64, fp.inode] {
+            dirs.u64(n);
+        }
+    }
+    main.put(&dirs.0)?;
+    let body_hash = main.hash.digest();
+    // Artifact part: records, then their text.
+    let mut art = Hashed {
+        out: main.out,
+        hash: Xxh3::new(),
+    };
+    let mut off = 0u64;
+    let mut n_artifacts = 0u64;
+    for (rel, a) in (c.artifacts)() {
+        rec.clear();
+        let mut check = Xxh3::new();
+        for t in artifact_texts(&rel, &a) {
+            span(&mut rec, &mut off, &mut check, t.as_bytes());
+        }
+        let fp = a.fp.unwrap_or_default();
+        for n in [
+            a.size,
+            a.at as u64,
+            u64::from(a.fp.is_some()),
+            fp.size,
+            fp.mtime_ns as u64,
+            fp.ctime_ns as u64,
+            fp.inode,
+        ] {
+            rec.extend_from_slice(&n.to_le_bytes());
+        }
+        seal(&mut rec, &check);
+        art.put(&rec)?;
+        n_artifacts += 1;
+    }
+    let art_heap_len = off;
+    for (rel, a) in (c.artifacts)() {
+        for t in artifact_texts(&rel, &a) {
+            art.put(t.as_bytes())?;
+        }
+    }
+    let art_hash = art.hash.digest();
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    for n in [
+        c.generation,
+        c.clock as u64,
+        n_entries,
+        n_removals,
+        n_artifacts,
+        head.0.len() as u64,
+        heap_len,
+        dirs.0.len() as u64,
+        art_heap_len,
+        body_hash,
+        art_hash,
+    ] {
+        header.extend_from_slice(&n.to_le_bytes());
+    }
+    let header_hash = xxh3_64(&header);
+    header.extend_from_slice(&header_hash.to_le_bytes());
+    let mut out = art.out.into_inner().map_err(|e| e.into_error())?;
+    out.seek(SeekFrom::Start(0))?;
+    out.write_all(&header)
+}
+
+/// [`write`] into memory.
+pub(crate) fn encode(c: &Contents) -> Vec<u8> {
+    let mut out = io::Cursor::new(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = write(&mut out, c);
+    out.into_inner()
+}
+
+/// The running hash of a record's text, as bytes to feed the record's check.
+fn check_text(h: &Xxh3) -> [u8; 16] {
+    h.digest128().to_le_bytes()
+}
+
+/// Where a base's bytes come from: a file (positioned reads) or memory.
+enum Src<'a> {
+    File(&'a File),
+    Bytes(&'a [u8]),
+}
+
+impl Src<'_> {
+    fn read(&self, off: u64, len: u64) -> Result<Vec<u8>, String> {
+        let len = usize::try_from(len).map_err(|_| "too large")?;
+        match self {
+            Src::File(f) => {
+                let mut buf = vec![0u8; len];
+                read_at(f, &mut buf, off).map_err(|e| e.to_string())?;
+                Ok(buf)
+            }
+            Src::Bytes(b) => {
+                let start = usize::try_from(off).map_err(|_| "too large")?;
+                b.get(start..start.checked_add(len).ok_or("too large")?)
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| "truncated".into())
+            }
+        }
+    }
+}
+
+/// The artifact records of a base, with their text.
+#[derive(Debug)]
+struct Arts {
+    records: Vec<u8>,
+    heap: String,
+}
+
+/// A base read into memory (all but its artifact records, read on first use); entries
+/// are borrowed from it.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub generation: u64,
+    /// The filesystem's clock when the base was written (see [`super::objects`]).
+    pub clock: i64,
+    pub head: Head,
+    /// Fan-out directories whose artifacts were all present.
+    pub objects: Snapshot,
+    /// Size of the file, for compaction decisions.
+    pub file_len: u64,
+    entries: Vec<u8>,
+    removals: Vec<u8>,
+    heap: String,
+    header: Header,
+    sections: Sections,
+    /// The open file, for the artifact records (none when made from bytes).
+    file: Option<File>,
+    /// The artifact records; `None` inside when they are damaged (then unknown).
+    arts: OnceLock<Option<Arts>>,
+}
+
+/// A span's text in `heap`; `None` when out of bounds or not on a character boundary.
+fn text<'h>(heap: &'h str, rec: &[u8], at: usize) -> Option<&'h str> {
+    let mut d = Dec::new(rec.get(at..at + 12)?);
+    let off = usize::try_from(d.u64()?).ok()?;
+    let len = d.u32()? as usize;
+    heap.get(off..off.checked_add(len)?)
+}
+
+fn num(rec: &[u8], at: usize) -> u64 {
+    rec.get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+        .unwrap_or(0)
+}
+
+fn fp_at(rec: &[u8], at: usize) -> Fingerprint {
+    Fingerprint {
+        size: num(rec, at),
+        mtime_ns: num(rec, at + 8) as i64,
+        ctime_ns: num(rec, at + 16) as i64,
+        inode: num(rec, at + 24),
+    }
+}
+
+/// Whether the keys (first spans) of fixed-size records are strictly increasing and
+/// every span listed in `spans` resolves.
+fn sorted_and_resolving(records: &[u8], len: usize, heap: &str, spans: &[usize]) -> Option<()> {
+    let mut prev: Option<&str> = None;
+    for rec in records.chunks_exact(len) {
+        let p = text(heap, rec, 0)?;
+        for &at in spans {
+            text(heap, rec, at)?;
+        }
+        if prev.is_some_and(|q| q >= p) {
+            return None;
+        }
+        prev = Some(p);
+    }
+    Some(())
+}
+
+impl Table {
+    /// Read and check the base file at `path` (its artifact records are read later, when
+    /// first asked for).
+    pub fn read(path: &Path) -> Result<Table, String> {
+        let file = File::open(path).map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let mut t = Table::load(&Src::File(&file), len)?;
+        t.file = Some(file);
+        Ok(t)
+    }
+
+    /// Check and take apart the bytes of a base file (artifacts included).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Table, String> {
+        let t = Table::load(&Src::Bytes(bytes), bytes.len() as u64)?;
+        let arts = t
+            .load_arts(&Src::Bytes(bytes))
+            .ok_or("malformed artifact records")?;
+        let _ = t.arts.set(Some(arts));
+        Ok(t)
+    }
+
+    fn load(src: &Src, file_len: u64) -> Result<Table, String> {
+        let header = Header::decode(
+            &src.read(0, HEADER_LEN as u64)
+                .map_err(|_| "truncated header")?,
+        )?;
+        let s = header.sections().ok_or("section sizes overflow")?;
+        if s.end != file_len {
+            return Err(format!(
+                "{file_len} bytes, the header accounts for {}",
+                s.end
+            ));
+        }
+        let main = src.read(s.entries, s.artifacts - s.entries)?;
+        if xxh3_64(&main) != header.body_hash {
+            return Err("checksum mismatch".into());
+        }
+        let part = |a: u64, b: u64| &main[(a - s.entries) as usize..(b - s.entries) as usize];
+        let heap =
+            String::from_utf8(part(s.heap, s.dirs).to_vec()).map_err(|_| "text is not UTF-8")?;
+        let head = decode_head(part(s.head, s.heap)).ok_or("malformed variants or failures")?;
+        let table = Table {
+            generation: header.generation,
+            clock: header.clock,
+            head,
+            objects: decode_dirs(part(s.dirs, s.artifacts)).ok_or("malformed objects section")?,
+            file_len,
+            entries: part(s.entries, s.removals).to_vec(),
+            removals: part(s.removals, s.head).to_vec(),
+            heap,
+            header,
+            sections: s,
+            file: None,
+            arts: OnceLock::new(),
+        };
+        sorted_and_resolving(&table.entries, ENTRY_LEN, &table.heap, &[52, 64])
+            .and_then(|()| sorted_and_resolving(&table.removals, REMOVAL_LEN, &table.heap, &[]))
+            .ok_or("malformed or unsorted records")?;
+        Ok(table)
+    }
+
+    /// Read and check the artifact records; `None` when damaged.
+    fn load_arts(&self, src: &Src) -> Option<Arts> {
+        let s = &self.sections;
+        let part = src.read(s.artifacts, s.end - s.artifacts).ok()?;
+        if xxh3_64(&part) != self.header.art_hash {
+            return None;
+        }
+        let split = (s.art_heap - s.artifacts) as usize;
+        let heap = String::from_utf8(part[split..].to_vec()).ok()?;
+        let mut records = part;
+        records.truncate(split);
+        sorted_and_resolving(&records, ARTIFACT_LEN, &heap, &[12, 24, 36, 48])?;
+        Some(Arts { records, heap })
+    }
+
+    fn arts(&self) -> Option<&Arts> {
+        self.arts
+            .get_or_init(|| {
+                self.file
+                    .as_ref()
+                    .and_then(|f| self.load_arts(&Src::File(f)))
+            })
+            .as_ref()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len() / ENTRY_LEN
+    }
+
+    /// Entry `i` (`i < len()`), borrowed.
+    pub fn entry(&self, i: usize) -> (&str, EntryRef<'_>) {
+        let rec = &self.entries[i * ENTRY_LEN..(i + 1) * ENTRY_LEN];
+        // Every span was checked on load; the fallbacks never apply.
+        let t = |at| text(&self.heap, rec, at).unwrap_or("");
+        (
+            t(0),
+            EntryRef {
+                fp: fp_at(rec, 12),
+                at: num(rec, 44) as i64,
+                hash: t(52),
+                variants: VariantsRef::Packed(t(64)),
+                vouched: true,
+            },
+        )
+    }
+
+    /// The position of `path` among the entries.
+    pub fn find(&self, path: &str) -> Option<usize> {
+        search(self.len(), |i| Some(self.entry(i).0.cmp(path)))
+    }
+
+    /// The removals (paths seen gone, with when), in path order.
+    pub fn removals(&self) -> impl Iterator<Item = (&str, i64)> + '_ {
+        self.removals
+            .chunks_exact(REMOVAL_LEN)
+            .map(|rec| (text(&self.heap, rec, 0).unwrap_or(""), num(rec, 12) as i64))
+    }
+
+    /// When `path` was recorded removed, if it was.
+    pub fn removal(&self, path: &str) -> Option<i64> {
+        let n = self.removals.len() / REMOVAL_LEN;
+        let rec = |i: usize| &self.removals[i * REMOVAL_LEN..(i + 1) * REMOVAL_LEN];
+        let i = search(n, |i| {
+            Some(text(&self.heap, rec(i), 0).unwrap_or("").cmp(path))
+        })?;
+        Some(num(rec(i), 12) as i64)
+    }
+
+    /// How many artifact records there are (0 when they are damaged).
+    pub fn artifact_count(&self) -> usize {
+        self.arts().map_or(0, |a| a.records.len() / ARTIFACT_LEN)
+    }
+
+    /// Whether the artifact records could not be read back (damaged).
+    pub fn artifacts_damaged(&self) -> bool {
+        self.header.artifacts > 0 && self.arts().is_none()
+    }
+
+    /// Artifact `i` (`i < artifact_count()`).
+    pub fn artifact_at(&self, i: usize) -> (&str, Artifact) {
+        let a = self.arts().expect("artifact_count() > i");
+        let rec = &a.records[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
+        let t = |k: usize| text(&a.heap, rec, k * 12).unwrap_or("");
+        (t(0), artifact_of(rec, |k| t(k).to_string()))
+    }
+
+    /// The record of artifact `rel`.
+    pub fn artifact(&self, rel: &str) -> Option<Artifact> {
+        let a = self.arts()?;
+        let n = a.records.len() / ARTIFACT_LEN;
+        let rec = |i: usize| &a.records[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
+        let i = search(n, |i| Some(text(&a.heap, rec(i), 0).unwrap_or("").cmp(rel)))?;
+        Some(self.artifact_at(i).1)
+    }
+}
+
+impl super::view::EntryList for Table {
+    fn len(&self) -> usize {
+        Table::len(self)
+    }
+    fn entry(&self, i: usize) -> (&str, EntryRef<'_>) {
+        Table::entry(self, i)
+    }
+}
+
+fn artifact_of(rec: &[u8], t: impl Fn(usize) -> String) -> Artifact {
+    let has_fp = num(rec, 76) != 0;
+    Artifact {
+        source_hash: t(1),
+        variant: t(2),
+        producer: t(3),
+        checksum: t(4),
+        size: num(rec, 60),
+        at: num(rec, 68) as i64,
+        fp: has_fp.then(|| fp_at(rec, 84)),
+    }
+}
+
+/// Binary search over `n` sorted records; `cmp(i)` compares record `i` with the key
+/// (`None`: the record could not be read, which ends the search).
+fn search(n: usize, mut cmp: impl FnMut(usize) -> Option<Ordering>) -> Option<usize> {
+    let (mut lo, mut hi) = (0usize, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match cmp(mid)? {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}
+
+fn decode_head(bytes: &[u8]) -> Option<Head> {
+    let mut d = Dec::new(bytes);
+    let mut variants = BTreeMap::new();
+    for _ in 0..d.u32()? {
+        let name = d.string()?;
+        let at = d.i64()?;
+        let info = VariantInfo {
+            producer: d.string()?,
+            ext: d.string()?,
+        };
+        variants.insert(name, (at, info));
+    }
+    let mut failures = BTreeMap::new();
+    for _ in 0..d.u32()? {
+        let path = d.string()?;
+        let at = d.i64()?;
+        let f = match d.u8()? {
+            0 => None,
+            1 => Some(Failure {
+                variant: d.string()?,
+                producer: d.string()?,
+                error: d.string()?,
+                at: d.string()?,
+            }),
+            _ => return None,
+        };
+        failures.insert(path, (at, f));
+    }
+    let at = d.i64()?;
+    let mut globs = Vec::new();
+    for _ in 0..d.u32()? {
+        globs.push(d.string()?);
+    }
+    d.is_empty().then_some(Head {
+        variants,
+        failures,
+        sidecars: (at, globs),
+    })
+}
+
+fn decode_dirs(bytes: &[u8]) -> Option<Snapshot> {
+    let mut d = Dec::new(bytes);
+    let count = d.u32()? as usize;
+    let mut dirs = Vec::with_capacity(count.min(bytes.len() / 36));
+    for _ in 0..count {
+        let name = d.string()?;
+        let fp = Fingerprint {
+            size: d.u64()?,
+            mtime_ns: d.i64()?,
+            ctime_ns: d.i64()?,
+            inode: d.u64()?,
+        };
+        dirs.push((name, fp));
+    }
+    d.is_empty().then_some(dirs)
+}
+
+/// A base answering point lookups with positioned reads, without reading the file:
+/// what a process that asks for one artifact and exits needs. Each record found is
+/// verified by its check; a damaged one is an error.
+#[derive(Debug)]
+pub(crate) struct TableFile {
+    file: File,
+    header: Header,
+    sections: Sections,
+}
+
+impl TableFile {
+    pub fn open(path: &Path) -> Result<TableFile, String> {
+        let file = File::open(path).map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let header = Header::decode(
+            &Src::File(&file)
+                .read(0, HEADER_LEN as u64)
+                .map_err(|_| "truncated header")?,
+        )?;
+        let sections = header.sections().ok_or("section sizes overflow")?;
+        if sections.end != len {
+            return Err(format!(
+                "{len} bytes, the header accounts for {}",
+                sections.end
+            ));
+        }
+        Ok(TableFile {
+            file,
+            header,
+            sections,
+        })
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.header.generation
+    }
+
+    fn read(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
+        Src::File(&self.file).read(off, len as u64)
+    }
+
+    /// The text of the span at `at` in `rec`, from the heap at `heap` of `heap_len` bytes.
+    fn text(&self, rec: &[u8], at: usize, (heap, heap_len): (u64, u64)) -> Result<String, String> {
+        let mut d = Dec::new(&rec[at..at + 12]);
+        let off = d.u64().unwrap_or(u64::MAX);
+        let len = d.u32().unwrap_or(0) as usize;
+        if off.checked_add(len as u64).is_none_or(|end| end > heap_len) {
+            return Err("a record points outside the text".into());
+        }
+        String::from_utf8(self.read(heap + off, len)?).map_err(|_| "text is not UTF-8".into())
+    }
+
+    fn main_heap(&self) -> (u64, u64) {
+        (self.sections.heap, self.header.heap_len)
+    }
+
+    fn art_heap(&self) -> (u64, u64) {
+        (self.sections.art_heap, self.header.art_heap_len)
+    }
+
+    /// Variants, failures and the sidecar rule.
+    pub fn head(&self) -> Result<Head, String> {
+        let len = usize::try_from(self.header.head_len).map_err(|_| "too large")?;
+        decode_head(&self.read(self.sections.head, len)?)
+            .ok_or_else(|| "malformed variants or failures".into())
+    }
+
+    /// Binary search of a section of `n` records of `len` bytes keyed by their first span.
+    fn search(
+        &self,
+        (start, n, len): (u64, u64, usize),
+        heap: (u64, u64),
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, String> {
+        let n = usize::try_from(n).map_err(|_| "too large")?;
+        let mut found = None;
+        let mut err = None;
+        search(n, |i| {
+            let got = self
+                .read(start + (i * len) as u64, len)
+                .and_then(|rec| self.text(&rec, 0, heap).map(|k| (rec, k)));
+            match got {
+                Ok((rec, k)) => {
+                    let o = k.as_str().cmp(key);
+                    if o == Ordering::Equal {
+                        found = Some((rec, k));
+                    }
+                    Some(o)
+                }
+                Err(e) => {
+                    err = Some(e);
+                    None
+                }
+            }
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(found),
+        }
+    }
+
+    /// Verify a record's check against its text.
+    fn verify(rec: &[u8], texts: &[&str]) -> Result<(), String> {
+        let mut check = Xxh3::new();
+        for t in texts {
+            check.update(t.as_bytes());
+        }
+        let mut h = Xxh3::new();
+        h.update(&rec[..rec.len() - 8]);
+        h.update(&check_text(&check));
+        if h.digest() != num(rec, rec.len() - 8) {
+            return Err("record checksum mismatch".into());
+        }
+        Ok(())
+    }
+
+    /// The entry of `path`.
+    pub fn find(&self, path: &str) -> Result<Option<Entry>, String> {
+        let section = (self.sections.entries, self.header.entries, ENTRY_LEN);
+        let Some((rec, p)) = self.search(section, self.main_heap(), path)? else {
+            return Ok(None);
+        };
+        let hash = self.text(&rec, 52, self.main_heap())?;
+        let packed = self.text(&rec, 64, self.main_heap())?;
+        Self::verify(&rec, &[&p, &hash, &packed])?;
+        let e = EntryRef {
+            fp: fp_at(&rec, 12),
+            at: num(&rec, 44) as i64,
+            hash: &hash,
+            variants: VariantsRef::Packed(&packed),
+            vouched: false,
+        };
+        Ok(Some(e.to_entry()))
+    }
+
+    /// When `path` was recorded removed, if it was.
+    pub fn removal(&self, path: &str) -> Result<Option<i64>, String> {
+        let section = (self.sections.removals, self.header.removals, REMOVAL_LEN);
+        Ok(self
+            .search(section, self.main_heap(), path)?
+            .map(|(rec, _)| num(&rec, 12) as i64))
+    }
+
+    /// The record of artifact `rel`.
+    pub fn artifact(&self, rel: &str) -> Result<Option<Artifact>, String> {
+        let section = (self.sections.artifacts, self.header.artifacts, ARTIFACT_LEN);
+        let Some((rec, r)) = self.search(section, self.art_heap(), rel)? else {
+            return Ok(None);
+        };
+        let texts: Vec<String> = std::iter::once(Ok(r))
+            .chain((1..5).map(|k| self.text(&rec, k * 12, self.art_heap())))
+            .collect::<Result<_, _>>()?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        Self::verify(&rec, &refs)?;
+        Ok(Some(artifact_of(&rec, |k| texts[k].clone())))
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, off)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut off: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, off)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                off += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::model::VariantMap;
+
+    fn fp(n: i64) -> Fingerprint {
+        Fingerprint {
+            size: n as u64,
+            mtime_ns: -n,
+            ctime_ns: n * 3,
+            inode: 99,
+        }
+    }
+
+    /// Entries, removals, artifacts, variants and failures of a small index.
+    type Sample = (
+        Vec<(String, Entry)>,
+        Vec<(String, i64)>,
+        Vec<(String, Artifact)>,
+        Variants,
+        Failures,
+    );
+
+    pub(crate) fn sample() -> Sample {
+        let mut entries = Vec::new();
+        let mut artifacts = Vec::new();
+        for (i, name) in ["/s/a.png", "/s/b é.png", "/s/c.png"].iter().enumerate() {
+            let hash = format!("{:032x}", i + 1);
+            let rel = format!("objects/00/{hash}-k.png");
+            let variants = if i == 2 {
+                VariantMap::new()
+            } else {
+                VariantMap::from_iter([
+                    ("v".to_string(), rel.clone()),
+                    ("w".to_string(), format!("{rel}.w")),
+                ])
+            };
+            entries.push((
+                name.to_string(),
+                Entry {
+                    fp: fp(i as i64 + 1),
+                    at: 1000 + i as i64,
+                    hash: hash.clone(),
+                    variants,
+                },
+            ));
+            artifacts.push((
+                rel,
+                Artifact {
+                    source_hash: hash,
+                    variant: "v".into(),
+                    producer: "p@1".into(),
+                    size: 3,
+                    checksum: "c".into(),
+                    fp: (i == 0).then(|| fp(7)),
+                    at: 5,
+                },
+            ));
+        }
+        let removals = vec![("/s/gone".to_string(), 77)];
+        let variants = BTreeMap::from([(
+            "v".to_string(),
+            (
+                1,
+                VariantInfo {
+                    producer: "p@1".into(),
+                    ext: "png".into(),
+                },
+            ),
+        )]);
+        let failures = BTreeMap::from([
+            (
+                "/s/c.png".to_string(),
+                (
+                    9,
+                    Some(Failure {
+                        variant: "v".into(),
+                        producer: "p@1".into(),
+                        error: "exit 1".into(),
+                        at: "t".into(),
+                    }),
+                ),
+            ),
+            ("/s/d.png".to_string(), (10, None)),
+        ]);
+        (entries, removals, artifacts, variants, failures)
+    }
+
+    fn encoded() -> Vec<u8> {
+        let (entries, removals, artifacts, variants, failures) = sample();
+        let objects = vec![("00".to_string(), fp(4))];
+        let removals: Vec<(&str, i64)> = removals.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+        encode(&Contents {
+            generation: 7,
+            clock: 1234,
+            entries: &|| Box::new(entries.iter().map(|(p, e)| (p.as_str(), EntryRef::of(e)))),
+            removals: &removals,
+            artifacts: &|| {
+                Box::new(
+                    artifacts
+                        .iter()
+                        .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
+                )
+            },
+            variants: &variants,
+            failures: &failures,
+            sidecars: &(3, vec!["*.txt".into()]),
+            objects: &objects,
+        })
+    }
+
+    #[test]
+    fn round_trips_in_memory_and_by_positioned_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("base");
+        std::fs::write(&path, encoded()).unwrap();
+        let (entries, _, artifacts, variants, failures) = sample();
+        let t = Table::read(&path).unwrap();
+        assert_eq!((t.generation, t.clock, t.len()), (7, 1234, 3));
+        assert_eq!(t.objects, vec![("00".to_string(), fp(4))]);
+        for (i, (p, e)) in entries.iter().enumerate() {
+            let (q, got) = t.entry(i);
+            assert_eq!((q, got.to_entry()), (p.as_str(), e.clone()));
+            assert_eq!(t.find(p), Some(i));
+        }
+        assert_eq!(t.find("/s/b"), None);
+        assert_eq!(t.removals().collect::<Vec<_>>(), vec![("/s/gone", 77)]);
+        assert_eq!(t.removal("/s/gone"), Some(77));
+        assert_eq!(t.removal("/s/a.png"), None);
+        for (rel, a) in &artifacts {
+            assert_eq!(t.artifact(rel).as_ref(), Some(a));
+        }
+        let head = Head {
+            variants,
+            failures,
+            sidecars: (3, vec!["*.txt".into()]),
+        };
+        assert_eq!(t.head, head);
+
+        let f = TableFile::open(&path).unwrap();
+        assert_eq!(f.generation(), 7);
+        for (p, e) in &entries {
+            assert_eq!(f.find(p).unwrap().as_ref(), Some(e));
+        }
+        assert_eq!(f.find("/s/zzz").unwrap(), None);
+        assert_eq!(f.find("").unwrap(), None);
+        for (rel, a) in &artifacts {
+            assert_eq!(f.artifact(rel).unwrap().as_ref(), Some(a));
+        }
+        assert_eq!(f.removal("/s/gone").unwrap(), Some(77));
+        assert_eq!(f.head().unwrap(), head);
+    }
+
+    #[test]
+    fn damage_is_an_error_never_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("base");
+        let good = encoded();
+        for cut in [0, 7, HEADER_LEN - 1, HEADER_LEN, good.len() - 1] {
+            std::fs::write(&path, &good[..cut]).unwrap();
+            assert!(Table::read(&path).is_err(), "cut at {cut}");
+            assert!(TableFile::open(&path).is_err(), "cut at {cut}");
+        }
+        // Any flipped byte: the whole-file read refuses it; a positioned lookup refuses
+        // the records it touches (or the header) and never panics.
+        for at in 0..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            std::fs::write(&path, &bad).unwrap();
+            match Table::read(&path) {
+                Err(_) => {}
+                // Damage in the artifact records shows when they are first needed.
+                Ok(t) => assert!(t.artifacts_damaged(), "flipped {at}"),
+            }
+            if let Ok(f) = TableFile::open(&path) {
+                for p in ["/s/a.png", "/s/b é.png", "/s/c.png"] {
+                    if let Ok(Some(e)) = f.find(p) {
+                        let (entries, ..) = sample();
+                        assert!(
+                            entries.iter().any(|(q, x)| q == p && *x == e),
+                            "flipped {at}: wrong entry served"
+                        );
+                    }
+                }
+                let _ = f.head();
+                let _ = f.artifact("objects/00/00000000000000000000000000000001-k.png");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// With the body checksum forged to match, bytes set anywhere in the records,
+        /// counts or head are caught by the structure checks, never a panic.
+        #[test]
+        fn forged_checksums_never_panic(at in 0usize..400, byte in proptest::prelude::any::<u8>()) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("base");
+            let mut bad = encoded();
+            let at = 16 + at % (bad.len() - 16 - 8);
+            let at = if (HEADER_LEN - 24..HEADER_LEN).contains(&at) { HEADER_LEN } else { at };
+            bad[at] = byte;
+            let t = Table::from_bytes(&encoded()).unwrap();
+            let split = t.sections.artifacts as usize;
+            let body = xxh3_64(&bad[HEADER_LEN..split]);
+            bad[HEADER_LEN - 24..HEADER_LEN - 16].copy_from_slice(&body.to_le_bytes());
+            let arts = xxh3_64(&bad[split..]);
+            bad[HEADER_LEN - 16..HEADER_LEN - 8].copy_from_slice(&arts.to_le_bytes());
+            let hh = xxh3_64(&bad[..HEADER_LEN - 8]);
+            bad[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&hh.to_le_bytes());
+            std::fs::write(&path, &bad).unwrap();
+            if let Ok(t) = Table::read(&path) {
+                for i in 0..t.len() {
+                    let _ = t.entry(i);
+                }
+                for i in 0..t.artifact_count() {
+                    let _ = t.artifact_at(i);
+                }
+                let _ = t.removals().count();
+            }
+            if let Ok(f) = TableFile::open(&path) {
+                let _ = f.find("/s/b é.png");
+                let _ = f.head();
+                let _ = f.artifact("x");
+                let _ = f.removal("/s/gone");
+            }
+        }
+    }
+}
