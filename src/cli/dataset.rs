@@ -414,7 +414,7 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
     if a.json {
         print_json(&report)?;
     } else {
-        println!(
+        outln!(
             "{} new, {} changed, {} touched, {} unchanged, {} removed; {} transformed, {} deduplicated, {} failed",
             report.new,
             report.changed,
@@ -424,27 +424,27 @@ fn build(a: BuildArgs) -> anyhow::Result<u8> {
             report.transformed,
             report.deduplicated,
             report.failures.len()
-        );
+        )?;
         if report.repaired > 0 {
-            println!(
+            outln!(
                 "{} artifacts did not match their checksum and were built again",
                 report.repaired
-            );
+            )?;
         }
         if report.waited > 0 {
-            println!(
+            outln!(
                 "{} contents were built by another build running at the same time",
                 report.waited
-            );
+            )?;
         }
         for f in &report.failures {
-            println!("failed: {}: {}", f.path, f.error);
+            outln!("failed: {}: {}", f.path, f.error)?;
         }
         if cancel.load(Ordering::SeqCst) {
-            println!(
+            outln!(
                 "interrupted: {} transforms not run; the index holds everything finished",
                 report.cancelled
-            );
+            )?;
         }
     }
     Ok(if cancel.load(Ordering::SeqCst) {
@@ -478,7 +478,7 @@ fn get(a: GetArgs) -> anyhow::Result<u8> {
         let path = a.path.as_deref().unwrap_or(Path::new(""));
         return match cache.get_with(path, &a.variant, &opts) {
             Ok(p) => {
-                println!("{}", p.display());
+                outln!("{}", p.display())?;
                 Ok(EXIT_OK)
             }
             Err(e) if served(&e) => {
@@ -566,19 +566,19 @@ fn verify(a: VerifyArgs) -> anyhow::Result<u8> {
         print_json(&report)?;
     } else {
         for p in &report.problems {
-            println!("{} [{}]: {}", p.source, p.variant, p.problem);
+            outln!("{} [{}]: {}", p.source, p.variant, p.problem)?;
         }
-        println!(
+        outln!(
             "{} entries, {} artifacts checked, {} problems",
             report.entries,
             report.artifacts_checked,
             report.problems.len()
-        );
+        )?;
         if a.repair {
-            println!(
+            outln!(
                 "repair: removed {} artifacts that did not match their checksum; a build makes them again",
                 removed.len()
-            );
+            )?;
         }
     }
     Ok(if report.problems.is_empty() {
@@ -596,10 +596,10 @@ fn gc(a: GcArgs) -> anyhow::Result<u8> {
         print_json(&report)?;
     } else {
         for p in &report.paths {
-            println!("{p}");
+            outln!("{p}")?;
         }
         let verb = if a.dry_run { "would delete" } else { "deleted" };
-        println!("{verb} {} files, {} bytes", report.count, report.bytes);
+        outln!("{verb} {} files, {} bytes", report.count, report.bytes)?;
     }
     Ok(EXIT_OK)
 }
