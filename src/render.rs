@@ -18,8 +18,8 @@
 use crate::check::{explain, FrameResult, Reason, ReasonKind, Side, Status};
 use crate::graph::Script;
 use crate::ignore::RuleSet;
-use crate::manifest::source::{source_key, FileProbe, RecordedSources, SourceIndex};
-use crate::manifest::view::FileRead;
+use crate::manifest::source::{source_key, FileProbe, RecordedSources, SourceIndex, ROOT_KEY};
+use crate::manifest::view::{FileRead, FileState};
 use crate::manifest::{Prepared, Setup, SetupError, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::batch_object::{Batch, BatchFrame};
@@ -131,17 +131,24 @@ impl Hashed {
 
     /// Hash `frames`, in parallel, calling `progress` after each frame.
     pub fn hash(&mut self, frames: &[i64], probe: &dyn SourceProbe, progress: Progress<'_>) {
+        if frames.is_empty() {
+            return;
+        }
         let setup = &self.setup;
         let prepared = Prepared::new(setup);
+        let root_files = prepared.root_files(probe).to_vec();
         let hashed: Vec<(i64, HashedFrame)> = frames
             .par_iter()
             .map(|&f| {
                 let (hash, sources) = prepared.frame_hash(f as f64, probe);
                 progress();
-                let sources = sources
+                let mut sources: BTreeMap<String, Vec<FileRead>> = sources
                     .into_iter()
-                    .map(|(node, ctx, s)| (source_key(&setup.nodes[node], ctx), s))
+                    .map(|(node, ctx, s)| (source_key(&setup.nodes[node].name, ctx), s))
                     .collect();
+                if !root_files.is_empty() {
+                    sources.insert(ROOT_KEY.to_string(), root_files.clone());
+                }
                 (f, HashedFrame { hash, sources })
             })
             .collect();
@@ -151,10 +158,89 @@ impl Hashed {
     /// Whether any frame of this setup reads a file on disk (then an unchanged setup
     /// does not imply unchanged frames).
     pub fn reads_files(&self) -> bool {
-        self.setup
+        !self.setup.root_files.is_empty()
+            || self
+                .setup
+                .nodes
+                .iter()
+                .any(|n| !n.knob_only && n.sem.files.iter().any(|f| n.knob(&f.knob).is_some()))
+    }
+
+    /// Classes of nodes the frames read that the profile does not know and no gizmo
+    /// defines: what they do to a frame is assumed, not known.
+    pub fn unknown_classes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .setup
             .nodes
             .iter()
-            .any(|n| !n.knob_only && n.sem.files.iter().any(|f| n.knob(&f.knob).is_some()))
+            .filter(|n| !n.knob_only && !n.group && !n.sem.known)
+            .map(|n| n.class.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// What a user should hear about the files the hashed frames read: missing files
+    /// (recorded as missing) and paths that cannot be verified, one line per node knob
+    /// and problem, with the frames.
+    pub fn file_warnings(&self) -> Vec<String> {
+        let mut by: BTreeMap<(String, String, String), (Vec<i64>, String)> = BTreeMap::new();
+        for (f, h) in &self.frames {
+            for (key, reads) in &h.sources {
+                let node = key.rsplit_once('@').map_or(key.as_str(), |(n, _)| n);
+                let node = if key == ROOT_KEY { "Root" } else { node };
+                for r in reads {
+                    let problem = match &r.state {
+                        FileState::Content(_) => continue,
+                        FileState::Missing => "is missing (recorded as missing)".to_string(),
+                        FileState::Unreadable(e) => format!("cannot be read ({e})"),
+                        FileState::Unverifiable(why) => format!("cannot be verified: {why}"),
+                    };
+                    let e = by
+                        .entry((node.to_string(), r.knob.clone(), problem))
+                        .or_insert_with(|| (Vec::new(), r.path.clone()));
+                    if e.0.last() != Some(f) {
+                        e.0.push(*f);
+                    }
+                }
+            }
+        }
+        by.into_iter()
+            .map(|((node, knob, problem), (frames, path))| {
+                let what = if path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {path}")
+                };
+                format!(
+                    "{node}.{knob}:{what} {problem} (frames {})",
+                    crate::frames::format_ranges(&frames)
+                )
+            })
+            .collect()
+    }
+
+    /// The paths frame `f` reads that cannot be verified, as `Node.knob: reason`.
+    pub fn unverifiable(&self, f: i64) -> Vec<String> {
+        let Some(h) = self.frames.get(&f) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = h
+            .sources
+            .iter()
+            .flat_map(|(key, reads)| {
+                let node = key.rsplit_once('@').map_or(key.as_str(), |(n, _)| n);
+                let node = if key == ROOT_KEY { "Root" } else { node };
+                reads.iter().filter_map(move |r| match &r.state {
+                    FileState::Unverifiable(why) => Some(format!("{node}.{}: {why}", r.knob)),
+                    _ => None,
+                })
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The frame entry of a hashed frame.
@@ -251,9 +337,29 @@ pub struct RecordReport {
     pub renders_missing: Vec<i64>,
     pub manifests_kept: bool,
     pub master: HashFile,
-    /// Problems worked around (a damaged master restored from its backup), for the
-    /// user to see.
+    /// Problems worked around (a damaged master restored from its backup), files
+    /// missing or unverifiable, classes nothing defines: for the user to see.
     pub warnings: Vec<String>,
+    /// Classes the frames read that the profile does not know and no gizmo defines.
+    pub unknown_classes: Vec<String>,
+}
+
+/// The warning for classes nothing defines.
+fn unknown_warnings(classes: &[String]) -> Option<String> {
+    (!classes.is_empty()).then(|| {
+        format!(
+            "class{} {} found neither in the node-class profile nor as a gizmo on the plugin \
+             path: what {} to a frame is assumed (frame-local, half a frame of motion \
+             blur), not known",
+            if classes.len() == 1 { "" } else { "es" },
+            classes.join(", "),
+            if classes.len() == 1 {
+                "it does"
+            } else {
+                "they do"
+            }
+        )
+    })
 }
 
 /// Record `frames` of `output` into the master: new frames are added, recorded ones
@@ -298,12 +404,17 @@ pub fn record(
         .collect::<std::collections::HashSet<_>>()
         .len();
     let master = cache.record_master(meta(loaded, output, rules, profile), entries)?;
+    let mut warnings: Vec<String> = master.recovery.iter().map(ToString::to_string).collect();
+    warnings.extend(hashed.file_warnings());
+    let unknown_classes = hashed.unknown_classes();
+    warnings.extend(unknown_warnings(&unknown_classes));
     Ok(RecordReport {
         frames: hashed.frames.len(),
         distinct,
         renders_missing,
         manifests_kept: batch.is_some(),
-        warnings: master.recovery.iter().map(ToString::to_string).collect(),
+        warnings,
+        unknown_classes,
         master: master.file,
     })
 }
@@ -315,15 +426,42 @@ pub struct CheckReport {
     pub results: Vec<FrameResult>,
     /// Whether the master exists at all.
     pub has_master: bool,
-    /// Problems worked around (a damaged master read from its backup), for the user to
-    /// see.
+    /// Problems worked around (a damaged master read from its backup), files missing
+    /// or unverifiable, classes nothing defines: for the user to see.
     pub warnings: Vec<String>,
+    /// Classes the frames read that the profile does not know and no gizmo defines.
+    pub unknown_classes: Vec<String>,
 }
 
 impl CheckReport {
     /// `true` when every checked frame is valid.
     pub fn all_valid(&self) -> bool {
         self.results.iter().all(|r| r.status == Status::Valid)
+    }
+
+    /// Strict checking: a frame that reads a path that cannot be verified, or a class
+    /// nothing defines, is outdated, since smartcache cannot vouch for it.
+    pub fn make_strict(&mut self) {
+        for r in &mut self.results {
+            let mut why: Vec<String> = r.unverifiable.clone();
+            why.extend(
+                self.unknown_classes
+                    .iter()
+                    .map(|c| format!("class {c} is not known to the profile")),
+            );
+            if why.is_empty() {
+                continue;
+            }
+            if r.status == Status::Valid {
+                r.status = Status::Outdated;
+            }
+            for w in why {
+                r.reasons.push(Reason::simple(
+                    ReasonKind::Unverifiable,
+                    format!("strict: {w}"),
+                ));
+            }
+        }
     }
 }
 
@@ -493,12 +631,20 @@ pub fn check(
     }
     let snapshot_file = HashFile::new(meta(loaded, output, rules, profile), entries.clone());
     let snapshot = cache.write_snapshot(&snapshot_file)?;
-    let results = compare(cache, master.as_ref(), &entries)?;
+    let mut results = compare(cache, master.as_ref(), &entries)?;
+    for r in &mut results {
+        r.unverifiable = hashed.unverifiable(r.frame);
+    }
+    let mut warnings = warnings;
+    warnings.extend(hashed.file_warnings());
+    let unknown_classes = hashed.unknown_classes();
+    warnings.extend(unknown_warnings(&unknown_classes));
     Ok(CheckReport {
         snapshot,
         results,
         has_master: master.is_some(),
         warnings,
+        unknown_classes,
     })
 }
 
@@ -557,6 +703,7 @@ fn compare(
             frame: *f,
             status,
             reasons,
+            unverifiable: Vec::new(),
         });
     }
     Ok(out)

@@ -90,6 +90,10 @@ pub enum Command {
         /// Print `{"frames":[{"frame":N,"status":…,"reasons":[…]}],…}`.
         #[arg(long)]
         json: bool,
+        /// Outdate frames that read a path smartcache cannot verify (built by Python, a
+        /// sequence of unknown range) or a node class nothing defines.
+        #[arg(long)]
+        strict: bool,
     },
     /// Explain one frame: node and knob differences between the master and a snapshot.
     Explain {
@@ -137,7 +141,8 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
             script,
             cache,
             json,
-        } => check(script, cache, json),
+            strict,
+        } => check(script, cache, json, strict),
         Command::Explain {
             cache_dir,
             frame,
@@ -231,7 +236,7 @@ fn record(
     bar.finish_and_clear();
     warn(&report.warnings);
     if json {
-        print_json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "recorded": report.frames,
             "distinct_hashes": report.distinct,
             "frames": format_ranges(&frames),
@@ -239,7 +244,14 @@ fn record(
             "manifests_kept": report.manifests_kept,
             "master_frames": report.master.frames.len(),
             "master": cache.master_path(),
-        }))?;
+        });
+        if !report.unknown_classes.is_empty() {
+            doc["unknown_classes"] = report.unknown_classes.clone().into();
+        }
+        if !report.warnings.is_empty() {
+            doc["warnings"] = report.warnings.clone().into();
+        }
+        print_json(&doc)?;
     } else {
         outln!(
             "recorded {} frames ({}) of {} into {} ({} distinct hashes; master now holds {} frames)",
@@ -315,12 +327,13 @@ fn check(
     args: ScriptArgs,
     CacheArgs { cache_dir, frames }: CacheArgs,
     json: bool,
+    strict: bool,
 ) -> anyhow::Result<u8> {
     let (loaded, rules, profile) = args.load()?;
     let frames = frames_of(frames.as_deref(), &loaded)?;
     let cache = CacheDir::new(&cache_dir);
     let bar = progress_bar(frames.len(), "checking");
-    let report = render::check(
+    let mut report = render::check(
         &loaded,
         &args.node,
         &cache,
@@ -330,6 +343,9 @@ fn check(
         &|| bar.inc(1),
     )?;
     bar.finish_and_clear();
+    if strict {
+        report.make_strict();
+    }
     warn(&report.warnings);
     if json {
         let mut counts = serde_json::Map::new();
@@ -337,13 +353,17 @@ fn check(
             let e = counts.entry(r.status.as_str()).or_insert(0.into());
             *e = (e.as_u64().unwrap_or(0) + 1).into();
         }
-        print_json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "frames": results_json(&report.results),
             "snapshot": report.snapshot.to_string(),
             "node": args.node,
             "summary": counts,
             "valid": report.all_valid(),
-        }))?;
+        });
+        if !report.unknown_classes.is_empty() {
+            doc["unknown_classes"] = report.unknown_classes.clone().into();
+        }
+        print_json(&doc)?;
     } else {
         if !report.has_master {
             outln!("no master in {}: nothing recorded yet", cache_dir.display())?;

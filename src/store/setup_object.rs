@@ -19,7 +19,7 @@
 //! and a frame walk ends), sizes bounded. A damaged object is an error, never a panic
 //! or a hang.
 
-use crate::manifest::setup::{ResolvedRef, Setup, SetupKnob, SetupNode, Target};
+use crate::manifest::setup::{ResolvedRef, RootFile, Setup, SetupKnob, SetupNode, Target};
 use crate::profile::Semantics;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -59,6 +59,8 @@ struct Wire {
     nodes: Vec<NodeWire>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     script: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    root_files: Vec<RootFile>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -190,6 +192,7 @@ pub fn encode(setup: &Setup) -> Vec<u8> {
             })
             .collect(),
         script: setup.script.clone(),
+        root_files: setup.root_files.clone(),
     };
     serde_json::to_vec(&wire).expect("serialising a setup to memory cannot fail")
 }
@@ -305,6 +308,7 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         nodes,
         result: wire.result,
         script: wire.script,
+        root_files: wire.root_files,
     })
 }
 
