@@ -30,14 +30,23 @@ pub struct ScriptArgs {
     /// $SMARTCACHE_PROFILE in the order given.
     #[arg(long = "profile", value_name = "FILE")]
     profiles: Vec<PathBuf>,
+    /// A directory searched for gizmos (`<Class>.gizmo`), before $NUKE_PATH and
+    /// ~/.nuke (repeatable).
+    #[arg(long = "plugin-path", value_name = "DIR")]
+    plugin_path: Vec<PathBuf>,
 }
 
 impl ScriptArgs {
     fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet, Profile)> {
         let rules = RuleSet::load(&self.rules)?;
         let profile = Profile::load("nuke", &self.profiles)?;
-        let loaded = LoadedScript::read(&self.script)?;
+        let mut loaded = LoadedScript::read(&self.script)?;
         super::warn_script(&loaded.script);
+        let opts = smartcache::graph::expand::ExpandOptions::with_env(
+            self.plugin_path.clone(),
+            loaded.base_dir(),
+        );
+        smartcache::graph::expand::expand(&mut loaded.script, &opts, &profile);
         Ok((loaded, rules, profile))
     }
 }

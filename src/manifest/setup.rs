@@ -61,6 +61,12 @@ pub struct SetupNode {
     /// The node at the top of its input-0 chain, when one of its knobs asks
     /// (`[topnode]`).
     pub topnode: Option<String>,
+    /// Where its definition came from when not from the script (a gizmo file, a nested
+    /// script), for display.
+    pub origin: Option<String>,
+    /// The folder its relative file paths are taken from, when not the script's (a
+    /// node of a nested script).
+    pub dir: Option<String>,
 }
 
 impl SetupNode {
@@ -254,6 +260,8 @@ pub struct Setup {
 pub enum SetupError {
     #[error("no node named \"{0}\" in the script")]
     UnknownNode(String),
+    #[error("{0}")]
+    Unloaded(String),
     #[error(transparent)]
     Cycle(#[from] CycleError),
 }
@@ -425,7 +433,15 @@ impl Setup {
         let mut ids: Vec<NodeId> = Vec::new();
         for dep in &closure {
             let node = graph.node(dep.id);
-            let s = sem(&node.class);
+            if let Some(why) = &node.unloaded {
+                return Err(SetupError::Unloaded(why.clone()));
+            }
+            // A gizmo defined from a file is a group: its class is the gizmo's name.
+            let s = if node.is_group() && !profile.is_known(&node.class) {
+                sem("Gizmo")
+            } else {
+                sem(&node.class)
+            };
             let map = |p: &Option<usize>| p.and_then(|p| replaced[p]);
             if rules.node_rule(&node.class).is_some() || s.pass {
                 let through = dep.inputs.first().and_then(map);
@@ -447,6 +463,8 @@ impl Setup {
                 knob_only: false,
                 group,
                 topnode: None,
+                origin: node.origin.as_ref().map(|p| p.display().to_string()),
+                dir: node.dir.as_ref().map(|p| p.display().to_string()),
             });
             ids.push(dep.id);
             pos_of.insert(dep.id, pos);
@@ -816,6 +834,8 @@ fn resolve(
                 knob_only: true,
                 group: false,
                 topnode: None,
+                origin: node.origin.as_ref().map(|p| p.display().to_string()),
+                dir: node.dir.as_ref().map(|p| p.display().to_string()),
             });
             ids.push(nid);
             pos_of.insert(nid, p);

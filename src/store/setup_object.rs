@@ -87,6 +87,10 @@ struct NodeWire {
     group: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     topnode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dir: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     knobs: BTreeMap<String, KnobWire>,
 }
@@ -188,6 +192,8 @@ pub fn encode(setup: &Setup) -> Vec<u8> {
                 knob_only: n.knob_only,
                 group: n.group,
                 topnode: n.topnode.clone(),
+                origin: n.origin.clone(),
+                dir: n.dir.clone(),
                 knobs: knobs_wire(&n.knobs),
             })
             .collect(),
@@ -297,6 +303,8 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
             knob_only: n.knob_only,
             group: n.group,
             topnode: n.topnode,
+            origin: n.origin,
+            dir: n.dir,
         });
     }
     Ok(Setup {
