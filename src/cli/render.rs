@@ -66,7 +66,22 @@ pub struct CacheArgs {
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Print the manifest of one frame: every upstream node and knob value it depends
-    /// on, with the ignore rules applied, and its hash.
+    /// on, with the ignore rules applied, the files it reads, and its hash.
+    #[command(
+        after_help = "Files in the manifest (\"files\" per node, \"root_files\"): \
+each is listed with its path and what was found: {\"content\": <xxh3-128>}, \"missing\", \
+{\"unreadable\": why} or {\"unverifiable\": why}.\n\n\
+Fingerprinted: Read and DeepRead frames (through their frame mapping, views and proxy \
+mode), ReadGeo/Camera/Axis/Light files, OCIOFileTransform, OCIOCDLTransform and \
+Vectorfield files, Text fonts, a LiveGroup's file when its children are inline, and the \
+OCIO config every frame reads (Root customOCIOConfigPath, or $OCIO when colour management \
+is OCIO) with the files in its search path. Gizmos on the plugin path and Precomp scripts \
+are read into the graph node by node instead.\n\n\
+Only warned about (listed as unverifiable; outdated by check --strict): paths built by \
+Python or anything else smartcache cannot evaluate, sequences read over a span whose \
+range is not known, and node classes found neither in the profile nor as a gizmo.\n\n\
+Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path ~/gizmos"
+    )]
     Manifest {
         #[command(flatten)]
         script: ScriptArgs,

@@ -418,6 +418,12 @@ impl<'s> Prepared<'s> {
             knob: k,
             depth,
         };
+        if let Some(w) = words_of(&k.value) {
+            // A number given as an expression in a string knob (a Read's `frame`
+            // "frame+100"): nothing in it was analysed as a reference, so the scope
+            // refuses any knob it would read.
+            return interp::eval_expression(&w, f, &mut scope).ok();
+        }
         match single_expression(&k.value)? {
             (ExprKind::Nuke, text) => interp::eval_expression(text, f, &mut scope).ok(),
             (ExprKind::Tcl, text) => {
