@@ -34,6 +34,23 @@
 //!   so both spellings hash alike.
 //! * `root` holds the script settings in the same knob form; `clone_of` names the source
 //!   of a clone.
+//!
+//! Version 2 adds what hosts other than Nuke need:
+//!
+//! * `host` (`"nuke"` when absent) names the host, which selects its node-class profile
+//!   (`profiles/<host>.profile`);
+//! * `"group": true` makes a node a group whatever its class (a host's group node);
+//! * an input may name the output socket it reads, `{"node": "Render Layers",
+//!   "socket": "Alpha"}`: recorded on the consumer as knob `input<slot>.socket`, so
+//!   relinking to another output of the same node is a change;
+//! * a knob may be an `fcurve` (Blender's F-curve: `keys` with `frame`, `value`,
+//!   `interpolation` (`CONSTANT`, `LINEAR`, `BEZIER`, or an easing family `SINE`, `QUAD`,
+//!   `CUBIC`, `QUART`, `QUINT`, `EXPO`, `CIRC`, `BACK`, `BOUNCE`, `ELASTIC`), `easing`,
+//!   Bezier handles `left`/`right` as `[frame, value]`, `back`, `amplitude`, `period`;
+//!   `extrapolation`; `modifiers` by type), written as `{fcurve …}` text (see
+//!   [`crate::eval::fcurve`]); or a `driver` (`expression` and `variables`, each with
+//!   its targets and their values), written as `{driver …}` text, which the manifest
+//!   treats as depending on the frame and on everything it names.
 
 use crate::graph::{Graph, Knob, Node, Script};
 use crate::nk::MAX_GROUP_DEPTH;
@@ -43,7 +60,7 @@ use std::path::{Path, PathBuf};
 /// The `format` tag of a JSON graph file.
 pub const FORMAT: &str = "smartcache-graph";
 /// The newest version this build reads and the one it writes.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 
 /// An error reading a JSON graph: the file, and where in it (`line:col` for syntax
 /// errors, a JSON path such as `nodes[3].inputs[1]` for semantic ones).
@@ -133,6 +150,11 @@ pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, JsonGraphError
 
     let mut script = Script {
         path: path.map(Path::to_path_buf),
+        host: match top.get("host") {
+            None => None,
+            Some(Value::String(h)) if !h.is_empty() && h.len() <= 64 => Some(h.clone()),
+            Some(_) => return Err(invalid("host", "expected a host name".into())),
+        },
         ..Script::default()
     };
     if let Some(root) = top.get("root") {
@@ -161,6 +183,16 @@ pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, JsonGraphError
             return Err(invalid(&at, format!("duplicate node name \"{name}\"")));
         }
         let mut node = Node::new(name, class);
+        match obj.get("group") {
+            None => {}
+            Some(Value::Bool(b)) => node.group |= *b,
+            Some(_) => {
+                return Err(invalid(
+                    &format!("{at}.group"),
+                    "expected true or false".into(),
+                ))
+            }
+        }
         if let Some(k) = obj.get("knobs") {
             node.knobs = knobs(k, &format!("{at}.knobs")).map_err(|(a, m)| invalid(&a, m))?;
         }
@@ -219,15 +251,35 @@ pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, JsonGraphError
         graph.node_mut(ids[i]).input_count = inputs.len();
         for (slot, v) in inputs.iter().enumerate() {
             let at = format!("{at}.inputs[{slot}]");
-            match v {
-                Value::Null => {}
-                Value::String(s) => {
-                    let src = graph
-                        .find(s)
-                        .ok_or_else(|| invalid(&at, format!("unknown node \"{s}\"")))?;
-                    graph.connect(src, ids[i], slot);
+            let (name, socket) = match v {
+                Value::Null => continue,
+                Value::String(s) => (s.as_str(), None),
+                Value::Object(o) => match (str_field(o, "node"), o.get("socket")) {
+                    (Some(n), None) => (n, None),
+                    (Some(n), Some(Value::String(s))) => (n, Some(s.as_str())),
+                    _ => {
+                        return Err(invalid(
+                            &at,
+                            "expected {\"node\": name, \"socket\": name}".into(),
+                        ))
+                    }
+                },
+                _ => {
+                    return Err(invalid(
+                        &at,
+                        "expected a node name, an object or null".into(),
+                    ))
                 }
-                _ => return Err(invalid(&at, "expected a node name or null".into())),
+            };
+            let src = graph
+                .find(name)
+                .ok_or_else(|| invalid(&at, format!("unknown node \"{name}\"")))?;
+            graph.connect(src, ids[i], slot);
+            if let Some(sock) = socket {
+                graph
+                    .node_mut(ids[i])
+                    .knobs
+                    .push(Knob::new(socket_knob(slot), tcl_word(sock)));
             }
         }
     }
@@ -239,6 +291,11 @@ pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, JsonGraphError
         })?;
     script.graph = graph;
     Ok(script)
+}
+
+/// The knob recording which output socket input `slot` reads.
+pub fn socket_knob(slot: usize) -> String {
+    format!("input{slot}.socket")
 }
 
 fn show(v: Option<&str>) -> String {
@@ -264,14 +321,22 @@ fn knobs(v: &Value, at: &str) -> Result<Vec<Knob>, (String, String)> {
                 .ok_or_else(|| (at.clone(), "expected an object".to_string()))?;
             let name = str_field(obj, "name")
                 .ok_or_else(|| (at.clone(), "missing \"name\"".to_string()))?;
-            let forms: Vec<&str> = ["value", "expression", "keys", "components"]
-                .into_iter()
-                .filter(|f| obj.contains_key(*f))
-                .collect();
+            let forms: Vec<&str> = [
+                "value",
+                "expression",
+                "keys",
+                "components",
+                "fcurve",
+                "driver",
+            ]
+            .into_iter()
+            .filter(|f| obj.contains_key(*f))
+            .collect();
             if forms.len() != 1 {
                 return Err((
                     at,
-                    "a knob needs exactly one of \"value\", \"expression\", \"keys\", \"components\""
+                    "a knob needs exactly one of \"value\", \"expression\", \"keys\", \
+                     \"components\", \"fcurve\", \"driver\""
                         .to_string(),
                 ));
             }
@@ -280,8 +345,15 @@ fn knobs(v: &Value, at: &str) -> Result<Vec<Knob>, (String, String)> {
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),
                     Value::Bool(b) => b.to_string(),
-                    _ => return Err((format!("{at}.value"), "expected text, a number or a boolean".into())),
+                    _ => {
+                        return Err((
+                            format!("{at}.value"),
+                            "expected text, a number or a boolean".into(),
+                        ))
+                    }
                 },
+                "fcurve" => format!("{{{}}}", fcurve(&obj["fcurve"], &format!("{at}.fcurve"))?),
+                "driver" => format!("{{{}}}", driver(&obj["driver"], &format!("{at}.driver"))?),
                 "components" => {
                     let comps = obj["components"].as_array().ok_or_else(|| {
                         (format!("{at}.components"), "expected an array".to_string())
@@ -312,6 +384,12 @@ fn component(v: &Value, at: &str) -> Result<String, (String, String)> {
             _ => Err((format!("{at}.expression"), "expected text".into())),
         },
         Value::Object(o) if o.contains_key("keys") => curve(&o["keys"], &format!("{at}.keys")),
+        Value::Object(o) if o.contains_key("fcurve") => {
+            fcurve(&o["fcurve"], &format!("{at}.fcurve"))
+        }
+        Value::Object(o) if o.contains_key("driver") => {
+            driver(&o["driver"], &format!("{at}.driver"))
+        }
         _ => Err((
             at.to_string(),
             "expected a number, text, {\"expression\"} or {\"keys\"}".into(),
@@ -360,6 +438,159 @@ fn curve(v: &Value, at: &str) -> Result<String, (String, String)> {
     Ok(out)
 }
 
+/// A number of a JSON graph as text (integers without a fraction).
+fn number_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A Blender F-curve as `{fcurve EXTRAPOLATION [mod=TYPE…] key…}` text, each key
+/// `xFRAME VALUE INTERPOLATION [EASING] [lX:Y] [rX:Y] [bBACK] [aAMPLITUDE] [pPERIOD]`.
+fn fcurve(v: &Value, at: &str) -> Result<String, (String, String)> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| (at.to_string(), "expected an object".to_string()))?;
+    let word = |k: &str, default: &str| -> Result<String, (String, String)> {
+        match o.get(k) {
+            None => Ok(default.to_string()),
+            Some(Value::String(s)) if is_word(s) => Ok(s.clone()),
+            Some(_) => Err((format!("{at}.{k}"), "expected a word".into())),
+        }
+    };
+    let mut out = format!("fcurve {}", word("extrapolation", "CONSTANT")?);
+    if let Some(mods) = o.get("modifiers") {
+        let mods = mods
+            .as_array()
+            .ok_or_else(|| (format!("{at}.modifiers"), "expected an array".to_string()))?;
+        for (i, m) in mods.iter().enumerate() {
+            let t = m
+                .get("type")
+                .and_then(Value::as_str)
+                .filter(|t| is_word(t))
+                .ok_or_else(|| {
+                    (
+                        format!("{at}.modifiers[{i}]"),
+                        "missing \"type\"".to_string(),
+                    )
+                })?;
+            out.push_str(&format!(" mod={t}"));
+            // Every other setting of the modifier, so that any edit of it counts.
+            if let Some(mo) = m.as_object() {
+                let mut keys: Vec<&String> = mo.keys().filter(|k| *k != "type").collect();
+                keys.sort();
+                for k in keys {
+                    let val = match &mo[k] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if is_word(k) && is_word(&val) {
+                        out.push_str(&format!(":{k}={val}"));
+                    } else {
+                        return Err((
+                            format!("{at}.modifiers[{i}].{k}"),
+                            "expected a plain value".into(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let keys = o.get("keys").and_then(Value::as_array).ok_or_else(|| {
+        (
+            format!("{at}.keys"),
+            "expected an array of keys".to_string(),
+        )
+    })?;
+    for (i, k) in keys.iter().enumerate() {
+        let at = format!("{at}.keys[{i}]");
+        let num = |f: &str| -> Result<String, (String, String)> {
+            k.get(f)
+                .and_then(number_text)
+                .ok_or_else(|| (at.clone(), format!("missing number \"{f}\"")))
+        };
+        let interp = match k.get("interpolation") {
+            None => "BEZIER".to_string(),
+            Some(Value::String(s)) if is_word(s) => s.clone(),
+            Some(_) => return Err((format!("{at}.interpolation"), "expected a word".into())),
+        };
+        out.push_str(&format!(" x{} {} {interp}", num("frame")?, num("value")?));
+        if let Some(Value::String(e)) = k.get("easing") {
+            if !is_word(e) {
+                return Err((format!("{at}.easing"), "expected a word".into()));
+            }
+            out.push_str(&format!(" e{e}"));
+        }
+        for (side, letter) in [("left", 'l'), ("right", 'r')] {
+            if let Some(h) = k.get(side) {
+                let pair = h
+                    .as_array()
+                    .filter(|a| a.len() == 2)
+                    .and_then(|a| Some((number_text(&a[0])?, number_text(&a[1])?)))
+                    .ok_or_else(|| {
+                        (
+                            format!("{at}.{side}"),
+                            "expected [frame, value]".to_string(),
+                        )
+                    })?;
+                out.push_str(&format!(" {letter}{}:{}", pair.0, pair.1));
+            }
+        }
+        for (f, letter) in [("back", 'b'), ("amplitude", 'a'), ("period", 'p')] {
+            if k.get(f).is_some() {
+                out.push_str(&format!(" {letter}{}", num(f)?));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A driver as `{driver TYPE "EXPRESSION" VARIABLE… SETTING=VALUE…}` text (see
+/// [`crate::eval::driver`]): everything it depends on, the targets' values included,
+/// so any change of them is a change.
+fn driver(v: &Value, at: &str) -> Result<String, (String, String)> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| (at.to_string(), "expected an object".to_string()))?;
+    let expr = o.get("expression").and_then(Value::as_str).unwrap_or("");
+    let kind = o.get("type").and_then(Value::as_str).unwrap_or("SCRIPTED");
+    let mut out = format!("driver {} {}", tcl_word(kind), tcl_word(expr));
+    if let Some(vars) = o.get("variables") {
+        let vars = vars
+            .as_array()
+            .ok_or_else(|| (format!("{at}.variables"), "expected an array".to_string()))?;
+        for var in vars {
+            // The variable as canonical JSON (sorted keys): name, type, targets and
+            // their values or animation, whatever the host exported.
+            out.push(' ');
+            out.push_str(&tcl_word(&var.to_string()));
+        }
+    }
+    // Any other setting (a remapping F-curve, `use_self`…) as `name=JSON`, sorted.
+    let mut rest: Vec<(&String, &Value)> = o
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "expression" | "type" | "variables"))
+        .collect();
+    rest.sort_by(|a, b| a.0.cmp(b.0));
+    for (k, v) in rest {
+        if !is_word(k) {
+            return Err((format!("{at}.{k}"), "expected a plain setting name".into()));
+        }
+        out.push(' ');
+        out.push_str(&tcl_word(&format!("{k}={v}")));
+    }
+    Ok(out)
+}
+
+/// A word without spaces or Tcl syntax.
+fn is_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 256
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.+".contains(&b))
+}
+
 /// Quote `s` as one Tcl word when it is not a plain bare word.
 fn tcl_word(s: &str) -> String {
     let bare = !s.is_empty()
@@ -403,6 +634,9 @@ pub fn write(script: &Script) -> String {
             if let Some(c) = n.clone_of {
                 o.insert("clone_of".into(), json!(g.node(c).name));
             }
+            if n.group && !crate::graph::is_group_class(&n.class) {
+                o.insert("group".into(), json!(true));
+            }
             let inputs = g.inputs(id);
             if !inputs.is_empty() {
                 let names = inputs
@@ -417,12 +651,15 @@ pub fn write(script: &Script) -> String {
             Value::Object(o)
         })
         .collect();
-    let doc = json!({
+    let mut doc = json!({
         "format": FORMAT,
         "version": VERSION,
         "root": knob_list(&script.root),
         "nodes": nodes,
     });
+    if let Some(h) = &script.host {
+        doc["host"] = json!(h);
+    }
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
     s.push('\n');
     s

@@ -6,7 +6,7 @@
 //! `name {…}` or `name "…"` line, braces balanced), which also feeds whole node blocks in
 //! as values: good, since anything a reader hands over must be survivable.
 
-use smartcache::eval::{KnobValue, Part};
+use smartcache::eval::KnobValue;
 mod common;
 
 /// Byte ranges of `name {…}` and `name "…"` values that start a line.
@@ -82,10 +82,7 @@ fn every_corpus_value_parses_and_views_consistently() {
             let v = KnobValue::parse(value);
             let mut at = 0;
             for p in v.parts() {
-                let span = match p {
-                    Part::Plain(r) => r.clone(),
-                    Part::Curve { span, .. } | Part::Expression { span, .. } => span.clone(),
-                };
+                let span = p.span();
                 assert_eq!(
                     span.start,
                     at,

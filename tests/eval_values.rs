@@ -1,7 +1,7 @@
 //! Knob values: structuring, the frame view and its canonical bytes.
 
 use proptest::prelude::*;
-use smartcache::eval::{ExprKind, KnobValue, Part};
+use smartcache::eval::{KnobValue, Part};
 
 fn bytes(knob: &str, f: f64) -> String {
     String::from_utf8(KnobValue::parse(knob).at(f).canonical_bytes()).unwrap()
@@ -15,14 +15,8 @@ fn shape(knob: &str) -> Vec<(&'static str, String)> {
         .map(|p| match p {
             Part::Plain(r) => ("plain", v.text()[r.clone()].to_owned()),
             Part::Curve { span, .. } => ("curve", v.text()[span.clone()].to_owned()),
-            Part::Expression { span, kind, .. } => {
-                let k = match kind {
-                    ExprKind::Nuke => "expr",
-                    ExprKind::Tcl => "tcl",
-                    ExprKind::Opaque => "opaque",
-                };
-                (k, v.text()[span.clone()].to_owned())
-            }
+            Part::FCurve { span, .. } => ("fcurve", v.text()[span.clone()].to_owned()),
+            Part::Expression { span, kind, .. } => (kind.tag(), v.text()[span.clone()].to_owned()),
         })
         .collect()
 }
@@ -242,10 +236,7 @@ proptest! {
         // The parts cover the text exactly, in order.
         let mut at = 0;
         for p in v.parts() {
-            let span = match p {
-                Part::Plain(r) => r.clone(),
-                Part::Curve { span, .. } | Part::Expression { span, .. } => span.clone(),
-            };
+            let span = p.span();
             prop_assert_eq!(span.start, at);
             at = span.end;
         }

@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     };
     let mut script = smartcache::graph::load(path)?;
     super::warn_script(&script);
-    let profile = smartcache::profile::Profile::load("nuke", &[])?;
+    let profile = smartcache::profile::Profile::load(script.host(), &[])?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

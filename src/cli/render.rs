@@ -38,9 +38,11 @@ pub struct ScriptArgs {
 
 impl ScriptArgs {
     fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet, Profile)> {
-        let rules = RuleSet::load(&self.rules)?;
-        let profile = Profile::load("nuke", &self.profiles)?;
         let mut loaded = LoadedScript::read(&self.script)?;
+        // The script's host (a JSON graph names it) selects the built-in layers.
+        let host = loaded.script.host().to_string();
+        let rules = RuleSet::load_host(&host, &self.rules)?;
+        let profile = Profile::load(&host, &self.profiles)?;
         super::warn_script(&loaded.script);
         let opts = smartcache::graph::expand::ExpandOptions::with_env(
             self.plugin_path.clone(),

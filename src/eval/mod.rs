@@ -10,6 +10,8 @@
 //! * [`curve`]: keys, interpolation and extrapolation, evaluation, influence sets.
 //! * [`expr`]: references, time dependence and unresolvable parts of expressions and
 //!   Tcl strings.
+//! * [`fcurve`], [`driver`]: Blender's F-curves and drivers, as a JSON graph exported
+//!   from Blender writes them.
 //!
 //! How the manifest layer uses it:
 //!
@@ -31,7 +33,9 @@
 //! ```
 
 pub mod curve;
+pub mod driver;
 pub mod expr;
+pub mod fcurve;
 pub mod interp;
 mod num;
 pub mod value;

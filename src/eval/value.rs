@@ -30,7 +30,9 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use super::curve::{split_head, Curve, BLUR_HALF_WINDOW};
+use super::driver::Driver;
 use super::expr::{self, Expression, Reference};
+use super::fcurve::FCurve;
 use super::num::{format_f64, is_hex_float, parse_decimal};
 
 /// One component of a knob value, with its byte range in the knob text.
@@ -40,6 +42,8 @@ pub enum Part {
     Plain(Range<usize>),
     /// An animation: keys, optionally with an expression.
     Curve { span: Range<usize>, curve: Curve },
+    /// A Blender F-curve (`{fcurve …}`, see [`super::fcurve`]), understood whole.
+    FCurve { span: Range<usize>, curve: FCurve },
     /// A computed value: a Nuke expression, a Tcl string, or opaque data whose
     /// dependencies were extracted but whose value cannot be derived.
     Expression {
@@ -58,14 +62,32 @@ pub enum ExprKind {
     Tcl,
     /// Roto shape data: hashed whole, expression links analysed.
     Opaque,
+    /// A Blender driver (`{driver …}`, see [`super::driver`]): hashed whole; its
+    /// [`Expression::text`] is the equivalent Nuke expression, or empty.
+    Driver,
+}
+
+impl Part {
+    /// The part's byte range in the knob text.
+    pub fn span(&self) -> Range<usize> {
+        match self {
+            Part::Plain(r) => r.clone(),
+            Part::Curve { span, .. }
+            | Part::FCurve { span, .. }
+            | Part::Expression { span, .. } => span.clone(),
+        }
+    }
 }
 
 impl ExprKind {
-    fn tag(self) -> &'static str {
+    /// The tag the part is written with in a manifest (`expr`, `tcl`, `opaque`,
+    /// `driver`).
+    pub fn tag(self) -> &'static str {
         match self {
             ExprKind::Nuke => "expr",
             ExprKind::Tcl => "tcl",
             ExprKind::Opaque => "opaque",
+            ExprKind::Driver => "driver",
         }
     }
 }
@@ -104,6 +126,7 @@ impl KnobValue {
                     value.time_dependent |= !curve.is_exact();
                     curve.expression.as_ref()
                 }
+                Part::FCurve { .. } => None,
                 Part::Expression { expr, kind, .. } => {
                     value.time_dependent |= *kind == ExprKind::Opaque;
                     Some(expr)
@@ -144,7 +167,9 @@ impl KnobValue {
     /// with keys). A keyless expression such as `{{frame}}` is not animated but is
     /// [`time_dependent`](Self::time_dependent).
     pub fn is_animated(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Curve { .. }))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Curve { .. } | Part::FCurve { .. }))
     }
 
     /// Every knob the value reads, sorted, without repeats.
@@ -174,6 +199,7 @@ impl KnobValue {
         !self.time_dependent
             && self.parts.iter().all(|p| match p {
                 Part::Curve { curve, .. } => curve.is_constant(),
+                Part::FCurve { curve, .. } => curve.is_constant(),
                 _ => true,
             })
     }
@@ -243,6 +269,12 @@ impl KnobValue {
             },
             Part::Curve { span, .. } => FramePart::Raw {
                 tag: "animation",
+                text: &self.text[span.clone()],
+            },
+            Part::FCurve { span, curve } => FramePart::Curve {
+                flags: &curve.flags,
+                keys: curve.entry_keys(lo, hi),
+                value: frame.and_then(|f| curve.value_at(f)),
                 text: &self.text[span.clone()],
             },
             Part::Expression { span, kind, .. } => FramePart::Raw {
@@ -400,7 +432,7 @@ fn split(text: &str) -> Vec<Part> {
         }];
     }
     // Fast path: a flat list (no nested brace) is plain unless it is a bare curve.
-    if !b[1..].contains(&b'{') && !is_curve_head(first_word(&text[1..])) {
+    if !b[1..].contains(&b'{') && !is_animation_head(first_word(&text[1..])) {
         return vec![Part::Plain(whole)];
     }
     let Some(pairs) = brace_pairs(b) else {
@@ -411,7 +443,7 @@ fn split(text: &str) -> Vec<Part> {
         // Not one braced word (a reader would not produce this): read it as the words
         // of a list, so that no braced expression in it goes unanalysed.
         walk_lists(text, &pairs, 0..b.len(), &mut components);
-    } else if is_curve_head(first_word(&text[1..b.len() - 1])) {
+    } else if is_animation_head(first_word(&text[1..b.len() - 1])) {
         components.push(animation(text, whole));
     } else {
         walk_lists(text, &pairs, 1..b.len() - 1, &mut components);
@@ -482,7 +514,7 @@ fn classify(inner: &str) -> Braced {
     let quoted = t.starts_with('"');
     let (head, rest) = split_head(t);
     if !quoted {
-        if is_curve_head(&head) || head.contains(['[', '$']) {
+        if is_animation_head(&head) || head.contains(['[', '$']) {
             return Braced::Animation;
         }
         if parse_decimal(&head).is_some() || is_hex_float(&head) || head.contains(['{', '"']) {
@@ -494,6 +526,11 @@ fn classify(inner: &str) -> Braced {
     } else {
         Braced::List
     }
+}
+
+/// A Nuke curve's head (see [`is_curve_head`]), or Blender's `fcurve` and `driver`.
+fn is_animation_head(word: &str) -> bool {
+    is_curve_head(word) || word == "fcurve" || word == "driver"
 }
 
 /// `curve`, or an expression that starts by calling or combining it (`curve(…)`,
@@ -527,6 +564,33 @@ fn first_word(s: &str) -> &str {
 /// A braced animation at `span` (braces included).
 fn animation(text: &str, span: Range<usize>) -> Part {
     let inner = &text[span.start + 1..span.end - 1];
+    match first_word(inner) {
+        "fcurve" => {
+            let curve = FCurve::parse(inner);
+            if curve.is_regular() {
+                return Part::FCurve { span, curve };
+            }
+            // Not understood: hashed as written, and depending on the frame.
+            let mut expr = expr::analyse("");
+            expr.time_dependent = true;
+            return Part::Expression {
+                span,
+                kind: ExprKind::Opaque,
+                expr,
+            };
+        }
+        "driver" => {
+            let d = Driver::analyse(inner);
+            let mut expr = d.expression;
+            expr.text = d.translated.unwrap_or_default();
+            return Part::Expression {
+                span,
+                kind: ExprKind::Driver,
+                expr,
+            };
+        }
+        _ => {}
+    }
     let curve = Curve::parse(inner);
     let has_keys = !curve.keys().is_empty() || !curve.unknown.is_empty();
     match curve.expression {
@@ -591,7 +655,9 @@ fn fill_gaps(len: usize, components: Vec<Part>) -> Vec<Part> {
     for c in components {
         let span = match &c {
             Part::Plain(r) => r.clone(),
-            Part::Curve { span, .. } | Part::Expression { span, .. } => span.clone(),
+            Part::Curve { span, .. }
+            | Part::FCurve { span, .. }
+            | Part::Expression { span, .. } => span.clone(),
         };
         if span.start > at {
             parts.push(Part::Plain(at..span.start));

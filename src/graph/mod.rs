@@ -139,6 +139,9 @@ pub fn is_group_class(class: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Script {
     pub path: Option<PathBuf>,
+    /// The host the script comes from (`nuke` when `None`), which selects its
+    /// node-class profile.
+    pub host: Option<String>,
     /// `version` line text, when present.
     pub version: Option<String>,
     /// The Root node's knobs (format, fps, first_frame, colour management…).
@@ -151,6 +154,11 @@ pub struct Script {
 }
 
 impl Script {
+    /// The host the script comes from: its JSON graph's `host`, else `nuke`.
+    pub fn host(&self) -> &str {
+        self.host.as_deref().unwrap_or("nuke")
+    }
+
     /// The value of Root knob `name`.
     pub fn root_knob(&self, name: &str) -> Option<&str> {
         self.root

@@ -65,6 +65,10 @@ use std::sync::OnceLock;
 /// The rules every rule set starts from; see the file itself for the reason of each.
 const DEFAULT_RULES: &str = include_str!("../../ignore-rules/default.rules");
 
+/// What Blender saves that is not image content, layered on the defaults for a JSON
+/// graph whose host is `blender`.
+const BLENDER_RULES: &str = include_str!("../../ignore-rules/blender.rules");
+
 /// Origin prefix of the built-in rules (`builtin:LINE`).
 pub const BUILTIN_ORIGIN: &str = "builtin";
 
@@ -197,7 +201,25 @@ impl RuleSet {
     /// The rules in force for a run: the built-in defaults, then every file named by
     /// `SMARTCACHE_RULES` (a `PATH`-style list), then `files`, each layered on the last.
     pub fn load(files: &[PathBuf]) -> Result<RuleSet, RuleError> {
-        RuleSet::load_layers(std::env::var_os(RULES_ENV).as_deref(), files)
+        RuleSet::load_host("nuke", files)
+    }
+
+    /// [`RuleSet::load`] for a script from `host`: the host's built-in rules
+    /// (`ignore-rules/<host>.rules`, for hosts other than Nuke) come right after the
+    /// defaults.
+    pub fn load_host(host: &str, files: &[PathBuf]) -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::load_layers(std::env::var_os(RULES_ENV).as_deref(), files)?;
+        if let Some(text) = host_rules(host) {
+            let builtin = builtin_ref();
+            let (mut rules, mut compiled) = (builtin.rules.clone(), builtin.compiled.clone());
+            let (r, c) = parse::parse(text, &format!("{BUILTIN_ORIGIN}:{host}"))?;
+            rules.extend(r);
+            compiled.extend(c);
+            rules.extend(set.rules.drain(builtin.rules.len()..));
+            compiled.extend(set.compiled.drain(builtin.compiled.len()..));
+            set = RuleSet::from_parts(rules, compiled);
+        }
+        Ok(set)
     }
 
     /// [`RuleSet::load`] with the environment's path list passed in (for tests). The
@@ -305,6 +327,14 @@ impl fmt::Debug for RuleSet {
 }
 
 /// The parsed built-in rules, parsed once per process.
+/// The built-in rules of `host` beyond the defaults.
+fn host_rules(host: &str) -> Option<&'static str> {
+    match host {
+        "blender" => Some(BLENDER_RULES),
+        _ => None,
+    }
+}
+
 fn builtin_ref() -> &'static RuleSet {
     static BUILTIN: OnceLock<RuleSet> = OnceLock::new();
     BUILTIN.get_or_init(|| {

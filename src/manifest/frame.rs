@@ -430,7 +430,11 @@ impl<'s> Prepared<'s> {
                 let t = interp::eval_tcl(text, f, &mut scope).ok()?;
                 crate::eval::parse_decimal(t.trim())
             }
-            (ExprKind::Opaque, _) => None,
+            // A driver translated into a Nuke expression (empty when it was not).
+            (ExprKind::Driver, text) if !text.is_empty() => {
+                interp::eval_expression(text, f, &mut scope).ok()
+            }
+            (ExprKind::Opaque | ExprKind::Driver, _) => None,
         }
     }
 
@@ -654,7 +658,7 @@ impl<'s> Prepared<'s> {
                 }
                 _ => false,
             };
-            disable && inputs && blur && time
+            disable && fixed_opt(&n.sem.disable_input) && inputs && blur && time
         })
     }
 
@@ -663,7 +667,22 @@ impl<'s> Prepared<'s> {
     fn children(&self, node: usize, ctx: Ctx, buf: &mut Vec<Option<(u32, Ctx)>>) -> bool {
         let n = &self.setup.nodes[node];
         if self.disabled(node, ctx) {
-            buf.push(n.inputs.first().copied().flatten().map(|i| (i as u32, ctx)));
+            let slot = match &n.sem.disable_input {
+                None => Some(0),
+                Some(k) => match self.knobs(node).num(k, ctx) {
+                    Num::One(v) if v < 0.0 => None,
+                    Num::One(v) if v.fract() == 0.0 && v < n.inputs.len() as f64 => {
+                        Some(v as usize)
+                    }
+                    // Not one slot: every input, conservatively.
+                    _ => {
+                        buf.extend(n.inputs.iter().map(|i| i.map(|i| (i as u32, ctx))));
+                        return true;
+                    }
+                },
+            };
+            let input = slot.and_then(|s| n.inputs.get(s).copied().flatten());
+            buf.push(input.map(|i| (i as u32, ctx)));
             return true;
         }
         let ctxs = self.input_ctxs(node, ctx);
@@ -846,7 +865,14 @@ impl<'s> Prepared<'s> {
     /// Whether knob `k` of `node` is recorded (hidden knobs and, on a disabled node,
     /// everything but the disable knob, are not).
     fn recorded(&self, node: usize, k: &SetupKnob, disabled: bool) -> bool {
-        !k.hidden && (!disabled || self.setup.nodes[node].sem.disable.as_deref() == Some(&k.name))
+        let sem = &self.setup.nodes[node].sem;
+        !k.hidden
+            && (!disabled
+                || sem.disable.as_deref() == Some(&k.name)
+                || sem
+                    .disable_input
+                    .as_ref()
+                    .is_some_and(|r| r.names.contains(&k.name)))
     }
 
     /// A node's record at a visit.

@@ -436,9 +436,8 @@ impl Setup {
             if let Some(why) = &node.unloaded {
                 return Err(SetupError::Unloaded(why.clone()));
             }
-            // A gizmo defined from a file is a group: its class is the gizmo's name.
-            let s = if node.is_group() && !profile.is_known(&node.class) {
-                sem("Gizmo")
+            let s = if node.is_group() {
+                profile.group_semantics(&node.class)
             } else {
                 sem(&node.class)
             };

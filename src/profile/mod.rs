@@ -35,6 +35,13 @@ use std::sync::{Arc, Mutex};
 /// The Nuke profile, embedded.
 pub const NUKE: &str = include_str!("../../profiles/nuke.profile");
 
+/// The Blender compositor profile, embedded.
+pub const BLENDER: &str = include_str!("../../profiles/blender.profile");
+
+/// The class a gizmo's definition is written as (`Gizmo { … }`), whose semantics a
+/// gizmo read from a file takes.
+const GIZMO_CLASS: &str = "Gizmo";
+
 /// Environment variable naming studio profile files, separated like `PATH`.
 pub const PROFILE_ENV: &str = "SMARTCACHE_PROFILE";
 
@@ -59,7 +66,7 @@ pub enum ProfileError {
     },
     #[error("{origin}: {message}")]
     Invalid { origin: String, message: String },
-    #[error("no built-in profile named `{0}` (built in: nuke)")]
+    #[error("no built-in profile for host `{0}` (built in: nuke, blender)")]
     UnknownHost(String),
 }
 
@@ -102,10 +109,12 @@ impl Clone for Profile {
 }
 
 impl Profile {
-    /// The built-in profile of `host` (`nuke`).
+    /// The built-in profile of `host` (`nuke`, `blender`).
     pub fn builtin(host: &str) -> Result<Profile, ProfileError> {
         match host {
             "nuke" => Ok(Profile::nuke()),
+            "blender" => Ok(Profile::parse(BLENDER, "builtin:blender")
+                .expect("the built-in Blender profile is valid")),
             other => Err(ProfileError::UnknownHost(other.to_string())),
         }
     }
@@ -224,6 +233,17 @@ impl Profile {
     /// Whether `class` is one the host provides (named by `known` or `class`).
     pub fn is_known(&self, class: &str) -> bool {
         self.known.contains(class) || self.classes.is_match(class)
+    }
+
+    /// The semantics of a group of class `class`: its own when the profile knows it, else
+    /// those of the host's gizmo class (a gizmo defined from a file is a group whose
+    /// class is the gizmo's name).
+    pub fn group_semantics(&self, class: &str) -> Arc<Semantics> {
+        if self.is_known(class) {
+            self.semantics(class)
+        } else {
+            self.semantics(GIZMO_CLASS)
+        }
     }
 
     /// The semantics of `class`: the `unknown` lines for a class the profile does not

@@ -518,6 +518,7 @@ pub fn apply(sem: &mut Semantics, props: &[Prop]) -> Result<(), (usize, String)>
                     k => Some(k.to_string()),
                 }
             }
+            "disable-input" => sem.disable_input = Some(knob_ref(p)?),
             "which" => match &mut sem.inputs {
                 Inputs::Select { which } | Inputs::Blend { which } => *which = knob_ref(p)?,
                 Inputs::All => {

@@ -247,6 +247,10 @@ pub struct Semantics {
     pub inputs: Inputs,
     /// The knob that disables the node (`None`: it cannot be disabled).
     pub disable: Option<String>,
+    /// The knob naming the input slot a disabled node passes through (`None`: input
+    /// 0). A negative slot passes nothing; a value that is not a slot, every input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_input: Option<KnobRef>,
     #[serde(default)]
     pub time: Time,
     #[serde(default)]
@@ -274,6 +278,7 @@ impl Default for Semantics {
             pass: false,
             inputs: Inputs::All,
             disable: Some("disable".to_string()),
+            disable_input: None,
             time: Time::Local,
             blur: None,
             own_all: false,

@@ -1,0 +1,183 @@
+"""The add-on's command line: what scripts and render farms run.
+
+    blender -b FILE.blend --python-expr 'import smartcache_blender; smartcache_blender.main()' -- COMMAND …
+
+Commands (options as the smartcache CLI's; the script is the open .blend's scene):
+
+* ``export OUT.json``: write the scene's compositor graph (``-`` for standard output).
+* ``record --cache-dir DIR [--node NODE] [--frames SPEC] [--render PATTERN] [--json]``
+* ``check --cache-dir DIR [--node NODE] [--frames SPEC] [--strict] [--json]
+  [--openjd JOB.yaml --render-command CMD [--chunk N]]``
+
+``--node`` defaults to the active Composite node, ``--frames`` to the scene's range.
+Exit status as the CLI's: 0 done (check: every frame valid), 1 check found frames not
+valid, 2 an error (its message on standard error).
+"""
+
+import argparse
+import json
+import os
+import shlex
+import sys
+
+import bpy
+
+from .export import export_scene
+
+# The command a farm task runs to record what it rendered (see `write_openjd`).
+ENTRY = "import smartcache_blender; smartcache_blender.main()"
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError("%s: %s" % (self.prog, message))
+
+
+def parser():
+    p = Parser(prog="smartcache_blender", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("export", help="write the scene's graph as JSON")
+    ex.add_argument("out", help="the JSON file to write, or - for standard output")
+    for name in ("record", "check"):
+        c = sub.add_parser(name)
+        c.add_argument("--cache-dir", required=True)
+        c.add_argument("--node", "-n", default=None)
+        c.add_argument("--frames", default=None)
+        c.add_argument("--rules", action="append", default=[])
+        c.add_argument("--profile", action="append", default=[])
+        c.add_argument("--json", action="store_true")
+        if name == "record":
+            c.add_argument("--render", default=None)
+        else:
+            c.add_argument("--strict", action="store_true")
+            c.add_argument("--openjd", default=None, metavar="JOB.yaml")
+            c.add_argument("--render-command", default=None)
+            c.add_argument("--chunk", type=int, default=10)
+    return p
+
+
+def graph_name_of_active_composite(graph):
+    """The graph name of the Composite node Blender writes (the active one)."""
+    tree = bpy.context.scene.node_tree
+    composites = [n for n in graph["nodes"] if n["class"] == "CompositorNodeComposite"
+                  and "parent" not in n]
+    for n in composites:
+        for k in n["knobs"]:
+            if k["name"] == "is_active_output" and k.get("value") == "true":
+                return n["name"]
+    if composites:
+        return composites[0]["name"]
+    raise UsageError("the scene's compositor has no Composite node; name the output with --node")
+
+
+def blend_path():
+    return bpy.data.filepath or os.path.join(os.getcwd(), "untitled.blend")
+
+
+def load_script(graph):
+    import smartcache
+
+    # Named after the .blend, in its folder: messages name the scene's file.
+    path = os.path.splitext(blend_path())[0] + ".smartcache.json"
+    return smartcache.Script.from_json(json.dumps(graph), path=path)
+
+
+def frames_of(spec):
+    return spec if spec else None
+
+
+def run(argv):
+    args = parser().parse_args(argv)
+    graph = export_scene(bpy.context.scene)
+    if args.command == "export":
+        text = json.dumps(graph, indent=1, sort_keys=False) + "\n"
+        if args.out == "-":
+            sys.stdout.write(text)
+        else:
+            tmp = args.out + ".tmp-%d" % os.getpid()
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, args.out)
+        return 0
+    import smartcache
+
+    node = args.node or graph_name_of_active_composite(graph)
+    script = load_script(graph)
+    cache = smartcache.RenderCache(args.cache_dir, rules=args.rules or None,
+                                   profiles=args.profile or None)
+    if args.command == "record":
+        report = cache.record(script, node, frames=frames_of(args.frames), render=args.render)
+        if args.json:
+            print(report.to_json())
+        else:
+            print("recorded %d frames of %s into %s (master now holds %d frames)"
+                  % (len(report.frames), node, args.cache_dir, report.master_frames))
+        return 0
+    report = cache.check(script, node, frames=frames_of(args.frames))
+    if args.openjd:
+        if not args.render_command:
+            raise UsageError("check: --openjd needs --render-command")
+        write_openjd(args, report, node)
+    if args.json:
+        print(report.to_json())
+    else:
+        print_check(report, node)
+    return 0 if report.valid else 1
+
+
+def print_check(report, node):
+    """Runs of frames with the same status, then each outdated frame's reasons."""
+    runs = []
+    for fr in report.frames:
+        if runs and runs[-1][2] == fr.status and runs[-1][1] == fr.frame - 1:
+            runs[-1][1] = fr.frame
+        else:
+            runs.append([fr.frame, fr.frame, fr.status])
+    for a, b, status in runs:
+        print("%s %s" % (a if a == b else "%d-%d" % (a, b), status))
+    for fr in report.frames:
+        for r in fr.reasons:
+            print("  %d: %s" % (fr.frame, r.text))
+    counts = ", ".join("%d %s" % (v, k) for k, v in sorted(report.summary.items()))
+    print("%s: %s" % (node, counts))
+
+
+def write_openjd(args, report, node):
+    """An OpenJD job re-rendering the frames `report` found outdated (see the
+    smartcache CLI's `check --openjd`): each task renders its frames with the render
+    command, then records them with this entry point."""
+    record = (
+        "blender -b %s --python-expr %s -- record --cache-dir %s --node %s --frames {first}-{last}"
+        % (shlex.quote(blend_path()), shlex.quote(ENTRY), "{cache_dir}", shlex.quote(node))
+    )
+    report.write_openjd(args.openjd, render_command=args.render_command, chunk=args.chunk,
+                        record_command=record, cache_dir=os.path.abspath(args.cache_dir),
+                        script=blend_path())
+
+
+def main(argv=None):
+    """Run a command; exits Blender with the command's status."""
+    if argv is None:
+        argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+    try:
+        code = run(argv)
+    except UsageError as e:
+        print("error: %s" % e, file=sys.stderr)
+        code = 2
+    except Exception as e:  # smartcache.Error and OS errors: the message, status 2
+        import smartcache
+
+        if isinstance(e, (smartcache.Error, OSError)):
+            print("error: %s" % e, file=sys.stderr)
+            code = 2
+        else:
+            raise
+    sys.stdout.flush()
+    # Blender exits with this status (it would otherwise go on, and exit 0).
+    sys.exit(code)
