@@ -22,6 +22,7 @@ pub mod ignore;
 pub mod json_graph;
 pub mod manifest;
 pub mod nk;
+pub mod openjd;
 pub mod profile;
 pub mod render;
 pub mod store;

@@ -32,7 +32,7 @@
 use crate::eval::{KnobValue, Reference};
 use crate::graph::{CycleError, Graph, NodeId, Script};
 use crate::ignore::RuleSet;
-use crate::profile::{FileKind, Profile, Semantics};
+use crate::profile::{FileKind, Profile, Semantics, Time};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -577,6 +577,17 @@ impl Setup {
                         root_read.insert(knob.clone());
                     }
                     _ => {}
+                }
+            }
+        }
+        // A file reader's frame mapping stays readable when hidden: which file each
+        // frame reads is what is fingerprinted, so the mapping needs no entry.
+        for (i, n) in nodes.iter().enumerate() {
+            if let Time::Clip(clip) = &n.sem.time {
+                if !n.sem.files.is_empty() && n.inputs.iter().all(Option::is_none) {
+                    for r in clip.knobs() {
+                        read.extend(r.names.iter().map(|name| (i, name.clone())));
+                    }
                 }
             }
         }

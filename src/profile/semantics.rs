@@ -75,6 +75,23 @@ pub struct Clip {
     pub on_error: Option<KnobRef>,
 }
 
+impl Clip {
+    /// The knobs the mapping reads.
+    pub fn knobs(&self) -> impl Iterator<Item = &KnobRef> {
+        [
+            &self.first,
+            &self.last,
+            &self.mode,
+            &self.frame,
+            &self.before,
+            &self.after,
+            &self.on_error,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// Which frames of its inputs a node reads at frame f.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
