@@ -23,6 +23,7 @@ import sys
 import bpy
 
 from .export import export_scene
+from .report import summarize
 
 # The command a farm task runs to record what it rendered (see `write_openjd`).
 ENTRY = "import smartcache_blender; smartcache_blender.main()"
@@ -127,25 +128,13 @@ def run(argv):
     if args.json:
         print(report.to_json())
     else:
-        print_check(report, node)
+        print("\n".join(panel_lines(report, node)))
     return 0 if report.valid else 1
 
 
-def print_check(report, node):
-    """Runs of frames with the same status, then each outdated frame's reasons."""
-    runs = []
-    for fr in report.frames:
-        if runs and runs[-1][2] == fr.status and runs[-1][1] == fr.frame - 1:
-            runs[-1][1] = fr.frame
-        else:
-            runs.append([fr.frame, fr.frame, fr.status])
-    for a, b, status in runs:
-        print("%s %s" % (a if a == b else "%d-%d" % (a, b), status))
-    for fr in report.frames:
-        for r in fr.reasons:
-            print("  %d: %s" % (fr.frame, r.text))
-    counts = ", ".join("%d %s" % (v, k) for k, v in sorted(report.summary.items()))
-    print("%s: %s" % (node, counts))
+def panel_lines(report, node):
+    """The check's verdict per frame range, then the reasons (as the panel shows it)."""
+    return summarize(report, node, limit=None)
 
 
 def write_openjd(args, report, node):

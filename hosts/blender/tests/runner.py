@@ -3,7 +3,7 @@ or check with the add-on's command line, in-process.
 
     blender -b [FILE.blend] --python runner.py -- build DIR
     blender -b DIR/base.blend --python runner.py -- render DIR OUT
-    blender -b DIR/base.blend --python runner.py -- edit DIR CASE OUT
+    blender -b DIR/base.blend --python runner.py -- edit DIR CASE OUT EDITED.blend
 """
 
 import os
@@ -35,11 +35,11 @@ def main():
     elif cmd == "render":
         render(argv[2])
     elif cmd == "edit":
-        case, out = argv[2], argv[3]
-        edit, _ = scene.EDITS[case]
-        edit(plates)
+        case, out, edited = argv[2], argv[3], argv[4]
+        scene.EDITS[case](plates)
         render(out)
-        bpy.ops.wm.save_as_mainfile(filepath=os.path.join(out, "edited.blend"))
+        # Beside the base: its relative image paths still point at the plates.
+        bpy.ops.wm.save_as_mainfile(filepath=edited)
 
 
 main()

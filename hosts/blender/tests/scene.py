@@ -6,16 +6,16 @@ and 12), through a Switch whose "On" branch is unused, a node group (an Invert) 
 muted-by-nothing chain to the Composite; a Viewer and a reroute on the side. Rendered
 64x36 with no stamp, so a frame renders in a fraction of a second.
 
-Each edit is a function of the scene and the plates folder; `EDITS` says which frames
-it outdates. The frames must be exactly those whose pixels change: the test renders both
-and compares.
+Each edit is a function of the plates folder that changes the open scene (`EDITS`);
+`cases.py` says which frames it outdates, which must be exactly those whose pixels
+change: the test renders both and compares.
 """
 
 import os
 
 import bpy
 
-FRAMES = range(1, 13)
+from cases import FRAMES  # noqa: E402
 W, H = 64, 36
 
 
@@ -158,38 +158,40 @@ def relink(folder):
     tree.links.new(nodes()["Blur"].outputs[0], nodes()["Switch"].inputs[0])
 
 
+def recolour(folder):
+    nodes()["Blur"].use_custom_color = True
+    nodes()["Blur"].color = (1.0, 0.0, 0.0)
+
+
 def unconnected(folder):
     n = nodes().new("CompositorNodeBrightContrast")
     n.name = "Loose"
     n.inputs[1].default_value = 0.5
 
 
-ALL = list(FRAMES)
-
-# name -> (edit(folder), frames it outdates)
+# name -> edit(plates folder); what each outdates is in cases.py.
 EDITS = {
-    "socket-value": (lambda d: setattr(nodes()["Mix"].inputs[2], "default_value", (0.1, 0.9, 0.1, 1.0)), ALL),
-    "keyframe-inside": (lambda d: set_key(1, 0.5), list(range(2, 12))),
-    "keyframe-outside": (lambda d: set_key(2, 0.0), list(range(7, 13))),
-    "interpolation": (lambda d: setattr(fac_keys()[0], "interpolation", "CONSTANT"), [2, 3, 4, 5]),
-    "driver": (lambda d: setattr(driver(), "expression", "frame / 3 + 2"), ALL),
-    "driver-variable": (lambda d: setattr(variable_driver(), "expression", "fac * 4 + 3"), ALL),
-    "mute": (lambda d: setattr(nodes()["Group"], "mute", True), ALL),
-    "relink": (relink, ALL),
-    "image-offset": (lambda d: setattr(nodes()["Plate"], "frame_offset", 1), ALL),
-    "image-rewritten": (rewrite_plate, [5]),
-    "resolution": (lambda d: setattr(bpy.context.scene.render, "resolution_x", 48), ALL),
-    "colour-management": (lambda d: setattr(bpy.context.scene.view_settings, "view_transform", "Standard"), ALL),
-    "switch": (lambda d: setattr(nodes()["Switch"], "check", True), ALL),
-    "cyclic-in-range": (lambda d: setattr(nodes()["Plate"], "use_cyclic", True), []),
-    "sequence-longer": (lambda d: setattr(nodes()["Plate"], "frame_duration", 20), []),
-    "image-colorspace": (lambda d: setattr(nodes()["Plate"].image.colorspace_settings, "name", "Linear"), ALL),
-    "unused-branch": (lambda d: setattr(nodes()["Unused"].outputs[0], "default_value", (1.0, 1.0, 0.0, 1.0)), []),
-    "move": (lambda d: setattr(nodes()["Mix"], "location", (999.0, -333.0)), []),
-    # (Not Mix: a driver names it, and a renamed target rewrites the driver.)
-    "rename": (lambda d: setattr(nodes()["Blur"], "name", "Soften"), []),
-    "relabel": (lambda d: setattr(nodes()["Blur"], "label", "soften"), []),
-    "recolour": (lambda d: (setattr(nodes()["Blur"], "use_custom_color", True),
-                            setattr(nodes()["Blur"], "color", (1.0, 0.0, 0.0))), []),
-    "unconnected-node": (unconnected, []),
+    "socket-value": lambda d: setattr(nodes()["Mix"].inputs[2], "default_value", (0.1, 0.9, 0.1, 1.0)),
+    "keyframe-inside": lambda d: set_key(1, 0.5),
+    "keyframe-outside": lambda d: set_key(2, 0.0),
+    "interpolation": lambda d: setattr(fac_keys()[0], "interpolation", "CONSTANT"),
+    "driver": lambda d: setattr(driver(), "expression", "frame / 3 + 2"),
+    "driver-variable": lambda d: setattr(variable_driver(), "expression", "fac * 4 + 3"),
+    "mute": lambda d: setattr(nodes()["Group"], "mute", True),
+    "relink": relink,
+    "switch": lambda d: setattr(nodes()["Switch"], "check", True),
+    "image-offset": lambda d: setattr(nodes()["Plate"], "frame_offset", 1),
+    "image-rewritten": rewrite_plate,
+    "image-colorspace": lambda d: setattr(nodes()["Plate"].image.colorspace_settings, "name", "Linear"),
+    "cyclic-in-range": lambda d: setattr(nodes()["Plate"], "use_cyclic", True),
+    "sequence-longer": lambda d: setattr(nodes()["Plate"], "frame_duration", 20),
+    "resolution": lambda d: setattr(bpy.context.scene.render, "resolution_x", 48),
+    "colour-management": lambda d: setattr(bpy.context.scene.view_settings, "view_transform", "Standard"),
+    "unused-branch": lambda d: setattr(nodes()["Unused"].outputs[0], "default_value", (1.0, 1.0, 0.0, 1.0)),
+    "move": lambda d: setattr(nodes()["Mix"], "location", (999.0, -333.0)),
+    # (Not Mix: a driver names it, and renaming a driver's target rewrites the driver.)
+    "rename": lambda d: setattr(nodes()["Blur"], "name", "Soften"),
+    "relabel": lambda d: setattr(nodes()["Blur"], "label", "soften"),
+    "recolour": recolour,
+    "unconnected-node": unconnected,
 }
