@@ -75,6 +75,27 @@ def graph_name_of_active_composite(graph):
     raise UsageError("the scene's compositor has no Composite node; name the output with --node")
 
 
+def write_atomic(path, text):
+    """Write `text` to `path` whole or not at all: a temporary file beside it, synced,
+    renamed over it, the folder synced."""
+    path = os.path.abspath(path)
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    fd = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def blend_path():
     return bpy.data.filepath or os.path.join(os.getcwd(), "untitled.blend")
 
@@ -99,12 +120,7 @@ def run(argv):
         if args.out == "-":
             sys.stdout.write(text)
         else:
-            tmp = args.out + ".tmp-%d" % os.getpid()
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, args.out)
+            write_atomic(args.out, text)
         return 0
     import smartcache
 

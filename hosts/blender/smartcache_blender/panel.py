@@ -82,8 +82,8 @@ class SMARTCACHE_OT_export(bpy.types.Operator):
     filepath: bpy.props.StringProperty(subtype="FILE_PATH")
 
     def execute(self, context):
-        with open(bpy.path.abspath(self.filepath), "w", encoding="utf-8") as f:
-            json.dump(export_scene(context.scene), f, indent=1)
+        text = json.dumps(export_scene(context.scene), indent=1) + "\n"
+        cli.write_atomic(bpy.path.abspath(self.filepath), text)
         return {"FINISHED"}
 
     def invoke(self, context, event):
