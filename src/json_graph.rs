@@ -49,12 +49,6 @@ pub const VERSION: u64 = 1;
 /// errors, a JSON path such as `nodes[3].inputs[1]` for semantic ones).
 #[derive(Debug, thiserror::Error)]
 pub enum JsonGraphError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("{path}:{line}:{col}: invalid JSON: {message}")]
     Syntax {
         path: PathBuf,
@@ -74,15 +68,6 @@ pub enum JsonGraphError {
         #[source]
         source: crate::graph::CycleError,
     },
-}
-
-/// Read a JSON graph file.
-pub fn read_file(path: &Path) -> Result<Script, JsonGraphError> {
-    let bytes = std::fs::read(path).map_err(|source| JsonGraphError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(&bytes, Some(path))
 }
 
 /// Parse a JSON graph; `path` names the file in errors and is recorded in the script.

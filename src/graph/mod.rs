@@ -13,7 +13,7 @@
 mod load;
 mod walk;
 
-pub use load::{load, load_bytes, LoadError};
+pub use load::{load_bytes, LoadError, LoadedScript};
 
 pub use walk::{CycleError, Dependency};
 

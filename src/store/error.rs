@@ -58,10 +58,6 @@ pub enum StoreError {
         message: String,
     },
 
-    /// An object name is not a 32-character lowercase hex hash.
-    #[error("{dir}: refusing object name {name:?} (expected 32 lowercase hex characters)", dir = dir.display())]
-    InvalidObjectName { dir: PathBuf, name: String },
-
     /// Bytes offered to [`super::CacheDir::put_object`] or read back from the store are
     /// not a valid object (not JSON, or a malformed `refs` array).
     #[error("{path}: invalid object: {message}", path = path.display())]

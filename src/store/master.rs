@@ -160,8 +160,6 @@ impl CacheDir {
         };
         merged.extend(frames);
         let file = HashFile::new(meta, merged);
-        // Check before anything is touched, so bad input leaves the disk as it was.
-        file.validate(&path)?;
 
         self.ensure_dir(MASTER_DIR)?;
         if let Some(recovery) = recovery.as_mut() {
