@@ -7,8 +7,11 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("frame list \"{spec}\", column {col}: {message}")]
 pub struct FrameSpecError {
+    /// The frame list as given.
     pub spec: String,
+    /// The 1-based column where it went wrong.
     pub col: usize,
+    /// What was expected there.
     pub message: String,
 }
 

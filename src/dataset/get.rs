@@ -229,16 +229,22 @@ pub const EXPORT_FORMAT: &str = "smartcache-dataset-export";
 /// What `export` writes: for one variant, each source path and the artifact serving it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Export {
+    /// [`EXPORT_FORMAT`].
     pub format: String,
+    /// The version of the export format (1).
     pub version: u32,
+    /// The variant exported.
     pub variant: String,
+    /// The producer whose artifacts serve it.
     pub producer: String,
+    /// The artifacts' extension (empty: none).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub ext: String,
     /// Absolute source path → artifact path relative to the cache directory.
     pub artifacts: BTreeMap<String, String>,
     /// Entries with no artifact to serve (not built yet, or deleted).
     pub missing: Vec<String>,
+    /// Index fallbacks and migrations worked around.
     #[serde(skip)]
     pub warnings: Vec<String>,
 }

@@ -38,8 +38,11 @@ pub struct FileProbe {
 /// when that pair was taken (for the racy-timestamp rule).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Known {
+    /// The file's stat fingerprint.
     pub fingerprint: Fingerprint,
+    /// Its content hash (xxh3-128).
     pub hash: String,
+    /// When the pair was taken (ns since the epoch).
     pub recorded_ns: i64,
 }
 
@@ -54,6 +57,7 @@ pub struct Known {
 /// never a wrong answer, so it is rebuilt rather than reported.
 #[derive(Debug, Default, Clone)]
 pub struct SourceIndex {
+    /// Remembered files by path.
     pub entries: HashMap<PathBuf, Known>,
 }
 
