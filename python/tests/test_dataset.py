@@ -250,3 +250,14 @@ def test_ctrl_c_cancels_a_build_and_keeps_what_finished(tmp_path):
     assert report.transformed == len(rest) == 200 - len(finished)
     assert sorted(rest + finished) == sorted(f.name for f in files)
     assert cache.verify().clean
+
+
+def test_get_through_a_symlinked_directory(tmp_path, data):
+    """Lookups take the path as given when it is indexed, else its canonical form."""
+    root, files = data
+    cache = smartcache.DatasetCache(tmp_path / "cache", "upper@1")
+    cache.build(root, "up", upper)
+    (tmp_path / "link").symlink_to(root)
+    via_link = tmp_path / "link" / files[2].name
+    assert cache.get(via_link, "up") == cache.get(files[2], "up") is not None
+    assert cache.get(root / ".." / "data" / files[2].name, "up") == cache.get(files[2], "up")
