@@ -48,9 +48,10 @@
 #     samples   divisions= shutter= shutter-offset= custom-offset=
 #                                   every time in the shutter around f
 #     snap                          the whole frames around f (floor and ceil)
-#     clip      first= last= mode= frame= before= after=
+#     clip      first= last= mode= frame= before= after= on-error=
 #                                   a clip's frame mapping (start at, offset, expression;
-#                                   hold, loop, bounce, black outside first-last)
+#                                   hold, loop, bounce, black outside first-last; a missing
+#                                   file replaced by the nearest one with `nearest frame`)
 #     retime    in-first= in-last= out-first= speed= reverse= before= after= shutter=
 #     lookup    lookup= shutter=    the frame a lookup curve gives, with its blend
 #     all                           every frame (read, conservatively, as the whole range)
@@ -75,6 +76,11 @@
 #   on-demand=KNOB,…              (root only) Root settings recorded only for nodes that
 #                                 read them (an expression, or `reads-root`), not for
 #                                 every frame of every cache
+#   files=KNOB:KIND,…             (root) Root knobs naming files every frame reads
+#   ocio-env=VAR ocio-when=KNOB:VALUE
+#                                 (root) when KNOB is VALUE and no Root knob names an
+#                                 OCIO config, the one $VAR names is read (its content,
+#                                 and the LUTs in its search path)
 #
 # Why the defaults are what they are: rule 1 of smartcache is "never miss an
 # invalidation". A class smartcache does not know may read any Root setting and may
@@ -90,6 +96,8 @@ unknown pad=0.5 reads-root=*
 # The frame range and rate are metadata of the timeline: they change pixels only where
 # something reads them (an expression such as [value root.first_frame], a time node).
 root on-demand=fps,first_frame,last_frame,lock_range
+# Colour management: a custom config, else the one $OCIO names, colours every frame.
+root files=customOCIOConfigPath:ocio-config ocio-env=OCIO ocio-when=colorManagement:OCIO
 
 # --- Built-in classes with the default semantics (frame-local) --------------------------
 # Image
@@ -186,8 +194,8 @@ class {ScanlineRender,RayRender} blur-on=samples:1 blur-above=1 shutter=shutter:
 class {Grain,Grain2,ScannedGrain,F_ReGrain,*Grain_v*} varying
 
 # --- Files ----------------------------------------------------------------------------------
-class Read time=clip first=first last=last mode=frame_mode:expression frame=frame before=before:hold after=after:hold varying files=file:image,proxy:proxy
-class DeepRead time=clip first=first last=last mode=frame_mode:expression frame=frame before=before:hold after=after:hold varying files=file:deep
+class Read time=clip first=first last=last mode=frame_mode:expression frame=frame before=before:hold after=after:hold on-error=on_error:error varying files=file:image,proxy:proxy
+class DeepRead time=clip first=first last=last mode=frame_mode:expression frame=frame before=before:hold after=after:hold on-error=on_error:error varying files=file:deep
 class {ReadGeo,ReadGeo2} varying files=file:geometry
 class {Camera,Camera2,Camera3,Camera4,Axis,Axis2,Axis3,Light,Light2,Light3,Light4} files=file:geometry
 class OCIOFileTransform files=file:lut

@@ -85,6 +85,8 @@ pub enum ReasonKind {
     ManifestMissing,
     /// A manifest object the frame refers to cannot be read.
     ManifestDamaged,
+    /// Strict checking: the frame reads a path or a class smartcache cannot vouch for.
+    Unverifiable,
 }
 
 /// Why a frame is not valid. `text` is the one-line human form; the other fields carry
@@ -150,6 +152,10 @@ pub struct FrameResult {
     pub status: Status,
     /// Why it is not valid (empty when it is).
     pub reasons: Vec<Reason>,
+    /// Paths the frame reads that cannot be verified (`Node.knob: why`): a change
+    /// there would go unseen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverifiable: Vec<String>,
 }
 
 /// Longest value shown in a one-line reason; the JSON output keeps the whole value.
@@ -517,6 +523,7 @@ pub fn explain(old: Side<'_, '_>, new: Side<'_, '_>) -> Vec<Reason> {
         ReasonKind::Root,
         &mut out,
     );
+    file_reasons("Root", &old.view.root_files, &new.view.root_files, &mut out);
     script_reasons(&old, &new, &mut out);
 
     // Records keyed by (name, context) so that a node evaluated at several frames

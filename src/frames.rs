@@ -125,29 +125,57 @@ fn ranges(frames: &[i64]) -> Vec<String> {
     parts
 }
 
-/// Substitute `frame` into a file pattern: `%04d`/`%d` (printf style) or a run of `#`
-/// (one digit per `#`, as Nuke pads). A pattern without either is returned unchanged
-/// (a single file used for every frame).
+/// Substitute `frame` into a file pattern: `%04d`/`%d` (printf style), a run of `#`
+/// (one digit per `#`, as Nuke pads), or `$F`/`$F4` (unpadded, padded to 4). A pattern
+/// without any is returned unchanged (a single file used for every frame).
 pub fn expand_pattern(pattern: &str, frame: i64) -> String {
-    if let Some(start) = pattern.find('%') {
-        let rest = &pattern[start + 1..];
-        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        if rest[digits.len()..].starts_with('d') {
-            let width: usize = digits.trim_start_matches('0').parse().unwrap_or(0);
-            let num = pad(frame, width);
-            return format!("{}{}{}", &pattern[..start], num, &rest[digits.len() + 1..]);
-        }
-    }
-    if let Some(start) = pattern.find('#') {
-        let len = pattern[start..].chars().take_while(|&c| c == '#').count();
+    if let Some((start, len, width)) = frame_token(pattern) {
         return format!(
             "{}{}{}",
             &pattern[..start],
-            pad(frame, len),
+            pad(frame, width),
             &pattern[start + len..]
         );
     }
     pattern.to_string()
+}
+
+/// Whether a pattern names a file per frame (see [`expand_pattern`]).
+pub fn has_frame_token(pattern: &str) -> bool {
+    frame_token(pattern).is_some()
+}
+
+/// The first frame token of a pattern: its byte offset, length and padding width.
+fn frame_token(pattern: &str) -> Option<(usize, usize, usize)> {
+    let b = pattern.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'%' => {
+                let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if b.get(i + 1 + digits) == Some(&b'd') {
+                    let width = pattern[i + 1..i + 1 + digits]
+                        .trim_start_matches('0')
+                        .parse()
+                        .unwrap_or(0);
+                    return Some((i, digits + 2, width));
+                }
+            }
+            b'#' => {
+                let len = b[i..].iter().take_while(|&&c| c == b'#').count();
+                return Some((i, len, len));
+            }
+            b'$' if b.get(i + 1) == Some(&b'F') => {
+                let digits = b[i + 2..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let next = b.get(i + 2 + digits);
+                if !next.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+                    let width = pattern[i + 2..i + 2 + digits].parse().unwrap_or(0);
+                    return Some((i, digits + 2, width));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn pad(frame: i64, width: usize) -> String {
@@ -209,5 +237,9 @@ mod tests {
         assert_eq!(expand_pattern("out.####.exr", 42), "out.0042.exr");
         assert_eq!(expand_pattern("still.exr", 42), "still.exr");
         assert_eq!(expand_pattern("o.%04d.exr", -3), "o.-003.exr");
+        assert_eq!(expand_pattern("o.$F4.exr", 42), "o.0042.exr");
+        assert_eq!(expand_pattern("o.$F.exr", 42), "o.42.exr");
+        assert_eq!(expand_pattern("$FOO/o.exr", 42), "$FOO/o.exr");
+        assert!(has_frame_token("a.#.exr") && !has_frame_token("a.exr"));
     }
 }

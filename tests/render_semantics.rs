@@ -415,6 +415,33 @@ fn an_environment_variable_read_is_part_of_the_frame() {
     );
 }
 
+#[test]
+fn tcl_knob_expr_frame_and_topnode_are_read() {
+    let c = Comp::new("expressions.nk");
+    c.record("Tcl", "1-3");
+    assert_eq!(c.check("Tcl", "1-3"), "1-3 valid");
+    c.edit("color 0.25", "color 0.3");
+    // Top is also the Text's input: both count.
+    assert_eq!(
+        c.check("Tcl", "1-3"),
+        "1-3 outdated:\n  Top.color changed 0.25 -> 0.3\n  Tcl.message reads \
+         [topnode].color, which changed 0.25 -> 0.3"
+    );
+    c.restore().edit("hold 12", "hold 14");
+    assert_eq!(
+        c.check("Tcl", "1-3"),
+        "1-3 outdated: Tcl.message reads Ctrl.hold, which changed 12 -> 14"
+    );
+}
+
+#[test]
+fn the_frame_range_outdates_nothing_that_does_not_read_it() {
+    let c = Comp::new("expressions.nk");
+    c.record("ByFrame", "1-20");
+    c.edit("last_frame 20", "last_frame 40");
+    assert_eq!(c.check("ByFrame", "1-20"), "1-20 valid");
+}
+
 // --- Expressions that cannot be analysed ----------------------------------------------------
 
 #[test]
@@ -501,6 +528,38 @@ fn a_read_outside_its_range_holds_loops_bounces_or_reads_nothing() {
         c.check("ReadHold", "1-12"),
         "1 valid\n2 outdated: ReadHold source file changed on disk (plates/l.0002.png)\n\
          3 valid\n4-12 outdated: ReadHold source file changed on disk (plates/l.0004.png)"
+    );
+}
+
+#[test]
+fn a_read_in_expression_mode_reads_the_frame_its_expression_gives() {
+    let c = Comp::new("reads.nk");
+    plates(&c);
+    c.record("ReadExpr", "1-10");
+    std::fs::write(c.path("plates/s.0107.png"), "re-rendered").unwrap();
+    assert_eq!(
+        c.check("ReadExpr", "1-10"),
+        "1-6 valid\n7 outdated: ReadExpr source file changed on disk \
+         (plates/s.0107.png)\n8-10 valid"
+    );
+}
+
+#[test]
+fn retime_and_timewarp_read_the_frames_their_mapping_gives() {
+    let c = Comp::new("time.nk");
+    c.record("Slow", "1-20").record("Warp", "1-20");
+    // Steps changes on [5, 6). Half speed from frame 1: frame f reads 1 + (f - 1) / 2,
+    // blending the whole frames around it: frames 8 (4.5), 9 (5) and 10 (5.5).
+    c.edit("x5 1 x6 0 x12", "x5 7 x6 0 x12");
+    let reason = "Steps.white key at 5 changed 1 -> 7";
+    assert_eq!(
+        c.check("Slow", "1-20"),
+        format!("1-7 valid\n8-10 outdated: {reason}\n11-20 valid")
+    );
+    // The lookup gives the same times; a frame on either side of the blend counts.
+    assert_eq!(
+        c.check("Warp", "1-20"),
+        format!("1-5 valid\n6-12 outdated: {reason}\n13-20 valid")
     );
 }
 

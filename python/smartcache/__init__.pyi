@@ -69,6 +69,8 @@ class FrameResult:
     reasons: List[Reason]
     snapshot: Optional[str]
     """The snapshot compared with (set by RenderCache.explain only)."""
+    unverifiable: List[str]
+    """Paths the frame reads that cannot be verified ("Node.knob: why")."""
     @property
     def valid(self) -> bool: ...
 
@@ -86,6 +88,9 @@ class RecordReport:
     def master_frames(self) -> int: ...
     @property
     def master(self) -> str: ...
+    @property
+    def unknown_classes(self) -> List[str]:
+        """Classes the frames read that neither the profile nor a gizmo defines."""
     @property
     def warnings(self) -> List[str]: ...
     def to_json(self) -> str:
@@ -111,18 +116,23 @@ class CheckReport:
     def summary(self) -> dict:
         """How many frames have each status, e.g. {"outdated": 20, "valid": 80}."""
     @property
+    def unknown_classes(self) -> List[str]:
+        """Classes the frames read that neither the profile nor a gizmo defines."""
+    @property
     def warnings(self) -> List[str]: ...
     def to_json(self) -> str:
         """The report exactly as `smartcache check --json` prints it."""
 
 class RenderCache:
     """A render-cache directory, with the ignore rules and node-class profile to hash
-    under (built in, then $SMARTCACHE_RULES / $SMARTCACHE_PROFILE, then the files given)."""
+    under (built in, then $SMARTCACHE_RULES / $SMARTCACHE_PROFILE, then the files given)
+    and the directories gizmos are found in (plugin_path, then $NUKE_PATH, ~/.nuke)."""
     def __init__(
         self,
         cache_dir: StrPath,
         rules: Optional[Paths] = None,
         profiles: Optional[Paths] = None,
+        plugin_path: Optional[Paths] = None,
     ) -> None: ...
     @property
     def cache_dir(self) -> str: ...
@@ -143,8 +153,10 @@ class RenderCache:
         node: str,
         frames: Frames = None,
         snapshot: bool = True,
+        strict: bool = False,
     ) -> CheckReport:
-        """Check frames of `node` against the master. snapshot=False writes nothing."""
+        """Check frames of `node` against the master. snapshot=False writes nothing;
+        strict=True outdates frames that read what smartcache cannot verify."""
     def explain(self, frame: int, snapshot: Optional[str] = None) -> FrameResult:
         """The master against a snapshot (default: the newest) for one frame."""
     def snapshots(self) -> List[str]:

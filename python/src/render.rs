@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use smartcache::check::{FrameResult as LibFrameResult, Reason as LibReason};
 use smartcache::frames::format_spec;
+use smartcache::graph::expand::{expand, ExpandOptions};
 use smartcache::ignore::RuleSet;
 use smartcache::profile::Profile;
 use smartcache::render::{
@@ -160,6 +161,9 @@ pub struct FrameResult {
     /// The snapshot compared with (only for `RenderCache.explain`).
     #[pyo3(get)]
     snapshot: Option<String>,
+    /// Paths the frame reads that cannot be verified (`Node.knob: why`).
+    #[pyo3(get)]
+    unverifiable: Vec<String>,
 }
 
 impl FrameResult {
@@ -173,6 +177,7 @@ impl FrameResult {
                 .map(|x| Py::new(py, Reason::of(x)))
                 .collect::<PyResult<_>>()?,
             snapshot,
+            unverifiable: r.unverifiable.clone(),
         })
     }
 }
@@ -243,6 +248,12 @@ impl RecordReport {
     #[getter]
     fn warnings(&self) -> Vec<String> {
         self.inner.warnings.clone()
+    }
+
+    /// Classes the frames read that the profile does not know and no gizmo defines.
+    #[getter]
+    fn unknown_classes(&self) -> Vec<String> {
+        self.inner.unknown_classes.clone()
     }
 
     /// The report as `smartcache record --json` prints it.
@@ -318,6 +329,12 @@ impl CheckReport {
         self.inner.warnings.clone()
     }
 
+    /// Classes the frames read that the profile does not know and no gizmo defines.
+    #[getter]
+    fn unknown_classes(&self) -> Vec<String> {
+        self.inner.unknown_classes.clone()
+    }
+
     /// The report as `smartcache check --json` prints it.
     fn to_json(&self) -> String {
         convert::to_json_text(&self.inner)
@@ -341,23 +358,37 @@ impl CheckReport {
 
 /// A render-cache directory, with the ignore rules and node-class profile to hash
 /// under (the built-in ones, then `$SMARTCACHE_RULES`/`$SMARTCACHE_PROFILE`, then the
-/// files given, as the CLI layers them).
+/// files given, as the CLI layers them), and where gizmos are found (`plugin_path`,
+/// then `$NUKE_PATH`, then `~/.nuke`, as the CLI's `--plugin-path`).
 #[pyclass(frozen, module = "smartcache", name = "RenderCache")]
 pub struct RenderCache {
     cache: CacheDir,
     rules: RuleSet,
     profile: Profile,
+    plugin_path: Vec<PathBuf>,
+}
+
+impl RenderCache {
+    /// `script` with its gizmos and nested scripts read into the graph, as the CLI
+    /// reads a script before hashing it.
+    fn expanded(&self, script: &LoadedScript) -> LoadedScript {
+        let mut loaded = script.clone();
+        let opts = ExpandOptions::with_env(self.plugin_path.clone(), loaded.base_dir());
+        expand(&mut loaded.script, &opts, &self.profile);
+        loaded
+    }
 }
 
 #[pymethods]
 impl RenderCache {
     #[new]
-    #[pyo3(signature = (cache_dir, rules = None, profiles = None))]
+    #[pyo3(signature = (cache_dir, rules = None, profiles = None, plugin_path = None))]
     fn new(
         py: Python<'_>,
         cache_dir: PathBuf,
         rules: Option<&Bound<'_, PyAny>>,
         profiles: Option<&Bound<'_, PyAny>>,
+        plugin_path: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<RenderCache> {
         let files = |o: Option<&Bound<'_, PyAny>>| -> PyResult<Vec<PathBuf>> {
             o.filter(|o| !o.is_none())
@@ -372,6 +403,7 @@ impl RenderCache {
             cache: CacheDir::new(cache_dir),
             rules,
             profile,
+            plugin_path: files(plugin_path)?,
         })
     }
 
@@ -399,9 +431,9 @@ impl RenderCache {
         render: Option<&str>,
     ) -> PyResult<RecordReport> {
         let frames = convert::frames(frames)?;
-        let loaded = Arc::clone(&script.inner);
         let report = py
             .detach(|| {
+                let loaded = self.expanded(&script.inner);
                 let mut opts = RecordOptions::new(node, &self.rules, &self.profile);
                 opts.frames = frames.as_deref();
                 opts.render = render;
@@ -412,8 +444,10 @@ impl RenderCache {
     }
 
     /// Check `frames` of `node` (default: the script's frame range) against the master.
-    /// With `snapshot=False` nothing is written (a read-only cache is fine).
-    #[pyo3(signature = (script, node, frames = None, snapshot = true))]
+    /// With `snapshot=False` nothing is written (a read-only cache is fine); with
+    /// `strict=True` a frame that reads a path smartcache cannot verify, or a class
+    /// nothing defines, is outdated.
+    #[pyo3(signature = (script, node, frames = None, snapshot = true, strict = false))]
     fn check(
         &self,
         py: Python<'_>,
@@ -421,13 +455,15 @@ impl RenderCache {
         node: &str,
         frames: Option<&Bound<'_, PyAny>>,
         snapshot: bool,
+        strict: bool,
     ) -> PyResult<CheckReport> {
         let frames = convert::frames(frames)?;
-        let loaded = Arc::clone(&script.inner);
         let report = py
             .detach(|| {
-                let mut opts =
-                    CheckOptions::new(node, &self.rules, &self.profile).snapshot(snapshot);
+                let loaded = self.expanded(&script.inner);
+                let mut opts = CheckOptions::new(node, &self.rules, &self.profile)
+                    .snapshot(snapshot)
+                    .strict(strict);
                 opts.frames = frames.as_deref();
                 render::check(&loaded, &self.cache, &opts)
             })

@@ -183,3 +183,34 @@ def test_a_check_releases_the_gil(shot, tmp_path):
         done.set()
         t.join()
     assert max(during) > 100, during
+
+
+def test_gizmos_on_the_plugin_path_and_strict(tmp_path, monkeypatch):
+    """A gizmo found on plugin_path counts node by node; without it the class is
+    unknown, reported, and outdated by strict=True."""
+    import shutil
+    from conftest import REPO
+    monkeypatch.delenv("NUKE_PATH", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shot = tmp_path / "plugins"
+    shutil.copytree(REPO / "fixtures" / "plugins", shot)
+    script = smartcache.Script.read(shot / "comp.nk")
+
+    with_gizmos = smartcache.RenderCache(tmp_path / "a", plugin_path=[shot / "gizmos"])
+    rec = with_gizmos.record(script, "Glow1", frames="1-3")
+    assert rec.unknown_classes == []
+    edit(shot / "gizmos" / "effects" / "GlowTool.gizmo", "  xpos 0\n }\n SoftGrade",
+         "  xpos 90\n }\n SoftGrade")
+    assert with_gizmos.check(script, "Glow1", frames="1-3", strict=True).valid
+
+    without = smartcache.RenderCache(tmp_path / "b")
+    rec = without.record(script, "Glow1", frames="1-3")
+    assert rec.unknown_classes == ["GlowTool"]
+    assert any("GlowTool found neither in the node-class profile" in w for w in rec.warnings)
+    report = without.check(script, "Glow1", frames="1-3")
+    assert report.valid and report.unknown_classes == ["GlowTool"]
+    strict = without.check(script, "Glow1", frames="1-3", strict=True)
+    assert (strict.valid, strict.outdated) == (False, "1-3")
+    assert [r.text for r in strict.frames[0].reasons] == [
+        "strict: class GlowTool is not known to the profile"]
+    assert json.loads(strict.to_json())["unknown_classes"] == ["GlowTool"]

@@ -20,8 +20,10 @@ Write nodes, terminal nodes (top-level nodes nothing reads) and the Root frame r
 --json prints every node in file order as {\"name\", \"class\", \"inputs\"}: inputs lists \
 every popped slot, input 0 first, null for an empty slot, so a Merge's B input comes first. \
 --upstream NODE keeps NODE and what it depends on as the render cache sees it (through \
-groups, with enclosing groups; expression links are not followed); inputs still show the \
-raw wiring.\n\n\
+groups; expression links are not followed); inputs still show the raw wiring.\n\n\
+Gizmos on the plugin path (--plugin-path, $NUKE_PATH, ~/.nuke) and the scripts Precomp \
+nodes read are loaded into the graph as groups; --json gives their nodes' \"origin\" file, \
+the summary lists them.\n\n\
 --check reads every file in parallel (directories are searched for .nk and .gizmo files), \
 prints one line per file that fails to read, then totals and MB/s. Exit status: 0 when \
 every file reads, 1 when some file does not, 2 on usage errors.\n\n\
@@ -44,6 +46,9 @@ pub struct Args {
     /// Read every SCRIPT (in parallel), report the ones that fail, print totals.
     #[arg(long)]
     check: bool,
+    /// A directory searched for gizmos (`<Class>.gizmo`), before $NUKE_PATH and ~/.nuke.
+    #[arg(long = "plugin-path", value_name = "DIR")]
+    plugin_path: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -56,8 +61,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             args.scripts.len()
         );
     };
-    let script = smartcache::graph::LoadedScript::read(path)?.script;
+    let mut script = smartcache::graph::LoadedScript::read(path)?.script;
     super::warn_script(&script);
+    let profile = smartcache::profile::Profile::load("nuke", &[])?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let opts = smartcache::graph::expand::ExpandOptions::with_env(args.plugin_path.clone(), dir);
+    let expansion = smartcache::graph::expand::expand(&mut script, &opts, &profile);
+    for (_, why) in &expansion.failed {
+        eprintln!("warning: {why}");
+    }
     let ids = match &args.upstream {
         Some(name) => upstream_ids(&script, name)?,
         None => script.graph.ids().collect(),
@@ -67,7 +83,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else if args.dot {
         to_dot(&script, &ids)
     } else {
-        summary(&script, &ids)
+        let mut s = summary(&script, &ids);
+        for (node, class, file) in &expansion.gizmos {
+            let _ = writeln!(s, "gizmo {node} ({class}) from {}", file.display());
+        }
+        for (node, file) in &expansion.nested {
+            let _ = writeln!(s, "nested script of {node}: {}", file.display());
+        }
+        s
     };
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
@@ -85,8 +108,13 @@ fn upstream_ids(script: &Script, name: &str) -> anyhow::Result<Vec<NodeId>> {
     let Some(id) = g.find(name) else {
         bail!("no node named `{name}` in the script (use the full dotted name, e.g. Group1.Blur1)");
     };
-    let deps = g.upstream(id, |_| Vec::new())?;
+    // A group's image is its Output's.
+    let start = g.effective_source(id).unwrap_or(id);
+    let deps = g.upstream(start, |_| Vec::new())?;
     let mut ids: Vec<NodeId> = deps.iter().map(|d| d.id).collect();
+    if !ids.contains(&id) {
+        ids.push(id);
+    }
     ids.sort_by_key(|i| i.index());
     Ok(ids)
 }
@@ -101,6 +129,9 @@ struct JsonNode<'a> {
     name: &'a str,
     class: &'a str,
     inputs: Vec<Option<&'a str>>,
+    /// The gizmo file or nested script the node was read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
 }
 
 /// The corpus's expected-graph JSON, pretty-printed with one-space indentation.
@@ -118,6 +149,7 @@ fn to_json(script: &Script, ids: &[NodeId]) -> anyhow::Result<String> {
                     .into_iter()
                     .map(|s| s.map(|s| g.node(s).name.as_str()))
                     .collect(),
+                origin: n.origin.as_ref().map(|p| p.display().to_string()),
             }
         })
         .collect();

@@ -30,14 +30,23 @@ pub struct ScriptArgs {
     /// $SMARTCACHE_PROFILE in the order given.
     #[arg(long = "profile", value_name = "FILE")]
     profiles: Vec<PathBuf>,
+    /// A directory searched for gizmos (`<Class>.gizmo`), before $NUKE_PATH and
+    /// ~/.nuke (repeatable).
+    #[arg(long = "plugin-path", value_name = "DIR")]
+    plugin_path: Vec<PathBuf>,
 }
 
 impl ScriptArgs {
     fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet, Profile)> {
         let rules = RuleSet::load(&self.rules)?;
         let profile = Profile::load("nuke", &self.profiles)?;
-        let loaded = LoadedScript::read(&self.script)?;
+        let mut loaded = LoadedScript::read(&self.script)?;
         super::warn_script(&loaded.script);
+        let opts = smartcache::graph::expand::ExpandOptions::with_env(
+            self.plugin_path.clone(),
+            loaded.base_dir(),
+        );
+        smartcache::graph::expand::expand(&mut loaded.script, &opts, &profile);
         Ok((loaded, rules, profile))
     }
 }
@@ -57,7 +66,22 @@ pub struct CacheArgs {
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Print the manifest of one frame: every upstream node and knob value it depends
-    /// on, with the ignore rules applied, and its hash.
+    /// on, with the ignore rules applied, the files it reads, and its hash.
+    #[command(
+        after_help = "Files in the manifest (\"files\" per node, \"root_files\"): \
+each is listed with its path and what was found: {\"content\": <xxh3-128>}, \"missing\", \
+{\"unreadable\": why} or {\"unverifiable\": why}.\n\n\
+Fingerprinted: Read and DeepRead frames (through their frame mapping, views and proxy \
+mode), ReadGeo/Camera/Axis/Light files, OCIOFileTransform, OCIOCDLTransform and \
+Vectorfield files, Text fonts, a LiveGroup's file when its children are inline, and the \
+OCIO config every frame reads (Root customOCIOConfigPath, or $OCIO when colour management \
+is OCIO) with the files in its search path. Gizmos on the plugin path and Precomp scripts \
+are read into the graph node by node instead.\n\n\
+Only warned about (listed as unverifiable; outdated by check --strict): paths built by \
+Python or anything else smartcache cannot evaluate, sequences read over a span whose \
+range is not known, and node classes found neither in the profile nor as a gizmo.\n\n\
+Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path ~/gizmos"
+    )]
     Manifest {
         #[command(flatten)]
         script: ScriptArgs,
@@ -90,6 +114,10 @@ pub enum Command {
         /// Print `{"frames":[{"frame":N,"status":…,"reasons":[…]}],…}`.
         #[arg(long)]
         json: bool,
+        /// Outdate frames that read a path smartcache cannot verify (built by Python, a
+        /// sequence of unknown range) or a node class nothing defines.
+        #[arg(long)]
+        strict: bool,
     },
     /// Explain one frame: node and knob differences between the master and a snapshot.
     Explain {
@@ -137,7 +165,8 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
             script,
             cache,
             json,
-        } => check(script, cache, json),
+            strict,
+        } => check(script, cache, json, strict),
         Command::Explain {
             cache_dir,
             frame,
@@ -300,6 +329,7 @@ fn check(
     args: ScriptArgs,
     CacheArgs { cache_dir, frames }: CacheArgs,
     json: bool,
+    strict: bool,
 ) -> anyhow::Result<u8> {
     let (loaded, rules, profile) = args.load()?;
     let frames = frames_of(frames.as_deref())?;
@@ -307,7 +337,9 @@ fn check(
     let count = frame_count(frames.as_deref(), &loaded);
     let bar = progress_bar(count, "checking");
     let progress = || bar.inc(1);
-    let mut opts = CheckOptions::new(&args.node, &rules, &profile).progress(&progress);
+    let mut opts = CheckOptions::new(&args.node, &rules, &profile)
+        .progress(&progress)
+        .strict(strict);
     opts.frames = frames.as_deref();
     let report = render::check(&loaded, &cache, &opts)?;
     bar.finish_and_clear();

@@ -10,6 +10,7 @@
 //! [`Graph::upstream`] follows those rules, iteratively, so that a 100,000-node chain
 //! cannot overflow the stack.
 
+pub mod expand;
 mod load;
 mod walk;
 
@@ -78,19 +79,37 @@ pub struct Node {
     pub clone_of: Option<NodeId>,
     /// Where the node was read from.
     pub span: Span,
+    /// Opens a scope of children: a group class, or a node whose definition was read
+    /// from a gizmo file or a nested script (see [`expand`]).
+    pub group: bool,
+    /// Where the node's definition came from, when not from the script itself (a
+    /// `.gizmo` on the plugin path, a Precomp's script).
+    pub origin: Option<PathBuf>,
+    /// The folder relative file paths of this node are taken from, when not the
+    /// script's (a node of a nested script: that script's).
+    pub dir: Option<PathBuf>,
+    /// Why the definition this node refers to could not be loaded (a nested script
+    /// that does not exist, a gizmo that includes itself): an error for any output
+    /// that reads the node.
+    pub unloaded: Option<String>,
 }
 
 impl Node {
     /// A node with no knobs, inputs or parent.
     pub fn new(name: impl Into<String>, class: impl Into<String>) -> Self {
+        let class = class.into();
         Self {
             name: name.into(),
-            class: class.into(),
+            group: is_group_class(&class),
+            class,
             knobs: Vec::new(),
             parent: None,
             input_count: 0,
             clone_of: None,
             span: Span::default(),
+            origin: None,
+            dir: None,
+            unloaded: None,
         }
     }
 
@@ -108,9 +127,9 @@ impl Node {
         self.name.rsplit('.').next().unwrap_or(&self.name)
     }
 
-    /// `true` for classes that open a scope of children.
+    /// `true` for a node that opens a scope of children.
     pub fn is_group(&self) -> bool {
-        is_group_class(&self.class)
+        self.group
     }
 
     /// For an `Input` node: the group input it stands for (`number`, default 0).

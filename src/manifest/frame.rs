@@ -20,8 +20,8 @@
 //! (their digests are computed once).
 
 use super::ctx::{Ctx, CtxKey};
-use super::setup::{ResolvedRef, Setup, SetupKnob, SetupNode, Target};
-use super::time::{self, ClipFrames, Knobs, Num};
+use super::setup::{ResolvedRef, Setup, SetupKnob, Target};
+use super::time::{self, Knobs, Num};
 use super::view::{
     put_count, put_curve, put_files, put_knob_name, put_part, put_reads, put_record_head,
     put_value_head, put_value_tail, root_digest, script_digest, Canon, Entry, FileRead, FrameBytes,
@@ -33,21 +33,7 @@ use crate::profile::{Inputs, KnobRef, Time};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// Where the files a frame reads are fingerprinted (see `manifest::source`).
-pub trait SourceProbe: Sync {
-    /// The files `node` reads when its clip mapping reads `frames` (for a class without
-    /// a clip mapping: the context's frame, or its span).
-    fn files(&self, node: &SetupNode, ctx: Ctx, frames: &ClipFrames) -> Vec<FileRead>;
-}
-
-/// A probe that fingerprints nothing (knob values only).
-pub struct NoSources;
-
-impl SourceProbe for NoSources {
-    fn files(&self, _: &SetupNode, _: Ctx, _: &ClipFrames) -> Vec<FileRead> {
-        Vec::new()
-    }
-}
+pub use super::source::{NoSources, SourceProbe};
 
 /// A knob's numbers at frame `f` when they can be read off it without evaluating
 /// anything: plain numbers (or `true`/`false`) and animation curves; `None` for
@@ -98,7 +84,7 @@ fn word_number(w: &str) -> Option<f64> {
 }
 
 /// A knob's text as menu words (`start`, `start at`), when it is plain text.
-fn words_of(value: &KnobValue) -> Option<String> {
+pub(crate) fn words_of(value: &KnobValue) -> Option<String> {
     if !value.is_plain() {
         return None;
     }
@@ -172,7 +158,7 @@ impl Seen {
 }
 
 /// The knobs of one node, answering the time rules' questions ([`Knobs`]).
-struct NodeKnobs<'a, 's> {
+pub(crate) struct NodeKnobs<'a, 's> {
     p: &'a Prepared<'s>,
     node: usize,
 }
@@ -248,6 +234,8 @@ pub struct Prepared<'s> {
     walk0: Option<Walk>,
     /// Per node: what shapes its visits, decided once where it cannot vary.
     shape: Vec<Shape>,
+    /// The files every frame reads, looked at once (by the first probe asking).
+    root_files: std::sync::OnceLock<Vec<FileRead>>,
 }
 
 /// A knob recorded by an enabled node: its position, and where its entry's bytes are
@@ -327,6 +315,7 @@ impl<'s> Prepared<'s> {
             static_root: None,
             walk0: None,
             shape: Vec::with_capacity(setup.nodes.len()),
+            root_files: std::sync::OnceLock::new(),
         };
         let at0 = Ctx::at(0.0);
         for (i, n) in setup.nodes.iter().enumerate() {
@@ -397,7 +386,7 @@ impl<'s> Prepared<'s> {
     // -------------------------------------------------------------------------------
     // Numbers that shape the traversal.
 
-    fn knobs(&self, node: usize) -> NodeKnobs<'_, 's> {
+    pub(crate) fn knobs(&self, node: usize) -> NodeKnobs<'_, 's> {
         NodeKnobs { p: self, node }
     }
 
@@ -431,6 +420,12 @@ impl<'s> Prepared<'s> {
             knob: k,
             depth,
         };
+        if let Some(w) = words_of(&k.value) {
+            // A number given as an expression in a string knob (a Read's `frame`
+            // "frame+100"): nothing in it was analysed as a reference, so the scope
+            // refuses any knob it would read.
+            return interp::eval_expression(&w, f, &mut scope).ok();
+        }
         match single_expression(&k.value)? {
             (ExprKind::Nuke, text) => interp::eval_expression(text, f, &mut scope).ok(),
             (ExprKind::Tcl, text) => {
@@ -780,25 +775,6 @@ impl<'s> Prepared<'s> {
             .filter(move |k| !k.hidden && n.sem.reads_root.reads(&k.name))
     }
 
-    /// The files the node reads at `ctx`.
-    fn files(&self, node: usize, ctx: Ctx, probe: &dyn SourceProbe) -> Vec<FileRead> {
-        let n = &self.setup.nodes[node];
-        if n.sem.files.is_empty() || n.knob_only {
-            return Vec::new();
-        }
-        let frames = match &n.sem.time {
-            Time::Clip(clip) => time::clip_frames(clip, &self.knobs(node), ctx),
-            _ => match ctx.frame {
-                _ if ctx.is_all() => ClipFrames::All,
-                Some(f) => ClipFrames::At(vec![f]),
-                None => ClipFrames::Span(ctx.lo, ctx.hi),
-            },
-        };
-        let mut files = probe.files(n, ctx, &frames);
-        files.sort();
-        files
-    }
-
     /// The digest of a node's record at a visit (see [`put_record_head`]): the bytes of
     /// knobs that cannot vary were written once in [`Prepared::new`]; the others are
     /// written from their entries.
@@ -918,7 +894,7 @@ impl<'s> Prepared<'s> {
             files: if v.disabled {
                 Vec::new()
             } else {
-                self.files(node, v.ctx, probe)
+                self.node_files(node, v.ctx, probe)
             },
         }
     }
@@ -938,6 +914,11 @@ impl<'s> Prepared<'s> {
     fn root_digest(&self, ctx: Ctx, memo: &mut Memo<'s>) -> u128 {
         let root = self.root_entries(ctx, memo);
         root_digest(&root, self.setup.script.as_ref().map(script_digest))
+    }
+
+    /// The files every frame reads, looked at by `probe` the first time.
+    pub fn root_files(&self, probe: &dyn SourceProbe) -> &[FileRead] {
+        self.root_files.get_or_init(|| self.root_file_reads(probe))
     }
 
     /// The frame view at `frame`: every record typed, for display and explanations
@@ -965,6 +946,7 @@ impl<'s> Prepared<'s> {
         FrameView {
             frame,
             root,
+            root_files: self.root_files(probe).to_vec(),
             records,
             script: self.setup.script.as_ref(),
         }
@@ -986,7 +968,7 @@ impl<'s> Prepared<'s> {
             None => self.root_digest(Ctx::at(frame), &mut memo),
         };
         let (walk, shift) = self.walk_for(frame);
-        let mut h = FrameBytes::new(root, walk.visits.len());
+        let mut h = FrameBytes::new(root, self.root_files(probe), walk.visits.len());
         for v in &walk.visits {
             let ctx = v.ctx.shifted(shift);
             let node = v.node as usize;
@@ -996,7 +978,7 @@ impl<'s> Prepared<'s> {
                     let files = if v.disabled || !self.shape[node].files {
                         Vec::new()
                     } else {
-                        self.files(node, ctx, probe)
+                        self.node_files(node, ctx, probe)
                     };
                     let d = self.record_digest(node, ctx, v.disabled, &files, &mut memo);
                     if !files.is_empty() {
@@ -1142,7 +1124,7 @@ fn env_reads(k: &SetupKnob) -> Vec<Read<'_>> {
 
 /// The one computed component of a value (`{{frame>=10}}`, `"\[value x]"`), with the
 /// text the expression engine reads; `None` when the value is anything else.
-fn single_expression(v: &KnobValue) -> Option<(ExprKind, &str)> {
+pub(crate) fn single_expression(v: &KnobValue) -> Option<(ExprKind, &str)> {
     let mut found = None;
     for p in v.parts() {
         match p {

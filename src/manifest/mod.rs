@@ -12,6 +12,7 @@
 //! [`source`] fingerprints the files nodes read.
 
 pub mod ctx;
+pub mod files;
 pub mod frame;
 pub mod scope;
 pub mod setup;
@@ -20,6 +21,7 @@ pub mod time;
 pub mod view;
 
 pub use ctx::Ctx;
-pub use frame::{NoSources, Prepared, SourceProbe};
+pub use frame::Prepared;
 pub use setup::{Setup, SetupError};
+pub use source::{NoSources, SourceProbe};
 pub use view::{FrameView, FRAME_FORMAT, FRAME_VERSION};

@@ -104,8 +104,19 @@ impl Scope for KnobScope<'_, '_> {
     }
 
     fn var(&mut self, name: &str) -> Option<String> {
-        // Caches are of renders, where Nuke's `$gui` is false.
-        (name == "gui").then(|| "0".to_string())
+        match name {
+            // Caches are of renders, where Nuke's `$gui` is false.
+            "gui" => Some("0".to_string()),
+            // A frame number in a file pattern (`$F4`): left for the pattern.
+            n if super::setup::is_frame_var(n) => Some(format!("${n}")),
+            // Shell-style variables of a path, read when the setup was built.
+            n => self
+                .knob
+                .env
+                .iter()
+                .find(|(e, _)| e == n)
+                .and_then(|(_, v)| v.clone()),
+        }
     }
 
     fn topnode(&mut self, node: Option<&str>) -> Option<String> {

@@ -32,7 +32,7 @@
 use crate::eval::{KnobValue, Reference};
 use crate::graph::{CycleError, Graph, NodeId, Script};
 use crate::ignore::RuleSet;
-use crate::profile::{Profile, Semantics};
+use crate::profile::{FileKind, Profile, Semantics};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -62,6 +62,12 @@ pub struct SetupNode {
     /// The node at the top of its input-0 chain, when one of its knobs asks
     /// (`[topnode]`).
     pub topnode: Option<String>,
+    /// Where its definition came from when not from the script (a gizmo file, a nested
+    /// script), for display.
+    pub origin: Option<String>,
+    /// The folder its relative file paths are taken from, when not the script's (a
+    /// node of a nested script).
+    pub dir: Option<String>,
 }
 
 impl SetupNode {
@@ -94,6 +100,31 @@ pub struct SetupKnob {
 }
 
 impl SetupKnob {
+    /// For a knob naming a file: the shell-style variables in its text (`$SHOW`,
+    /// `${SHOT}`), which Nuke expands from the environment in file paths, are read now
+    /// like the ones Tcl reads (`$env(SHOW)`). `$F`/`$F4` are frame numbers, `$gui` and
+    /// `$frame` Nuke's own.
+    pub fn capture_path_vars(&mut self) {
+        for name in path_vars(&self.text) {
+            if !self.env.iter().any(|(n, _)| *n == name) {
+                let v = std::env::var(&name).ok();
+                self.env.push((name, v));
+            }
+        }
+        self.env.sort();
+    }
+
+    /// The parts of the value that cannot be analysed, less the path variables
+    /// [`SetupKnob::capture_path_vars`] read.
+    pub fn opaque_parts(&self) -> impl Iterator<Item = &String> {
+        self.value.unresolvable().iter().filter(move |u| {
+            !path_vars(u).iter().any(|n| {
+                self.env.iter().any(|(e, _)| e == n)
+                    && (*u == &format!("${n}") || *u == &format!("${{{n}}}"))
+            }) && !is_frame_var(u.trim_start_matches('$'))
+        })
+    }
+
     /// A knob parsed from its text, with nothing resolved yet (environment variables it
     /// reads are read now).
     pub fn new(name: &str, text: String, hidden: bool) -> SetupKnob {
@@ -112,6 +143,70 @@ impl SetupKnob {
             env,
         }
     }
+}
+
+/// The shell-style variables of a path: `$NAME` and `${NAME}`, not `$env(…)` (Tcl's,
+/// read as such), not the frame (`$F`, `$F4`, `$frame`) nor `$gui`.
+pub fn path_vars(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let (name, end) = if b.get(i + 1) == Some(&b'{') {
+            match text[i + 2..].find('}') {
+                Some(e) => (&text[i + 2..i + 2 + e], i + 3 + e),
+                None => break,
+            }
+        } else {
+            let mut j = i + 1;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            (&text[i + 1..j], j)
+        };
+        let is_env_call = b.get(end) == Some(&b'(');
+        if !name.is_empty()
+            && !is_env_call
+            && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && !is_frame_var(name)
+            && !matches!(name, "gui" | "frame")
+            && !out.iter().any(|n| n == name)
+        {
+            out.push(name.to_string());
+        }
+        i = end.max(i + 1);
+    }
+    out
+}
+
+/// `F` or `F` and digits: a frame number in a file pattern (`$F4`: padded to 4).
+pub fn is_frame_var(name: &str) -> bool {
+    name.strip_prefix('F')
+        .is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// A file every frame reads, named by a Root setting or an environment variable (the
+/// OCIO config).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RootFile {
+    /// What names it: the Root knob, or `$VAR`.
+    pub label: String,
+    /// What kind of file it is.
+    pub kind: FileKind,
+    /// The Root knob holding the path, or the environment variable's value when the
+    /// setup was built (`None` for a knob).
+    pub knob: Option<String>,
+    /// For `$VAR`: the variable's value when the setup was built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_value: Option<String>,
 }
 
 /// Where a reference points.
@@ -171,6 +266,8 @@ pub struct Setup {
     /// When some kept knob cannot be analysed (`[python …]`): a digest of every node
     /// of the script by name, since such an expression may read any of them.
     pub script: Option<BTreeMap<String, String>>,
+    /// Files every frame reads (the OCIO config).
+    pub root_files: Vec<RootFile>,
 }
 
 /// Errors building a setup.
@@ -179,6 +276,9 @@ pub enum SetupError {
     /// The output node is not in the script.
     #[error("no node named \"{0}\" in the script")]
     UnknownNode(String),
+    /// A node that could not be loaded (a gizmo or Precomp script that failed to read).
+    #[error("{0}")]
+    Unloaded(String),
     /// The graph has a cycle.
     #[error(transparent)]
     Cycle(#[from] CycleError),
@@ -351,7 +451,15 @@ impl Setup {
         let mut ids: Vec<NodeId> = Vec::new();
         for dep in &closure {
             let node = graph.node(dep.id);
-            let s = sem(&node.class);
+            if let Some(why) = &node.unloaded {
+                return Err(SetupError::Unloaded(why.clone()));
+            }
+            // A gizmo defined from a file is a group: its class is the gizmo's name.
+            let s = if node.is_group() && !profile.is_known(&node.class) {
+                sem("Gizmo")
+            } else {
+                sem(&node.class)
+            };
             let map = |p: &Option<usize>| p.and_then(|p| replaced[p]);
             if rules.node_rule(&node.class).is_some() || s.pass {
                 let through = dep.inputs.first().and_then(map);
@@ -373,6 +481,8 @@ impl Setup {
                 knob_only: false,
                 group,
                 topnode: None,
+                origin: node.origin.as_ref().map(|p| p.display().to_string()),
+                dir: node.dir.as_ref().map(|p| p.display().to_string()),
             });
             ids.push(dep.id);
             pos_of.insert(dep.id, pos);
@@ -496,13 +606,33 @@ impl Setup {
         root.retain(|k| !k.hidden || root_read.contains(&k.name));
         root_on_demand.retain(|k| !k.hidden || root_read.contains(&k.name));
 
-        // 5. Something that cannot be analysed may read the whole script.
+        // 5. Paths: knobs naming files expand environment variables, as Nuke does; so
+        //    do the project directory and the Root knobs naming files.
+        for n in &mut nodes {
+            let sem = n.sem.clone();
+            for k in &mut n.knobs {
+                if sem.files.iter().any(|f| f.knob == k.name) {
+                    k.capture_path_vars();
+                }
+            }
+        }
+        let root_path_knobs: Vec<&str> = std::iter::once("project_directory")
+            .chain(profile.root().files.iter().map(|f| f.knob.as_str()))
+            .collect();
+        for k in root.iter_mut().chain(root_on_demand.iter_mut()) {
+            if root_path_knobs.contains(&k.name.as_str()) {
+                k.capture_path_vars();
+            }
+        }
+        let root_files = root_files(script, profile);
+
+        // 6. Something that cannot be analysed may read the whole script.
         let opaque_expr = nodes
             .iter()
             .flat_map(|n| &n.knobs)
             .chain(&root)
             .chain(&root_on_demand)
-            .any(|k| !k.hidden && !k.value.unresolvable().is_empty());
+            .any(|k| !k.hidden && k.opaque_parts().next().is_some());
         let script_digest = opaque_expr.then(|| script_digests(script, rules));
 
         Ok(Setup {
@@ -514,6 +644,7 @@ impl Setup {
             nodes,
             result,
             script: script_digest,
+            root_files,
         })
     }
 
@@ -523,13 +654,13 @@ impl Setup {
         let mut out = Vec::new();
         for n in &self.nodes {
             for k in &n.knobs {
-                if !k.hidden && !k.value.unresolvable().is_empty() {
+                if !k.hidden && k.opaque_parts().next().is_some() {
                     out.push(format!("{}.{}", n.name, k.name));
                 }
             }
         }
         for k in self.root.iter().chain(&self.root_on_demand) {
-            if !k.hidden && !k.value.unresolvable().is_empty() {
+            if !k.hidden && k.opaque_parts().next().is_some() {
                 out.push(format!("Root.{}", k.name));
             }
         }
@@ -543,6 +674,42 @@ impl Setup {
             .chain(&self.root_on_demand)
             .find(|k| k.name == name)
     }
+}
+
+/// The files every frame reads: the Root knobs the profile names, then, when colour
+/// management is OCIO and no Root knob names a config, the one the environment names.
+fn root_files(script: &Script, profile: &Profile) -> Vec<RootFile> {
+    let rs = profile.root();
+    let set = |k: &str| {
+        script
+            .root_knob(k)
+            .map(|v| v.trim().trim_matches('"').trim())
+            .is_some_and(|v| !v.is_empty())
+    };
+    let mut out: Vec<RootFile> = rs
+        .files
+        .iter()
+        .filter(|f| set(&f.knob))
+        .map(|f| RootFile {
+            label: f.knob.clone(),
+            kind: f.kind,
+            knob: Some(f.knob.clone()),
+            env_value: None,
+        })
+        .collect();
+    let has_config = out.iter().any(|f| f.kind == FileKind::OcioConfig);
+    let ocio_on = rs.ocio_when.as_ref().is_some_and(|(k, v)| {
+        script.root_knob(k).map(|x| x.trim().trim_matches('"')) == Some(v.as_str())
+    });
+    if let (false, true, Some(var)) = (has_config, ocio_on, &rs.ocio_env) {
+        out.push(RootFile {
+            label: format!("${var}"),
+            kind: FileKind::OcioConfig,
+            knob: None,
+            env_value: std::env::var(var).ok(),
+        });
+    }
+    out
 }
 
 /// A digest of every node of the script, by name: its class, its kept knobs and its
@@ -685,6 +852,8 @@ fn resolve(
                 knob_only: true,
                 group: false,
                 topnode: None,
+                origin: node.origin.as_ref().map(|p| p.display().to_string()),
+                dir: node.dir.as_ref().map(|p| p.display().to_string()),
             });
             ids.push(nid);
             pos_of.insert(nid, p);

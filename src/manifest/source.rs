@@ -1,29 +1,53 @@
-//! Source files: a plate re-rendered in place on disk changes the frames that read it,
-//! even though no knob changed.
+//! Source files on disk: what the manifest finds at a path.
 //!
-//! The profile says which knobs of a class name files and of what kind
-//! ([`crate::profile::FileKnob`]). A frame-sequence knob (`plate.%04d.exr`,
-//! `plate.####.exr`) read at the frames its node's clip mapping gives is one file per
-//! frame; each file is fingerprinted by content (xxh3-128), trusting a remembered hash
-//! when one `stat` shows the file unchanged ([`SourceIndex`]). A file that is missing
-//! is recorded as missing. A path built by Tcl or Python (`[value root.name]`,
-//! `[python …]`) that cannot be resolved here is recorded as unverifiable, which still
-//! catches any edit of the knob.
+//! A plate re-rendered in place on disk changes the frames that read it, even though no
+//! knob changed. Which files a node reads, and at which paths, is the manifest's
+//! question ([`super::files`]); this module answers what is there. [`FileProbe`]
+//! fingerprints a file by content (xxh3-128, the dataset engine's hash), trusting a
+//! remembered hash when one `stat` shows the file unchanged ([`SourceIndex`]); a file
+//! that is missing is recorded as missing. [`RecordedSources`] serves back what a stored
+//! frame recorded, when the frame is explained later (the files may have changed since).
 
-use super::ctx::Ctx;
-use super::frame::SourceProbe;
-use super::setup::SetupNode;
-use super::time::ClipFrames;
 use super::view::{FileRead, FileState};
 use crate::dataset::fingerprint::Fingerprint;
-use crate::frames::expand_pattern;
 use crate::store::{CacheDir, StoreError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Largest number of files fingerprinted for one node in one context (a span).
-const MAX_FILES: i64 = 100_000;
+/// Where the files a frame reads are looked at.
+pub trait SourceProbe: Sync {
+    /// What is on disk at `path` (a relative path is the script's).
+    fn state(&self, path: &str) -> FileState;
+    /// A small text file's content (an OCIO config), when it can be read.
+    fn read_text(&self, _path: &str) -> Option<String> {
+        None
+    }
+    /// The names of the files in a directory, sorted (an OCIO search path).
+    fn list_dir(&self, _path: &str) -> Option<Vec<String>> {
+        None
+    }
+    /// The files recorded under `key` (see [`source_key`]), when the probe replays a
+    /// stored frame rather than looking at the disk.
+    fn recorded(&self, _key: &str) -> Option<Vec<FileRead>> {
+        None
+    }
+}
+
+/// A probe that looks at nothing: frames are hashed from knob values alone.
+pub struct NoSources;
+
+impl SourceProbe for NoSources {
+    fn state(&self, _: &str) -> FileState {
+        FileState::Unverifiable("files are not looked at".into())
+    }
+    fn recorded(&self, _: &str) -> Option<Vec<FileRead>> {
+        Some(Vec::new())
+    }
+}
+
+/// Largest text file read for its references (an OCIO config).
+const MAX_TEXT: u64 = 16 << 20;
 
 /// Fingerprints Read nodes' files on disk, each file once per process, trusting a
 /// file's remembered content hash when one `stat` shows it unchanged (see
@@ -168,7 +192,7 @@ impl FileProbe {
     }
 
     /// Where a path as the knob writes it is read from: relative to the script.
-    fn on_disk(&self, written: &str) -> PathBuf {
+    pub fn on_disk(&self, written: &str) -> PathBuf {
         let p = PathBuf::from(written);
         if p.is_absolute() {
             p
@@ -178,84 +202,29 @@ impl FileProbe {
     }
 }
 
-/// A file knob's text as a path pattern, or `None` when it is built at run time.
-fn pattern(node: &SetupNode, knob: &str) -> Option<Result<String, String>> {
-    let k = node.knob(knob)?;
-    let t = k.text.trim();
-    let t = t
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .or_else(|| t.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .unwrap_or(t);
-    if t.is_empty() {
-        return None;
-    }
-    if t.contains(['[', '$']) || !k.value.is_plain() {
-        return Some(Err(format!("{}.{knob} is computed at run time", node.name)));
-    }
-    Some(Ok(t.replace("\\\\", "\\")))
-}
-
 impl SourceProbe for FileProbe {
-    fn files(&self, node: &SetupNode, _ctx: Ctx, frames: &ClipFrames) -> Vec<FileRead> {
-        let mut out = Vec::new();
-        for fk in &node.sem.files {
-            // Only frame sequences are read here; the other kinds are recorded by
-            // their knob text.
-            if !fk.kind.is_sequence() || fk.kind == crate::profile::FileKind::Proxy {
-                continue;
-            }
-            let pat = match pattern(node, &fk.knob) {
-                None => continue,
-                Some(Err(why)) => {
-                    out.push(FileRead {
-                        knob: fk.knob.clone(),
-                        path: node
-                            .knob(&fk.knob)
-                            .map(|k| k.text.clone())
-                            .unwrap_or_default(),
-                        state: FileState::Unverifiable(why),
-                    });
-                    continue;
-                }
-                Some(Ok(p)) => p,
-            };
-            let whole: Vec<i64> = match frames {
-                ClipFrames::None => Vec::new(),
-                ClipFrames::At(ts) => {
-                    let mut v: Vec<i64> = ts
-                        .iter()
-                        .flat_map(|t| [t.floor() as i64, t.ceil() as i64])
-                        .collect();
-                    v.sort_unstable();
-                    v.dedup();
-                    v
-                }
-                ClipFrames::Span(a, b) if (b - a) < MAX_FILES as f64 => {
-                    (a.floor() as i64..=b.ceil() as i64).collect()
-                }
-                ClipFrames::Span(..) | ClipFrames::All => {
-                    out.push(FileRead {
-                        knob: fk.knob.clone(),
-                        path: pat.clone(),
-                        state: FileState::Unverifiable(
-                            "reads every frame of a sequence whose range is not known".into(),
-                        ),
-                    });
-                    continue;
-                }
-            };
-            for f in whole {
-                let written = expand_pattern(&pat, f);
-                let state = self.content(&self.on_disk(&written));
-                out.push(FileRead {
-                    knob: fk.knob.clone(),
-                    path: written,
-                    state,
-                });
-            }
+    fn state(&self, path: &str) -> FileState {
+        self.content(&self.on_disk(path))
+    }
+
+    fn read_text(&self, path: &str) -> Option<String> {
+        let path = self.on_disk(path);
+        let md = std::fs::metadata(&path).ok()?;
+        if !md.is_file() || md.len() > MAX_TEXT {
+            return None;
         }
-        out
+        std::fs::read_to_string(path).ok()
+    }
+
+    fn list_dir(&self, path: &str) -> Option<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(self.on_disk(path))
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Some(names)
     }
 }
 
@@ -263,22 +232,25 @@ impl SourceProbe for FileProbe {
 /// explain a frame (the files on disk may have changed since).
 pub struct RecordedSources(pub HashMap<String, Vec<FileRead>>);
 
-/// The key under which a node's files are recorded: its name and context.
-pub fn source_key(node: &SetupNode, ctx: Ctx) -> String {
-    let f = |v: f64| crate::eval::format_f64(v);
+/// The key under which the files of a node at a context are recorded.
+pub fn source_key(name: &str, ctx: super::Ctx) -> String {
+    let f = crate::eval::format_f64;
     match ctx.frame {
-        Some(x) if ctx.lo == x && ctx.hi == x => format!("{}@{}", node.name, f(x)),
-        Some(x) => format!("{}@{}[{},{}]", node.name, f(x), f(ctx.lo), f(ctx.hi)),
-        None => format!("{}@[{},{}]", node.name, f(ctx.lo), f(ctx.hi)),
+        Some(x) if ctx.lo == x && ctx.hi == x => format!("{name}@{}", f(x)),
+        Some(x) => format!("{name}@{}[{},{}]", f(x), f(ctx.lo), f(ctx.hi)),
+        None => format!("{name}@[{},{}]", f(ctx.lo), f(ctx.hi)),
     }
 }
 
+/// The key under which the files every frame reads (an OCIO config) are recorded.
+pub const ROOT_KEY: &str = "(root)";
+
 impl SourceProbe for RecordedSources {
-    fn files(&self, node: &SetupNode, ctx: Ctx, _: &ClipFrames) -> Vec<FileRead> {
-        self.0
-            .get(&source_key(node, ctx))
-            .cloned()
-            .unwrap_or_default()
+    fn state(&self, _: &str) -> FileState {
+        FileState::Unverifiable("not recorded".into())
+    }
+    fn recorded(&self, key: &str) -> Option<Vec<FileRead>> {
+        Some(self.0.get(key).cloned().unwrap_or_default())
     }
 }
 

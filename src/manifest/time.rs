@@ -525,6 +525,7 @@ mod tests {
             frame: k("frame"),
             before: k("before:hold"),
             after: k("after:hold"),
+            on_error: k("on_error:error"),
         }
     }
 

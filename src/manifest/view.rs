@@ -33,6 +33,8 @@ pub struct FrameView<'s> {
     pub frame: f64,
     /// Root settings every node reads.
     pub root: Vec<KnobEntry<'s>>,
+    /// Files every frame reads (the OCIO config and its LUTs).
+    pub root_files: Vec<FileRead>,
     /// Visited nodes in post-order.
     pub records: Vec<Record<'s>>,
     /// Every node of the script by name with its digest, when an expression that
@@ -432,11 +434,13 @@ impl Record<'_> {
 pub struct FrameBytes(Vec<u8>);
 
 impl FrameBytes {
-    /// Start a frame: format tag and version, then the Root settings.
-    pub fn new(root_digest: u128, records: usize) -> FrameBytes {
+    /// Start a frame: format tag and version, the Root settings, the files every
+    /// frame reads.
+    pub fn new(root_digest: u128, root_files: &[FileRead], records: usize) -> FrameBytes {
         let mut out = Vec::with_capacity(64 + records * 28);
         out.extend_from_slice(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
         out.extend_from_slice(&root_digest.to_le_bytes());
+        put_files(&mut out, root_files);
         FrameBytes(out)
     }
 
@@ -491,7 +495,7 @@ impl FrameView<'_> {
     /// each record's digest and inputs in order.
     pub fn hash(&self) -> String {
         let root = root_digest(&self.root, self.script.map(script_digest));
-        let mut h = FrameBytes::new(root, self.records.len());
+        let mut h = FrameBytes::new(root, &self.root_files, self.records.len());
         for r in &self.records {
             h.record(r.digest(), r.inputs.iter().map(|i| i.map(|i| i as u32)));
         }
@@ -661,6 +665,9 @@ impl FrameView<'_> {
         });
         if let Some(s) = self.script {
             doc["whole_script"] = s.len().into();
+        }
+        if !self.root_files.is_empty() {
+            doc["root_files"] = serde_json::to_value(&self.root_files).expect("files serialize");
         }
         doc
     }

@@ -20,7 +20,8 @@ pub mod parse;
 pub mod semantics;
 
 pub use semantics::{
-    Clip, FileKind, FileKnob, Inputs, KnobRef, MotionBlur, RootReads, Semantics, Shutter, Time,
+    Clip, FileKind, FileKnob, Inputs, KnobRef, MotionBlur, RootReads, RootSemantics, Semantics,
+    Shutter, Time,
 };
 
 use crate::hash;
@@ -95,7 +96,7 @@ pub struct Profile {
     /// Patterns of the `class` lines, and the index in `lines` of each.
     classes: GlobSet,
     class_lines: Vec<usize>,
-    on_demand: Vec<String>,
+    root: RootSemantics,
     fingerprint: String,
     memo: Mutex<HashMap<String, Arc<Semantics>>>,
 }
@@ -165,7 +166,7 @@ impl Profile {
         let mut known = HashSet::new();
         let mut builder = GlobSetBuilder::new();
         let mut class_lines = Vec::new();
-        let mut on_demand = Vec::new();
+        let mut root = RootSemantics::default();
         let mut canonical = String::from(FINGERPRINT_TAG);
         for (i, line) in lines.iter().enumerate() {
             canonical.push_str(&line.directive.canonical());
@@ -183,11 +184,8 @@ impl Profile {
                     class_lines.push(i);
                 }
                 Directive::Root(props) => {
-                    for p in props {
-                        if let Some(v) = &p.value {
-                            on_demand = v.split(',').map(str::to_string).collect();
-                        }
-                    }
+                    // Validated when parsed.
+                    let _ = parse::apply_root(&mut root, props);
                 }
                 Directive::Unknown(_) => {}
             }
@@ -206,7 +204,7 @@ impl Profile {
             known,
             classes,
             class_lines,
-            on_demand,
+            root,
             memo: Mutex::new(HashMap::new()),
         })
     }
@@ -230,7 +228,12 @@ impl Profile {
 
     /// Root settings recorded only for the nodes that read them.
     pub fn root_on_demand(&self) -> &[String] {
-        &self.on_demand
+        &self.root.on_demand
+    }
+
+    /// What the profile says of the Root settings.
+    pub fn root(&self) -> &RootSemantics {
+        &self.root
     }
 
     /// Whether `class` is one the host provides (named by `known` or `class`).

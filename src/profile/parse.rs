@@ -7,7 +7,8 @@
 //! class happens to match it.
 
 use super::semantics::{
-    Clip, FileKind, FileKnob, Inputs, KnobRef, MotionBlur, RootReads, Semantics, Shutter, Time,
+    Clip, FileKind, FileKnob, Inputs, KnobRef, MotionBlur, RootReads, RootSemantics, Semantics,
+    Shutter, Time,
 };
 use super::ProfileError;
 
@@ -206,21 +207,74 @@ fn props(words: &[(&str, usize)]) -> Vec<Prop> {
 /// Validate a line's properties by applying them to default semantics.
 fn check(props: &[Prop], root: bool) -> Result<(), (usize, String)> {
     if root {
-        for p in props {
-            if p.name != "on-demand" {
-                return Err((
-                    p.at,
-                    format!("`root` takes `on-demand=KNOB,…`, not `{}`", p.name),
-                ));
-            }
-            value(p)?;
-        }
-        return Ok(());
+        return apply_root(&mut RootSemantics::default(), props);
     }
-    if let Some(p) = props.iter().find(|p| p.name == "on-demand") {
-        return Err((p.at, "`on-demand` belongs on the `root` line".into()));
+    if let Some(p) = props
+        .iter()
+        .find(|p| matches!(p.name.as_str(), "on-demand" | "ocio-env" | "ocio-when"))
+    {
+        return Err((p.at, format!("`{}` belongs on the `root` line", p.name)));
     }
     apply(&mut Semantics::default(), props)
+}
+
+/// Apply a `root` line's properties.
+pub fn apply_root(root: &mut RootSemantics, props: &[Prop]) -> Result<(), (usize, String)> {
+    for p in props {
+        match p.name.as_str() {
+            "on-demand" => root.on_demand = value(p)?.split(',').map(str::to_string).collect(),
+            "files" => root.files = files(p)?,
+            "ocio-env" => root.ocio_env = Some(value(p)?.to_string()),
+            "ocio-when" => {
+                let v = value(p)?;
+                let Some((knob, val)) = v.split_once(':') else {
+                    return Err((
+                        p.at,
+                        format!("`ocio-when`: expected KNOB:VALUE, found `{v}`"),
+                    ));
+                };
+                root.ocio_when = Some((knob.to_string(), val.to_string()));
+            }
+            other => {
+                return Err((
+                    p.at,
+                    format!(
+                        "`root` takes `on-demand`, `files`, `ocio-env` or `ocio-when`, not \
+                         `{other}`"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `files=KNOB:KIND,…`.
+fn files(p: &Prop) -> Result<Vec<FileKnob>, (usize, String)> {
+    let mut files = Vec::new();
+    for item in value(p)?.split(',') {
+        let Some((knob, kind)) = item.split_once(':') else {
+            return Err((p.at, format!("`files`: expected KNOB:KIND, found `{item}`")));
+        };
+        let Some(kind) = FileKind::ALL.into_iter().find(|k| k.word() == kind) else {
+            let kinds: Vec<&str> = FileKind::ALL.iter().map(|k| k.word()).collect();
+            return Err((
+                p.at,
+                format!(
+                    "`files`: unknown kind `{kind}` (one of {})",
+                    kinds.join(", ")
+                ),
+            ));
+        };
+        if knob.is_empty() {
+            return Err((p.at, format!("`files`: empty knob name in `{item}`")));
+        }
+        files.push(FileKnob {
+            knob: knob.to_string(),
+            kind,
+        });
+    }
+    Ok(files)
 }
 
 fn value(p: &Prop) -> Result<&str, (usize, String)> {
@@ -293,6 +347,7 @@ fn time_kind(p: &Prop) -> Result<Time, (usize, String)> {
             frame: None,
             before: None,
             after: None,
+            on_error: None,
         }),
         "retime" => Time::Retime {
             in_first: None,
@@ -341,6 +396,7 @@ fn time_role<'t>(time: &'t mut Time, role: &str) -> Option<&'t mut Option<KnobRe
         (Time::Clip(c), "frame") => Some(&mut c.frame),
         (Time::Clip(c), "before") => Some(&mut c.before),
         (Time::Clip(c), "after") => Some(&mut c.after),
+        (Time::Clip(c), "on-error") => Some(&mut c.on_error),
         (Time::Retime { in_first, .. }, "in-first") => Some(in_first),
         (Time::Retime { in_last, .. }, "in-last") => Some(in_last),
         (Time::Retime { out_first, .. }, "out-first") => Some(out_first),
@@ -387,6 +443,7 @@ const ROLES: &[&str] = &[
     "out-first",
     "speed",
     "lookup",
+    "on-error",
 ];
 
 /// Apply a line's properties to `sem`, in order. Errors carry the property's offset.
@@ -484,32 +541,7 @@ pub fn apply(sem: &mut Semantics, props: &[Prop]) -> Result<(), (usize, String)>
                     ))
                 }
             },
-            "files" => {
-                let mut files = Vec::new();
-                for item in value(p)?.split(',') {
-                    let Some((knob, kind)) = item.split_once(':') else {
-                        return Err((p.at, format!("`files`: expected KNOB:KIND, found `{item}`")));
-                    };
-                    let Some(kind) = FileKind::ALL.into_iter().find(|k| k.word() == kind) else {
-                        let kinds: Vec<&str> = FileKind::ALL.iter().map(|k| k.word()).collect();
-                        return Err((
-                            p.at,
-                            format!(
-                                "`files`: unknown kind `{kind}` (one of {})",
-                                kinds.join(", ")
-                            ),
-                        ));
-                    };
-                    if knob.is_empty() {
-                        return Err((p.at, format!("`files`: empty knob name in `{item}`")));
-                    }
-                    files.push(FileKnob {
-                        knob: knob.to_string(),
-                        kind,
-                    });
-                }
-                sem.files = files;
-            }
+            "files" => sem.files = files(p)?,
             "reads-root" => {
                 sem.reads_root = match value(p)? {
                     "*" => RootReads::All,

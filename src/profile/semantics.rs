@@ -87,6 +87,9 @@ pub struct Clip {
     pub before: Option<KnobRef>,
     /// What happens after the range.
     pub after: Option<KnobRef>,
+    /// What a missing file becomes (`nearest frame`: the nearest existing one).
+    #[serde(default)]
+    pub on_error: Option<KnobRef>,
 }
 
 /// Which frames of its inputs a node reads at frame f.
@@ -349,4 +352,18 @@ impl Semantics {
     pub fn file_kind(&self, knob: &str) -> Option<FileKind> {
         self.files.iter().find(|f| f.knob == knob).map(|f| f.kind)
     }
+}
+
+/// What the profile says of the Root settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RootSemantics {
+    /// Settings recorded only for the nodes that read them.
+    pub on_demand: Vec<String>,
+    /// Root knobs that name files every frame reads (a custom OCIO config).
+    pub files: Vec<FileKnob>,
+    /// The environment variable naming the OCIO config when no Root knob names one.
+    pub ocio_env: Option<String>,
+    /// The Root knob and value that say colour management is OCIO (`$OCIO` is read only
+    /// then).
+    pub ocio_when: Option<(String, String)>,
 }

@@ -192,6 +192,7 @@ impl<'c> Archive<'c> {
                 frame: *f,
                 status,
                 reasons,
+                unverifiable: Vec::new(),
             });
         }
         Ok(out)

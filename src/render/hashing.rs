@@ -10,8 +10,8 @@ use super::{Progress, RenderError};
 use crate::graph::Script;
 use crate::hash::Hex128;
 use crate::ignore::RuleSet;
-use crate::manifest::source::source_key;
-use crate::manifest::view::FileRead;
+use crate::manifest::source::{source_key, ROOT_KEY};
+use crate::manifest::view::{FileRead, FileState};
 use crate::manifest::{Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::batch_object::{Batch, BatchFrame};
@@ -72,17 +72,24 @@ impl Hashed {
 
     /// Hash `frames`, in parallel, calling `progress` after each frame.
     pub fn hash(&mut self, frames: &[i64], probe: &dyn SourceProbe, progress: Progress<'_>) {
+        if frames.is_empty() {
+            return;
+        }
         let setup = &self.setup;
         let prepared = Prepared::new(setup);
+        let root_files = prepared.root_files(probe).to_vec();
         let hashed: Vec<(i64, HashedFrame)> = frames
             .par_iter()
             .map(|&f| {
                 let (hash, sources) = prepared.frame_hash(f as f64, probe);
                 progress();
-                let sources = sources
+                let mut sources: BTreeMap<String, Vec<FileRead>> = sources
                     .into_iter()
-                    .map(|(node, ctx, s)| (source_key(&setup.nodes[node], ctx), s))
+                    .map(|(node, ctx, s)| (source_key(&setup.nodes[node].name, ctx), s))
                     .collect();
+                if !root_files.is_empty() {
+                    sources.insert(ROOT_KEY.to_string(), root_files.clone());
+                }
                 let hash = Hex128::parse(&hash).expect("frame hashes are written by hash::to_hex");
                 (f, HashedFrame { hash, sources })
             })
@@ -93,10 +100,89 @@ impl Hashed {
     /// Whether any frame of this setup reads a file on disk (then an unchanged setup
     /// does not imply unchanged frames).
     pub fn reads_files(&self) -> bool {
-        self.setup
+        !self.setup.root_files.is_empty()
+            || self
+                .setup
+                .nodes
+                .iter()
+                .any(|n| !n.knob_only && n.sem.files.iter().any(|f| n.knob(&f.knob).is_some()))
+    }
+
+    /// Classes of nodes the frames read that the profile does not know and no gizmo
+    /// defines: what they do to a frame is assumed, not known.
+    pub fn unknown_classes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .setup
             .nodes
             .iter()
-            .any(|n| !n.knob_only && n.sem.files.iter().any(|f| n.knob(&f.knob).is_some()))
+            .filter(|n| !n.knob_only && !n.group && !n.sem.known)
+            .map(|n| n.class.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// What a user should hear about the files the hashed frames read: missing files
+    /// (recorded as missing) and paths that cannot be verified, one line per node knob
+    /// and problem, with the frames.
+    pub fn file_warnings(&self) -> Vec<String> {
+        let mut by: BTreeMap<(String, String, String), (Vec<i64>, String)> = BTreeMap::new();
+        for (f, h) in &self.frames {
+            for (key, reads) in &h.sources {
+                let node = key.rsplit_once('@').map_or(key.as_str(), |(n, _)| n);
+                let node = if key == ROOT_KEY { "Root" } else { node };
+                for r in reads {
+                    let problem = match &r.state {
+                        FileState::Content(_) => continue,
+                        FileState::Missing => "is missing (recorded as missing)".to_string(),
+                        FileState::Unreadable(e) => format!("cannot be read ({e})"),
+                        FileState::Unverifiable(why) => format!("cannot be verified: {why}"),
+                    };
+                    let e = by
+                        .entry((node.to_string(), r.knob.clone(), problem))
+                        .or_insert_with(|| (Vec::new(), r.path.clone()));
+                    if e.0.last() != Some(f) {
+                        e.0.push(*f);
+                    }
+                }
+            }
+        }
+        by.into_iter()
+            .map(|((node, knob, problem), (frames, path))| {
+                let what = if path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {path}")
+                };
+                format!(
+                    "{node}.{knob}:{what} {problem} (frames {})",
+                    crate::frames::format_ranges(&frames)
+                )
+            })
+            .collect()
+    }
+
+    /// The paths frame `f` reads that cannot be verified, as `Node.knob: reason`.
+    pub fn unverifiable(&self, f: i64) -> Vec<String> {
+        let Some(h) = self.frames.get(&f) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = h
+            .sources
+            .iter()
+            .flat_map(|(key, reads)| {
+                let node = key.rsplit_once('@').map_or(key.as_str(), |(n, _)| n);
+                let node = if key == ROOT_KEY { "Root" } else { node };
+                reads.iter().filter_map(move |r| match &r.state {
+                    FileState::Unverifiable(why) => Some(format!("{node}.{}: {why}", r.knob)),
+                    _ => None,
+                })
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The frame entry of a hashed frame, explained by batch object `batch`.

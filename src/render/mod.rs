@@ -204,6 +204,9 @@ pub struct CheckOptions<'a> {
     /// Write a timestamped snapshot (and the objects and source fingerprints that go
     /// with it), as `smartcache check` does; `false` compares and writes nothing.
     pub snapshot: bool,
+    /// Outdate frames that read a path smartcache cannot verify or a class nothing
+    /// defines (see [`CheckReport::make_strict`]).
+    pub strict: bool,
     /// Called once per checked frame.
     pub progress: Progress<'a>,
 }
@@ -218,6 +221,7 @@ impl<'a> CheckOptions<'a> {
             profile,
             frames: None,
             snapshot: true,
+            strict: false,
             progress: &no_progress,
         }
     }
@@ -234,6 +238,12 @@ impl<'a> CheckOptions<'a> {
         self
     }
 
+    /// Whether to check strictly (see [`CheckOptions::strict`]).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
     /// Call `progress` once per checked frame.
     pub fn progress(mut self, progress: Progress<'a>) -> Self {
         self.progress = progress;
@@ -247,6 +257,7 @@ impl std::fmt::Debug for CheckOptions<'_> {
             .field("node", &self.node)
             .field("frames", &self.frames)
             .field("snapshot", &self.snapshot)
+            .field("strict", &self.strict)
             .finish_non_exhaustive()
     }
 }
@@ -329,6 +340,10 @@ pub fn record(
         entries.insert(f, entry);
     }
     let master = cache.record_master(meta(script, opts.node, opts.rules, opts.profile), entries)?;
+    let mut warnings: Vec<String> = master.recovery.iter().map(ToString::to_string).collect();
+    warnings.extend(hashed.file_warnings());
+    let unknown_classes = hashed.unknown_classes();
+    warnings.extend(unknown_warning(&unknown_classes));
     Ok(RecordReport {
         node: opts.node.to_string(),
         frames: hashed.frames.keys().copied().collect(),
@@ -337,7 +352,8 @@ pub fn record(
         manifests_kept: batch.is_some(),
         master_frames: master.file.frames.len(),
         master: cache.master_path(),
-        warnings: master.recovery.iter().map(ToString::to_string).collect(),
+        warnings,
+        unknown_classes,
     })
 }
 
@@ -403,13 +419,43 @@ pub fn check(
     } else {
         None
     };
-    let frames = archive.compare(master.as_ref(), &entries)?;
-    Ok(CheckReport {
+    let mut frames = archive.compare(master.as_ref(), &entries)?;
+    for r in &mut frames {
+        r.unverifiable = hashed.unverifiable(r.frame);
+    }
+    let mut warnings = warnings;
+    warnings.extend(hashed.file_warnings());
+    let unknown_classes = hashed.unknown_classes();
+    warnings.extend(unknown_warning(&unknown_classes));
+    let mut report = CheckReport {
         node: opts.node.to_string(),
         snapshot,
         frames,
         has_master: master.is_some(),
         warnings,
+        unknown_classes,
+    };
+    if opts.strict {
+        report.make_strict();
+    }
+    Ok(report)
+}
+
+/// The warning for classes nothing defines.
+fn unknown_warning(classes: &[String]) -> Option<String> {
+    (!classes.is_empty()).then(|| {
+        format!(
+            "class{} {} found neither in the node-class profile nor as a gizmo on the plugin \
+             path: what {} to a frame is assumed (frame-local, half a frame of motion \
+             blur), not known",
+            if classes.len() == 1 { "" } else { "es" },
+            classes.join(", "),
+            if classes.len() == 1 {
+                "it does"
+            } else {
+                "they do"
+            }
+        )
     })
 }
 

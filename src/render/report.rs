@@ -2,7 +2,7 @@
 //! CLI prints with `--json` (the CLI prints these, nothing else), so a host reading the
 //! library's reports and a script reading the CLI's output see the same shape.
 
-use crate::check::{FrameResult, Status};
+use crate::check::{FrameResult, Reason, ReasonKind, Status};
 use crate::frames::format_ranges;
 use crate::store::SnapshotId;
 use serde::{Serialize, Serializer};
@@ -27,12 +27,14 @@ pub struct RecordReport {
     pub master_frames: usize,
     /// `<cache-dir>/master/hash.json`.
     pub master: PathBuf,
-    /// Problems worked around (a damaged master restored from its backup), for the
-    /// user to see.
+    /// Problems worked around (a damaged master restored from its backup), files
+    /// missing or unverifiable, classes nothing defines: for the user to see.
     pub warnings: Vec<String>,
+    /// Classes the frames read that the profile does not know and no gizmo defines.
+    pub unknown_classes: Vec<String>,
 }
 
-/// `record --json`.
+/// `record --json` (`"unknown_classes"` and `"warnings"` only when there are some).
 impl Serialize for RecordReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
@@ -44,6 +46,10 @@ impl Serialize for RecordReport {
             manifests_kept: bool,
             master_frames: usize,
             master: &'a PathBuf,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            unknown_classes: &'a [String],
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            warnings: &'a [String],
         }
         Wire {
             recorded: self.frames.len(),
@@ -53,6 +59,8 @@ impl Serialize for RecordReport {
             manifests_kept: self.manifests_kept,
             master_frames: self.master_frames,
             master: &self.master,
+            unknown_classes: &self.unknown_classes,
+            warnings: &self.warnings,
         }
         .serialize(s)
     }
@@ -69,9 +77,11 @@ pub struct CheckReport {
     pub frames: Vec<FrameResult>,
     /// Whether the master exists at all.
     pub has_master: bool,
-    /// Problems worked around (a damaged master read from its backup), for the user to
-    /// see.
+    /// Problems worked around (a damaged master read from its backup), files missing
+    /// or unverifiable, classes nothing defines: for the user to see.
     pub warnings: Vec<String>,
+    /// Classes the frames read that the profile does not know and no gizmo defines.
+    pub unknown_classes: Vec<String>,
 }
 
 impl CheckReport {
@@ -90,6 +100,31 @@ impl CheckReport {
             .collect()
     }
 
+    /// Strict checking: a frame that reads a path that cannot be verified, or a class
+    /// nothing defines, is outdated, since smartcache cannot vouch for it.
+    pub fn make_strict(&mut self) {
+        for r in &mut self.frames {
+            let mut why: Vec<String> = r.unverifiable.clone();
+            why.extend(
+                self.unknown_classes
+                    .iter()
+                    .map(|c| format!("class {c} is not known to the profile")),
+            );
+            if why.is_empty() {
+                continue;
+            }
+            if r.status == Status::Valid {
+                r.status = Status::Outdated;
+            }
+            for w in why {
+                r.reasons.push(Reason::simple(
+                    ReasonKind::Unverifiable,
+                    format!("strict: {w}"),
+                ));
+            }
+        }
+    }
+
     /// How many frames have each status (statuses with none left out).
     pub fn counts(&self) -> BTreeMap<Status, usize> {
         let mut counts = BTreeMap::new();
@@ -100,7 +135,8 @@ impl CheckReport {
     }
 }
 
-/// `check --json`: `{"frames":[…],"node","snapshot","summary":{status: count},"valid"}`.
+/// `check --json`: `{"frames":[…],"node","snapshot","summary":{status: count},"valid"}`,
+/// and `"unknown_classes"` when there are some.
 impl Serialize for CheckReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
@@ -110,6 +146,8 @@ impl Serialize for CheckReport {
             snapshot: Option<&'a SnapshotId>,
             summary: BTreeMap<&'static str, usize>,
             valid: bool,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            unknown_classes: &'a [String],
         }
         Wire {
             frames: &self.frames,
@@ -121,6 +159,7 @@ impl Serialize for CheckReport {
                 .map(|(k, n)| (k.as_str(), n))
                 .collect(),
             valid: self.all_valid(),
+            unknown_classes: &self.unknown_classes,
         }
         .serialize(s)
     }

@@ -19,7 +19,7 @@
 //! and a frame walk ends), sizes bounded. A damaged object is an error, never a panic
 //! or a hang.
 
-use crate::manifest::setup::{ResolvedRef, Setup, SetupKnob, SetupNode, Target};
+use crate::manifest::setup::{ResolvedRef, RootFile, Setup, SetupKnob, SetupNode, Target};
 use crate::profile::Semantics;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -60,6 +60,8 @@ struct Wire {
     nodes: Vec<NodeWire>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     script: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    root_files: Vec<RootFile>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -86,6 +88,10 @@ struct NodeWire {
     group: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     topnode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dir: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     knobs: BTreeMap<String, KnobWire>,
 }
@@ -187,10 +193,13 @@ pub fn encode(setup: &Setup) -> Vec<u8> {
                 knob_only: n.knob_only,
                 group: n.group,
                 topnode: n.topnode.clone(),
+                origin: n.origin.clone(),
+                dir: n.dir.clone(),
                 knobs: knobs_wire(&n.knobs),
             })
             .collect(),
         script: setup.script.clone(),
+        root_files: setup.root_files.clone(),
     };
     serde_json::to_vec(&wire).expect("serialising a setup to memory cannot fail")
 }
@@ -295,6 +304,8 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
             knob_only: n.knob_only,
             group: n.group,
             topnode: n.topnode,
+            origin: n.origin,
+            dir: n.dir,
         });
     }
     Ok(Setup {
@@ -306,6 +317,7 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         nodes,
         result: wire.result,
         script: wire.script,
+        root_files: wire.root_files,
     })
 }
 
