@@ -54,6 +54,7 @@ mod prune;
 pub mod setup_object;
 mod snapshot_id;
 mod snapshots;
+mod sources_file;
 
 /// Every hash in a cache file (re-exported: the store is its main user).
 pub use crate::hash::Hex128;
@@ -63,6 +64,9 @@ pub use master::{Master, Recovery, REPLACED_FILE};
 pub use objects::{object_refs, WRITE_WORKERS};
 pub use prune::{PruneOptions, PruneReport, DEFAULT_GRACE};
 pub use snapshot_id::SnapshotId;
+pub use sources_file::{
+    decode_sources, encode_sources, KnownSource, SOURCES_FORMAT, SOURCES_VERSION,
+};
 
 use crate::fsutil::{self, LockGuard};
 use error::io_err;
@@ -81,7 +85,7 @@ pub const BACKUP_FILE: &str = "hash.json.bak";
 /// Name of the lock file at the top of the cache directory.
 pub const LOCK_FILE: &str = ".lock";
 /// Name of the source-file fingerprint index at the top of the cache directory (its
-/// content is [`crate::manifest::source::SourceIndex`]'s business).
+/// format: [`KnownSource`], [`CacheDir::load_sources`]).
 pub const SOURCES_FILE: &str = "sources.json";
 /// The lock file older versions took to write [`SOURCES_FILE`]; no longer used, so
 /// prune removes it once it is older than the grace period.
