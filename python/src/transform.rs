@@ -136,7 +136,7 @@ pub fn build(
         let (tx, rx) = mpsc::channel();
         // Waited on with the GIL released, from a closure that must be `Send`.
         let rx = std::sync::Mutex::new(rx);
-        s.spawn(move || {
+        let worker = s.spawn(move || {
             let _ = tx.send(cache.build(sources, opts, transform, &Quiet));
         });
         let mut interrupted: Option<PyErr> = None;
@@ -154,10 +154,18 @@ pub fn build(
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    // The build thread panicked: report it, do not hang.
-                    return Err(crate::errors::DatasetError::new_err(
-                        "the build thread stopped without a result",
-                    ));
+                    // The build thread panicked: an exception, not a hang or an abort.
+                    let why = match worker.join() {
+                        Err(p) => p
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| p.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "a panic".into()),
+                        Ok(()) => "no result".into(),
+                    };
+                    return Err(crate::errors::DatasetError::new_err(format!(
+                        "the build stopped: {why}"
+                    )));
                 }
             }
             if let Err(e) = py.check_signals() {
