@@ -21,13 +21,18 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
+    /// The frame's hash equals the master's (and its recorded render, if any, is intact).
     Valid,
+    /// The frame's hash differs from the master's: something it depends on changed.
     Outdated,
+    /// The master has no hash for the frame.
     Uncached,
+    /// The frame's recorded render is gone or changed on disk.
     MissingRender,
 }
 
 impl Status {
+    /// The status as written in reports (`valid`, `outdated`, `uncached`, `missing-render`).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Valid => "valid",
@@ -88,15 +93,21 @@ pub enum ReasonKind {
 /// the same facts for tools.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord, Hash)]
 pub struct Reason {
+    /// What kind of difference.
     pub kind: ReasonKind,
+    /// The node concerned, by full name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// The knob concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub knob: Option<String>,
+    /// The value before (the master's), whole.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
+    /// The value now, whole.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<String>,
+    /// The one-line explanation shown to users.
     pub text: String,
 }
 
@@ -135,8 +146,11 @@ impl Reason {
 /// The checked state of one frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FrameResult {
+    /// The frame.
     pub frame: i64,
+    /// Its status.
     pub status: Status,
+    /// Why it is not valid (empty when it is).
     pub reasons: Vec<Reason>,
     /// Paths the frame reads that cannot be verified (`Node.knob: why`): a change
     /// there would go unseen.
@@ -415,7 +429,9 @@ fn raw_text(e: &Entry<'_>) -> String {
 
 /// One side of a comparison: a setup and its view at a frame.
 pub struct Side<'a, 's> {
+    /// The setup the view was built from.
     pub setup: &'a Setup,
+    /// The frame's view of that setup.
     pub view: &'a FrameView<'s>,
 }
 

@@ -7,8 +7,11 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("frame list \"{spec}\", column {col}: {message}")]
 pub struct FrameSpecError {
+    /// The frame list as given.
     pub spec: String,
+    /// The 1-based column where it went wrong.
     pub col: usize,
+    /// What was expected there.
     pub message: String,
 }
 
@@ -82,8 +85,20 @@ pub fn parse_frames(spec: &str) -> Result<Vec<i64>, FrameSpecError> {
     Ok(frames.into_iter().collect())
 }
 
-/// Collapse sorted frames into compact ranges: `[1,2,3,5,7,9]` → `1-3, 5-9x2`.
+/// Collapse sorted frames into compact ranges for people: `[1,2,3,5,7,9]` →
+/// `1-3, 5-9x2`.
 pub fn format_ranges(frames: &[i64]) -> String {
+    ranges(frames).join(", ")
+}
+
+/// Collapse sorted frames into a frame list as [`parse_frames`] reads it (and
+/// `--frames` takes): `[1,2,3,5,7,9]` → `1-3,5-9x2`.
+pub fn format_spec(frames: &[i64]) -> String {
+    ranges(frames).join(",")
+}
+
+/// The ranges of sorted frames, each as `N`, `A-B` or `A-BxS`.
+fn ranges(frames: &[i64]) -> Vec<String> {
     let mut parts = Vec::new();
     let mut i = 0;
     while i < frames.len() {
@@ -107,7 +122,7 @@ pub fn format_ranges(frames: &[i64]) -> String {
         parts.push(start.to_string());
         i += 1;
     }
-    parts.join(", ")
+    parts
 }
 
 /// Substitute `frame` into a file pattern: `%04d`/`%d` (printf style), a run of `#`
@@ -174,6 +189,16 @@ fn pad(frame: i64, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frame_spec_reads_back_as_the_same_frames() {
+        let frames = [1, 2, 3, 5, 7, 9, 20, -4];
+        let mut sorted = frames.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(format_spec(&sorted), "-4,1-3,5-9x2,20");
+        assert_eq!(parse_frames(&format_spec(&sorted)).unwrap(), sorted);
+        assert_eq!(format_spec(&[]), "");
+    }
 
     #[test]
     fn frame_lists() {

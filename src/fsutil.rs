@@ -31,30 +31,58 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Errors from the helpers in this module; each names the path it concerns.
 #[derive(Debug, thiserror::Error)]
 pub enum FsError {
+    /// An I/O operation failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory concerned.
         path: PathBuf,
+        /// What went wrong.
         #[source]
         source: io::Error,
     },
     /// A path read from a file is absolute, holds `..`, or resolves outside `base`.
     #[error("{path}: refusing a path that leaves the cache directory {base}")]
-    Escapes { path: String, base: PathBuf },
+    Escapes {
+        /// The path, as read.
+        path: String,
+        /// The directory it must stay inside.
+        base: PathBuf,
+    },
     /// `path`, inside `base`, is a symlink whose target is outside `base`.
     #[error("{path}: refusing to follow a symlink that leads outside the cache directory {base}")]
-    SymlinkOut { path: PathBuf, base: PathBuf },
+    SymlinkOut {
+        /// The symlink.
+        path: PathBuf,
+        /// The directory it must stay inside.
+        base: PathBuf,
+    },
     /// `path`, inside `base`, is a symlink to nothing: creating it would create its
     /// target, wherever that is.
     #[error("{path}: refusing to follow a dangling symlink in the cache directory {base}")]
-    SymlinkDangling { path: PathBuf, base: PathBuf },
+    SymlinkDangling {
+        /// The symlink.
+        path: PathBuf,
+        /// The directory it must stay inside.
+        base: PathBuf,
+    },
     /// A file to be read is a directory, a device, a FIFO or a socket.
     #[error("{path}: not a regular file")]
-    NotRegular { path: PathBuf },
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+    },
     /// A file to be read is larger than anything its writer produces.
     #[error(
         "{path}: {len} bytes is more than the {limit} this file may have; refusing to read it"
     )]
-    TooLarge { path: PathBuf, len: u64, limit: u64 },
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        len: u64,
+        /// The most that is read.
+        limit: u64,
+    },
 }
 
 /// Attach the path to an I/O error.

@@ -3,7 +3,104 @@
 //! Frame hashes, manifest object names and file content hashes all go through here so
 //! that the algorithm and its text form are decided in one place.
 
+use std::fmt;
+use std::str::FromStr;
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+
+/// An xxh3-128 hash: a frame hash, a manifest object's name, a file's content hash.
+///
+/// Written as 32 lowercase hex characters (its [`fmt::Display`], and how serde reads and
+/// writes it). Every hash read from a cache file is parsed into this type as the file is
+/// parsed, so a crafted value (`../../etc/passwd`) is refused with the file's line and
+/// column, long before anything could join it onto a path; code holding a `Hex128`
+/// needs no further check.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Hex128(u128);
+
+/// A text that is not 32 lowercase hex characters, refused by [`Hex128::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not 32 lowercase hex characters")]
+pub struct NotHex128(pub String);
+
+impl Hex128 {
+    /// The hash of `bytes`.
+    pub fn of(bytes: &[u8]) -> Hex128 {
+        Hex128(xxh3_128(bytes))
+    }
+
+    /// The hash whose value is `h`.
+    pub fn from_u128(h: u128) -> Hex128 {
+        Hex128(h)
+    }
+
+    /// The hash's value.
+    pub fn as_u128(self) -> u128 {
+        self.0
+    }
+
+    /// Parse the text form (exactly 32 lowercase hex characters, nothing else).
+    pub fn parse(s: &str) -> Result<Hex128, NotHex128> {
+        if !is_hex128(s) {
+            return Err(NotHex128(s.to_string()));
+        }
+        u128::from_str_radix(s, 16)
+            .map(Hex128)
+            .map_err(|_| NotHex128(s.to_string()))
+    }
+}
+
+impl fmt::Display for Hex128 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl fmt::Debug for Hex128 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hex128({self})")
+    }
+}
+
+impl FromStr for Hex128 {
+    type Err = NotHex128;
+    fn from_str(s: &str) -> Result<Hex128, NotHex128> {
+        Hex128::parse(s)
+    }
+}
+
+impl PartialEq<str> for Hex128 {
+    fn eq(&self, other: &str) -> bool {
+        Hex128::parse(other).is_ok_and(|h| h == *self)
+    }
+}
+
+impl PartialEq<&str> for Hex128 {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl serde::Serialize for Hex128 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Hex128 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Hex128, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Hex128;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("32 lowercase hex characters")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Hex128, E> {
+                Hex128::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
 
 /// Hash `bytes` with xxh3-128 and return 32 lowercase hex characters.
 pub fn hex128(bytes: &[u8]) -> String {
@@ -26,14 +123,21 @@ pub fn is_hex128(s: &str) -> bool {
 pub struct Hasher(Xxh3);
 
 impl Hasher {
+    /// A hasher that has seen nothing yet.
     pub fn new() -> Self {
         Self(Xxh3::new())
     }
+    /// Hash `bytes` after what came before.
     pub fn update(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
+    /// The hash of everything seen, as text.
     pub fn finish_hex(&self) -> String {
         to_hex(self.0.digest128())
+    }
+    /// The hash of everything seen.
+    pub fn finish(&self) -> Hex128 {
+        Hex128(self.0.digest128())
     }
 }
 
@@ -63,5 +167,33 @@ mod tests {
         assert_eq!(h.finish_hex(), hex128(data));
         assert!(is_hex128(&hex128(data)));
         assert!(!is_hex128("../etc/passwd"));
+    }
+
+    #[test]
+    fn hex128_parses_only_its_own_text_form() {
+        let h = Hex128::of(b"frame");
+        assert_eq!(h.to_string(), hex128(b"frame"));
+        assert_eq!(Hex128::parse(&h.to_string()), Ok(h));
+        for bad in [
+            "../../etc/passwd",
+            "",
+            &"A".repeat(32),
+            &"0".repeat(31),
+            &"0".repeat(33),
+            "+0000000000000000000000000000000",
+        ] {
+            assert_eq!(
+                Hex128::parse(bad).unwrap_err().to_string(),
+                format!("{bad:?} is not 32 lowercase hex characters")
+            );
+        }
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(json, format!("\"{h}\""));
+        assert_eq!(serde_json::from_str::<Hex128>(&json).unwrap(), h);
+        let err = serde_json::from_str::<Hex128>("\"/etc/passwd\"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "\"/etc/passwd\" is not 32 lowercase hex characters at line 1 column 13"
+        );
     }
 }

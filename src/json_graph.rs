@@ -66,40 +66,37 @@ pub const VERSION: u64 = 2;
 /// errors, a JSON path such as `nodes[3].inputs[1]` for semantic ones).
 #[derive(Debug, thiserror::Error)]
 pub enum JsonGraphError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Not JSON.
     #[error("{path}:{line}:{col}: invalid JSON: {message}")]
     Syntax {
+        /// The file.
         path: PathBuf,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         col: usize,
+        /// What serde_json reported.
         message: String,
     },
+    /// JSON, but not a valid graph.
     #[error("{path}: {at}: {message}")]
     Invalid {
+        /// The file.
         path: PathBuf,
+        /// Where in the document (`nodes[3].inputs[1]`).
         at: String,
+        /// What is wrong there.
         message: String,
     },
+    /// The graph's inputs form a cycle.
     #[error("{path}: {source}")]
     Cycle {
+        /// The file.
         path: PathBuf,
+        /// The cycle.
         #[source]
         source: crate::graph::CycleError,
     },
-}
-
-/// Read a JSON graph file.
-pub fn read_file(path: &Path) -> Result<Script, JsonGraphError> {
-    let bytes = std::fs::read(path).map_err(|source| JsonGraphError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(&bytes, Some(path))
 }
 
 /// Parse a JSON graph; `path` names the file in errors and is recorded in the script.

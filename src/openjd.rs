@@ -54,14 +54,26 @@ pub struct JobSpec {
 /// Why a job cannot be written.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JobError {
+    /// Every checked frame is valid: there is nothing to render.
     #[error("no frames to render: every checked frame is valid")]
     NoFrames,
+    /// A chunk of zero frames.
     #[error("--chunk must be at least 1")]
     Chunk,
-    #[error("the {which} command has an unknown placeholder `{{{name}}}` (known: {{first}}, {{last}}, {{frames}}, {{script}}, {{cache_dir}})")]
-    Placeholder { which: &'static str, name: String },
+    /// A `{name}` in a command that is no placeholder.
+    #[error("the {which} command has an unknown placeholder `{{{name}}}` (known: {{first}}, {{last}}, {{frames}}, {{script}}, {{cache_dir}}; write {{{{ for a brace)")]
+    Placeholder {
+        /// `render` or `record`.
+        which: &'static str,
+        /// The unknown name.
+        name: String,
+    },
+    /// An empty command.
     #[error("the {which} command is empty")]
-    Empty { which: &'static str },
+    Empty {
+        /// `render` or `record`.
+        which: &'static str,
+    },
 }
 
 impl JobSpec {

@@ -46,8 +46,9 @@ fn library_matches_every_expected_graph() {
     for rel in files_under(&root) {
         let expected: Value =
             serde_json::from_slice(&std::fs::read(expected_path(&shared, &rel)).unwrap()).unwrap();
-        match smartcache::nk::read_file(&root.join(&rel)) {
-            Ok(script) => {
+        match smartcache::graph::LoadedScript::read(&root.join(&rel)) {
+            Ok(loaded) => {
+                let script = loaded.script;
                 if graph_json(&script) != expected {
                     failures.push(format!("{}: graph differs", rel.display()));
                 }

@@ -240,7 +240,10 @@ fn a_knob_without_a_value_loads_with_a_warning() {
          knob with an empty value\nwarning: fixtures/nk/bare_knob.nk:11:3: knob `size` has no \
          value; kept as a knob with an empty value\n"
     );
-    let script = smartcache::graph::load(std::path::Path::new("fixtures/nk/bare_knob.nk")).unwrap();
+    let script =
+        smartcache::graph::LoadedScript::read(std::path::Path::new("fixtures/nk/bare_knob.nk"))
+            .unwrap()
+            .script;
     let tool = script.graph.node(script.graph.find("Tool").unwrap());
     assert_eq!(tool.knob("EnvConvolve"), Some(""));
     assert_eq!(tool.knob("help"), Some("\"convolves an environment\""));

@@ -9,7 +9,9 @@ fn fixture(name: &str) -> Script {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/nk")
         .join(name);
-    nk::read_file(&path).unwrap_or_else(|e| panic!("{e}"))
+    smartcache::graph::LoadedScript::read(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .script
 }
 
 fn parse(src: &str) -> Result<Script, ParseError> {
@@ -190,7 +192,8 @@ fn errors_carry_file_line_col() {
         (e.line, e.col, e.kind),
         (2, 8, ErrorKind::UnterminatedQuote)
     );
-    let e = nk::read_file(Path::new("/definitely/not/here.nk")).unwrap_err();
+    let e =
+        smartcache::graph::LoadedScript::read(Path::new("/definitely/not/here.nk")).unwrap_err();
     assert!(e
         .to_string()
         .starts_with("/definitely/not/here.nk: cannot read the file: "));

@@ -302,7 +302,7 @@ proptest! {
 #[test]
 fn built_setups_read_back() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/render/comp.nk");
-    let script = smartcache::graph::load(&path).unwrap();
+    let script = smartcache::graph::LoadedScript::read(&path).unwrap().script;
     let (rules, profile) = (RuleSet::builtin(), Profile::nuke());
     for (_, node) in script.graph.nodes() {
         let setup: Setup = Setup::build(&script, &node.name, &rules, &profile).unwrap();

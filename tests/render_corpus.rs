@@ -25,7 +25,7 @@ use smartcache::check::{Reason, Status};
 use smartcache::graph::{NodeId, Script};
 use smartcache::ignore::RuleSet;
 use smartcache::manifest::{NoSources, Prepared, Setup};
-use smartcache::render::{self, LoadedScript};
+use smartcache::render::{self, CheckOptions, LoadedScript, RecordOptions};
 use smartcache::store::CacheDir;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -300,13 +300,8 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
         let cache = cache_of(i);
         match render::record(
             &loaded,
-            out,
             &cache,
-            &rules,
-            &profile,
-            &frames,
-            None,
-            &render::no_progress,
+            &RecordOptions::new(out, &rules, &profile).frames(&frames),
         ) {
             Err(e) if known_cycle(&label, out) && e.to_string().contains("cycle") => {
                 tally.known_cycles += 1;
@@ -326,22 +321,18 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
         }
         match render::check(
             &loaded,
-            out,
             &cache,
-            &rules,
-            &profile,
-            &frames,
-            &render::no_progress,
+            &CheckOptions::new(out, &rules, &profile).frames(&frames),
         ) {
-            Ok(rep) if rep.all_valid() && rep.results.len() == frames.len() => {
-                tally.frames_checked += rep.results.len();
+            Ok(rep) if rep.all_valid() && rep.frames.len() == frames.len() => {
+                tally.frames_checked += rep.frames.len();
                 recorded[i] = true;
             }
             Ok(rep) => fail(
                 tally,
                 format!(
                     "{out}: unchanged script not all valid: {}",
-                    statuses(&rep.results)
+                    statuses(&rep.frames)
                 ),
             ),
             Err(e) => fail(tally, format!("{out}: check failed: {e}")),
@@ -358,20 +349,16 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
             for (i, out) in outputs.iter().enumerate().filter(|(i, _)| recorded[*i]) {
                 match render::check(
                     &moved_loaded,
-                    out,
                     &cache_of(i),
-                    &rules,
-                    &profile,
-                    &frames,
-                    &render::no_progress,
+                    &CheckOptions::new(out, &rules, &profile).frames(&frames),
                 ) {
-                    Ok(rep) if rep.all_valid() => tally.frames_checked += rep.results.len(),
+                    Ok(rep) if rep.all_valid() => tally.frames_checked += rep.frames.len(),
                     Ok(rep) => fail(
                         tally,
                         format!(
                             "{out}: moving nodes outdated frames: {} ({})",
-                            statuses(&rep.results),
-                            rep.results
+                            statuses(&rep.frames),
+                            rep.frames
                                 .iter()
                                 .map(|r| names(&r.reasons))
                                 .collect::<Vec<_>>()
@@ -418,15 +405,11 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
         };
         match render::check(
             &edited,
-            out,
             &cache_of(i),
-            &rules,
-            &profile,
-            &frames,
-            &render::no_progress,
+            &CheckOptions::new(out, &rules, &profile).frames(&frames),
         ) {
             Ok(rep) => {
-                let first = &rep.results[0];
+                let first = &rep.frames[0];
                 let named = first.reasons.iter().any(|r| {
                     r.node.as_deref() == Some(edit.node.as_str())
                         && r.knob.as_deref() == Some(edit.knob.as_str())
@@ -434,7 +417,7 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
                 });
                 if first.status == Status::Outdated && named {
                     tally.knob_edits += 1;
-                    tally.frames_checked += rep.results.len();
+                    tally.frames_checked += rep.frames.len();
                 } else {
                     fail(
                         tally,
@@ -668,19 +651,18 @@ fn every_group_of_the_corpus_is_an_output_whose_children_count() {
                 continue;
             };
             let cache = CacheDir::new(dir.path().join(format!("cache{i}")));
-            let no = &render::no_progress;
-            if let Err(e) =
-                render::record(&loaded, name, &cache, &rules, &profile, &frames, None, no)
-            {
+            let opts = RecordOptions::new(name, &rules, &profile).frames(&frames);
+            if let Err(e) = render::record(&loaded, &cache, &opts) {
                 failures.push(format!("{label}: {name}: record failed: {e}"));
                 continue;
             }
             std::fs::write(&path, edit.apply(&text)).unwrap();
             let edited = LoadedScript::read(&path).unwrap();
             std::fs::write(&path, &text).unwrap();
-            match render::check(&edited, name, &cache, &rules, &profile, &frames, no) {
+            let opts = CheckOptions::new(name, &rules, &profile).frames(&frames);
+            match render::check(&edited, &cache, &opts) {
                 Ok(rep) => {
-                    let first = &rep.results[0];
+                    let first = &rep.frames[0];
                     let named = first.reasons.iter().any(|r| {
                         r.node.as_deref() == Some(edit.node.as_str())
                             && r.knob.as_deref() == Some(edit.knob.as_str())

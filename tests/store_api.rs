@@ -3,7 +3,7 @@
 mod store_common;
 
 use chrono::{TimeZone, Utc};
-use smartcache::hash::hex128;
+use smartcache::hash::{hex128, Hex128};
 use smartcache::store::{CacheDir, FrameEntry, HashFile, RenderRecord, SnapshotId, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -16,7 +16,7 @@ fn nothing_is_created_until_a_write() {
     assert_eq!(cache.master().unwrap(), None);
     assert_eq!(cache.snapshots().unwrap(), Vec::<SnapshotId>::new());
     assert!(cache.latest_snapshot().unwrap().is_none());
-    assert_eq!(cache.get_object(&hex128(b"x")).unwrap(), None);
+    assert_eq!(cache.get_object(Hex128::of(b"x")).unwrap(), None);
     let report = cache.prune(0, false).unwrap();
     assert!(report.removed_files.is_empty());
     assert!(!tmp.path().join("cache").exists());
@@ -35,7 +35,7 @@ fn hash_json_format() {
                 path: "/renders/sh010.-003.exr".into(),
                 size: 1234,
                 mtime_ns: 1_763_852_100_123_456_789,
-                hash: hex128(b"pixels"),
+                hash: Hex128::of(b"pixels"),
             }),
         },
     );
@@ -54,7 +54,7 @@ fn master_round_trip() {
         path: "r.0002.exr".into(),
         size: 7,
         mtime_ns: -5,
-        hash: hex128(b"r2"),
+        hash: Hex128::of(b"r2"),
     });
     let written = cache
         .record_master(meta("Write1", "r1"), frames.clone())
@@ -315,20 +315,14 @@ fn master_of_a_future_version_is_refused() {
 }
 
 #[test]
-fn record_refuses_frame_hashes_that_are_not_object_names() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cache = CacheDir::new(tmp.path());
-    let mut bad = frames("a", 1..=1);
-    bad.insert(2, FrameEntry::new("../../etc/passwd"));
-    let err = cache.record_master(meta("Write1", "r"), bad).unwrap_err();
+fn frame_hashes_that_are_not_object_names_cannot_be_made() {
+    // A FrameEntry holds a Hex128, which only parses from 32 lowercase hex characters:
+    // a crafted name cannot reach a hash file, let alone a path.
+    let err = Hex128::parse("../../etc/passwd").unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!(
-            "{}: frames.2.hash: \"../../etc/passwd\" is not 32 lowercase hex characters",
-            tmp.path().join("master/hash.json").display()
-        )
+        "\"../../etc/passwd\" is not 32 lowercase hex characters"
     );
-    assert!(!tmp.path().join("master").exists());
 }
 
 #[test]
@@ -418,7 +412,7 @@ fn objects_are_content_addressed_and_deduplicated() {
     let cache = CacheDir::new(tmp.path());
     let node = br#"{"class":"Blur","knobs":{"size":"3"}}"#;
     let node_hash = cache.put_object(node).unwrap();
-    assert_eq!(node_hash, hex128(node));
+    assert_eq!(node_hash.to_string(), hex128(node));
     let frame_a = format!(r#"{{"frame":1,"refs":["{node_hash}"]}}"#);
     let frame_b = format!(r#"{{"frame":2,"refs":["{node_hash}"]}}"#);
     for _ in 0..3 {
@@ -438,8 +432,8 @@ fn objects_are_content_addressed_and_deduplicated() {
     ];
     expected.sort();
     assert_eq!(names, expected);
-    assert_eq!(cache.get_object(&node_hash).unwrap().unwrap(), node);
-    assert_eq!(cache.get_object(&hex128(b"absent")).unwrap(), None);
+    assert_eq!(cache.get_object(node_hash).unwrap().unwrap(), node);
+    assert_eq!(cache.get_object(Hex128::of(b"absent")).unwrap(), None);
 }
 
 #[test]
@@ -475,7 +469,7 @@ fn a_damaged_object_is_reported_and_rewritten_by_put() {
     let hash = cache.put_object(bytes).unwrap();
     let path = tmp.path().join(format!("manifests/{hash}.json"));
     fs::write(&path, br#"{"k":"w"}"#).unwrap(); // same size, other content
-    let err = cache.get_object(&hash).unwrap_err();
+    let err = cache.get_object(hash).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -486,7 +480,7 @@ fn a_damaged_object_is_reported_and_rewritten_by_put() {
     );
     fs::write(&path, br#"{}"#).unwrap(); // truncated: put repairs it
     cache.put_object(bytes).unwrap();
-    assert_eq!(cache.get_object(&hash).unwrap().unwrap(), bytes);
+    assert_eq!(cache.get_object(hash).unwrap().unwrap(), bytes);
 }
 
 #[test]
@@ -505,40 +499,41 @@ fn crafted_object_names_cannot_read_outside_the_cache() {
         "",
         "ABCDEF0123456789ABCDEF0123456789",
     ] {
-        let err = cache.get_object(name).unwrap_err();
+        // Object names are Hex128s: such a name cannot even be formed.
+        let err = Hex128::parse(name).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!(
-                "{}: refusing object name {name:?} (expected 32 lowercase hex characters)",
-                cache_dir.join("manifests").display()
-            )
+            format!("{name:?} is not 32 lowercase hex characters")
         );
     }
-    // A valid-looking name that is a symlink leading out is refused too.
+    // A valid-looking name that is a symlink leading out is refused.
     #[cfg(unix)]
     {
-        let name = hex128(b"{}");
-        let link_target = hex128(b"elsewhere");
+        let name = Hex128::of(b"{}");
+        let link_target = Hex128::of(b"elsewhere");
         let link = cache_dir.join(format!("manifests/{link_target}.json"));
         std::os::unix::fs::symlink(&secret, &link).unwrap();
-        let err = cache.get_object(&link_target).unwrap_err();
+        let err = cache.get_object(link_target).unwrap_err();
         assert!(matches!(err, StoreError::Fs(_)), "{err}");
-        assert_eq!(cache.get_object(&name).unwrap().unwrap(), b"{}");
+        assert_eq!(cache.get_object(name).unwrap().unwrap(), b"{}");
     }
 
-    // A crafted hash.json with such names does not load at all.
+    // A crafted hash.json with such names does not load at all: the hash is refused as
+    // the file is parsed, with its line and column.
     fs::create_dir_all(cache_dir.join("master")).unwrap();
+    let script_hash = Hex128::of(b"a.nk");
     let crafted = format!(
         r#"{{"format":"smartcache-hash","version":1,"created":"2026-11-22T23:00:00.000Z",
-"script":{{"path":"a.nk","hash":"0"}},"node":"Write1","rules":"r",
+"script":{{"path":"a.nk","hash":"{script_hash}"}},"node":"Write1","rules":"r",
 "frames":{{"1":{{"hash":{abs:?}}}}}}}"#
     );
     fs::write(cache_dir.join("master/hash.json"), crafted).unwrap();
     let err = cache.master().unwrap_err();
+    let col = r#""frames":{"1":{"hash":"#.len() + abs.len() + 2;
     assert_eq!(
         err.to_string(),
         format!(
-            "{}: frames.1.hash: {abs:?} is not 32 lowercase hex characters",
+            "{}:3:{col}: {abs:?} is not 32 lowercase hex characters",
             cache_dir.join("master/hash.json").display()
         )
     );
@@ -581,10 +576,10 @@ fn put_objects_stores_a_batch_like_put_object_does() {
         .chain([already.clone()])
         .collect();
     let names = cache.put_objects(&batch).unwrap();
-    let expected: Vec<String> = batch.iter().map(|b| hex128(b)).collect();
+    let expected: Vec<Hex128> = batch.iter().map(|b| Hex128::of(b)).collect();
     assert_eq!(names, expected);
     for (name, bytes) in names.iter().zip(&batch) {
-        assert_eq!(&cache.get_object(name).unwrap().unwrap(), bytes);
+        assert_eq!(&cache.get_object(*name).unwrap().unwrap(), bytes);
     }
     let mut stored: Vec<String> = fs::read_dir(tmp.path().join("manifests"))
         .unwrap()
@@ -616,6 +611,6 @@ fn put_objects_writes_nothing_when_one_object_is_invalid() {
     assert!(!tmp.path().join("manifests").exists());
     assert_eq!(
         cache.put_objects::<&[u8]>(&[]).unwrap(),
-        Vec::<String>::new()
+        Vec::<Hex128>::new()
     );
 }

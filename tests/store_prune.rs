@@ -3,7 +3,7 @@
 mod store_common;
 
 use chrono::{TimeZone, Utc};
-use smartcache::hash::hex128;
+use smartcache::hash::{hex128, Hex128};
 use smartcache::store::{CacheDir, FrameEntry, HashFile, PruneOptions, SnapshotId, StoreError};
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,7 +23,7 @@ fn prune_now(cache: &CacheDir, keep: usize, dry_run: bool) -> smartcache::store:
 }
 
 /// Store a node record and a frame manifest referring to it; returns (frame, node).
-fn put_frame(cache: &CacheDir, tag: &str) -> (String, String) {
+fn put_frame(cache: &CacheDir, tag: &str) -> (Hex128, Hex128) {
     let node = cache
         .put_object(format!(r#"{{"node":"{tag}"}}"#).as_bytes())
         .unwrap();
@@ -33,18 +33,18 @@ fn put_frame(cache: &CacheDir, tag: &str) -> (String, String) {
     (frame, node)
 }
 
-fn one_frame(hash: &str) -> BTreeMap<i64, FrameEntry> {
+fn one_frame(hash: Hex128) -> BTreeMap<i64, FrameEntry> {
     BTreeMap::from([(1, FrameEntry::new(hash))])
 }
 
 /// A snapshot holding one frame, written at second `sec` of a fixed minute.
-fn snapshot(cache: &CacheDir, sec: u32, frame: &str) -> SnapshotId {
+fn snapshot(cache: &CacheDir, sec: u32, frame: Hex128) -> SnapshotId {
     let t = Utc.with_ymd_and_hms(2026, 11, 22, 23, 40, sec).unwrap();
     let file = HashFile::new_at(t, meta("Write1", "r"), one_frame(frame));
     cache.write_snapshot_at(&file, t).unwrap()
 }
 
-fn object_path(dir: &Path, hash: &str) -> PathBuf {
+fn object_path(dir: &Path, hash: impl std::fmt::Display) -> PathBuf {
     dir.join("manifests").join(format!("{hash}.json"))
 }
 
@@ -54,10 +54,10 @@ struct Fixture {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
     cache: CacheDir,
-    master: (String, String),
-    snaps: Vec<(SnapshotId, (String, String))>,
-    orphan: String,
-    shared_node: String,
+    master: (Hex128, Hex128),
+    snaps: Vec<(SnapshotId, (Hex128, Hex128))>,
+    orphan: Hex128,
+    shared_node: Hex128,
 }
 
 fn fixture() -> Fixture {
@@ -66,7 +66,7 @@ fn fixture() -> Fixture {
     let cache = CacheDir::new(&dir);
     let master = put_frame(&cache, "m");
     cache
-        .record_master(meta("Write1", "r"), one_frame(&master.0))
+        .record_master(meta("Write1", "r"), one_frame(master.0))
         .unwrap();
     let shared_node = cache.put_object(br#"{"node":"shared"}"#).unwrap();
     let snaps = (0..3)
@@ -85,7 +85,7 @@ fn fixture() -> Fixture {
                     .unwrap();
                 (frame, node)
             };
-            (snapshot(&cache, i, &frame), (frame, node))
+            (snapshot(&cache, i, frame), (frame, node))
         })
         .collect();
     let orphan = cache.put_object(br#"{"orphan":true}"#).unwrap();
@@ -110,11 +110,11 @@ fn prune_keeps_what_is_referenced_and_removes_the_rest() {
     assert_eq!(fx.cache.snapshots().unwrap(), ids[2..]);
 
     let mut removed = vec![
-        fx.snaps[0].1 .0.clone(),
-        fx.snaps[0].1 .1.clone(),
-        fx.snaps[1].1 .0.clone(),
-        fx.snaps[1].1 .1.clone(),
-        fx.orphan.clone(),
+        fx.snaps[0].1 .0,
+        fx.snaps[0].1 .1,
+        fx.snaps[1].1 .0,
+        fx.snaps[1].1 .1,
+        fx.orphan,
     ];
     removed.sort();
     assert_eq!(report.removed_objects, removed);
@@ -130,7 +130,7 @@ fn prune_keeps_what_is_referenced_and_removes_the_rest() {
         &fx.snaps[2].1 .1,
         &fx.shared_node,
     ] {
-        assert!(fx.cache.get_object(hash).unwrap().is_some(), "{hash}");
+        assert!(fx.cache.get_object(*hash).unwrap().is_some(), "{hash}");
     }
 
     let mut expected_files: Vec<PathBuf> =
@@ -215,7 +215,7 @@ fn young_unreferenced_objects_are_left_for_writers_in_flight() {
     assert_eq!(report.removed_snapshots.len(), 2);
     assert!(report.removed_objects.is_empty());
     assert_eq!(report.skipped_young.len(), 5);
-    assert!(object_path(&fx.dir, &fx.orphan).exists());
+    assert!(object_path(&fx.dir, fx.orphan).exists());
 
     // An old temp file of a writer that died is cleaned up; a fresh one is not.
     let stale = fx.dir.join("manifests/.x.json.999.0.tmp");
@@ -239,7 +239,7 @@ fn put_object_refreshes_an_existing_object_so_prune_spares_it() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheDir::new(tmp.path());
     let hash = cache.put_object(br#"{"n":1}"#).unwrap();
-    let path = object_path(tmp.path(), &hash);
+    let path = object_path(tmp.path(), hash);
     let old = std::time::SystemTime::now() - Duration::from_secs(3600);
     fs::File::options()
         .write(true)
@@ -274,13 +274,13 @@ fn crafted_refs_and_names_cannot_delete_outside_the_cache() {
         h = hex128(b"victim"),
         abs = victim.display()
     );
-    let crafted_hash = hex128(crafted.as_bytes());
-    fs::write(object_path(&dir, &crafted_hash), &crafted).unwrap();
-    snapshot(&cache, 0, &crafted_hash);
+    let crafted_hash = Hex128::of(crafted.as_bytes());
+    fs::write(object_path(&dir, crafted_hash), &crafted).unwrap();
+    snapshot(&cache, 0, crafted_hash);
     // A symlink with an object name pointing at the victim is unreferenced: prune
     // removes the link, never its target.
     #[cfg(unix)]
-    std::os::unix::fs::symlink(&victim, object_path(&dir, &hex128(b"link"))).unwrap();
+    std::os::unix::fs::symlink(&victim, object_path(&dir, hex128(b"link"))).unwrap();
     // Foreign files in manifests/ are not ours to delete.
     fs::write(dir.join("manifests/README.txt"), b"mine").unwrap();
 
@@ -288,14 +288,14 @@ fn crafted_refs_and_names_cannot_delete_outside_the_cache() {
     assert!(victim.exists());
     assert_eq!(fs::read(&victim).unwrap(), b"{}");
     assert!(dir.join("manifests/README.txt").exists());
-    assert!(object_path(&dir, &crafted_hash).exists());
+    assert!(object_path(&dir, crafted_hash).exists());
     #[cfg(unix)]
     {
         assert_eq!(
             report.removed_files,
-            vec![object_path(&dir, &hex128(b"link"))]
+            vec![object_path(&dir, hex128(b"link"))]
         );
-        assert!(fs::symlink_metadata(object_path(&dir, &hex128(b"link"))).is_err());
+        assert!(fs::symlink_metadata(object_path(&dir, hex128(b"link"))).is_err());
     }
 }
 
@@ -351,7 +351,7 @@ fn an_unreadable_kept_snapshot_stops_prune_before_it_deletes_anything() {
 #[test]
 fn a_reachable_object_that_is_not_json_stops_prune() {
     let fx = fixture();
-    let path = object_path(&fx.dir, &fx.master.0);
+    let path = object_path(&fx.dir, fx.master.0);
     fs::write(&path, b"not json").unwrap();
     let before = tree(&fx.dir);
     let err = fx
@@ -392,16 +392,16 @@ fn objects_reached_only_by_the_master_backup_are_kept() {
     let cache = CacheDir::new(tmp.path());
     let (old_frame, old_node) = put_frame(&cache, "old");
     cache
-        .record_master(meta("Write1", "r"), one_frame(&old_frame))
+        .record_master(meta("Write1", "r"), one_frame(old_frame))
         .unwrap();
     let (new_frame, _) = put_frame(&cache, "new");
     cache
-        .record_master(meta("Write1", "r"), one_frame(&new_frame))
+        .record_master(meta("Write1", "r"), one_frame(new_frame))
         .unwrap();
     let report = prune_now(&cache, 0, false);
     assert!(report.removed_objects.is_empty());
     assert_eq!(report.kept_objects, 4);
-    assert!(cache.get_object(&old_node).unwrap().is_some());
+    assert!(cache.get_object(old_node).unwrap().is_some());
 }
 
 #[test]
@@ -422,7 +422,7 @@ fn snapshot_directories_left_incomplete_by_a_crash_are_removed() {
         dry.removed_files,
         vec![
             crashed.join(".hash.json.77.0.tmp"),
-            object_path(&fx.dir, &fx.orphan)
+            object_path(&fx.dir, fx.orphan)
         ]
     );
     assert!(crashed.exists() && empty.exists());

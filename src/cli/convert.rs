@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let script = smartcache::graph::load(&args.script)?;
+    let script = smartcache::graph::LoadedScript::read(&args.script)?.script;
     super::warn_script(&script);
     let text = smartcache::json_graph::write(&script);
     match args.output {

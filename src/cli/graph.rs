@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             args.scripts.len()
         );
     };
-    let mut script = smartcache::graph::load(path)?;
+    let mut script = smartcache::graph::LoadedScript::read(path)?.script;
     super::warn_script(&script);
     let profile = smartcache::profile::Profile::load(script.host(), &[])?;
     let dir = path
@@ -374,7 +374,7 @@ struct Outcome {
 }
 
 /// Read one script. Nuke scripts are read here and parsed with the time measured;
-/// other formats go through [`smartcache::graph::load`].
+/// other formats go through [`smartcache::graph::LoadedScript::read`].
 fn read_one(path: &Path) -> Outcome {
     let named = |msg: String| {
         if msg.starts_with(&*path.to_string_lossy()) {
@@ -385,8 +385,8 @@ fn read_one(path: &Path) -> Outcome {
     };
     if path.extension().is_some_and(|e| e == "json") {
         let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let result = smartcache::graph::load(path)
-            .map(|s| s.graph.len())
+        let result = smartcache::graph::LoadedScript::read(path)
+            .map(|s| s.script.graph.len())
             .map_err(|e| named(format!("{e:#}")));
         return Outcome {
             bytes,

@@ -9,10 +9,10 @@ use smartcache::ignore::RuleSet;
 use smartcache::manifest::source::FileProbe;
 use smartcache::manifest::{Prepared, Setup};
 use smartcache::profile::Profile;
-use smartcache::render::{self, LoadedScript};
+use smartcache::render::{self, CheckOptions, LoadedScript, RecordOptions};
 use smartcache::store::CacheDir;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options shared by the commands that hash a script.
 #[derive(clap::Args)]
@@ -51,6 +51,26 @@ impl ScriptArgs {
         smartcache::graph::expand::expand(&mut loaded.script, &opts, &profile);
         Ok((loaded, rules, profile))
     }
+}
+
+/// A farm job re-rendering the frames a check finds not valid.
+#[derive(clap::Args)]
+pub struct JobArgs {
+    /// Write an Open Job Description job template (JSON, also valid YAML) whose tasks
+    /// render the frames found not valid, then record them into the cache.
+    #[arg(long, value_name = "FILE", requires = "render_command")]
+    openjd: Option<PathBuf>,
+    /// The command a task runs to render its frames; {first}, {last}, {frames},
+    /// {script} and {cache_dir} expand to quoted shell words ({{ is a literal brace).
+    #[arg(long, value_name = "CMD", requires = "openjd")]
+    render_command: Option<String>,
+    /// At most N frames per task (a task is a contiguous run of frames).
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "openjd")]
+    chunk: usize,
+    /// The command a task runs to record its frames (default: this smartcache's
+    /// `record` with the same script, node, rules, profiles and plugin path).
+    #[arg(long, value_name = "CMD", requires = "openjd")]
+    record_command: Option<String>,
 }
 
 /// The cache directory and the frames to record or check.
@@ -120,6 +140,8 @@ Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path
         /// sequence of unknown range) or a node class nothing defines.
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        job: JobArgs,
     },
     /// Explain one frame: node and knob differences between the master and a snapshot.
     Explain {
@@ -168,7 +190,8 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
             cache,
             json,
             strict,
-        } => check(script, cache, json, strict),
+            job,
+        } => check(script, cache, json, strict, job),
         Command::Explain {
             cache_dir,
             frame,
@@ -185,19 +208,20 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
     }
 }
 
-fn frames_of(spec: Option<&str>, loaded: &LoadedScript) -> anyhow::Result<Vec<i64>> {
-    match spec {
-        Some(s) => Ok(parse_frames(s)?),
-        None => {
+/// The frames given with `--frames`, or `None` for the script's own range.
+fn frames_of(spec: Option<&str>) -> anyhow::Result<Option<Vec<i64>>> {
+    Ok(spec.map(parse_frames).transpose()?)
+}
+
+/// How many frames a record or check hashes (for the progress bar).
+fn frame_count(frames: Option<&[i64]>, loaded: &LoadedScript) -> usize {
+    frames.map_or_else(
+        || {
             let (a, b) = loaded.script.frame_range();
-            anyhow::ensure!(
-                b >= a,
-                "{}: the script's frame range {a}-{b} is empty; give --frames",
-                loaded.path.display()
-            );
-            Ok((a..=b).collect())
-        }
-    }
+            usize::try_from(b.saturating_sub(a).saturating_add(1)).unwrap_or(0)
+        },
+        <[i64]>::len,
+    )
 }
 
 /// A progress bar on standard error, drawn only when it is a terminal and the work is
@@ -246,47 +270,28 @@ fn record(
     json: bool,
 ) -> anyhow::Result<u8> {
     let (loaded, rules, profile) = args.load()?;
-    let frames = frames_of(frames.as_deref(), &loaded)?;
+    let frames = frames_of(frames.as_deref())?;
     let cache = CacheDir::new(&cache_dir);
-    let bar = progress_bar(frames.len(), "recording");
-    let report = render::record(
-        &loaded,
-        &args.node,
-        &cache,
-        &rules,
-        &profile,
-        &frames,
-        render.as_deref(),
-        &|| bar.inc(1),
-    )?;
+    let count = frame_count(frames.as_deref(), &loaded);
+    let bar = progress_bar(count, "recording");
+    let progress = || bar.inc(1);
+    let mut opts = RecordOptions::new(&args.node, &rules, &profile).progress(&progress);
+    opts.frames = frames.as_deref();
+    opts.render = render.as_deref();
+    let report = render::record(&loaded, &cache, &opts)?;
     bar.finish_and_clear();
     warn(&report.warnings);
     if json {
-        let mut doc = serde_json::json!({
-            "recorded": report.frames,
-            "distinct_hashes": report.distinct,
-            "frames": format_ranges(&frames),
-            "renders_missing": report.renders_missing,
-            "manifests_kept": report.manifests_kept,
-            "master_frames": report.master.frames.len(),
-            "master": cache.master_path(),
-        });
-        if !report.unknown_classes.is_empty() {
-            doc["unknown_classes"] = report.unknown_classes.clone().into();
-        }
-        if !report.warnings.is_empty() {
-            doc["warnings"] = report.warnings.clone().into();
-        }
-        print_json(&doc)?;
+        print_json(&serde_json::to_value(&report)?)?;
     } else {
         outln!(
             "recorded {} frames ({}) of {} into {} ({} distinct hashes; master now holds {} frames)",
-            report.frames,
-            format_ranges(&frames),
+            report.frames.len(),
+            format_ranges(&report.frames),
             args.node,
-            cache.master_path().display(),
+            report.master.display(),
             report.distinct,
-            report.master.frames.len()
+            report.master_frames
         )?;
         if !report.manifests_kept {
             outln!("manifests not kept (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE is set)")?;
@@ -314,10 +319,6 @@ fn paint(status: Status, text: &str) -> String {
         Status::MissingRender => "31",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
-}
-
-fn results_json(results: &[FrameResult]) -> serde_json::Value {
-    serde_json::to_value(results).expect("results serialize")
 }
 
 fn summary(results: &[FrameResult]) -> String {
@@ -349,58 +350,103 @@ fn print_groups(results: &[FrameResult]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Write the OpenJD job of `report`'s frames to render (nothing when all are valid).
+fn write_job(
+    args: &ScriptArgs,
+    cache_dir: &Path,
+    report: &render::CheckReport,
+    job: &JobArgs,
+    path: &Path,
+) -> anyhow::Result<()> {
+    use smartcache::openjd::{shell_quote, JobSpec};
+    let frames = report.to_render();
+    if frames.is_empty() {
+        eprintln!("every frame is valid: no job written to {}", path.display());
+        return Ok(());
+    }
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let record_command = match &job.record_command {
+        Some(c) => c.clone(),
+        None => {
+            let exe = std::env::current_exe().context("cannot find the smartcache executable")?;
+            let mut c = format!(
+                "{} record {{script}} --node {} --cache-dir {{cache_dir}} --frames {{frames}}",
+                shell_quote(&exe.to_string_lossy()),
+                shell_quote(&args.node).replace('{', "{{"),
+            );
+            let flags = [("--rules", &args.rules), ("--profile", &args.profiles)];
+            for (flag, files) in flags
+                .into_iter()
+                .chain([("--plugin-path", &args.plugin_path)])
+            {
+                for f in files {
+                    let q = shell_quote(&abs(f).to_string_lossy()).replace('{', "{{");
+                    c.push_str(&format!(" {flag} {q}"));
+                }
+            }
+            c
+        }
+    };
+    let spec = JobSpec {
+        name: format!("smartcache: re-render {}", args.node),
+        script: abs(&args.script).to_string_lossy().into_owned(),
+        cache_dir: abs(cache_dir).to_string_lossy().into_owned(),
+        frames,
+        chunk: job.chunk,
+        render_command: job.render_command.clone().unwrap_or_default(),
+        record_command,
+    };
+    let text = spec.template()?;
+    smartcache::fsutil::atomic_write(path, text.as_bytes())?;
+    eprintln!(
+        "wrote {} ({} tasks for {} frames)",
+        path.display(),
+        spec.chunks().len(),
+        spec.frames.len()
+    );
+    Ok(())
+}
+
 fn check(
     args: ScriptArgs,
     CacheArgs { cache_dir, frames }: CacheArgs,
     json: bool,
     strict: bool,
+    job: JobArgs,
 ) -> anyhow::Result<u8> {
     let (loaded, rules, profile) = args.load()?;
-    let frames = frames_of(frames.as_deref(), &loaded)?;
+    let frames = frames_of(frames.as_deref())?;
     let cache = CacheDir::new(&cache_dir);
-    let bar = progress_bar(frames.len(), "checking");
-    let mut report = render::check(
-        &loaded,
-        &args.node,
-        &cache,
-        &rules,
-        &profile,
-        &frames,
-        &|| bar.inc(1),
-    )?;
+    let count = frame_count(frames.as_deref(), &loaded);
+    let bar = progress_bar(count, "checking");
+    let progress = || bar.inc(1);
+    let mut opts = CheckOptions::new(&args.node, &rules, &profile)
+        .progress(&progress)
+        .strict(strict);
+    opts.frames = frames.as_deref();
+    let report = render::check(&loaded, &cache, &opts)?;
     bar.finish_and_clear();
-    if strict {
-        report.make_strict();
-    }
     warn(&report.warnings);
+    if let Some(path) = &job.openjd {
+        write_job(&args, &cache_dir, &report, &job, path)?;
+    }
     if json {
-        let mut counts = serde_json::Map::new();
-        for r in &report.results {
-            let e = counts.entry(r.status.as_str()).or_insert(0.into());
-            *e = (e.as_u64().unwrap_or(0) + 1).into();
-        }
-        let mut doc = serde_json::json!({
-            "frames": results_json(&report.results),
-            "snapshot": report.snapshot.to_string(),
-            "node": args.node,
-            "summary": counts,
-            "valid": report.all_valid(),
-        });
-        if !report.unknown_classes.is_empty() {
-            doc["unknown_classes"] = report.unknown_classes.clone().into();
-        }
-        print_json(&doc)?;
+        print_json(&serde_json::to_value(&report)?)?;
     } else {
         if !report.has_master {
             outln!("no master in {}: nothing recorded yet", cache_dir.display())?;
         }
-        print_groups(&report.results)?;
+        print_groups(&report.frames)?;
+        let checked: Vec<i64> = report.frames.iter().map(|r| r.frame).collect();
         outln!(
             "{} of {}: {} (snapshot {})",
-            format_ranges(&frames),
+            format_ranges(&checked),
             args.node,
-            summary(&report.results),
-            report.snapshot
+            summary(&report.frames),
+            report
+                .snapshot
+                .as_ref()
+                .map_or_else(|| "not written".to_string(), ToString::to_string)
         )?;
     }
     Ok(if report.all_valid() {
@@ -418,17 +464,12 @@ fn explain(
 ) -> anyhow::Result<u8> {
     let cache = CacheDir::new(&cache_dir);
     let id = snapshot.map(|s| cache.snapshot_id(&s)).transpose()?;
-    let render::Explained {
-        snapshot: id,
-        result,
-        warnings,
-    } = render::explain_frame(&cache, frame, id.as_ref())?;
-    warn(&warnings);
+    let explained = render::explain(&cache, frame, id.as_ref())?;
+    warn(&explained.warnings);
     if json {
-        let mut v = serde_json::to_value(&result).expect("serializes");
-        v["snapshot"] = id.to_string().into();
-        print_json(&v)?;
+        print_json(&serde_json::to_value(&explained)?)?;
     } else {
+        let (id, result) = (&explained.snapshot, &explained.result);
         outln!(
             "frame {frame}: {} (master vs snapshot {id})",
             paint(result.status, result.status.as_str())
@@ -437,7 +478,7 @@ fn explain(
             outln!("  {}", r.text)?;
         }
     }
-    Ok(if result.status == Status::Valid {
+    Ok(if explained.result.status == Status::Valid {
         EXIT_OK
     } else {
         EXIT_INVALID
@@ -449,14 +490,25 @@ fn snapshots(cache_dir: PathBuf, json: bool) -> anyhow::Result<u8> {
     cache.require_exists()?;
     let ids = cache.snapshots()?;
     if json {
-        let list: Vec<_> = ids
+        /// One snapshot in `snapshots --json`.
+        #[derive(serde::Serialize)]
+        struct Listed<'a> {
+            id: &'a smartcache::store::SnapshotId,
+            /// Frames it holds (0 when it cannot be read).
+            frames: usize,
+        }
+        let snapshots: Vec<Listed> = ids
             .iter()
-            .map(|id| {
-                let frames = cache.snapshot(id).map(|f| f.frames.len()).unwrap_or(0);
-                serde_json::json!({"id": id.to_string(), "frames": frames})
+            .map(|id| Listed {
+                id,
+                frames: cache.snapshot(id).map(|f| f.frames.len()).unwrap_or(0),
             })
             .collect();
-        print_json(&serde_json::json!({ "snapshots": list }))?;
+        #[derive(serde::Serialize)]
+        struct List<'a> {
+            snapshots: Vec<Listed<'a>>,
+        }
+        print_json(&serde_json::to_value(List { snapshots })?)?;
     } else if ids.is_empty() {
         outln!("no snapshots in {}", cache_dir.display())?;
     } else {
@@ -476,14 +528,7 @@ fn prune(cache_dir: PathBuf, keep: usize, dry_run: bool, json: bool) -> anyhow::
     warn(&r.warnings);
     let verb = if dry_run { "would remove" } else { "removed" };
     if json {
-        print_json(&serde_json::json!({
-            "dry_run": dry_run,
-            "removed_snapshots": r.removed_snapshots.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            "kept_snapshots": r.kept_snapshots.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            "removed_objects": r.removed_objects.len(),
-            "kept_objects": r.kept_objects,
-            "removed_bytes": r.removed_bytes,
-        }))?;
+        print_json(&serde_json::to_value(&r)?)?;
     } else {
         outln!(
             "{verb} {} snapshots and {} manifest objects ({} bytes); kept {} snapshots, {} objects",

@@ -33,7 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         None if args.json => rules_json(&set)?,
         None => rules_text(&set),
         Some(path) => {
-            let script = smartcache::graph::load(path)?;
+            let script = smartcache::graph::LoadedScript::read(path)?.script;
             let dropped = set.dropped(&script);
             if args.json {
                 dropped_json(&set, path, &dropped)?

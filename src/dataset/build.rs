@@ -54,6 +54,7 @@ impl BuildObserver for Quiet {}
 /// How to build.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
+    /// The variant built (`512x512`, `latents`).
     pub variant: String,
     /// Transform name and version; artifacts of another producer are never served.
     pub producer: String,
@@ -79,6 +80,7 @@ pub struct BuildOptions {
 }
 
 impl BuildOptions {
+    /// Build `variant` with `producer`, one job slot per core, a checkpoint every 5 s.
     pub fn new(variant: &str, producer: &str) -> BuildOptions {
         BuildOptions {
             variant: variant.to_string(),
@@ -122,17 +124,24 @@ impl BuildOptions {
 /// One source that could not be built.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct BuildFailure {
+    /// The source.
     pub path: String,
+    /// Why (the transform's error, the end of its stderr).
     pub error: String,
 }
 
 /// What a build did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BuildReport {
+    /// Sources new since the last build.
     pub new: usize,
+    /// Sources whose content changed.
     pub changed: usize,
+    /// Sources whose metadata moved but content did not.
     pub touched: usize,
+    /// Sources unchanged.
     pub unchanged: usize,
+    /// Sources gone since the last build.
     pub removed: usize,
     /// Transforms run (one per distinct content).
     pub transformed: usize,
@@ -142,11 +151,13 @@ pub struct BuildReport {
     pub repaired: usize,
     /// Contents another build was transforming: waited for, not run here.
     pub waited: usize,
+    /// Sources that could not be built, with why.
     pub failures: Vec<BuildFailure>,
     /// Segments written (checkpoints with something to record).
     pub saves: usize,
     /// Transforms not run because the build was cancelled (see [`BuildOptions::cancel`]).
     pub cancelled: usize,
+    /// Index fallbacks and migrations (the CLI prints them on stderr).
     #[serde(skip)]
     pub warnings: Vec<String>,
 }

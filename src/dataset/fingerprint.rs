@@ -27,6 +27,7 @@ pub const RACY_WINDOW_NS: i64 = 2_000_000_000;
 /// index of 100,000 entries small and quick to parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Fingerprint {
+    /// Size in bytes.
     pub size: u64,
     /// Modification time, nanoseconds since the Unix epoch.
     pub mtime_ns: i64,

@@ -58,16 +58,30 @@ impl DatasetCache {
         variant: &str,
         opts: &GetOptions,
     ) -> Result<PathBuf, DatasetError> {
-        let key_path = source_key(source)?;
-        let key = path_str(&key_path)?;
         let mut lookup = self.lookup()?;
-        let mut entry = lookup.entry(key)?;
-        if entry.is_none() {
-            // Recorded since this handle read the index?
-            self.refresh();
-            lookup = self.lookup()?;
+        // The path as given, made absolute, is usually the indexed one: found under
+        // it, no directory needs resolving (a data loader's lookups cost a `stat`, not
+        // one `readlink` per path component). Else its canonical form is the key.
+        let abs = std::path::absolute(source).map_err(io_at(source))?;
+        let mut entry = match abs.to_str() {
+            Some(k) => lookup.entry(k)?,
+            None => None,
+        };
+        let key_path = if entry.is_some() {
+            abs
+        } else {
+            let key_path = source_key(source)?;
+            let key = path_str(&key_path)?;
             entry = lookup.entry(key)?;
-        }
+            if entry.is_none() {
+                // Recorded since this handle read the index?
+                self.refresh();
+                lookup = self.lookup()?;
+                entry = lookup.entry(key)?;
+            }
+            key_path
+        };
+        let key = path_str(&key_path)?;
         let entry = entry.ok_or_else(|| DatasetError::NotIndexed {
             path: key_path.clone(),
         })?;
@@ -93,14 +107,25 @@ impl DatasetCache {
                 a.producer == producer && a.variant == variant && a.source_hash == entry.hash
             })
         };
-        let exists = |rel: &str, _: bool| self.artifact_exists(rel);
+        // What the existence check found, so that the artifact is `lstat`ed once.
+        let found = std::cell::RefCell::new(None);
+        let exists = |rel: &str, _: bool| match self.confine(rel) {
+            Ok((path, Some(meta))) if meta.is_file() => {
+                *found.borrow_mut() = Some((rel.to_string(), path, meta));
+                true
+            }
+            _ => false,
+        };
         let Some((rel, _)) = serving(EntryRef::of(&entry), variant, ext, &vkey, &certify, &exists)
         else {
             return Err(no(format!(
                 " from producer `{producer}` (run `smartcache dataset build`)"
             )));
         };
-        let (path, meta) = self.confine(&rel)?;
+        let (path, meta) = match found.into_inner() {
+            Some((r, path, meta)) if r == rel => (path, Some(meta)),
+            _ => self.confine(&rel)?,
+        };
         let record = lookup.artifact(&rel)?;
         check_artifact(&path, meta.as_ref(), record.as_ref(), opts.verify)?;
         Ok(path)
@@ -229,16 +254,22 @@ pub const EXPORT_FORMAT: &str = "smartcache-dataset-export";
 /// What `export` writes: for one variant, each source path and the artifact serving it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Export {
+    /// [`EXPORT_FORMAT`].
     pub format: String,
+    /// The version of the export format (1).
     pub version: u32,
+    /// The variant exported.
     pub variant: String,
+    /// The producer whose artifacts serve it.
     pub producer: String,
+    /// The artifacts' extension (empty: none).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub ext: String,
     /// Absolute source path → artifact path relative to the cache directory.
     pub artifacts: BTreeMap<String, String>,
     /// Entries with no artifact to serve (not built yet, or deleted).
     pub missing: Vec<String>,
+    /// Index fallbacks and migrations worked around.
     #[serde(skip)]
     pub warnings: Vec<String>,
 }

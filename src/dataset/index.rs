@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// An index as loaded, with what the caller should tell the user about it.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The index.
     pub index: Index,
     /// Fallbacks taken and damaged files met, one sentence each.
     pub warnings: Vec<String>,

@@ -20,7 +20,9 @@ use std::io;
 pub struct Problem {
     /// The source path whose artifact is at fault.
     pub source: String,
+    /// The variant.
     pub variant: String,
+    /// What is wrong.
     pub problem: String,
     /// The artifact is on disk but its content is not what was recorded (`repair`
     /// removes it so that a build makes it again).
@@ -31,9 +33,13 @@ pub struct Problem {
 /// The answer of [`DatasetCache::verify`].
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
+    /// Index entries checked.
     pub entries: usize,
+    /// Artifacts read and checked.
     pub artifacts_checked: usize,
+    /// What is wrong, sorted.
     pub problems: Vec<Problem>,
+    /// Index fallbacks and migrations worked around.
     #[serde(skip)]
     pub warnings: Vec<String>,
 }
@@ -41,14 +47,17 @@ pub struct VerifyReport {
 /// The answer of [`DatasetCache::gc`].
 #[derive(Debug, Clone, Serialize)]
 pub struct GcReport {
+    /// Whether nothing was deleted (what would be is listed).
     pub dry_run: bool,
     /// Orphaned files (deleted unless `dry_run`).
     pub count: usize,
+    /// Their total size.
     pub bytes: u64,
     /// Their paths relative to the cache directory, sorted.
     pub paths: Vec<String>,
     /// Artifact records no entry references (dropped from the index unless `dry_run`).
     pub stale_records: usize,
+    /// Index fallbacks and migrations worked around.
     #[serde(skip)]
     pub warnings: Vec<String>,
 }

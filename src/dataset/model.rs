@@ -23,7 +23,9 @@ pub const VERSION: u32 = 3;
 /// The whole index as values (what [`super::index::load`] returns).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Index {
+    /// The index format tag.
     pub format: String,
+    /// The index format version.
     pub version: u32,
     /// RFC 3339 UTC time of the last save (for people; the racy rule uses per-entry times).
     pub written_at: String,
@@ -58,7 +60,9 @@ impl Default for Index {
 /// Which producer serves a variant, and the extension its artifacts carry.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct VariantInfo {
+    /// The producer whose artifacts serve the variant.
     pub producer: String,
+    /// The extension its artifacts carry (empty: none).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub ext: String,
 }
@@ -66,6 +70,7 @@ pub struct VariantInfo {
 /// One source file (or item: a file and its sidecars).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Entry {
+    /// The source's fingerprint when it was recorded.
     pub fp: Fingerprint,
     /// Wall-clock time (ns since the epoch) just before `fp` was taken; see
     /// [`Fingerprint::is_racy`]. Also the entry's age when records are folded.
@@ -80,9 +85,13 @@ pub struct Entry {
 /// One derived artifact.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Artifact {
+    /// xxh3-128 of the source content the artifact was made from.
     pub source_hash: String,
+    /// The variant it serves.
     pub variant: String,
+    /// The producer that made it.
     pub producer: String,
+    /// Its size in bytes.
     pub size: u64,
     /// xxh3-128 of the artifact's bytes, for `verify`.
     pub checksum: String,
@@ -98,9 +107,13 @@ pub struct Artifact {
 /// Why a source could not be built, kept until a build of it succeeds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Failure {
+    /// The variant being built.
     pub variant: String,
+    /// The producer that failed.
     pub producer: String,
+    /// The error (the end of the transform's stderr, or its message).
     pub error: String,
+    /// When, RFC 3339 UTC.
     pub at: String,
 }
 

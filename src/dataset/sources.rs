@@ -94,6 +94,7 @@ pub struct Sidecar<'a> {
 }
 
 impl Sidecar<'_> {
+    /// The sidecar's full path.
     pub fn path(&self) -> String {
         join(self.dir, self.name)
     }
@@ -206,6 +207,7 @@ impl<'a> SourceFile<'a> {
 pub struct Shard {
     /// 1-based.
     pub k: u32,
+    /// How many shards in all.
     pub n: u32,
 }
 

@@ -58,8 +58,11 @@ pub enum ArtifactState {
 /// One file in a status report.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileStatus {
+    /// The source (absolute).
     pub path: String,
+    /// Its state since the last record.
     pub state: FileState,
+    /// Its content hash, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
     /// Another source in the cache has identical content.
@@ -67,6 +70,7 @@ pub struct FileStatus {
     /// Variant → artifact state (not for removed or unreadable files).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub artifacts: BTreeMap<String, ArtifactState>,
+    /// Why it could not be read, for an unreadable file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The error of the last failed build of this file, if it has not been built since.
@@ -77,11 +81,17 @@ pub struct FileStatus {
 /// Totals of a status report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatusCounts {
+    /// Files new since the last build.
     pub new: usize,
+    /// Files whose content changed.
     pub changed: usize,
+    /// Files whose metadata moved but content did not.
     pub touched: usize,
+    /// Files unchanged.
     pub unchanged: usize,
+    /// Indexed files gone from the sources.
     pub removed: usize,
+    /// Files that cannot be read (broken links, special files, non-UTF-8 names).
     pub unreadable: usize,
     /// Files whose content another source also has.
     pub deduplicated: usize,
@@ -98,12 +108,16 @@ pub struct StatusCounts {
 /// The answer of [`DatasetCache::status`].
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
+    /// The variants looked at.
     pub variants: Vec<String>,
+    /// The totals.
     pub counts: StatusCounts,
+    /// Bytes read to validate files.
     pub bytes_hashed: u64,
     /// Entries re-stamped ([`StatusOptions::update`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub updated: usize,
+    /// The files (only those needing attention with `changes_only`).
     pub files: Vec<FileStatus>,
     /// Index fallbacks and migrations (also printed by the CLI on stderr).
     #[serde(skip)]

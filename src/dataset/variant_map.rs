@@ -18,6 +18,7 @@ pub struct VariantMap {
 }
 
 impl VariantMap {
+    /// An empty map.
     pub fn new() -> VariantMap {
         VariantMap::default()
     }
@@ -42,10 +43,12 @@ impl VariantMap {
         }
     }
 
+    /// How many variants.
     pub fn len(&self) -> usize {
         self.pairs.len()
     }
 
+    /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
     }

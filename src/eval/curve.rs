@@ -68,9 +68,13 @@ pub enum Extrap {
 /// One key, with its effective (sticky) letters resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Key {
+    /// The key's frame.
     pub frame: f64,
+    /// The value at that frame.
     pub value: f64,
+    /// How the curve goes from this key to the next.
     pub interp: Interp,
+    /// How the curve goes on past the first or last key.
     pub extrap: Extrap,
     /// `s`: the left slope (also the right one unless `t` is given).
     pub left_slope: Option<f64>,

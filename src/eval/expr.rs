@@ -29,7 +29,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Reference {
     // Fields in alphabetical order so that serialising the struct directly is canonical.
+    /// The knob's name.
     pub knob: String,
+    /// The node's name, as written (`Blur1`, `parent`, empty for the node itself).
     pub node: String,
     /// The knob is read at frames other than the current one (`Blur1.size(frame-1)`):
     /// its whole animation matters, not only its value at the frame.

@@ -20,8 +20,11 @@
 /// How a key shapes the segment after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FInterp {
+    /// Held until the next key.
     Constant,
+    /// A straight line to the next key.
     Linear,
+    /// A cubic Bezier through the key's right handle and the next key's left one.
     Bezier,
     /// An easing family (`SINE`, `QUAD`, …, `ELASTIC`), by name.
     Easing(Easing),
@@ -31,6 +34,7 @@ pub enum FInterp {
 
 /// The easing families of Blender's dynamic interpolations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // Blender's names, one per family.
 pub enum Easing {
     Sine,
     Quad,
@@ -47,13 +51,19 @@ pub enum Easing {
 /// One key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FKey {
+    /// Where the key is.
     pub frame: f64,
+    /// Its value.
     pub value: f64,
+    /// How the segment after it is shaped.
     pub interp: FInterp,
     /// `EASE_IN`, `EASE_OUT`, `EASE_IN_OUT`, `AUTO`.
     pub easing: Option<String>,
+    /// The left Bezier handle, `(frame, value)`.
     pub left: Option<(f64, f64)>,
+    /// The right Bezier handle, `(frame, value)`.
     pub right: Option<(f64, f64)>,
+    /// The overshoot of a `BACK` easing.
     pub back: Option<f64>,
     /// The key's text: its frame and value alone, with what shapes the segment after
     /// it (interpolation, easing, right handle), with its left handle, and whole.
@@ -78,6 +88,7 @@ impl FKey {
 pub struct FCurve {
     /// The header words: `fcurve`, the extrapolation and the modifiers.
     pub flags: Vec<String>,
+    /// Extrapolation is linear (else constant).
     pub linear_extrapolation: bool,
     /// Modifier types.
     pub modifiers: Vec<String>,

@@ -41,14 +41,27 @@ pub enum Part {
     /// Text that is hashed as written.
     Plain(Range<usize>),
     /// An animation: keys, optionally with an expression.
-    Curve { span: Range<usize>, curve: Curve },
+    Curve {
+        /// Its byte range in the knob text.
+        span: Range<usize>,
+        /// The parsed curve.
+        curve: Curve,
+    },
     /// A Blender F-curve (`{fcurve …}`, see [`super::fcurve`]), understood whole.
-    FCurve { span: Range<usize>, curve: FCurve },
+    FCurve {
+        /// Its byte range in the knob text.
+        span: Range<usize>,
+        /// The parsed F-curve.
+        curve: FCurve,
+    },
     /// A computed value: a Nuke expression, a Tcl string, or opaque data whose
     /// dependencies were extracted but whose value cannot be derived.
     Expression {
+        /// Its byte range in the knob text.
         span: Range<usize>,
+        /// What kind of expression.
         kind: ExprKind,
+        /// The parsed expression and what it reads.
         expr: Expression,
     },
 }
@@ -301,7 +314,9 @@ pub struct FrameValue<'a> {
     pub refs: &'a [Reference],
     /// The frame number must be part of the manifest.
     pub time_dependent: bool,
+    /// Parts of the value that cannot be analysed, as written.
     pub unresolvable: &'a [String],
+    /// The value's parts at the frame.
     pub value: Vec<FramePart<'a>>,
 }
 
@@ -329,13 +344,22 @@ pub enum FramePart<'a> {
     /// that influence the frame (`None` for a span, or a curve without keys). `text`
     /// (the curve as written) is for display only and is not serialised.
     Curve {
+        /// The curve's flags as written.
         flags: &'a [String],
+        /// The keys that can influence the frame, canonical text.
         keys: Vec<&'a str>,
+        /// The value at the frame.
         value: Option<f64>,
+        /// The curve as written (display only, not hashed).
         text: &'a str,
     },
     /// A component kept as written, tagged with what it is.
-    Raw { tag: &'static str, text: &'a str },
+    Raw {
+        /// What the component is.
+        tag: &'static str,
+        /// The component as written.
+        text: &'a str,
+    },
 }
 
 impl Serialize for FrameValue<'_> {

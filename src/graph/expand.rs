@@ -75,25 +75,41 @@ pub struct Expansion {
 /// Why a script's references could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ExpandError {
+    /// A gizmo or nested script that cannot be read.
     #[error("{node}: cannot read {}: {source}", path.display())]
     Read {
+        /// The node that names it.
         node: String,
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: Box<LoadError>,
     },
+    /// A gizmo or nested script that includes itself.
     #[error("{node}: {} includes itself (through {})", path.display(), chain.join(" -> "))]
     Cycle {
+        /// The node that names it.
         node: String,
+        /// The file.
         path: PathBuf,
+        /// The files through which it does.
         chain: Vec<String>,
     },
     #[error("{node}: gizmos and nested scripts include each other more than {MAX_DEPTH} deep")]
-    TooDeep { node: String },
+    /// Inclusions nested deeper than the limit.
+    TooDeep {
+        /// The node where the limit was reached.
+        node: String,
+    },
+    /// A nested script that does not exist.
     #[error("{node}.{knob}: nested script {} does not exist", path.display())]
     Missing {
+        /// The node that names it.
         node: String,
+        /// The knob naming it.
         knob: String,
+        /// The path it names.
         path: PathBuf,
     },
 }
@@ -258,11 +274,13 @@ fn literal_path(text: &str) -> String {
 }
 
 fn read(node: &str, path: &Path) -> Result<Script, ExpandError> {
-    super::load(path).map_err(|e| ExpandError::Read {
-        node: node.to_string(),
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })
+    super::LoadedScript::read(path)
+        .map(|l| l.script)
+        .map_err(|e| ExpandError::Read {
+            node: node.to_string(),
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
 }
 
 /// The first `<class>.gizmo` on the plugin path (see the module docs).

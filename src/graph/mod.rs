@@ -14,7 +14,7 @@ pub mod expand;
 mod load;
 mod walk;
 
-pub use load::{load, load_bytes, LoadError};
+pub use load::{load_bytes, LoadError, LoadedScript};
 
 pub use walk::{CycleError, Dependency};
 
@@ -30,9 +30,13 @@ pub type NodeId = NodeIndex<u32>;
 /// Where something was read from: 1-based line and column, and the byte range.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Span {
+    /// 1-based line.
     pub line: u32,
+    /// 1-based column (in characters).
     pub col: u32,
+    /// Byte offset of the start.
     pub start: usize,
+    /// Byte offset of the end (exclusive).
     pub end: usize,
 }
 
@@ -41,11 +45,14 @@ pub struct Span {
 /// `addUserKnob` declarations are kept as knobs named `addUserKnob`, in file order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Knob {
+    /// The knob's name.
     pub name: String,
+    /// The knob's exact text.
     pub value: String,
 }
 
 impl Knob {
+    /// A knob named `name` with text `value`.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -59,6 +66,7 @@ impl Knob {
 pub struct Node {
     /// Full dotted name, e.g. `Group1.Blur1`.
     pub name: String,
+    /// The node class (`Blur`, `Group`, a gizmo's name).
     pub class: String,
     /// Knobs in file order. For a clone: the source's knobs with the clone block's own
     /// knobs layered on top (a knob the block repeats replaces the source's value).
@@ -69,6 +77,7 @@ pub struct Node {
     pub input_count: usize,
     /// The node this one is a clone of.
     pub clone_of: Option<NodeId>,
+    /// Where the node was read from.
     pub span: Span,
     /// Opens a scope of children: a group class, or a node whose definition was read
     /// from a gizmo file or a nested script (see [`expand`]).
@@ -86,6 +95,7 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node with no knobs, inputs or parent.
     pub fn new(name: impl Into<String>, class: impl Into<String>) -> Self {
         let class = class.into();
         Self {
@@ -138,6 +148,7 @@ pub fn is_group_class(class: &str) -> bool {
 /// A script: Root settings, the node graph, and where it was read from.
 #[derive(Debug, Clone, Default)]
 pub struct Script {
+    /// The file the script was read from, when known.
     pub path: Option<PathBuf>,
     /// The host the script comes from (`nuke` when `None`), which selects its
     /// node-class profile.
@@ -146,6 +157,7 @@ pub struct Script {
     pub version: Option<String>,
     /// The Root node's knobs (format, fps, first_frame, colour management…).
     pub root: Vec<Knob>,
+    /// The nodes and their input edges.
     pub graph: Graph,
     /// What the reader accepted but a user should hear about (`file:line:col: …`), such
     /// as a knob line with a name and no value (kept as a knob with an empty value, as
@@ -191,6 +203,7 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// An empty graph.
     pub fn new() -> Self {
         Self::default()
     }
@@ -213,10 +226,12 @@ impl Graph {
         n.input_count = n.input_count.max(slot + 1);
     }
 
+    /// The node `id`.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.g[id]
     }
 
+    /// The node `id`, to change.
     pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
         &mut self.g[id]
     }
@@ -226,10 +241,12 @@ impl Graph {
         self.by_name.get(name).copied()
     }
 
+    /// How many nodes.
     pub fn len(&self) -> usize {
         self.g.node_count()
     }
 
+    /// Whether there is no node.
     pub fn is_empty(&self) -> bool {
         self.g.node_count() == 0
     }

@@ -10,6 +10,7 @@ use std::fmt;
 /// A cycle in the graph, named by the nodes on it in order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct CycleError {
+    /// The nodes of the cycle, in order.
     pub nodes: Vec<String>,
 }
 
@@ -31,6 +32,7 @@ impl fmt::Display for CycleError {
 /// closure's order (so a manifest can refer to inputs without using node names).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
+    /// The node depended on.
     pub id: NodeId,
     /// Effective input slots, slot 0 first: position in the closure, or `None` for an
     /// empty slot. Groups are seen through: a group input resolves to the group's

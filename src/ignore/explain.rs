@@ -14,9 +14,11 @@ pub const ROOT_CLASS: &str = "Root";
 pub struct Dropped<'a> {
     /// Full dotted node name (`Root` for the script settings).
     pub node: &'a str,
+    /// The node's class.
     pub class: &'a str,
     /// The knob dropped, or `None` when the whole node is dropped.
     pub knob: Option<&'a str>,
+    /// The rule that fired.
     pub rule: &'a Rule,
 }
 

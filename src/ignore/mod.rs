@@ -127,6 +127,7 @@ impl fmt::Display for RuleKind {
 /// One rule as written: what it does, its pattern, why, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
+    /// Whether the rule names a node class or a knob.
     pub kind: RuleKind,
     /// The pattern as written: `Dot`, `note_font*`, `Roto:toolbar_*`.
     pub pattern: String,
@@ -146,16 +147,24 @@ impl fmt::Display for Rule {
 /// Why a rule file could not be used. Syntax errors point at `origin:line:col`.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
+    /// A rule line that cannot be read.
     #[error("{origin}:{line}:{col}: {message}")]
     Syntax {
+        /// The rule file (or `builtin`).
         origin: String,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         col: usize,
+        /// What was expected.
         message: String,
     },
+    /// A rule file that cannot be read.
     #[error("{}: cannot read rule file: {source}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// What went wrong.
         #[source]
         source: io::Error,
     },
@@ -254,10 +263,12 @@ impl RuleSet {
         &self.rules
     }
 
+    /// How many rules.
     pub fn len(&self) -> usize {
         self.rules.len()
     }
 
+    /// Whether there is no rule.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

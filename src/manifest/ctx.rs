@@ -20,6 +20,7 @@ pub struct Ctx {
     pub frame: Option<f64>,
     /// The window the node's knobs are sampled over.
     pub lo: f64,
+    /// The last time of the window.
     pub hi: f64,
 }
 

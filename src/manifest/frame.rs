@@ -62,7 +62,7 @@ fn numbers_at(value: &KnobValue, f: f64) -> Option<Vec<f64>> {
 
 /// A knob's numeric value at `ctx`, when it is a single number (or `true`/`false`)
 /// that can be read off it; `None` for expressions and anything else. (The frame
-/// layer also evaluates expressions: see [`Prepared::knob_number`].)
+/// layer also evaluates expressions: see `Prepared::knob_number`.)
 pub fn number_at(value: &KnobValue, ctx: Ctx) -> Option<f64> {
     let f = match ctx.frame {
         Some(f) => f,
@@ -218,6 +218,7 @@ impl Knobs for NodeKnobs<'_, '_> {
 /// Per-setup data computed once and shared by every frame: digests of knobs and
 /// records that cannot vary with the frame, and the traversal when it only shifts.
 pub struct Prepared<'s> {
+    /// The setup prepared.
     pub setup: &'s Setup,
     /// Per node, the knobs recorded when it is enabled (not hidden), in order, with
     /// the entry's digest when it is the same at every frame.
@@ -304,6 +305,7 @@ fn memo_key(owner: Option<usize>, k: &SetupKnob, ctx: Ctx) -> (usize, usize, Ctx
 }
 
 impl<'s> Prepared<'s> {
+    /// Prepare `setup` for viewing frames (per-node work done once).
     pub fn new(setup: &'s Setup) -> Self {
         let mut p = Prepared {
             setup,

@@ -17,9 +17,13 @@ pub const MAX_DEPTH: u32 = 32;
 
 /// The reads of one knob (of node `owner`, or of Root when `None`).
 pub struct KnobScope<'a, 's> {
+    /// The prepared setup.
     pub p: &'a Prepared<'s>,
+    /// The node whose knob is evaluated (`None`: Root).
     pub owner: Option<usize>,
+    /// The knob evaluated.
     pub knob: &'s SetupKnob,
+    /// How deep in a chain of reads.
     pub depth: u32,
 }
 

@@ -6,7 +6,7 @@
 //! semantics from the [`Profile`]. Per-frame manifests ([`super::frame`]) are derived
 //! from it, both when hashing and when explaining, so one mechanism serves both. The
 //! setup is what the cache stores (one object shared by all frames, see
-//! [`crate::store::setup`]): its size is about one frame's full manifest however many
+//! [`crate::store::setup_object`]): its size is about one frame's full manifest however many
 //! frames are recorded.
 //!
 //! What is and is not in it, and why:
@@ -42,6 +42,7 @@ use std::sync::Arc;
 pub struct SetupNode {
     /// Full dotted name, for display and explanations only (never hashed).
     pub name: String,
+    /// The node class.
     pub class: String,
     /// What the class does to a frame (from the profile the setup was built with).
     pub sem: Arc<Semantics>,
@@ -82,8 +83,11 @@ impl SetupNode {
 /// A knob of a setup node: its exact text, parsed, with its references resolved.
 #[derive(Debug, Clone)]
 pub struct SetupKnob {
+    /// The knob's name.
     pub name: String,
+    /// Its exact text.
     pub text: String,
+    /// Its text, parsed.
     pub value: KnobValue,
     /// Resolved references, in the order the analysis lists them.
     pub refs: Vec<ResolvedRef>,
@@ -195,10 +199,12 @@ pub fn is_frame_var(name: &str) -> bool {
 pub struct RootFile {
     /// What names it: the Root knob, or `$VAR`.
     pub label: String,
+    /// What kind of file it is.
     pub kind: FileKind,
     /// The Root knob holding the path, or the environment variable's value when the
     /// setup was built (`None` for a knob).
     pub knob: Option<String>,
+    /// For `$VAR`: the variable's value when the setup was built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env_value: Option<String>,
 }
@@ -207,9 +213,17 @@ pub struct RootFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// A knob of a setup node (`node` is a position in [`Setup::nodes`]).
-    Knob { node: usize, knob: String },
+    Knob {
+        /// The node, a position in [`Setup::nodes`].
+        node: usize,
+        /// The knob's name.
+        knob: String,
+    },
     /// A Root setting.
-    Root { knob: String },
+    Root {
+        /// The Root knob's name.
+        knob: String,
+    },
     /// The image of the node itself or of one of its inputs (`input.width`): already in
     /// the closure, so nothing to add.
     Image,
@@ -222,6 +236,7 @@ pub enum Target {
 pub struct ResolvedRef {
     /// The path as written (`Blur1.size`, `parent.gain`).
     pub text: String,
+    /// Where it points.
     pub target: Target,
     /// The reference reads other frames (`Blur1.size(frame-1)`): the whole animation of
     /// the referenced knob matters.
@@ -258,10 +273,13 @@ pub struct Setup {
 /// Errors building a setup.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// The output node is not in the script.
     #[error("no node named \"{0}\" in the script")]
     UnknownNode(String),
+    /// A node that could not be loaded (a gizmo or Precomp script that failed to read).
     #[error("{0}")]
     Unloaded(String),
+    /// The graph has a cycle.
     #[error(transparent)]
     Cycle(#[from] CycleError),
 }

@@ -10,6 +10,7 @@
 
 use super::view::{FileRead, FileState};
 use crate::dataset::fingerprint::Fingerprint;
+use crate::hash::Hex128;
 use crate::store::{CacheDir, StoreError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,14 +59,9 @@ pub struct FileProbe {
     seen: Mutex<HashMap<PathBuf, Known>>,
 }
 
-/// What is remembered of one source file: its stat fingerprint, its content hash, and
-/// when that pair was taken (for the racy-timestamp rule).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Known {
-    pub fingerprint: Fingerprint,
-    pub hash: String,
-    pub recorded_ns: i64,
-}
+/// What is remembered of one source file (the `sources.json` entry, see
+/// [`crate::store::KnownSource`]).
+pub use crate::store::KnownSource as Known;
 
 /// Source fingerprints remembered between runs in `<cache-dir>/sources.json`, so that
 /// checking unchanged plates costs one `stat` each, not a read.
@@ -78,55 +74,23 @@ pub struct Known {
 /// never a wrong answer, so it is rebuilt rather than reported.
 #[derive(Debug, Default, Clone)]
 pub struct SourceIndex {
+    /// Remembered files by path.
     pub entries: HashMap<PathBuf, Known>,
 }
-
-const SOURCE_INDEX_FORMAT: &str = "smartcache-sources";
 
 impl SourceIndex {
     /// Read the index of `cache` (empty when absent or damaged; the store refuses one
     /// that is a symlink leading out of the cache).
     pub fn load(cache: &CacheDir) -> Result<SourceIndex, StoreError> {
-        match cache.read_sources() {
-            Ok(bytes) => Ok(bytes.map(|b| Self::decode(&b)).unwrap_or_default()),
-            Err(e) if e.is_damage() => Ok(SourceIndex::default()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The index in `bytes`, empty when they are not one.
-    fn decode(bytes: &[u8]) -> SourceIndex {
-        #[derive(serde::Deserialize)]
-        struct Wire {
-            format: String,
-            entries: HashMap<PathBuf, Known>,
-        }
-        match serde_json::from_slice::<Wire>(bytes) {
-            Ok(w) if w.format == SOURCE_INDEX_FORMAT => SourceIndex { entries: w.entries },
-            _ => SourceIndex::default(),
-        }
+        Ok(SourceIndex {
+            entries: cache.load_sources()?,
+        })
     }
 
     /// Merge `new` observations into the index of `cache` and write it atomically,
     /// under the cache's lock so that concurrent recorders keep each other's entries.
     pub fn save(cache: &CacheDir, new: HashMap<PathBuf, Known>) -> Result<(), StoreError> {
-        if new.is_empty() {
-            return Ok(());
-        }
-        cache.update_sources(|current| {
-            let mut index = current.map(|b| Self::decode(&b)).unwrap_or_default();
-            for (path, k) in new {
-                match index.entries.get(&path) {
-                    Some(old) if old.recorded_ns > k.recorded_ns => {}
-                    _ => {
-                        index.entries.insert(path, k);
-                    }
-                }
-            }
-            let entries: std::collections::BTreeMap<_, _> = index.entries.iter().collect();
-            let doc = serde_json::json!({"format": SOURCE_INDEX_FORMAT, "version": 1, "entries": entries});
-            serde_json::to_vec(&doc).expect("JSON serializes")
-        })
+        cache.merge_sources(new)
     }
 }
 
@@ -152,7 +116,7 @@ impl FileProbe {
 
     fn content(&self, path: &Path) -> FileState {
         if let Some(k) = self.seen.lock().expect("not poisoned").get(path) {
-            return FileState::Content(k.hash.clone());
+            return FileState::Content(k.hash.to_string());
         }
         let fingerprint = match Fingerprint::of(path) {
             Ok(fp) => fp,
@@ -169,17 +133,18 @@ impl FileProbe {
             Some(k) => k,
             None => {
                 let recorded_ns = crate::dataset::fingerprint::now_ns();
-                match crate::dataset::hash_file(path) {
+                let hash = crate::dataset::hash_file(path).map_err(|e| e.to_string());
+                match hash.and_then(|h| Hex128::parse(&h).map_err(|e| e.to_string())) {
                     Ok(hash) => Known {
                         fingerprint,
                         hash,
                         recorded_ns,
                     },
-                    Err(e) => return FileState::Unreadable(e.to_string()),
+                    Err(e) => return FileState::Unreadable(e),
                 }
             }
         };
-        let hash = known.hash.clone();
+        let hash = known.hash.to_string();
         self.seen
             .lock()
             .expect("not poisoned")
@@ -262,7 +227,7 @@ mod tests {
         let fingerprint = Fingerprint::of(&plate).unwrap();
         let remembered = |fingerprint, recorded_ns| Known {
             fingerprint,
-            hash: "remembered".into(),
+            hash: Hex128::of(b"remembered"),
             recorded_ns,
         };
         // Taken well after the file's last change: trusted without reading.
@@ -273,7 +238,7 @@ mod tests {
             .insert(plate.clone(), remembered(fingerprint, later));
         assert_eq!(
             FileProbe::with_index(dir.path(), index.clone()).content(&plate),
-            FileState::Content("remembered".into())
+            FileState::Content(Hex128::of(b"remembered").to_string())
         );
         // Taken in the same tick as the change (racy): read again.
         let racy = SourceIndex {
@@ -292,14 +257,14 @@ mod tests {
         let probe = FileProbe::with_index(dir.path(), index);
         assert_ne!(
             probe.content(&plate),
-            FileState::Content("remembered".into())
+            FileState::Content(Hex128::of(b"remembered").to_string())
         );
         // What was learned is saved and loaded back.
         let cache = CacheDir::new(dir.path());
         SourceIndex::save(&cache, probe.into_observations()).unwrap();
         let back = SourceIndex::load(&cache).unwrap();
         assert_eq!(
-            back.entries[&plate].hash,
+            back.entries[&plate].hash.to_string(),
             crate::dataset::hash_file(&plate).unwrap()
         );
     }

@@ -23,11 +23,13 @@ use xxhash_rust::xxh3::xxh3_128;
 /// Format tag and version inside every hashed frame. Version 2: typed views, time
 /// contexts with knob windows, class semantics from the profile.
 pub const FRAME_FORMAT: &str = "smartcache-frame";
+/// Version of [`FRAME_FORMAT`] this build hashes.
 pub const FRAME_VERSION: u32 = 2;
 
 /// The manifest of one frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameView<'s> {
+    /// The frame.
     pub frame: f64,
     /// Root settings every node reads.
     pub root: Vec<KnobEntry<'s>>,
@@ -47,7 +49,9 @@ pub struct Record<'s> {
     pub node: usize,
     /// Full name (for display; not hashed).
     pub name: &'s str,
+    /// The node class.
     pub class: &'s str,
+    /// The time context it was visited in.
     pub ctx: Ctx,
     /// Active inputs, as positions in [`FrameView::records`].
     pub inputs: Vec<Option<usize>>,
@@ -67,7 +71,9 @@ pub struct Record<'s> {
 /// A time recorded in a manifest: a frame, or a span of times.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stamp {
+    /// One frame.
     Frame(f64),
+    /// A span of times, first to last.
     Span(f64, f64),
 }
 
@@ -80,6 +86,7 @@ impl Stamp {
         }
     }
 
+    /// The stamp as shown in explanations (`1050`, `1040-1060`, `every frame`).
     pub fn describe(&self) -> String {
         match self {
             Stamp::Frame(f) => format_f64(*f),
@@ -92,13 +99,16 @@ impl Stamp {
 /// A knob and its entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnobEntry<'s> {
+    /// The knob's name.
     pub name: &'s str,
+    /// Its entry.
     pub entry: Entry<'s>,
 }
 
 /// A knob's value in a context, with what it reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry<'s> {
+    /// The value at the frame.
     pub value: FrameValue<'s>,
     /// The time, when the value depends on it in a way not captured by the value
     /// itself (an expression reading the frame).
@@ -116,6 +126,7 @@ pub struct Entry<'s> {
 pub struct Read<'s> {
     /// The path as written (`Blur1.size`, `parent.gain`).
     pub path: &'s str,
+    /// What it was worth.
     pub value: ReadValue<'s>,
 }
 
@@ -126,7 +137,10 @@ pub enum ReadValue<'s> {
     /// context in a frame).
     Knob(Rc<Entry<'s>>),
     /// The node exists but does not set the knob: its class default.
-    Default { class: &'s str },
+    Default {
+        /// The node's class.
+        class: &'s str,
+    },
     /// A Root setting at its default.
     RootDefault,
     /// A node's image property (`width`, `bbox`): the image is in the closure.
@@ -146,6 +160,7 @@ pub struct FileRead {
     pub knob: String,
     /// The path as resolved (relative paths as the script writes them).
     pub path: String,
+    /// What was found.
     pub state: FileState,
 }
 
@@ -155,6 +170,7 @@ pub struct FileRead {
 pub enum FileState {
     /// Its content hash (xxh3-128).
     Content(String),
+    /// It does not exist.
     Missing,
     /// It exists but could not be read (the reason).
     Unreadable(String),
@@ -163,6 +179,7 @@ pub enum FileState {
 }
 
 impl FileState {
+    /// The state as shown in explanations.
     pub fn describe(&self) -> String {
         match self {
             FileState::Content(h) => h.clone(),
@@ -179,6 +196,7 @@ impl FileState {
 /// Writes a value's canonical bytes: every field tagged, every text and list length
 /// prefixed, so that no two different values write the same bytes.
 pub trait Canon {
+    /// Write the canonical bytes of `self` to `out`.
     fn canon(&self, out: &mut Vec<u8>);
 
     /// xxh3-128 of the canonical bytes.
@@ -394,7 +412,7 @@ pub(crate) fn put_files(out: &mut Vec<u8>, files: &[FileRead]) {
 }
 
 impl Record<'_> {
-    /// The digest of the record's content (see [`put_record_head`]).
+    /// The digest of the record's content (see `put_record_head`).
     pub fn digest(&self) -> u128 {
         let mut out = Vec::new();
         put_record_head(&mut out, self.class, self.disabled, self.stamp);

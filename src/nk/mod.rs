@@ -25,9 +25,3 @@ use std::path::Path;
 pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, ParseError> {
     parser::Parser::new(bytes, path).run()
 }
-
-/// Read and parse a script file.
-pub fn read_file(path: &Path) -> Result<Script, ParseError> {
-    let bytes = std::fs::read(path).map_err(|e| ParseError::io(path.to_path_buf(), &e))?;
-    parse(&bytes, Some(path))
-}

@@ -51,21 +51,36 @@ const FINGERPRINT_TAG: &str = "smartcache-profile v1\n";
 /// Why a profile could not be used. Syntax errors point at `origin:line:col`.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
+    /// A profile line that cannot be read.
     #[error("{origin}:{line}:{col}: {message}")]
     Syntax {
+        /// The profile file (or `builtin`).
         origin: String,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         col: usize,
+        /// What was expected.
         message: String,
     },
+    /// A profile file that cannot be read.
     #[error("{}: cannot read profile: {source}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// What went wrong.
         #[source]
         source: std::io::Error,
     },
     #[error("{origin}: {message}")]
-    Invalid { origin: String, message: String },
+    /// A profile that reads but does not make sense.
+    Invalid {
+        /// The profile file.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No built-in profile for this host.
     #[error("no built-in profile for host `{0}` (built in: nuke, blender)")]
     UnknownHost(String),
 }

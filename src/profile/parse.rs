@@ -19,18 +19,31 @@ pub const MAX_PATTERN: usize = 512;
 /// One property of a line: `name` or `name=value`, with the byte offset of its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prop {
+    /// The property's name.
     pub name: String,
+    /// Its value, when given.
     pub value: Option<String>,
+    /// Byte offset of the name in the line.
     pub at: usize,
 }
 
 /// What a line says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Directive {
+    /// `profile NAME`: the profile's name.
     Profile(String),
+    /// `known CLASS…`: classes of the host with no special semantics.
     Known(Vec<String>),
-    Class { pattern: String, props: Vec<Prop> },
+    /// `class PATTERN PROP…`: the semantics of the classes the pattern matches.
+    Class {
+        /// The class pattern (globs allowed).
+        pattern: String,
+        /// Its properties.
+        props: Vec<Prop>,
+    },
+    /// `unknown PROP…`: what to assume of a class the profile does not know.
     Unknown(Vec<Prop>),
+    /// `root PROP…`: how Root settings are read.
     Root(Vec<Prop>),
 }
 
@@ -59,6 +72,7 @@ impl Directive {
 /// A directive and where it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    /// What it says.
     pub directive: Directive,
     /// `origin:line`.
     pub origin: String,

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 /// the manifest covers each. No default means "unknown": the manifest is conservative.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnobRef {
+    /// The knob names to try, in order.
     pub names: Vec<String>,
+    /// The values when the node sets none (empty: unknown).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub defaults: Vec<String>,
 }
@@ -46,16 +48,25 @@ pub enum Inputs {
     #[default]
     All,
     /// The one input a selector knob names (Switch): `which` clamped to the inputs.
-    Select { which: KnobRef },
+    Select {
+        /// The selector knob.
+        which: KnobRef,
+    },
     /// The inputs a fractional selector blends (Dissolve): floor and ceil of `which`.
-    Blend { which: KnobRef },
+    Blend {
+        /// The blend knob.
+        which: KnobRef,
+    },
 }
 
 /// A shutter: how long it stays open and where it opens relative to the frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shutter {
+    /// How long the shutter stays open, in frames.
     pub shutter: Option<KnobRef>,
+    /// Where it opens relative to the frame (`start`, `centred`, `end`, `custom`).
     pub offset: Option<KnobRef>,
+    /// The opening offset when `offset` is `custom`.
     pub custom: Option<KnobRef>,
 }
 
@@ -64,11 +75,17 @@ pub struct Shutter {
 /// and after the range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Clip {
+    /// The clip's first frame.
     pub first: Option<KnobRef>,
+    /// The clip's last frame.
     pub last: Option<KnobRef>,
+    /// The frame mode (`expression`, `start at`, `offset`).
     pub mode: Option<KnobRef>,
+    /// The mode's frame value.
     pub frame: Option<KnobRef>,
+    /// What happens before the range (`hold`, `loop`, `bounce`, `black`).
     pub before: Option<KnobRef>,
+    /// What happens after the range.
     pub after: Option<KnobRef>,
     /// What a missing file becomes (`nearest frame`: the nearest existing one).
     #[serde(default)]
@@ -101,26 +118,39 @@ pub enum Time {
     Local,
     /// `f - offset`; every frame when `reverse` is on (it depends on the input's range).
     Offset {
+        /// The offset in frames.
         offset: Option<KnobRef>,
+        /// Whether the input is played backwards.
         reverse: Option<KnobRef>,
     },
     /// The held frame: `frame`, or with `increment` N the latest N-th frame from it.
     Hold {
+        /// The held frame.
         frame: Option<KnobRef>,
+        /// Hold every N-th frame from `frame`.
         increment: Option<KnobRef>,
     },
     /// `count - 1` frames before f and f; with `use_range` on, `first` to `last`.
     Range {
+        /// How many frames are read.
         count: Option<KnobRef>,
+        /// The range's first frame (with `use_range`).
         first: Option<KnobRef>,
+        /// The range's last frame (with `use_range`).
         last: Option<KnobRef>,
+        /// Whether `first`-`last` is read instead of `count` frames.
         use_range: Option<KnobRef>,
     },
     /// `f - behind` to f.
-    Behind { behind: Option<KnobRef> },
+    Behind {
+        /// How many frames back.
+        behind: Option<KnobRef>,
+    },
     /// Every time in the shutter around f (TimeBlur), in `divisions` samples.
     Samples {
+        /// How many samples.
         divisions: Option<KnobRef>,
+        /// The shutter sampled.
         shutter: Shutter,
     },
     /// The whole frames around f (floor and ceil).
@@ -129,18 +159,28 @@ pub enum Time {
     Clip(Clip),
     /// A retime: `in_first + (f - out_first) * speed`, blended over `shutter`.
     Retime {
+        /// The input range's first frame.
         in_first: Option<KnobRef>,
+        /// The input range's last frame.
         in_last: Option<KnobRef>,
+        /// The output range's first frame.
         out_first: Option<KnobRef>,
+        /// The speed.
         speed: Option<KnobRef>,
+        /// Whether the input is played backwards.
         reverse: Option<KnobRef>,
+        /// What happens before the range.
         before: Option<KnobRef>,
+        /// What happens after the range.
         after: Option<KnobRef>,
+        /// The shutter blended over.
         shutter: Option<KnobRef>,
     },
     /// The frame a lookup curve gives at f, blended over `shutter`.
     Lookup {
+        /// The lookup curve.
         lookup: Option<KnobRef>,
+        /// The shutter blended over.
         shutter: Option<KnobRef>,
     },
     /// Every frame.
@@ -151,9 +191,13 @@ pub enum Time {
 /// `inputs`, its inputs) over the shutter window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MotionBlur {
+    /// The knob that turns motion blur on.
     pub on: KnobRef,
+    /// The value `on` must exceed (text, as written).
     pub above: String,
+    /// The shutter window.
     pub shutter: Shutter,
+    /// Whether the inputs are sampled over it too.
     pub inputs: bool,
 }
 
@@ -226,7 +270,9 @@ impl FileKind {
 /// A knob that names a file, and what kind of file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileKnob {
+    /// The knob.
     pub knob: String,
+    /// What kind of file it names.
     pub kind: FileKind,
 }
 
@@ -234,8 +280,10 @@ pub struct FileKnob {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum RootReads {
+    /// None besides those every node reads.
     #[default]
     None,
+    /// These settings.
     Some(Vec<String>),
     /// Every Root setting.
     All,
@@ -260,6 +308,7 @@ pub struct Semantics {
     /// The output is input 0 (wiring only).
     #[serde(default)]
     pub pass: bool,
+    /// Which inputs it reads.
     #[serde(default)]
     pub inputs: Inputs,
     /// The knob that disables the node (`None`: it cannot be disabled).
@@ -268,8 +317,10 @@ pub struct Semantics {
     /// 0). A negative slot passes nothing; a value that is not a slot, every input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_input: Option<KnobRef>,
+    /// Which frames of its inputs it reads.
     #[serde(default)]
     pub time: Time,
+    /// Its motion blur, if it has one.
     #[serde(default)]
     pub blur: Option<MotionBlur>,
     /// Its own knobs are read at every frame.
@@ -282,8 +333,10 @@ pub struct Semantics {
     /// a number, as written).
     #[serde(default)]
     pub pad: Option<String>,
+    /// The knobs that name files.
     #[serde(default)]
     pub files: Vec<FileKnob>,
+    /// The Root settings it reads besides those every node reads.
     #[serde(default)]
     pub reads_root: RootReads,
 }

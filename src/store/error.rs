@@ -11,7 +11,9 @@ pub enum StoreError {
     /// An I/O operation failed on `path`.
     #[error("{path}: {source}", path = path.display())]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What went wrong.
         #[source]
         source: io::Error,
     },
@@ -25,17 +27,24 @@ pub enum StoreError {
     /// reported by serde_json.
     #[error("{path}:{line}:{column}: {message}", path = path.display())]
     Json {
+        /// The file.
         path: PathBuf,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         column: usize,
+        /// What serde_json reported.
         message: String,
     },
 
     /// The file parsed as JSON but is not a smartcache `hash.json`.
     #[error("{path}: not a smartcache hash file (format is {found:?}, expected {expected:?})", path = path.display())]
     WrongFormat {
+        /// The file.
         path: PathBuf,
+        /// The `format` it has.
         found: String,
+        /// The `format` expected.
         expected: &'static str,
     },
 
@@ -43,8 +52,11 @@ pub enum StoreError {
     /// anyway could misread fields whose meaning changed, so it is refused.
     #[error("{path}: hash file version {found} is not supported (this build reads version {supported})", path = path.display())]
     UnsupportedVersion {
+        /// The file.
         path: PathBuf,
+        /// The `version` it has.
         found: u64,
+        /// The version this build reads.
         supported: u32,
     },
 
@@ -53,36 +65,56 @@ pub enum StoreError {
     /// joined onto a path).
     #[error("{path}: {field}: {message}", path = path.display())]
     InvalidField {
+        /// The file.
         path: PathBuf,
+        /// The field, as a path (`frames.1001.hash`).
         field: String,
+        /// What is wrong with its value.
         message: String,
     },
-
-    /// An object name is not a 32-character lowercase hex hash.
-    #[error("{dir}: refusing object name {name:?} (expected 32 lowercase hex characters)", dir = dir.display())]
-    InvalidObjectName { dir: PathBuf, name: String },
 
     /// Bytes offered to [`super::CacheDir::put_object`] or read back from the store are
     /// not a valid object (not JSON, or a malformed `refs` array).
     #[error("{path}: invalid object: {message}", path = path.display())]
-    InvalidObject { path: PathBuf, message: String },
+    InvalidObject {
+        /// The object's file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 
     /// An object's content does not hash to its name: the file was altered or damaged.
     #[error("{path}: object content hashes to {actual}, not to its name", path = path.display())]
-    CorruptObject { path: PathBuf, actual: String },
+    CorruptObject {
+        /// The object's file.
+        path: PathBuf,
+        /// The hash of its content.
+        actual: String,
+    },
 
     /// A snapshot id does not have the form `YYYYMMDDTHHMMSS.mmmZ[-N]`.
     #[error("{dir}: {id:?} is not a snapshot id (expected YYYYMMDDTHHMMSS.mmmZ with an optional -N suffix)", dir = dir.display())]
-    InvalidSnapshotId { dir: PathBuf, id: String },
+    InvalidSnapshotId {
+        /// The cache directory.
+        dir: PathBuf,
+        /// The text given.
+        id: String,
+    },
 
     /// The requested snapshot (or master) does not exist.
     #[error("{path}: no such hash file", path = path.display())]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The hash file.
+        path: PathBuf,
+    },
 
     /// A workflow that reads a cache was pointed at a directory that does not exist
     /// (a typo must not look like a cache with nothing recorded).
     #[error("no cache at {dir}: the directory does not exist", dir = dir.display())]
-    NoCache { dir: PathBuf },
+    NoCache {
+        /// The directory given.
+        dir: PathBuf,
+    },
 }
 
 impl StoreError {

@@ -21,7 +21,7 @@
 //! future version is refused with a message naming it instead of being half understood.
 
 use super::error::{Result, StoreError};
-use crate::hash::is_hex128;
+use crate::hash::Hex128;
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,8 +36,10 @@ pub const VERSION: u32 = 1;
 /// xxh3-128 hash of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptRef {
+    /// The script's path as the caller gave it.
     pub path: String,
-    pub hash: String,
+    /// xxh3-128 of the script's bytes.
+    pub hash: Hex128,
 }
 
 /// Everything in a hash file except its frames and creation time: what was hashed and
@@ -45,6 +47,7 @@ pub struct ScriptRef {
 /// the newest one given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashMeta {
+    /// The script hashed.
     pub script: ScriptRef,
     /// The cached output node, by full name (`Write1`, `Group1.Write1`).
     pub node: String,
@@ -75,38 +78,42 @@ fn is_empty(s: &&str) -> bool {
 /// directory by this module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderRecord {
+    /// Where the render was (as the render pattern gave it).
     pub path: String,
+    /// Its size in bytes.
     pub size: u64,
+    /// Its modification time, in nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
     /// xxh3-128 of the file's content.
-    pub hash: String,
+    pub hash: Hex128,
 }
 
 /// One frame of a hash file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameEntry {
     /// The frame hash: xxh3-128 of the frame's canonical manifest.
-    pub hash: String,
+    pub hash: Hex128,
     /// The id of the setup the frame was hashed from (what the output depends on,
     /// frame-independent, and the hashing version): when a later check builds the same
     /// setup and nothing it reads lives on disk, the frame hash cannot have changed and
     /// is not recomputed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub setup: Option<String>,
+    pub setup: Option<Hex128>,
     /// The manifest object that explains this frame (a batch of the frames hashed
     /// together, which refers to their shared setup); absent when manifests are not
     /// kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<String>,
+    pub manifest: Option<Hex128>,
+    /// The rendered file's fingerprint, when the record was given a render pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub render: Option<RenderRecord>,
 }
 
 impl FrameEntry {
     /// A frame with no render recorded.
-    pub fn new(hash: impl Into<String>) -> Self {
+    pub fn new(hash: Hex128) -> Self {
         Self {
-            hash: hash.into(),
+            hash,
             setup: None,
             manifest: None,
             render: None,
@@ -119,6 +126,7 @@ impl FrameEntry {
 pub struct HashFile {
     /// When the file was produced, to the millisecond.
     pub created: DateTime<Utc>,
+    /// What was hashed, under which rules.
     pub meta: HashMeta,
     /// Frame number to entry; a `BTreeMap` so frames iterate (and serialize) in numeric
     /// order, negative frames first.
@@ -200,9 +208,10 @@ impl HashFile {
 
     /// Parse the bytes of the file at `path` (used only in error messages).
     ///
-    /// Refuses another format, another version, an unparseable `created`, and any frame
-    /// hash that is not 32 lowercase hex characters (frame hashes name manifest objects,
-    /// so a crafted value such as `../../x` must never get near a path).
+    /// Refuses another format, another version, an unparseable `created`, and any hash
+    /// that is not 32 lowercase hex characters (frame hashes name manifest objects, so a
+    /// crafted value such as `../../x` must never get near a path): hashes are parsed
+    /// into [`Hex128`] with the file, the error giving its line and column.
     pub fn from_json(bytes: &[u8], path: &Path) -> Result<Self> {
         let header: Header =
             serde_json::from_slice(bytes).map_err(|e| StoreError::json(path, &e))?;
@@ -239,45 +248,15 @@ impl HashFile {
             },
             frames: wire.frames,
         };
-        file.validate(path)?;
         Ok(file)
-    }
-
-    /// Check the invariants a reader relies on; `path` is the file they are reported
-    /// against (also used before writing, so that nothing unreadable is ever written).
-    pub fn validate(&self, path: &Path) -> Result<()> {
-        for (frame, entry) in &self.frames {
-            if !is_hex128(&entry.hash) {
-                return Err(StoreError::InvalidField {
-                    path: path.to_path_buf(),
-                    field: format!("frames.{frame}.hash"),
-                    message: format!("{:?} is not 32 lowercase hex characters", entry.hash),
-                });
-            }
-            if let Some(m) = entry.setup.as_deref().filter(|m| !is_hex128(m)) {
-                return Err(StoreError::InvalidField {
-                    path: path.to_path_buf(),
-                    field: format!("frames.{frame}.setup"),
-                    message: format!("{m:?} is not 32 lowercase hex characters"),
-                });
-            }
-            if let Some(m) = entry.manifest.as_deref().filter(|m| !is_hex128(m)) {
-                return Err(StoreError::InvalidField {
-                    path: path.to_path_buf(),
-                    field: format!("frames.{frame}.manifest"),
-                    message: format!("{m:?} is not 32 lowercase hex characters"),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// The object names this file refers to: every frame hash (an object may be stored
     /// under a frame's hash) and every frame's manifest object.
-    pub fn frame_hashes(&self) -> impl Iterator<Item = &str> {
+    pub fn frame_hashes(&self) -> impl Iterator<Item = Hex128> + '_ {
         self.frames
             .values()
-            .flat_map(|e| std::iter::once(e.hash.as_str()).chain(e.manifest.as_deref()))
+            .flat_map(|e| std::iter::once(e.hash).chain(e.manifest))
     }
 }
 
@@ -290,7 +269,7 @@ mod tests {
         let meta = HashMeta {
             script: ScriptRef {
                 path: "comp.nk".into(),
-                hash: "0".repeat(32),
+                hash: Hex128::from_u128(0),
             },
             node: "Write1".into(),
             rules: "r".into(),
@@ -298,9 +277,9 @@ mod tests {
             frame_format: 2,
         };
         let mut frames = BTreeMap::new();
-        frames.insert(10, FrameEntry::new("a".repeat(32)));
-        frames.insert(-2, FrameEntry::new("b".repeat(32)));
-        frames.insert(9, FrameEntry::new("c".repeat(32)));
+        frames.insert(10, FrameEntry::new(Hex128::of(b"a")));
+        frames.insert(-2, FrameEntry::new(Hex128::of(b"b")));
+        frames.insert(9, FrameEntry::new(Hex128::of(b"c")));
         HashFile::new(meta, frames)
     }
 
@@ -331,6 +310,20 @@ mod tests {
     fn json_errors_carry_line_and_column() {
         let err = HashFile::from_json(b"{\n  \"format\": oops", Path::new("h.json")).unwrap_err();
         assert_eq!(err.to_string(), "h.json:2:13: expected value");
+    }
+
+    #[test]
+    fn a_hash_that_is_not_hex_is_refused_with_its_position() {
+        let text = String::from_utf8(sample().to_json().unwrap()).unwrap();
+        let good = Hex128::of(b"a").to_string();
+        let text = text.replace(&good, "../../etc/passwd");
+        let err = HashFile::from_json(text.as_bytes(), Path::new("h.json")).unwrap_err();
+        let line = text.lines().position(|l| l.contains("../../")).unwrap() + 1;
+        let col = text.lines().nth(line - 1).unwrap().find("../../").unwrap() + 17;
+        assert_eq!(
+            err.to_string(),
+            format!("h.json:{line}:{col}: \"../../etc/passwd\" is not 32 lowercase hex characters")
+        );
     }
 
     #[test]

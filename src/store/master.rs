@@ -27,6 +27,7 @@ pub const REPLACED_FILE: &str = "hash.json.before-restore";
 /// because `master/hash.json` was damaged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Master {
+    /// The master (or the backup standing in for it).
     pub file: HashFile,
     /// Set when the file is the backup standing in for a damaged master: the caller
     /// shows it as a warning.
@@ -160,8 +161,6 @@ impl CacheDir {
         };
         merged.extend(frames);
         let file = HashFile::new(meta, merged);
-        // Check before anything is touched, so bad input leaves the disk as it was.
-        file.validate(&path)?;
 
         self.ensure_dir(MASTER_DIR)?;
         if let Some(recovery) = recovery.as_mut() {

@@ -37,8 +37,8 @@
 //!   `master/`, a snapshot directory, `.lock`, `sources.json`, `manifests/` or an object;
 //! * every file the store reads is read by [`crate::fsutil::read_limited`]: regular files
 //!   only, at most [`MAX_FILE_LEN`] bytes, checked before the first byte is read;
-//! * names read out of files (object names) are validated with
-//!   [`crate::hash::is_hex128`] before they get near a path.
+//! * hashes read out of files (frame hashes, object names) are parsed into
+//!   [`crate::hash::Hex128`] as the file is parsed, so nothing else can get near a path.
 //!
 //! Workflows call [`CacheDir::check_layout`] before they write anything, so that a
 //! refusal leaves the disk as it was. A damaged master is recovered from its backup
@@ -54,13 +54,19 @@ mod prune;
 pub mod setup_object;
 mod snapshot_id;
 mod snapshots;
+mod sources_file;
 
+/// Every hash in a cache file (re-exported: the store is its main user).
+pub use crate::hash::Hex128;
 pub use error::{Result, StoreError};
 pub use hashfile::{FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, FORMAT, VERSION};
 pub use master::{Master, Recovery, REPLACED_FILE};
 pub use objects::{object_refs, WRITE_WORKERS};
 pub use prune::{PruneOptions, PruneReport, DEFAULT_GRACE};
 pub use snapshot_id::SnapshotId;
+pub use sources_file::{
+    decode_sources, encode_sources, KnownSource, SOURCES_FORMAT, SOURCES_VERSION,
+};
 
 use crate::fsutil::{self, LockGuard};
 use error::io_err;
@@ -79,7 +85,7 @@ pub const BACKUP_FILE: &str = "hash.json.bak";
 /// Name of the lock file at the top of the cache directory.
 pub const LOCK_FILE: &str = ".lock";
 /// Name of the source-file fingerprint index at the top of the cache directory (its
-/// content is [`crate::manifest::source::SourceIndex`]'s business).
+/// format: [`KnownSource`], [`CacheDir::load_sources`]).
 pub const SOURCES_FILE: &str = "sources.json";
 /// The lock file older versions took to write [`SOURCES_FILE`]; no longer used, so
 /// prune removes it once it is older than the grace period.
@@ -251,10 +257,11 @@ impl CacheDir {
     }
 }
 
-/// Serialize `file` and write it atomically to `path`, refusing to write anything that
-/// could not be read back.
+/// Serialize `file` and write it atomically to `path` (its hashes are [`Hex128`]s, so
+/// whatever is written reads back).
+///
+/// [`Hex128`]: crate::hash::Hex128
 fn write_hash_file(path: &Path, file: &HashFile) -> Result<()> {
-    file.validate(path)?;
     let bytes = file.to_json().map_err(|e| StoreError::json(path, &e))?;
     fsutil::atomic_write(path, &bytes)?;
     Ok(())

@@ -8,7 +8,7 @@
 use super::error::{io_err, Result, StoreError};
 use super::{CacheDir, MANIFESTS_DIR};
 use crate::fsutil;
-use crate::hash::{hex128, is_hex128};
+use crate::hash::Hex128;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -31,10 +31,27 @@ struct RefsOnly {
 
 /// The hashes an object lists in its top-level `refs` array (empty when it has none).
 ///
-/// Errors (as text, the caller adds the path) when the bytes are not a JSON object or
-/// `refs` is not an array of strings. The strings are returned as written: callers that
-/// turn one into a path must check it with [`is_hex128`] first.
-pub fn object_refs(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
+/// Errors (as text, the caller adds the path) when the bytes are not a JSON object,
+/// `refs` is not an array of strings, or one of them is not an object name.
+pub fn object_refs(bytes: &[u8]) -> std::result::Result<Vec<Hex128>, String> {
+    raw_refs(bytes)?
+        .iter()
+        .map(|r| Hex128::parse(r).map_err(|_| format!("refs entry {r:?} is not an object name")))
+        .collect()
+}
+
+/// The object names in an object's `refs`, leaving out entries that are not object
+/// names: what prune follows in objects it did not write (a crafted name cannot match
+/// any file prune deletes, so skipping it keeps prune working on a damaged store).
+pub(super) fn reachable_refs(bytes: &[u8]) -> std::result::Result<Vec<Hex128>, String> {
+    Ok(raw_refs(bytes)?
+        .iter()
+        .filter_map(|r| Hex128::parse(r).ok())
+        .collect())
+}
+
+/// The strings of an object's top-level `refs` array.
+fn raw_refs(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         return Err("an object must be a JSON object".into());
@@ -54,7 +71,7 @@ impl CacheDir {
     ///
     /// Each new object costs two fsyncs; to store many at once use
     /// [`CacheDir::put_objects`].
-    pub fn put_object(&self, bytes: &[u8]) -> Result<String> {
+    pub fn put_object(&self, bytes: &[u8]) -> Result<Hex128> {
         let (hash, path) = self.prepare_object(bytes)?;
         if !refresh_if_present(&path, bytes.len())? {
             self.ensure_dir(MANIFESTS_DIR)?;
@@ -72,14 +89,14 @@ impl CacheDir {
     /// once per object. Every object is still written to a temp file, fsynced and
     /// renamed into place; when this returns `Ok`, all of them are durable. On error,
     /// the objects already in place are complete and valid, and no temp file is left.
-    pub fn put_objects<B: AsRef<[u8]> + Sync>(&self, objects: &[B]) -> Result<Vec<String>> {
+    pub fn put_objects<B: AsRef<[u8]> + Sync>(&self, objects: &[B]) -> Result<Vec<Hex128>> {
         let mut names = Vec::with_capacity(objects.len());
         let mut to_write: Vec<(PathBuf, &[u8])> = Vec::new();
         let mut seen = HashSet::new();
         for bytes in objects {
             let bytes = bytes.as_ref();
             let (hash, path) = self.prepare_object(bytes)?;
-            if seen.insert(hash.clone()) && !refresh_if_present(&path, bytes.len())? {
+            if seen.insert(hash) && !refresh_if_present(&path, bytes.len())? {
                 to_write.push((path, bytes));
             }
             names.push(hash);
@@ -128,55 +145,45 @@ impl CacheDir {
     }
 
     /// Hash `bytes`, check they are a valid object, and return the name and path.
-    fn prepare_object(&self, bytes: &[u8]) -> Result<(String, PathBuf)> {
-        let hash = hex128(bytes);
-        let path = self.object_path(&hash)?;
-        let invalid = |message: String| StoreError::InvalidObject {
+    fn prepare_object(&self, bytes: &[u8]) -> Result<(Hex128, PathBuf)> {
+        let hash = Hex128::of(bytes);
+        let path = self.object_path(hash)?;
+        object_refs(bytes).map_err(|message| StoreError::InvalidObject {
             path: path.clone(),
             message,
-        };
-        let refs = object_refs(bytes).map_err(invalid)?;
-        if let Some(bad) = refs.iter().find(|r| !is_hex128(r)) {
-            return Err(invalid(format!("refs entry {bad:?} is not an object name")));
-        }
+        })?;
         Ok((hash, path))
     }
 
     /// Read the object named `hash`, `None` if it is not stored (for example because
     /// manifests were not kept).
     ///
-    /// `hash` usually comes from a `hash.json` on disk, so it is validated: anything but
-    /// 32 lowercase hex characters is refused before it reaches a path, and the content
-    /// must hash to the name ([`StoreError::CorruptObject`] otherwise).
-    pub fn get_object(&self, hash: &str) -> Result<Option<Vec<u8>>> {
-        let (path, bytes) = self.read(self.object_rel(hash)?)?;
+    /// The content must hash to the name ([`StoreError::CorruptObject`] otherwise).
+    pub fn get_object(&self, hash: Hex128) -> Result<Option<Vec<u8>>> {
+        let (path, bytes) = self.read(object_rel(hash))?;
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let actual = hex128(&bytes);
+        let actual = Hex128::of(&bytes);
         if actual != hash {
-            return Err(StoreError::CorruptObject { path, actual });
+            return Err(StoreError::CorruptObject {
+                path,
+                actual: actual.to_string(),
+            });
         }
         Ok(Some(bytes))
     }
 
-    /// The path of object `hash`, after checking the name and that the path (symlinks
-    /// included) stays inside the cache directory.
-    pub(super) fn object_path(&self, hash: &str) -> Result<PathBuf> {
-        self.confined(self.object_rel(hash)?)
+    /// The path of object `hash`, after checking that the path (symlinks included)
+    /// stays inside the cache directory.
+    pub(super) fn object_path(&self, hash: Hex128) -> Result<PathBuf> {
+        self.confined(object_rel(hash))
     }
+}
 
-    /// `manifests/<hash>.json`, relative to the cache directory, once `hash` is checked
-    /// to be an object name.
-    pub(super) fn object_rel(&self, hash: &str) -> Result<PathBuf> {
-        if !is_hex128(hash) {
-            return Err(StoreError::InvalidObjectName {
-                dir: self.manifests_dir(),
-                name: hash.to_string(),
-            });
-        }
-        Ok(Path::new(MANIFESTS_DIR).join(format!("{hash}.json")))
-    }
+/// `manifests/<hash>.json`, relative to the cache directory.
+pub(super) fn object_rel(hash: Hex128) -> PathBuf {
+    Path::new(MANIFESTS_DIR).join(format!("{hash}.json"))
 }
 
 /// `true` if the object at `path` is already stored with the expected size; its mtime
@@ -209,9 +216,14 @@ mod tests {
     #[test]
     fn refs_are_read_from_the_top_level_only() {
         assert_eq!(object_refs(br#"{"a":1}"#), Ok(vec![]));
+        let (a, b) = (Hex128::of(b"a"), Hex128::of(b"b"));
         assert_eq!(
-            object_refs(br#" {"x":{"refs":["n"]},"refs":["a","b"]}"#),
-            Ok(vec!["a".to_string(), "b".to_string()])
+            object_refs(format!(r#" {{"x":{{"refs":["n"]}},"refs":["{a}","{b}"]}}"#).as_bytes()),
+            Ok(vec![a, b])
+        );
+        assert_eq!(
+            object_refs(br#"{"refs":["../x"]}"#),
+            Err("refs entry \"../x\" is not an object name".to_string())
         );
         assert!(object_refs(br#"[["a"]]"#).is_err());
         assert!(object_refs(br#"{"refs":"a"}"#).is_err());

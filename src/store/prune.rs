@@ -1,11 +1,11 @@
 //! Pruning: drop old snapshots, then the manifest objects nothing refers to any more.
 
 use super::error::{io_err, Result, StoreError};
-use super::objects::object_refs;
+use super::objects::reachable_refs;
 use super::OLD_SOURCES_LOCK;
 use super::{is_temp_name, CacheDir, SnapshotId, HASH_FILE, MANIFESTS_DIR, MASTER_DIR};
 use crate::fsutil;
-use crate::hash::is_hex128;
+use crate::hash::{is_hex128, Hex128};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fs;
@@ -41,16 +41,19 @@ impl PruneOptions {
     }
 }
 
-/// What prune removed (or, in a dry run, would remove).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// What prune removed (or, in a dry run, would remove). Serializes to `prune --json`:
+/// `{"dry_run","removed_snapshots","kept_snapshots","removed_objects" (a count),
+/// "kept_objects","removed_bytes"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneReport {
+    /// Whether nothing was removed (what would have been is reported).
     pub dry_run: bool,
     /// Snapshots removed, oldest first.
     pub removed_snapshots: Vec<SnapshotId>,
     /// Snapshots kept, oldest first.
     pub kept_snapshots: Vec<SnapshotId>,
     /// Names of the objects removed, sorted.
-    pub removed_objects: Vec<String>,
+    pub removed_objects: Vec<Hex128>,
     /// Number of objects kept because the master, its backup or a kept snapshot reaches
     /// them.
     pub kept_objects: usize,
@@ -70,6 +73,29 @@ pub struct PruneReport {
     /// Problems prune worked around, for the user to see (a damaged master read from
     /// its backup).
     pub warnings: Vec<String>,
+}
+
+impl Serialize for PruneReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            dry_run: bool,
+            removed_snapshots: &'a [SnapshotId],
+            kept_snapshots: &'a [SnapshotId],
+            removed_objects: usize,
+            kept_objects: usize,
+            removed_bytes: u64,
+        }
+        Wire {
+            dry_run: self.dry_run,
+            removed_snapshots: &self.removed_snapshots,
+            kept_snapshots: &self.kept_snapshots,
+            removed_objects: self.removed_objects.len(),
+            kept_objects: self.kept_objects,
+            removed_bytes: self.removed_bytes,
+        }
+        .serialize(s)
+    }
 }
 
 impl CacheDir {
@@ -153,31 +179,30 @@ impl CacheDir {
         &self,
         kept: &[SnapshotId],
         report: &mut PruneReport,
-    ) -> Result<HashSet<String>> {
-        let mut work: Vec<String> = Vec::new();
+    ) -> Result<HashSet<Hex128>> {
+        let mut work: Vec<Hex128> = Vec::new();
         let master = self.load_master()?.map(|m| {
             report.warnings.extend(m.recovery.map(|r| r.to_string()));
             m.file
         });
         for file in [master, self.master_backup()?].into_iter().flatten() {
-            work.extend(file.frame_hashes().map(str::to_string));
+            work.extend(file.frame_hashes());
         }
         for id in kept {
-            work.extend(self.snapshot(id)?.frame_hashes().map(str::to_string));
+            work.extend(self.snapshot(id)?.frame_hashes());
         }
 
         let mut reachable = HashSet::new();
         let mut seen = HashSet::new();
         while let Some(hash) = work.pop() {
-            // A name that is not an object name cannot match any file prune deletes.
-            if !is_hex128(&hash) || !seen.insert(hash.clone()) {
+            if !seen.insert(hash) {
                 continue;
             }
-            let (path, bytes) = self.read(self.object_rel(&hash)?)?;
+            let (path, bytes) = self.read(super::objects::object_rel(hash))?;
             let Some(bytes) = bytes else {
                 continue;
             };
-            let refs = object_refs(&bytes)
+            let refs = reachable_refs(&bytes)
                 .map_err(|message| StoreError::InvalidObject { path, message })?;
             work.extend(refs);
             reachable.insert(hash);
@@ -253,7 +278,7 @@ impl CacheDir {
     /// Remove unreachable objects and stale temp files directly in `manifests/`.
     fn prune_objects(
         &self,
-        reachable: &HashSet<String>,
+        reachable: &HashSet<Hex128>,
         opts: &PruneOptions,
         now: SystemTime,
         report: &mut PruneReport,
@@ -268,11 +293,14 @@ impl CacheDir {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
-            let object = name.strip_suffix(".json").filter(|h| is_hex128(h));
+            let object = name
+                .strip_suffix(".json")
+                .filter(|h| is_hex128(h))
+                .and_then(|h| Hex128::parse(h).ok());
             if object.is_none() && !is_temp_name(&name) {
                 continue; // not ours
             }
-            if object.is_some_and(|h| reachable.contains(h)) {
+            if object.is_some_and(|h| reachable.contains(&h)) {
                 continue;
             }
             let path = entry.path();
@@ -280,7 +308,7 @@ impl CacheDir {
                 continue;
             }
             if let Some(hash) = object {
-                report.removed_objects.push(hash.to_string());
+                report.removed_objects.push(hash);
             }
             removed_one.get_or_insert(path);
         }

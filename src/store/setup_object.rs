@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 /// Format tag and version of a stored setup object.
 pub const SETUP_FORMAT: &str = "smartcache-setup";
+/// Version of the setup object format this build reads and writes.
 pub const SETUP_VERSION: u64 = 3;
 
 /// Most nodes a stored setup may hold (a script of a million nodes is not a comp).

@@ -36,8 +36,6 @@ impl CacheDir {
             Some(latest) if now_id <= latest => latest.successor().unwrap_or(now_id.clone()),
             _ => now_id.clone(),
         };
-        // Refuse bad input before anything is created.
-        file.validate(&self.snapshot_path(&id))?;
         let mut tries = 0;
         let dir = loop {
             // One component under the cache directory, created by `mkdir`, which fails

@@ -1,7 +1,7 @@
 //! Helpers shared by the `store_*` integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use smartcache::hash::hex128;
+use smartcache::hash::Hex128;
 use smartcache::store::{FrameEntry, HashMeta, ScriptRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ pub fn meta(node: &str, rules: &str) -> HashMeta {
     HashMeta {
         script: ScriptRef {
             path: "shots/sh010/comp.nk".into(),
-            hash: hex128(b"script v1"),
+            hash: Hex128::of(b"script v1"),
         },
         node: node.into(),
         rules: rules.into(),
@@ -21,8 +21,8 @@ pub fn meta(node: &str, rules: &str) -> HashMeta {
 }
 
 /// A deterministic frame hash for frame `f` of variant `tag`.
-pub fn frame_hash(tag: &str, f: i64) -> String {
-    hex128(format!("{tag}:{f}").as_bytes())
+pub fn frame_hash(tag: &str, f: i64) -> Hex128 {
+    Hex128::of(format!("{tag}:{f}").as_bytes())
 }
 
 /// Frames `range` with hashes of variant `tag`.

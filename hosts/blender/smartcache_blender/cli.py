@@ -137,7 +137,9 @@ def run(argv):
                   % (len(report.frames), node, args.cache_dir, report.master_frames))
         return 0
     report = cache.check(script, node, frames=frames_of(args.frames))
-    if args.openjd:
+    if args.openjd and report.valid:
+        print("every frame is valid: no job written to %s" % args.openjd, file=sys.stderr)
+    elif args.openjd:
         if not args.render_command:
             raise UsageError("check: --openjd needs --render-command")
         write_openjd(args, report, node)
@@ -158,12 +160,14 @@ def write_openjd(args, report, node):
     smartcache CLI's `check --openjd`): each task renders its frames with the render
     command, then records them with this entry point."""
     record = (
-        "blender -b %s --python-expr %s -- record --cache-dir %s --node %s --frames {first}-{last}"
-        % (shlex.quote(blend_path()), shlex.quote(ENTRY), "{cache_dir}", shlex.quote(node))
+        "blender -b {script} --python-use-system-env --python-expr %s -- "
+        "record --cache-dir {cache_dir} --node %s --frames {frames}"
+        % (shlex.quote(ENTRY).replace("{", "{{"), shlex.quote(node).replace("{", "{{"))
     )
-    report.write_openjd(args.openjd, render_command=args.render_command, chunk=args.chunk,
-                        record_command=record, cache_dir=os.path.abspath(args.cache_dir),
-                        script=blend_path())
+    tasks = report.write_openjd(args.openjd, render_command=args.render_command,
+                                record_command=record, script=blend_path(),
+                                cache_dir=os.path.abspath(args.cache_dir), chunk=args.chunk)
+    print("wrote %s (%d tasks)" % (args.openjd, tasks), file=sys.stderr)
 
 
 def main(argv=None):

@@ -85,7 +85,7 @@ def shot(site, tmp_path_factory):
     runner(site, None, "build", d)
     runner(site, d / "base.blend", "render", d, d / "base")
     out = addon(site, d / "base.blend", "record", "--cache-dir", d / "cache", "--json")
-    assert last_json(out.stdout)["frames"] == list(cases.FRAMES)
+    assert last_json(out.stdout)["frames"] == "1-12"
     return d
 
 

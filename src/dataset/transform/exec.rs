@@ -14,6 +14,7 @@ use std::sync::Arc;
 /// A template that cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ExecTemplateError {
+    /// The template lacks `{in}` or `{out}` (the template).
     #[error("--exec must contain both {{in}} and {{out}}: {0}")]
     MissingPlaceholder(String),
 }

@@ -46,6 +46,7 @@ pub struct Unknown {
     /// The part of the text that could not be evaluated, e.g. `[python nuke.thisNode()]`,
     /// `random()`, `Blur1.size`, `$env(SHOW)`, `1/0`. Long parts are shortened.
     pub part: String,
+    /// Why it is unknown.
     pub why: Why,
     /// One sentence of context, e.g. "division by zero".
     pub detail: &'static str,
@@ -55,6 +56,7 @@ pub struct Unknown {
 const PART_CHARS: usize = 120;
 
 impl Unknown {
+    /// An unknown value: `why`, with the part of the text that caused it and a detail.
     pub fn new(why: Why, part: &str, detail: &'static str) -> Unknown {
         let part = match part.char_indices().nth(PART_CHARS) {
             Some((cut, _)) => format!("{}…", &part[..cut]),

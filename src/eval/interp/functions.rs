@@ -14,6 +14,7 @@ use super::error::{arithmetic, inexact, unsupported, Unknown};
 /// A number of the expression language, with its exactness.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Num {
+    /// The number.
     pub value: f64,
     /// Computed only with operations that round identically everywhere.
     pub exact: bool,

@@ -93,23 +93,57 @@ impl Scope for NoScope {
 /// One read an evaluation made through a scope.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Read {
-    Number { path: String, frame: f64 },
-    Text { path: String, frame: f64 },
-    KnobScript { path: String },
-    Exists { path: String },
-    Env { name: String },
-    Var { name: String },
-    Topnode { node: Option<String> },
+    /// A knob's value as a number.
+    Number {
+        /// The knob, as written.
+        path: String,
+        /// The frame it was read at.
+        frame: f64,
+    },
+    /// A knob's value as text.
+    Text {
+        /// The knob, as written.
+        path: String,
+        /// The frame it was read at.
+        frame: f64,
+    },
+    /// A knob's script (its text, not its value).
+    KnobScript {
+        /// The knob, as written.
+        path: String,
+    },
+    /// Whether a node or knob exists.
+    Exists {
+        /// The node or knob, as written.
+        path: String,
+    },
+    /// An environment variable.
+    Env {
+        /// Its name.
+        name: String,
+    },
+    /// A Tcl variable.
+    Var {
+        /// Its name.
+        name: String,
+    },
+    /// The node at the top of an input-0 chain.
+    Topnode {
+        /// The node asked about (`None`: the node itself).
+        node: Option<String>,
+    },
 }
 
 /// Wraps a scope and records every read, in order, whatever the answer: what a value
 /// depends on, for the manifest to attach.
 pub struct Recording<'a> {
     inner: &'a mut dyn Scope,
+    /// Every read so far, in order.
     pub reads: Vec<Read>,
 }
 
 impl<'a> Recording<'a> {
+    /// Record the reads made through `inner`.
     pub fn new(inner: &'a mut dyn Scope) -> Recording<'a> {
         Recording {
             inner,

@@ -1,0 +1,235 @@
+//! Comparing frame entries with the master's, and explaining the differences from the
+//! objects that were stored when each frame was hashed.
+//!
+//! An outdated frame is explained by rebuilding both frames' views (the stored setup
+//! viewed at the stored frame, with the files recorded then) and diffing them
+//! ([`crate::check::explain`]). Objects are read once per comparison and shared by
+//! every frame that names them; a read-only check hands over its own objects in memory
+//! ([`Archive::with_current`]), so it explains without having written anything.
+
+use super::hashing::{hash_bounded, Objects};
+use super::RenderError;
+use crate::check::{explain, FrameResult, Reason, ReasonKind, Side, Status};
+use crate::hash::Hex128;
+use crate::manifest::source::RecordedSources;
+use crate::manifest::view::FileRead;
+use crate::manifest::{Prepared, Setup, FRAME_VERSION};
+use crate::store::batch_object::Batch;
+use crate::store::{setup_object, CacheDir, FrameEntry, HashFile, RenderRecord};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Loads stored setups and batch objects to rebuild the manifests of past frames.
+pub(super) struct Archive<'c> {
+    cache: &'c CacheDir,
+    setups: HashMap<Hex128, Result<Setup, Box<Reason>>>,
+    batches: HashMap<Hex128, Result<Batch, Box<Reason>>>,
+}
+
+/// A stored frame: the setup it was hashed from, the frame, the files it read.
+struct StoredFrame {
+    setup_hash: Hex128,
+    frame: f64,
+    sources: HashMap<String, Vec<FileRead>>,
+}
+
+impl<'c> Archive<'c> {
+    pub(super) fn new(cache: &'c CacheDir) -> Self {
+        Archive {
+            cache,
+            setups: HashMap::new(),
+            batches: HashMap::new(),
+        }
+    }
+
+    /// Serve `objects` (of frames hashed now, not stored) from memory.
+    pub(super) fn with_current(mut self, setup: &Setup, objects: Objects) -> Self {
+        self.setups.insert(objects.setup.0, Ok(setup.clone()));
+        let (name, batch, _) = objects.batch;
+        self.batches.insert(name, Ok(batch));
+        self
+    }
+
+    /// Read and decode object `name`, or the reason it cannot be used.
+    fn object<T>(
+        &self,
+        name: Hex128,
+        decode: impl FnOnce(&[u8]) -> Result<T, String>,
+    ) -> Result<T, Box<Reason>> {
+        match self.cache.get_object(name) {
+            Ok(Some(bytes)) => decode(&bytes).map_err(|e| {
+                Box::new(Reason::simple(
+                    ReasonKind::ManifestDamaged,
+                    format!(
+                        "the frame changed; its manifest object {name} is damaged ({e}), so it \
+                         cannot be explained"
+                    ),
+                ))
+            }),
+            Ok(None) => Err(Box::new(Reason::simple(
+                ReasonKind::ManifestMissing,
+                format!(
+                    "the frame changed; its manifest object {name} is missing, so it cannot \
+                     be explained"
+                ),
+            ))),
+            Err(e) => Err(Box::new(Reason::simple(
+                ReasonKind::ManifestDamaged,
+                format!("the frame changed; its manifest object {name} cannot be read ({e})"),
+            ))),
+        }
+    }
+
+    /// The stored frame of `entry`.
+    fn frame(&mut self, entry: &FrameEntry) -> Result<StoredFrame, Box<Reason>> {
+        let Some(name) = entry.manifest else {
+            return Err(Box::new(Reason::simple(
+                ReasonKind::ManifestNotKept,
+                "the frame changed; manifest not kept, so it cannot be explained \
+                 (CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE was set when it was hashed)",
+            )));
+        };
+        if !self.batches.contains_key(&name) {
+            let b = self.object(name, |b| Batch::decode(b).map_err(|e| e.to_string()));
+            self.batches.insert(name, b);
+        }
+        let batch = self.batches[&name].as_ref().map_err(Clone::clone)?;
+        let Some(f) = batch.frames.get(&entry.hash) else {
+            return Err(Box::new(Reason::simple(
+                ReasonKind::ManifestDamaged,
+                format!("the frame changed; its manifest object {name} does not hold it"),
+            )));
+        };
+        Ok(StoredFrame {
+            setup_hash: batch.setup,
+            frame: f.frame as f64,
+            sources: f.sources.clone().into_iter().collect(),
+        })
+    }
+
+    /// Load the setup object `name` (once), or the reason it cannot be used.
+    fn load_setup(&mut self, name: Hex128) -> Result<(), Box<Reason>> {
+        if !self.setups.contains_key(&name) {
+            let s = self.object(name, |b| setup_object::decode(b).map_err(|e| e.to_string()));
+            self.setups.insert(name, s);
+        }
+        self.setups[&name]
+            .as_ref()
+            .map(|_| ())
+            .map_err(Clone::clone)
+    }
+
+    /// Explain why frame entry `old` became `new`, from the stored objects of both.
+    fn explain(&mut self, old: &FrameEntry, new: &FrameEntry) -> Vec<Reason> {
+        let (fo, fnew) = match (self.frame(old), self.frame(new)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(r), _) | (_, Err(r)) => return vec![*r],
+        };
+        for name in [fo.setup_hash, fnew.setup_hash] {
+            if let Err(r) = self.load_setup(name) {
+                return vec![*r];
+            }
+        }
+        let (Some(Ok(so)), Some(Ok(sn))) = (
+            self.setups.get(&fo.setup_hash),
+            self.setups.get(&fnew.setup_hash),
+        ) else {
+            return Vec::new(); // both were loaded above
+        };
+        let (po, pn) = (Prepared::new(so), Prepared::new(sn));
+        let vo = po.view(fo.frame, &RecordedSources(fo.sources));
+        let vn = pn.view(fnew.frame, &RecordedSources(fnew.sources));
+        explain(
+            Side {
+                setup: so,
+                view: &vo,
+            },
+            Side {
+                setup: sn,
+                view: &vn,
+            },
+        )
+    }
+
+    /// Compare frame entries with the master's, explaining each difference.
+    pub(super) fn compare(
+        &mut self,
+        master: Option<&HashFile>,
+        current: &BTreeMap<i64, FrameEntry>,
+    ) -> Result<Vec<FrameResult>, RenderError> {
+        let mut explained: HashMap<(Hex128, Hex128), Vec<Reason>> = HashMap::new();
+        let mut out = Vec::with_capacity(current.len());
+        let old_format = master
+            .map(|m| m.meta.frame_format)
+            .filter(|&v| v != FRAME_VERSION);
+        for (f, now) in current {
+            let (status, reasons) = match master.and_then(|m| m.frames.get(f)) {
+                None => (Status::Uncached, Vec::new()),
+                Some(then) if then.hash != now.hash => match old_format {
+                    Some(v) => (
+                        Status::Outdated,
+                        vec![Reason::simple(
+                            ReasonKind::Format,
+                            format!(
+                                "recorded by an older smartcache (frame format {v}, now \
+                                 {FRAME_VERSION}): re-record the cache"
+                            ),
+                        )],
+                    ),
+                    None => {
+                        let reasons = explained
+                            .entry((then.hash, now.hash))
+                            .or_insert_with(|| self.explain(then, now));
+                        (Status::Outdated, reasons.clone())
+                    }
+                },
+                Some(then) => match &then.render {
+                    Some(r) => render_status(r)?,
+                    None => (Status::Valid, Vec::new()),
+                },
+            };
+            out.push(FrameResult {
+                frame: *f,
+                status,
+                reasons,
+                unverifiable: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Whether a recorded render file is still there and unchanged. Metadata first: the
+/// content is only hashed when the size is as recorded but the mtime moved, and then no
+/// more than the recorded size is read. Only a regular file can be the render: the
+/// recorded path comes from `hash.json`, and a device there (`/dev/zero`) is never read.
+fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError> {
+    let path = Path::new(&r.path);
+    let missing = |text: String| {
+        Ok((
+            Status::MissingRender,
+            vec![Reason {
+                kind: ReasonKind::Render,
+                node: None,
+                knob: None,
+                old: Some(r.hash.to_string()),
+                new: None,
+                text,
+            }],
+        ))
+    };
+    let Ok(md) = std::fs::metadata(path) else {
+        return missing(format!("rendered file {} is gone", r.path));
+    };
+    if !md.is_file() {
+        return missing(format!("rendered file {} is not a regular file", r.path));
+    }
+    let fp = crate::dataset::fingerprint::Fingerprint::from_metadata(&md);
+    if md.len() == r.size && fp.mtime_ns == r.mtime_ns {
+        return Ok((Status::Valid, Vec::new()));
+    }
+    if md.len() == r.size && hash_bounded(path, r.size) == Some(r.hash) {
+        return Ok((Status::Valid, Vec::new()));
+    }
+    missing(format!("rendered file {} changed on disk", r.path))
+}

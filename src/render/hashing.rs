@@ -1,0 +1,273 @@
+//! Hashing the frames of one output, and storing what explains them later.
+//!
+//! A record or a check builds the output's setup once (what it depends on,
+//! frame-independent), hashes the frames in parallel, and stores two objects: the setup
+//! and one batch mapping each distinct frame hash to a frame that has it and the files
+//! read there. A read-only check makes the same objects in memory only
+//! ([`Hashed::objects`]), so its explanations need nothing on disk.
+
+use super::{Progress, RenderError};
+use crate::graph::Script;
+use crate::hash::Hex128;
+use crate::ignore::RuleSet;
+use crate::manifest::source::{source_key, ROOT_KEY};
+use crate::manifest::view::{FileRead, FileState};
+use crate::manifest::{Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
+use crate::profile::Profile;
+use crate::store::batch_object::{Batch, BatchFrame};
+use crate::store::{setup_object, FrameEntry, RenderRecord};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One hashed frame.
+#[derive(Debug, Clone)]
+pub struct HashedFrame {
+    /// The frame hash.
+    pub hash: Hex128,
+    /// Files the frame read, keyed by [`source_key`].
+    pub sources: BTreeMap<String, Vec<FileRead>>,
+}
+
+/// The hashes of a set of frames of one output.
+pub struct Hashed {
+    /// What the output depends on, frame-independent.
+    pub setup: Setup,
+    /// The setup as stored (its object name is the hash of these bytes).
+    pub setup_json: Vec<u8>,
+    /// The setup's id: the hash of the hashing format and the setup (see
+    /// [`FrameEntry::setup`]).
+    pub setup_id: Hex128,
+    /// The frames hashed so far.
+    pub frames: BTreeMap<i64, HashedFrame>,
+}
+
+/// The objects that explain a set of hashed frames: the setup and the batch, with their
+/// names (the hashes of their bytes).
+pub(super) struct Objects {
+    pub setup: (Hex128, Vec<u8>),
+    pub batch: (Hex128, Batch, Vec<u8>),
+}
+
+impl Hashed {
+    /// Build the setup of `output` and its id, hashing no frame yet.
+    pub fn new(
+        script: &Script,
+        output: &str,
+        rules: &RuleSet,
+        profile: &Profile,
+    ) -> Result<Hashed, RenderError> {
+        let setup = Setup::build(script, output, rules, profile)?;
+        let setup_json = setup_object::encode(&setup);
+        let mut h = crate::hash::Hasher::new();
+        h.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
+        h.update(&setup_json);
+        Ok(Hashed {
+            setup_id: h.finish(),
+            setup,
+            setup_json,
+            frames: BTreeMap::new(),
+        })
+    }
+
+    /// Hash `frames`, in parallel, calling `progress` after each frame.
+    pub fn hash(&mut self, frames: &[i64], probe: &dyn SourceProbe, progress: Progress<'_>) {
+        if frames.is_empty() {
+            return;
+        }
+        let setup = &self.setup;
+        let prepared = Prepared::new(setup);
+        let root_files = prepared.root_files(probe).to_vec();
+        let hashed: Vec<(i64, HashedFrame)> = frames
+            .par_iter()
+            .map(|&f| {
+                let (hash, sources) = prepared.frame_hash(f as f64, probe);
+                progress();
+                let mut sources: BTreeMap<String, Vec<FileRead>> = sources
+                    .into_iter()
+                    .map(|(node, ctx, s)| (source_key(&setup.nodes[node].name, ctx), s))
+                    .collect();
+                if !root_files.is_empty() {
+                    sources.insert(ROOT_KEY.to_string(), root_files.clone());
+                }
+                let hash = Hex128::parse(&hash).expect("frame hashes are written by hash::to_hex");
+                (f, HashedFrame { hash, sources })
+            })
+            .collect();
+        self.frames.extend(hashed);
+    }
+
+    /// Whether any frame of this setup reads a file on disk (then an unchanged setup
+    /// does not imply unchanged frames).
+    pub fn reads_files(&self) -> bool {
+        !self.setup.root_files.is_empty()
+            || self
+                .setup
+                .nodes
+                .iter()
+                .any(|n| !n.knob_only && n.sem.files.iter().any(|f| n.knob(&f.knob).is_some()))
+    }
+
+    /// Classes of nodes the frames read that the profile does not know and no gizmo
+    /// defines: what they do to a frame is assumed, not known.
+    pub fn unknown_classes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .setup
+            .nodes
+            .iter()
+            .filter(|n| !n.knob_only && !n.group && !n.sem.known)
+            .map(|n| n.class.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// What a user should hear about the files the hashed frames read: missing files
+    /// (recorded as missing) and paths that cannot be verified, one line per node knob
+    /// and problem, with the frames.
+    pub fn file_warnings(&self) -> Vec<String> {
+        let mut by: BTreeMap<(String, String, String), (Vec<i64>, String)> = BTreeMap::new();
+        for (f, h) in &self.frames {
+            for (key, reads) in &h.sources {
+                let node = key.rsplit_once('@').map_or(key.as_str(), |(n, _)| n);
+                let node = if key == ROOT_KEY { "Root" } else { node };
+                for r in reads {
+                    let problem = match &r.state {
+                        FileState::Content(_) => continue,
+                        FileState::Missing => "is missing (recorded as missing)".to_string(),
+                        FileState::Unreadable(e) => format!("cannot be read ({e})"),
+                        FileState::Unverifiable(why) => format!("cannot be verified: {why}"),
+                    };
+                    let e = by
+                        .entry((node.to_string(), r.knob.clone(), problem))
+                        .or_insert_with(|| (Vec::new(), r.path.clone()));
+                    if e.0.last() != Some(f) {
+                        e.0.push(*f);
+                    }
+                }
+            }
+        }
+        by.into_iter()
+            .map(|((node, knob, problem), (frames, path))| {
+                let what = if path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {path}")
+                };
+                format!(
+                    "{node}.{knob}:{what} {problem} (frames {})",
+                    crate::frames::format_ranges(&frames)
+                )
+            })
+            .collect()
+    }
+
+    /// The paths frame `f` reads that cannot be verified, as `Node.knob: reason`.
+    pub fn unverifiable(&self, f: i64) -> Vec<String> {
+        let Some(h) = self.frames.get(&f) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = h
+            .sources
+            .iter()
+            .flat_map(|(key, reads)| {
+                let node = key.rsplit_once('@').map_or(key.as_str(), |(n, _)| n);
+                let node = if key == ROOT_KEY { "Root" } else { node };
+                reads.iter().filter_map(move |r| match &r.state {
+                    FileState::Unverifiable(why) => Some(format!("{node}.{}: {why}", r.knob)),
+                    _ => None,
+                })
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The frame entry of a hashed frame, explained by batch object `batch`.
+    pub(super) fn entry(&self, frame: i64, batch: Option<Hex128>) -> Option<FrameEntry> {
+        self.frames.get(&frame).map(|h| FrameEntry {
+            hash: h.hash,
+            setup: Some(self.setup_id),
+            manifest: batch,
+            render: None,
+        })
+    }
+
+    /// The setup and batch objects of the frames hashed, `None` when there are none.
+    pub(super) fn objects(&self) -> Option<Objects> {
+        if self.frames.is_empty() {
+            return None;
+        }
+        let setup_name = Hex128::of(&self.setup_json);
+        let mut frames = BTreeMap::new();
+        for (f, h) in &self.frames {
+            frames.entry(h.hash).or_insert_with(|| BatchFrame {
+                frame: *f,
+                sources: h.sources.clone(),
+            });
+        }
+        let batch = Batch::new(setup_name, frames);
+        let bytes = batch.encode();
+        Some(Objects {
+            setup: (setup_name, self.setup_json.clone()),
+            batch: (Hex128::of(&bytes), batch, bytes),
+        })
+    }
+
+    /// The number of distinct frame hashes.
+    pub(super) fn distinct(&self) -> usize {
+        let set: std::collections::HashSet<Hex128> = self.frames.values().map(|h| h.hash).collect();
+        set.len()
+    }
+}
+
+/// Hash `frames` of `output`, in parallel.
+pub fn hash_frames(
+    script: &Script,
+    output: &str,
+    rules: &RuleSet,
+    profile: &Profile,
+    frames: &[i64],
+    probe: &dyn SourceProbe,
+) -> Result<Hashed, RenderError> {
+    let mut hashed = Hashed::new(script, output, rules, profile)?;
+    hashed.hash(frames, probe, &super::no_progress);
+    Ok(hashed)
+}
+
+/// Fingerprint a rendered file (`None` when it does not exist). Only a regular file is
+/// fingerprinted (a device or FIFO at a render's path is an error, never read), and no
+/// more is read than its size when it was opened.
+pub fn render_record(path: &Path) -> Result<Option<RenderRecord>, RenderError> {
+    let Some((mut reader, size)) = crate::fsutil::open_limited(path, u64::MAX)? else {
+        return Ok(None);
+    };
+    reader.set_limit(size.saturating_add(1));
+    let md = reader
+        .get_ref()
+        .metadata()
+        .map_err(|source| RenderError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let fp = crate::dataset::fingerprint::Fingerprint::from_metadata(&md);
+    let mut hasher = crate::hash::Hasher::new();
+    crate::fsutil::read_all(reader, &mut hasher, path, size)?;
+    Ok(Some(RenderRecord {
+        path: path.to_string_lossy().into_owned(),
+        size,
+        mtime_ns: fp.mtime_ns,
+        hash: hasher.finish(),
+    }))
+}
+
+/// The content hash of the regular file `path` if it holds exactly `size` bytes (reading
+/// no more than that); `None` when it cannot be read or has another size.
+pub(super) fn hash_bounded(path: &Path, size: u64) -> Option<Hex128> {
+    let (reader, len) = crate::fsutil::open_limited(path, size).ok()??;
+    let mut hasher = crate::hash::Hasher::new();
+    let read = crate::fsutil::read_all(reader, &mut hasher, path, size).ok()?;
+    (len == size && read == size).then(|| hasher.finish())
+}

@@ -1,0 +1,512 @@
+//! The render-cache workflows: record a cache, check it, explain a frame.
+//!
+//! This is the library API that hosts embed and the CLI calls. A script is read once
+//! ([`LoadedScript::read`]); [`record`] and [`check`] take it, a [`CacheDir`] and their
+//! options ([`RecordOptions`], [`CheckOptions`]: the output node, the ignore rules and
+//! node-class profile, the frames), and tie [`crate::manifest`] (what a frame depends on,
+//! hashed), [`crate::store`] (where hashes and manifest objects live) and
+//! [`crate::check`] (comparison, explanations) together. Their reports serialize to the
+//! CLI's `--json` documents.
+//!
+//! ```
+//! use smartcache::ignore::RuleSet;
+//! use smartcache::profile::Profile;
+//! use smartcache::render::{self, CheckOptions, LoadedScript, RecordOptions};
+//! use smartcache::store::CacheDir;
+//! use std::path::Path;
+//!
+//! let script = LoadedScript::read(Path::new("fixtures/render/comp.nk"))?;
+//! let (rules, profile) = (RuleSet::builtin(), Profile::nuke());
+//! let dir = tempfile::tempdir()?;
+//! let cache = CacheDir::new(dir.path());
+//! let frames = [1001, 1002, 1003];
+//!
+//! // After rendering: remember what each frame depended on.
+//! let recorded = render::record(
+//!     &script,
+//!     &cache,
+//!     &RecordOptions::new("Write1", &rules, &profile).frames(&frames),
+//! )?;
+//! assert_eq!(recorded.frames, frames);
+//!
+//! // Later: which frames are still valid? (`snapshot(false)`: compare, write nothing.)
+//! let report = render::check(
+//!     &script,
+//!     &cache,
+//!     &CheckOptions::new("Write1", &rules, &profile).frames(&frames).snapshot(false),
+//! )?;
+//! assert!(report.all_valid());
+//! assert!(report.to_render().is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What is stored per recorded or checked frame:
+//! * in `hash.json`, the frame hash (and, with a render pattern, the rendered file's
+//!   fingerprint);
+//! * unless `CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE` is true, the setup object (what
+//!   the output depends on, frame-independent: about the size of one frame's full
+//!   manifest, shared by every frame hashed from the same script state) and one batch
+//!   object per record or check mapping each distinct frame hash to a frame and the
+//!   source fingerprints read there. Each frame entry names its batch.
+//!
+//! A read-only check ([`CheckOptions::snapshot`] `false`) writes nothing at all: no
+//! snapshot, no objects, no source fingerprints. It explains from its objects in memory,
+//! so it works on a cache it may not write (a read-only mount, another user's cache).
+
+mod archive;
+mod hashing;
+mod report;
+
+pub use crate::graph::LoadedScript;
+pub use hashing::{hash_frames, render_record, Hashed, HashedFrame};
+pub use report::{CheckReport, Explained, RecordReport};
+
+use crate::ignore::RuleSet;
+use crate::manifest::source::{FileProbe, SourceIndex};
+use crate::manifest::{SetupError, FRAME_VERSION};
+use crate::profile::Profile;
+use crate::store::{self, CacheDir, FrameEntry, HashFile, HashMeta, ScriptRef, SnapshotId};
+use archive::Archive;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Errors of the render-cache workflows.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The output node cannot be hashed (no such node, a cycle, …).
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// A file operation failed (the error names the file).
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+    /// The cache directory refused (the error names the file).
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// Reading a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No frames were given and the script's own frame range is empty.
+    #[error("{path}: the script's frame range {first}-{last} is empty; give the frames to hash")]
+    EmptyFrameRange {
+        /// The script.
+        path: PathBuf,
+        /// Its `first_frame`.
+        first: i64,
+        /// Its `last_frame`.
+        last: i64,
+    },
+    /// Explaining a frame needs a master (nothing was recorded in this cache yet).
+    #[error("{}: no master recorded", dir.display())]
+    NoMaster {
+        /// The cache directory.
+        dir: PathBuf,
+    },
+    /// Explaining a frame needs a snapshot (no check has written one yet).
+    #[error("{}: no snapshot yet: run `smartcache check` first", dir.display())]
+    NoSnapshot {
+        /// The cache directory.
+        dir: PathBuf,
+    },
+    /// The frame to explain is not in the snapshot.
+    #[error("frame {frame} was not checked in snapshot {snapshot}")]
+    FrameNotChecked {
+        /// The frame.
+        frame: i64,
+        /// The snapshot.
+        snapshot: SnapshotId,
+    },
+}
+
+/// Called once per hashed frame (from any thread): drives a progress bar.
+pub type Progress<'a> = &'a (dyn Fn() + Sync);
+
+/// A [`Progress`] that does nothing.
+pub fn no_progress() {}
+
+/// How to record: see [`record`].
+#[derive(Clone, Copy)]
+pub struct RecordOptions<'a> {
+    /// The cached output node, by full name (`Write1`, `Group1.Write1`).
+    pub node: &'a str,
+    /// The ignore rules in force.
+    pub rules: &'a RuleSet,
+    /// The node-class profile in force.
+    pub profile: &'a Profile,
+    /// The frames to record; `None`: the script's `first_frame`-`last_frame`.
+    pub frames: Option<&'a [i64]>,
+    /// The rendered files, as a frame pattern (`out.%04d.exr`, `out.####.exr`): each
+    /// frame's file is fingerprinted, so a check reports a render deleted or replaced.
+    pub render: Option<&'a str>,
+    /// Called once per hashed frame.
+    pub progress: Progress<'a>,
+}
+
+impl<'a> RecordOptions<'a> {
+    /// Record `node` under `rules` and `profile`, the script's whole frame range, no
+    /// renders.
+    pub fn new(node: &'a str, rules: &'a RuleSet, profile: &'a Profile) -> Self {
+        RecordOptions {
+            node,
+            rules,
+            profile,
+            frames: None,
+            render: None,
+            progress: &no_progress,
+        }
+    }
+
+    /// Record these frames.
+    pub fn frames(mut self, frames: &'a [i64]) -> Self {
+        self.frames = Some(frames);
+        self
+    }
+
+    /// Fingerprint the rendered files of this frame pattern.
+    pub fn render(mut self, pattern: &'a str) -> Self {
+        self.render = Some(pattern);
+        self
+    }
+
+    /// Call `progress` once per hashed frame.
+    pub fn progress(mut self, progress: Progress<'a>) -> Self {
+        self.progress = progress;
+        self
+    }
+}
+
+impl std::fmt::Debug for RecordOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordOptions")
+            .field("node", &self.node)
+            .field("frames", &self.frames)
+            .field("render", &self.render)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How to check: see [`check`].
+#[derive(Clone, Copy)]
+pub struct CheckOptions<'a> {
+    /// The cached output node, by full name.
+    pub node: &'a str,
+    /// The ignore rules in force.
+    pub rules: &'a RuleSet,
+    /// The node-class profile in force.
+    pub profile: &'a Profile,
+    /// The frames to check; `None`: the script's `first_frame`-`last_frame`.
+    pub frames: Option<&'a [i64]>,
+    /// Write a timestamped snapshot (and the objects and source fingerprints that go
+    /// with it), as `smartcache check` does; `false` compares and writes nothing.
+    pub snapshot: bool,
+    /// Outdate frames that read a path smartcache cannot verify or a class nothing
+    /// defines (see [`CheckReport::make_strict`]).
+    pub strict: bool,
+    /// Called once per checked frame.
+    pub progress: Progress<'a>,
+}
+
+impl<'a> CheckOptions<'a> {
+    /// Check `node` under `rules` and `profile`, the script's whole frame range,
+    /// writing a snapshot.
+    pub fn new(node: &'a str, rules: &'a RuleSet, profile: &'a Profile) -> Self {
+        CheckOptions {
+            node,
+            rules,
+            profile,
+            frames: None,
+            snapshot: true,
+            strict: false,
+            progress: &no_progress,
+        }
+    }
+
+    /// Check these frames.
+    pub fn frames(mut self, frames: &'a [i64]) -> Self {
+        self.frames = Some(frames);
+        self
+    }
+
+    /// Whether to write a snapshot (see [`CheckOptions::snapshot`]).
+    pub fn snapshot(mut self, write: bool) -> Self {
+        self.snapshot = write;
+        self
+    }
+
+    /// Whether to check strictly (see [`CheckOptions::strict`]).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Call `progress` once per checked frame.
+    pub fn progress(mut self, progress: Progress<'a>) -> Self {
+        self.progress = progress;
+        self
+    }
+}
+
+impl std::fmt::Debug for CheckOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckOptions")
+            .field("node", &self.node)
+            .field("frames", &self.frames)
+            .field("snapshot", &self.snapshot)
+            .field("strict", &self.strict)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The frames given, or the script's own range.
+fn frames_of(script: &LoadedScript, given: Option<&[i64]>) -> Result<Vec<i64>, RenderError> {
+    if let Some(f) = given {
+        let mut f = f.to_vec();
+        f.sort_unstable();
+        f.dedup();
+        return Ok(f);
+    }
+    let (first, last) = script.script.frame_range();
+    if last < first {
+        return Err(RenderError::EmptyFrameRange {
+            path: script.path.clone(),
+            first,
+            last,
+        });
+    }
+    Ok((first..=last).collect())
+}
+
+fn meta(script: &LoadedScript, output: &str, rules: &RuleSet, profile: &Profile) -> HashMeta {
+    HashMeta {
+        script: ScriptRef {
+            path: script.path.to_string_lossy().into_owned(),
+            hash: script.hash,
+        },
+        node: output.to_string(),
+        rules: rules.fingerprint(),
+        profile: profile.fingerprint().to_string(),
+        frame_format: FRAME_VERSION,
+    }
+}
+
+/// Store the objects that explain `hashed`'s frames, unless manifests are not kept;
+/// returns the batch object's name, which every frame entry refers to.
+fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<store::Hex128>, RenderError> {
+    if !store::keep_manifests() {
+        return Ok(None);
+    }
+    let Some(objects) = hashed.objects() else {
+        return Ok(None);
+    };
+    let names = cache.put_objects(&[objects.setup.1.as_slice(), objects.batch.2.as_slice()])?;
+    Ok(names.into_iter().nth(1))
+}
+
+/// Record frames of `opts.node` into the master: new frames are added, recorded ones
+/// replaced. Several processes may record into one cache at once.
+pub fn record(
+    script: &LoadedScript,
+    cache: &CacheDir,
+    opts: &RecordOptions<'_>,
+) -> Result<RecordReport, RenderError> {
+    let frames = frames_of(script, opts.frames)?;
+    // Refuse a cache that would be refused at the end (a symlink leading outside, a
+    // damaged master without a backup) before anything is written into it.
+    cache.check_layout()?;
+    cache.load_master()?;
+    let probe = FileProbe::with_index(script.base_dir(), SourceIndex::load(cache)?);
+    let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
+    hashed.hash(&frames, &probe, opts.progress);
+    let batch = store_objects(cache, &hashed)?;
+    SourceIndex::save(cache, probe.into_observations())?;
+    let mut entries = BTreeMap::new();
+    let mut renders_missing = Vec::new();
+    for &f in hashed.frames.keys() {
+        let Some(mut entry) = hashed.entry(f, batch) else {
+            continue;
+        };
+        if let Some(pattern) = opts.render {
+            let path = PathBuf::from(crate::frames::expand_pattern(pattern, f));
+            match render_record(&path)? {
+                Some(r) => entry.render = Some(r),
+                None => renders_missing.push(f),
+            }
+        }
+        entries.insert(f, entry);
+    }
+    let master = cache.record_master(meta(script, opts.node, opts.rules, opts.profile), entries)?;
+    let mut warnings: Vec<String> = master.recovery.iter().map(ToString::to_string).collect();
+    warnings.extend(hashed.file_warnings());
+    let unknown_classes = hashed.unknown_classes();
+    warnings.extend(unknown_warning(&unknown_classes));
+    Ok(RecordReport {
+        node: opts.node.to_string(),
+        frames: hashed.frames.keys().copied().collect(),
+        distinct: hashed.distinct(),
+        renders_missing,
+        manifests_kept: batch.is_some(),
+        master_frames: master.file.frames.len(),
+        master: cache.master_path(),
+        warnings,
+        unknown_classes,
+    })
+}
+
+/// Check frames of `opts.node` against the master: compare frame by frame, explain
+/// what changed, and (unless `opts.snapshot` is `false`) write a timestamped snapshot.
+pub fn check(
+    script: &LoadedScript,
+    cache: &CacheDir,
+    opts: &CheckOptions<'_>,
+) -> Result<CheckReport, RenderError> {
+    let frames = frames_of(script, opts.frames)?;
+    cache.require_exists()?;
+    cache.check_layout()?;
+    let (master, warnings) = load_master(cache)?;
+    let probe = FileProbe::with_index(script.base_dir(), SourceIndex::load(cache)?);
+    let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
+    // A frame the master recorded from this very setup has the same hash, unless it
+    // reads files on disk (which may have changed): take it from the master.
+    let reads_files = hashed.reads_files();
+    let reuse = |f: &i64| -> Option<FrameEntry> {
+        let e = master.as_ref()?.frames.get(f)?;
+        (!reads_files && e.setup == Some(hashed.setup_id)).then(|| FrameEntry {
+            render: None,
+            ..e.clone()
+        })
+    };
+    let reused: BTreeMap<i64, FrameEntry> = frames
+        .iter()
+        .filter_map(|f| Some((*f, reuse(f)?)))
+        .collect();
+    let todo: Vec<i64> = frames
+        .iter()
+        .copied()
+        .filter(|f| !reused.contains_key(f))
+        .collect();
+    reused.keys().for_each(|_| (opts.progress)());
+    hashed.hash(&todo, &probe, opts.progress);
+    let mut archive = Archive::new(cache);
+    let batch = if opts.snapshot {
+        let batch = store_objects(cache, &hashed)?;
+        SourceIndex::save(cache, probe.into_observations())?;
+        batch
+    } else {
+        // Nothing is written: the objects are served from memory.
+        hashed.objects().map(|objects| {
+            let name = objects.batch.0;
+            archive = Archive::new(cache).with_current(&hashed.setup, objects);
+            name
+        })
+    };
+    let mut entries = reused;
+    for &f in &todo {
+        if let Some(entry) = hashed.entry(f, batch) {
+            entries.insert(f, entry);
+        }
+    }
+    let snapshot = if opts.snapshot {
+        let file = HashFile::new(
+            meta(script, opts.node, opts.rules, opts.profile),
+            entries.clone(),
+        );
+        Some(cache.write_snapshot(&file)?)
+    } else {
+        None
+    };
+    let mut frames = archive.compare(master.as_ref(), &entries)?;
+    for r in &mut frames {
+        r.unverifiable = hashed.unverifiable(r.frame);
+    }
+    let mut warnings = warnings;
+    warnings.extend(hashed.file_warnings());
+    let unknown_classes = hashed.unknown_classes();
+    warnings.extend(unknown_warning(&unknown_classes));
+    let mut report = CheckReport {
+        node: opts.node.to_string(),
+        snapshot,
+        frames,
+        has_master: master.is_some(),
+        warnings,
+        unknown_classes,
+    };
+    if opts.strict {
+        report.make_strict();
+    }
+    Ok(report)
+}
+
+/// The warning for classes nothing defines.
+fn unknown_warning(classes: &[String]) -> Option<String> {
+    (!classes.is_empty()).then(|| {
+        format!(
+            "class{} {} found neither in the node-class profile nor as a gizmo on the plugin \
+             path: what {} to a frame is assumed (frame-local, half a frame of motion \
+             blur), not known",
+            if classes.len() == 1 { "" } else { "es" },
+            classes.join(", "),
+            if classes.len() == 1 {
+                "it does"
+            } else {
+                "they do"
+            }
+        )
+    })
+}
+
+/// The master (recovered from its backup when damaged) and the warnings to show.
+fn load_master(cache: &CacheDir) -> Result<(Option<HashFile>, Vec<String>), RenderError> {
+    Ok(match cache.load_master()? {
+        Some(m) => (
+            Some(m.file),
+            m.recovery.iter().map(ToString::to_string).collect(),
+        ),
+        None => (None, Vec::new()),
+    })
+}
+
+/// Explain frame `frame`: the master against a snapshot (the newest when `snapshot` is
+/// `None`). An empty list of reasons means the frame is the same in both.
+pub fn explain(
+    cache: &CacheDir,
+    frame: i64,
+    snapshot: Option<&SnapshotId>,
+) -> Result<Explained, RenderError> {
+    cache.require_exists()?;
+    let (master, warnings) = load_master(cache)?;
+    let master = master.ok_or_else(|| RenderError::NoMaster {
+        dir: cache.path().to_path_buf(),
+    })?;
+    let (id, snap) = match snapshot {
+        Some(id) => (id.clone(), cache.snapshot(id)?),
+        None => cache
+            .latest_snapshot()?
+            .ok_or_else(|| RenderError::NoSnapshot {
+                dir: cache.path().to_path_buf(),
+            })?,
+    };
+    let Some(now) = snap.frames.get(&frame) else {
+        return Err(RenderError::FrameNotChecked {
+            frame,
+            snapshot: id,
+        });
+    };
+    let current = BTreeMap::from([(frame, now.clone())]);
+    let mut results = Archive::new(cache).compare(Some(&master), &current)?;
+    let Some(result) = results.pop() else {
+        return Err(RenderError::FrameNotChecked {
+            frame,
+            snapshot: id,
+        });
+    };
+    Ok(Explained {
+        snapshot: id,
+        result,
+        warnings,
+    })
+}
