@@ -22,7 +22,7 @@
 //! unverifiable (with the reason), which `record` and `check` report, and `--strict`
 //! makes outdated. The OCIO config every frame reads (Root `customOCIOConfigPath`, or
 //! `$OCIO` when colour management is OCIO) is recorded with the LUTs in its search
-//! path ([`Prepared::root_file_reads`]).
+//! path (`Prepared::root_file_reads`).
 
 use super::ctx::Ctx;
 use super::frame::{single_expression, words_of, Prepared};
