@@ -386,6 +386,8 @@ enum Src<'a> {
 }
 
 impl Src<'_> {
+    /// `len` bytes at `off`, read straight into a new buffer (the one that is kept: a
+    /// section is never copied after it is read).
     fn read(&self, off: u64, len: u64) -> Result<Vec<u8>, String> {
         let len = usize::try_from(len).map_err(|_| "too large")?;
         match self {
@@ -401,6 +403,13 @@ impl Src<'_> {
                     .ok_or_else(|| "truncated".into())
             }
         }
+    }
+
+    /// The section from `a` to `b`, fed to `hash` as well.
+    fn section(&self, a: u64, b: u64, hash: &mut Xxh3) -> Result<Vec<u8>, String> {
+        let bytes = self.read(a, b.checked_sub(a).ok_or("sections out of order")?)?;
+        hash.update(&bytes);
+        Ok(bytes)
     }
 }
 
@@ -508,22 +517,27 @@ impl Table {
                 s.end
             ));
         }
-        let main = src.read(s.entries, s.artifacts - s.entries)?;
-        if xxh3_64(&main) != header.body_hash {
+        // Each section is read into the buffer that keeps it (no copy of 20 MB at
+        // 100,000 entries), the body hash computed over them in file order.
+        let mut hash = Xxh3::new();
+        let mut records = src.section(s.entries, s.head, &mut hash)?;
+        let head = src.section(s.head, s.heap, &mut hash)?;
+        let heap = src.section(s.heap, s.dirs, &mut hash)?;
+        let dirs = src.section(s.dirs, s.artifacts, &mut hash)?;
+        if hash.digest() != header.body_hash {
             return Err("checksum mismatch".into());
         }
-        let part = |a: u64, b: u64| &main[(a - s.entries) as usize..(b - s.entries) as usize];
-        let heap =
-            String::from_utf8(part(s.heap, s.dirs).to_vec()).map_err(|_| "text is not UTF-8")?;
-        let head = decode_head(part(s.head, s.heap)).ok_or("malformed variants or failures")?;
+        let heap = String::from_utf8(heap).map_err(|_| "text is not UTF-8")?;
+        let head = decode_head(&head).ok_or("malformed variants or failures")?;
+        let removals = records.split_off((s.removals - s.entries) as usize);
         let table = Table {
             generation: header.generation,
             clock: header.clock,
             head,
-            objects: decode_dirs(part(s.dirs, s.artifacts)).ok_or("malformed objects section")?,
+            objects: decode_dirs(&dirs).ok_or("malformed objects section")?,
             file_len,
-            entries: part(s.entries, s.removals).to_vec(),
-            removals: part(s.removals, s.head).to_vec(),
+            entries: records,
+            removals,
             heap,
             header,
             sections: s,
@@ -539,14 +553,13 @@ impl Table {
     /// Read and check the artifact records; `None` when damaged.
     fn load_arts(&self, src: &Src) -> Option<Arts> {
         let s = &self.sections;
-        let part = src.read(s.artifacts, s.end - s.artifacts).ok()?;
-        if xxh3_64(&part) != self.header.art_hash {
+        let mut hash = Xxh3::new();
+        let records = src.section(s.artifacts, s.art_heap, &mut hash).ok()?;
+        let heap = src.section(s.art_heap, s.end, &mut hash).ok()?;
+        if hash.digest() != self.header.art_hash {
             return None;
         }
-        let split = (s.art_heap - s.artifacts) as usize;
-        let heap = String::from_utf8(part[split..].to_vec()).ok()?;
-        let mut records = part;
-        records.truncate(split);
+        let heap = String::from_utf8(heap).ok()?;
         sorted_and_resolving(&records, ARTIFACT_LEN, &heap, &[12, 24, 36, 48])?;
         Some(Arts { records, heap })
     }
