@@ -325,9 +325,9 @@ impl DatasetCache {
         drop(snap);
         // Fold the segments into a new base when they have grown (and migrate an index
         // of an older version). Losing the race to another build's compaction is fine.
-        let fresh = self.snapshot()?;
-        if fresh.wants_compaction() {
-            store::compact(self.dir(), &fresh, Prune::default())?;
+        // Streaming: memory stays a few buffers whatever the number of records folded.
+        if store::compaction_due(self.dir())? {
+            store::compact_streaming(self.dir(), Prune::default())?;
         }
         Ok(report)
     }
