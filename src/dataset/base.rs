@@ -872,11 +872,23 @@ impl Table {
 
     /// The record of artifact `rel`.
     pub fn artifact(&self, rel: &str) -> Option<Artifact> {
+        self.find_artifact(rel).map(|i| self.artifact_at(i).1)
+    }
+
+    /// The position of artifact `rel` among the artifact records.
+    fn find_artifact(&self, rel: &str) -> Option<usize> {
         let a = self.arts()?;
         let n = a.records.len() / ARTIFACT_LEN;
         let rec = |i: usize| &a.records[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
-        let i = search(n, |i| Some(text(&a.heap, rec(i), 0).unwrap_or("").cmp(rel)))?;
-        Some(self.artifact_at(i).1)
+        search(n, |i| Some(text(&a.heap, rec(i), 0).unwrap_or("").cmp(rel)))
+    }
+
+    /// The fingerprint recorded for artifact `rel` (`None`: no record).
+    pub fn artifact_fp(&self, rel: &str) -> Option<Option<Fingerprint>> {
+        let i = self.find_artifact(rel)?;
+        let a = self.arts()?;
+        let rec = &a.records[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
+        Some((num(rec, 76) != 0).then(|| fp_at(rec, 84)))
     }
 }
 

@@ -393,6 +393,15 @@ impl Snapshot {
         self.base.as_ref()?.artifact(rel).map(Cow::Owned)
     }
 
+    /// The fingerprint recorded for artifact `rel` (`None`: no record), without building
+    /// the whole record.
+    pub fn artifact_fp(&self, rel: &str) -> Option<Option<Fingerprint>> {
+        if let Some(a) = self.artifacts.get(rel) {
+            return Some(a.fp);
+        }
+        self.base.as_ref()?.artifact_fp(rel)
+    }
+
     pub fn variant(&self, name: &str) -> Option<&VariantInfo> {
         self.variants.get(name).map(|(_, v)| v)
     }
