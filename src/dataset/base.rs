@@ -30,7 +30,11 @@
 //!          failures u32 × (path, at i64, present u8 [variant, producer, error, at])
 //!          sidecars: at i64, globs u32 × glob   (see super::sidecars)
 //!          (strings as u32 length + UTF-8)
-//! heap     UTF-8 text; an entry's variants packed as `name\0path\0name\0path…`
+//! heap     UTF-8 text; an entry's variants packed as `name\0path\0name\0path…`.
+//!          Spans may share text: the writer points an entry's hash into the artifact
+//!          names of its variants, an artifact's source hash into its own name, and
+//!          writes the variant and producer of a run of artifacts once (a third less
+//!          text at 100,000 entries; readers only ever follow spans)
 //! dirs     count u32 × (name, fingerprint): fan-out directories of `objects/` in which
 //!          every artifact an entry names was present (see super::objects)
 //! check    xxh3-64 of the record before `check` and the xxh3-128 of the text of its
@@ -39,6 +43,11 @@
 //!
 //! `clock` is a reading of the filesystem's clock taken before the `objects/`
 //! directories were fingerprinted (see [`super::objects`]).
+//!
+//! A base is written in one pass over its contents ([`Writer`]): the entry records go
+//! to the file as they come, the removal records and the text wait in unnamed temporary
+//! files until their place. Compaction reads the previous base front to back a buffer
+//! at a time ([`Stream`]). Neither holds the index in memory.
 
 use super::codec::{Dec, Enc};
 use super::fingerprint::Fingerprint;
@@ -152,23 +161,22 @@ struct Sections {
     end: u64,
 }
 
-/// What goes into a base, borrowed from wherever the caller keeps it. Every sequence
-/// yields its keys in strictly increasing byte order. Entries and artifacts are given
-/// as functions that start the sequence again: the file is written in two passes over
-/// them (records, then their text), so that it is never held in memory.
-pub(crate) struct Contents<'a> {
+/// What goes into a base, borrowed from wherever the caller keeps it (an index held in
+/// memory: tests, legacy indexes, [`super::store::compact`]). Every sequence yields its
+/// keys in strictly increasing byte order.
+pub(crate) struct Contents<'a, 'b> {
     pub generation: u64,
     pub clock: i64,
-    pub entries: &'a dyn Fn() -> Box<dyn Iterator<Item = (&'a str, EntryRef<'a>)> + 'a>,
-    pub removals: &'a [(&'a str, i64)],
-    pub artifacts: &'a dyn Fn() -> Box<dyn Iterator<Item = (Cow<'a, str>, Artifact)> + 'a>,
-    pub variants: &'a Variants,
-    pub failures: &'a Failures,
-    pub sidecars: &'a Sidecars,
-    pub objects: &'a Snapshot,
+    pub entries: &'b mut dyn Iterator<Item = (&'a str, EntryRef<'a>)>,
+    pub removals: &'b [(&'a str, i64)],
+    pub artifacts: &'b mut dyn Iterator<Item = (Cow<'a, str>, Artifact)>,
+    pub head: &'b Head,
+    /// The fan-out directories of `objects/` to record (see [`super::objects`]), given
+    /// the artifacts the entries name (see [`Writer::named`]).
+    pub objects: &'b dyn Fn(&Named) -> Snapshot,
 }
 
-/// A writer that hashes and counts what goes through it.
+/// A writer that hashes what goes through it.
 struct Hashed<W: Write> {
     out: W,
     hash: Xxh3,
@@ -181,12 +189,10 @@ impl<W: Write> Hashed<W> {
     }
 }
 
-/// Append a span of `len` bytes at `*off` of the heap to `rec`, and move `*off` on.
-fn span(rec: &mut Vec<u8>, off: &mut u64, check: &mut Xxh3, text: &[u8]) {
+/// Append a span of `len` bytes at `off` of the heap to `rec`.
+fn span_at(rec: &mut Vec<u8>, off: u64, len: usize) {
     rec.extend_from_slice(&off.to_le_bytes());
-    rec.extend_from_slice(&(text.len() as u32).to_le_bytes());
-    *off += text.len() as u64;
-    check.update(text);
+    rec.extend_from_slice(&(len as u32).to_le_bytes());
 }
 
 /// Append `rec`'s check (see the layout) to it.
@@ -219,22 +225,153 @@ fn artifact_texts<'r>(rel: &'r str, a: &'r Artifact) -> [&'r str; 5] {
     [rel, &a.source_hash, &a.variant, &a.producer, &a.checksum]
 }
 
-/// Write a base file holding `c` to `out` (positioned at its start).
-pub(crate) fn write<W: Write + Seek>(out: W, c: &Contents) -> io::Result<()> {
-    let mut main = Hashed {
-        out: BufWriter::with_capacity(1 << 20, out),
-        hash: Xxh3::new(),
-    };
-    main.out.write_all(&[0u8; HEADER_LEN])?;
-    // Main part: entry and removal records, head, their text, dirs.
-    let mut off = 0u64;
-    let (mut n_entries, mut n_removals) = (0u64, 0u64);
-    let mut packed = String::new();
-    let mut rec = Vec::with_capacity(ARTIFACT_LEN);
-    for (path, e) in (c.entries)() {
+/// Where a [`Writer`] keeps what goes into the file after something not written yet (the
+/// removal records and the text, which follow the entry records): memory, or an
+/// unnamed temporary file (so that writing a base holds no more than a buffer of it).
+pub(crate) enum Spill {
+    Memory(Vec<u8>),
+    File(BufWriter<File>),
+}
+
+impl Spill {
+    /// A temporary file in `dir`, unlinked at once (nothing is left behind by a crash).
+    pub fn file_in(dir: &Path) -> io::Result<Spill> {
+        let path = dir.join(format!(
+            ".spill.{}.{}.tmp",
+            std::process::id(),
+            SPILLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        // On filesystems that cannot unlink an open file the name stays until the end of
+        // the write (removed below) or is taken for a stray temporary file.
+        let _ = std::fs::remove_file(&path);
+        Ok(Spill::File(BufWriter::with_capacity(1 << 16, f)))
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Spill::Memory(v) => {
+                v.extend_from_slice(bytes);
+                Ok(())
+            }
+            Spill::File(f) => f.write_all(bytes),
+        }
+    }
+
+    /// Everything put, in order, to `out`.
+    fn replay(self, out: &mut dyn FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+        match self {
+            Spill::Memory(v) => out(&v),
+            Spill::File(f) => {
+                let mut f = f.into_inner().map_err(|e| e.into_error())?;
+                f.seek(SeekFrom::Start(0))?;
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    match io::Read::read(&mut f, &mut buf) {
+                        Ok(0) => return Ok(()),
+                        Ok(n) => out(&buf[..n])?,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+static SPILLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The artifacts the entries of a base name, by fan-out directory (`<h[..2]>`), as
+/// xxh3-128 keys of `<fan-out>/<name>` (what [`super::objects::snapshot`] checks).
+pub(crate) type Named = BTreeMap<String, Vec<u128>>;
+
+/// Writes a base file in one pass over its contents, each kind given in key order:
+/// entries and removals (interleaved as the caller likes), then the head and the
+/// `objects/` snapshot, then the artifacts. Entry records go straight to the file;
+/// removal records and all the text are kept in [`Spill`]s until their place comes.
+/// Memory: buffers, whatever the size of the index.
+pub(crate) struct Writer<W: Write + Seek> {
+    main: Hashed<BufWriter<W>>,
+    removals: Option<Spill>,
+    heap: Option<Spill>,
+    art_heap: Option<Spill>,
+    /// Bytes of text written so far (main heap, then artifact heap).
+    off: u64,
+    entries: u64,
+    n_removals: u64,
+    artifacts: u64,
+    named: Named,
+    rec: Vec<u8>,
+    packed: String,
+    body_hash: u64,
+    head_len: u64,
+    heap_len: u64,
+    dirs_len: u64,
+    /// Text shared by consecutive artifact records (variant, producer): span of the last one written.
+    shared: [(u64, String); 2],
+}
+
+impl<W: Write + Seek> Writer<W> {
+    /// Start a base at the beginning of `out`; `spill` makes the places where what waits
+    /// for its turn is kept.
+    pub fn new(out: W, spill: &dyn Fn() -> io::Result<Spill>) -> io::Result<Writer<W>> {
+        let mut main = Hashed {
+            out: BufWriter::with_capacity(1 << 20, out),
+            hash: Xxh3::new(),
+        };
+        main.out.write_all(&[0u8; HEADER_LEN])?;
+        Ok(Writer {
+            main,
+            removals: Some(spill()?),
+            heap: Some(spill()?),
+            art_heap: Some(spill()?),
+            off: 0,
+            entries: 0,
+            n_removals: 0,
+            artifacts: 0,
+            named: Named::new(),
+            rec: Vec::with_capacity(ARTIFACT_LEN),
+            packed: String::new(),
+            body_hash: 0,
+            head_len: 0,
+            heap_len: 0,
+            dirs_len: 0,
+            shared: Default::default(),
+        })
+    }
+
+    /// Put `text` in the heap; its offset.
+    fn text(&mut self, text: &str) -> io::Result<u64> {
+        let at = self.off;
+        self.heap
+            .as_mut()
+            .ok_or_else(|| io::Error::other("base writer used out of order"))?
+            .put(text.as_bytes())?;
+        self.off += text.len() as u64;
+        Ok(at)
+    }
+
+    /// The next entry (paths strictly increasing).
+    pub fn entry(&mut self, path: &str, e: &EntryRef) -> io::Result<()> {
+        let mut packed = std::mem::take(&mut self.packed);
+        pack(e, &mut packed);
+        let path_at = self.text(path)?;
+        let packed_at = self.text(&packed)?;
+        // The content hash is part of the artifact names in the variants (`objects/<h[..2]>/<h>-…`):
+        // its span points there rather than repeating it.
+        let hash_at = match packed.find(e.hash) {
+            Some(i) if !e.hash.is_empty() => packed_at + i as u64,
+            _ => self.text(e.hash)?,
+        };
+        let mut rec = std::mem::take(&mut self.rec);
         rec.clear();
         let mut check = Xxh3::new();
-        span(&mut rec, &mut off, &mut check, path.as_bytes());
+        span_at(&mut rec, path_at, path.len());
+        check.update(path.as_bytes());
         for n in [
             e.fp.size,
             e.fp.mtime_ns as u64,
@@ -244,80 +381,120 @@ pub(crate) fn write<W: Write + Seek>(out: W, c: &Contents) -> io::Result<()> {
         ] {
             rec.extend_from_slice(&n.to_le_bytes());
         }
-        span(&mut rec, &mut off, &mut check, e.hash.as_bytes());
-        pack(&e, &mut packed);
-        span(&mut rec, &mut off, &mut check, packed.as_bytes());
+        span_at(&mut rec, hash_at, e.hash.len());
+        check.update(e.hash.as_bytes());
+        span_at(&mut rec, packed_at, packed.len());
+        check.update(packed.as_bytes());
         seal(&mut rec, &check);
-        main.put(&rec)?;
-        n_entries += 1;
-    }
-    for (path, at) in c.removals {
-        rec.clear();
-        span(&mut rec, &mut off, &mut Xxh3::new(), path.as_bytes());
-        rec.extend_from_slice(&at.to_le_bytes());
-        main.put(&rec)?;
-        n_removals += 1;
-    }
-    let heap_len = off;
-    let mut head = Enc::default();
-    head.u32(c.variants.len() as u32);
-    for (name, (at, info)) in c.variants {
-        head.str(name);
-        head.i64(*at);
-        head.str(&info.producer);
-        head.str(&info.ext);
-    }
-    head.u32(c.failures.len() as u32);
-    for (path, (at, f)) in c.failures {
-        head.str(path);
-        head.i64(*at);
-        match f {
-            Some(f) => {
-                head.u8(1);
-                for s in [&f.variant, &f.producer, &f.error, &f.at] {
-                    head.str(s);
+        self.main.put(&rec)?;
+        self.entries += 1;
+        e.variants.for_each(|_, rel| {
+            if let Some((fanout, key)) = super::layout::split_object(rel) {
+                let k = xxhash_rust::xxh3::xxh3_128(key.as_bytes());
+                match self.named.get_mut(fanout) {
+                    Some(v) => v.push(k),
+                    None => {
+                        self.named.insert(fanout.to_string(), vec![k]);
+                    }
                 }
             }
-            None => head.u8(0),
+        });
+        self.rec = rec;
+        self.packed = packed;
+        Ok(())
+    }
+
+    /// A removal (tombstone; paths strictly increasing).
+    pub fn removal(&mut self, path: &str, at: i64) -> io::Result<()> {
+        let path_at = self.text(path)?;
+        let mut rec = [0u8; REMOVAL_LEN];
+        rec[..8].copy_from_slice(&path_at.to_le_bytes());
+        rec[8..12].copy_from_slice(&(path.len() as u32).to_le_bytes());
+        rec[12..].copy_from_slice(&at.to_le_bytes());
+        self.removals
+            .as_mut()
+            .ok_or_else(|| io::Error::other("base writer used out of order"))?
+            .put(&rec)?;
+        self.n_removals += 1;
+        Ok(())
+    }
+
+    /// The artifacts the entries written so far name (see [`Named`]).
+    pub fn named(&self) -> &Named {
+        &self.named
+    }
+
+    /// End the entries and removals: write the head, the text and the `objects/` snapshot.
+    pub fn end_entries(&mut self, head: &Head, objects: &Snapshot) -> io::Result<()> {
+        let (Some(removals), Some(heap)) = (self.removals.take(), self.heap.take()) else {
+            return Err(io::Error::other("base writer used out of order"));
+        };
+        let main = &mut self.main;
+        removals.replay(&mut |b| main.put(b))?;
+        let head = encode_head(head);
+        main.put(&head)?;
+        heap.replay(&mut |b| main.put(b))?;
+        let mut dirs = Enc::default();
+        dirs.u32(objects.len() as u32);
+        for (name, fp) in objects {
+            dirs.str(name);
+            for n in [fp.size, fp.mtime_ns as u64, fp.ctime_ns as u64, fp.inode] {
+                dirs.u64(n);
+            }
         }
+        main.put(&dirs.0)?;
+        self.body_hash = std::mem::replace(&mut main.hash, Xxh3::new()).digest();
+        self.head_len = head.len() as u64;
+        self.heap_len = self.off;
+        self.dirs_len = dirs.0.len() as u64;
+        self.off = 0;
+        self.named = Named::new();
+        Ok(())
     }
-    head.i64(c.sidecars.0);
-    head.u32(c.sidecars.1.len() as u32);
-    for g in &c.sidecars.1 {
-        head.str(g);
-    }
-    main.put(&head.0)?;
-    for (path, e) in (c.entries)() {
-        pack(&e, &mut packed);
-        for t in [path, e.hash, &packed] {
-            main.put(t.as_bytes())?;
+
+    /// The next artifact record (paths strictly increasing), after [`Self::end_entries`].
+    pub fn artifact(&mut self, rel: &str, a: &Artifact) -> io::Result<()> {
+        if self.heap.is_some() {
+            return Err(io::Error::other("base writer used out of order"));
         }
+        let mut heap = self
+            .art_heap
+            .take()
+            .ok_or_else(|| io::Error::other("base writer used out of order"))?;
+        let done = self.put_artifact(rel, a, &mut heap);
+        self.art_heap = Some(heap);
+        done
     }
-    for (path, _) in c.removals {
-        main.put(path.as_bytes())?;
-    }
-    let mut dirs = Enc::default();
-    dirs.u32(c.objects.len() as u32);
-    for (name, fp) in c.objects {
-        dirs.str(name);
-        for n in [fp.size, fp.mtime_ns as u64, fp.ctime_ns as u64, fp.inode] {
-            dirs.u64(n);
-        }
-    }
-    main.put(&dirs.0)?;
-    let body_hash = main.hash.digest();
-    // Artifact part: records, then their text.
-    let mut art = Hashed {
-        out: main.out,
-        hash: Xxh3::new(),
-    };
-    let mut off = 0u64;
-    let mut n_artifacts = 0u64;
-    for (rel, a) in (c.artifacts)() {
+
+    fn put_artifact(&mut self, rel: &str, a: &Artifact, heap: &mut Spill) -> io::Result<()> {
+        let mut rec = std::mem::take(&mut self.rec);
         rec.clear();
         let mut check = Xxh3::new();
-        for t in artifact_texts(&rel, &a) {
-            span(&mut rec, &mut off, &mut check, t.as_bytes());
+        for (k, t) in artifact_texts(rel, a).into_iter().enumerate() {
+            check.update(t.as_bytes());
+            // The variant and producer are the same for runs of artifacts: written once.
+            let slot = match k {
+                2 => Some(0),
+                3 => Some(1),
+                _ => None,
+            };
+            // The source hash is part of the artifact's name: pointed to there.
+            if k == 1 && !t.is_empty() {
+                if let Some(i) = rel.find(t) {
+                    span_at(&mut rec, self.off - rel.len() as u64 + i as u64, t.len());
+                    continue;
+                }
+            }
+            if let Some(s) = slot {
+                if self.shared[s].1 == t && self.off > 0 {
+                    span_at(&mut rec, self.shared[s].0, t.len());
+                    continue;
+                }
+                self.shared[s] = (self.off, t.to_string());
+            }
+            span_at(&mut rec, self.off, t.len());
+            heap.put(t.as_bytes())?;
+            self.off += t.len() as u64;
         }
         let fp = a.fp.unwrap_or_default();
         for n in [
@@ -332,46 +509,107 @@ pub(crate) fn write<W: Write + Seek>(out: W, c: &Contents) -> io::Result<()> {
             rec.extend_from_slice(&n.to_le_bytes());
         }
         seal(&mut rec, &check);
-        art.put(&rec)?;
-        n_artifacts += 1;
+        self.main.put(&rec)?;
+        self.artifacts += 1;
+        self.rec = rec;
+        Ok(())
     }
-    let art_heap_len = off;
-    for (rel, a) in (c.artifacts)() {
-        for t in artifact_texts(&rel, &a) {
-            art.put(t.as_bytes())?;
+
+    /// Write the artifacts' text and the header; the writer's output.
+    pub fn finish(mut self, generation: u64, clock: i64) -> io::Result<W> {
+        let Some(heap) = self.art_heap.take().filter(|_| self.heap.is_none()) else {
+            return Err(io::Error::other("base writer used out of order"));
+        };
+        let main = &mut self.main;
+        heap.replay(&mut |b| main.put(b))?;
+        let art_hash = main.hash.digest();
+        let mut header = Vec::with_capacity(HEADER_LEN);
+        header.extend_from_slice(MAGIC);
+        for n in [
+            generation,
+            clock as u64,
+            self.entries,
+            self.n_removals,
+            self.artifacts,
+            self.head_len,
+            self.heap_len,
+            self.dirs_len,
+            self.off,
+            self.body_hash,
+            art_hash,
+        ] {
+            header.extend_from_slice(&n.to_le_bytes());
+        }
+        let header_hash = xxh3_64(&header);
+        header.extend_from_slice(&header_hash.to_le_bytes());
+        let mut out = self.main.out.into_inner().map_err(|e| e.into_error())?;
+        out.seek(SeekFrom::Start(0))?;
+        out.write_all(&header)?;
+        Ok(out)
+    }
+}
+
+/// The head section: variants, failures, sidecar rule.
+fn encode_head(h: &Head) -> Vec<u8> {
+    let mut head = Enc::default();
+    head.u32(h.variants.len() as u32);
+    for (name, (at, info)) in &h.variants {
+        head.str(name);
+        head.i64(*at);
+        head.str(&info.producer);
+        head.str(&info.ext);
+    }
+    head.u32(h.failures.len() as u32);
+    for (path, (at, f)) in &h.failures {
+        head.str(path);
+        head.i64(*at);
+        match f {
+            Some(f) => {
+                head.u8(1);
+                for s in [&f.variant, &f.producer, &f.error, &f.at] {
+                    head.str(s);
+                }
+            }
+            None => head.u8(0),
         }
     }
-    let art_hash = art.hash.digest();
-    let mut header = Vec::with_capacity(HEADER_LEN);
-    header.extend_from_slice(MAGIC);
-    for n in [
-        c.generation,
-        c.clock as u64,
-        n_entries,
-        n_removals,
-        n_artifacts,
-        head.0.len() as u64,
-        heap_len,
-        dirs.0.len() as u64,
-        art_heap_len,
-        body_hash,
-        art_hash,
-    ] {
-        header.extend_from_slice(&n.to_le_bytes());
+    head.i64(h.sidecars.0);
+    head.u32(h.sidecars.1.len() as u32);
+    for g in &h.sidecars.1 {
+        head.str(g);
     }
-    let header_hash = xxh3_64(&header);
-    header.extend_from_slice(&header_hash.to_le_bytes());
-    let mut out = art.out.into_inner().map_err(|e| e.into_error())?;
-    out.seek(SeekFrom::Start(0))?;
-    out.write_all(&header)
+    head.0
+}
+
+/// Write a base file holding `c` to `out` (positioned at its start), keeping what waits
+/// for its place in `spill`s.
+pub(crate) fn write<W: Write + Seek>(
+    out: W,
+    c: Contents,
+    spill: &dyn Fn() -> io::Result<Spill>,
+) -> io::Result<W> {
+    let mut w = Writer::new(out, spill)?;
+    for (path, e) in c.entries {
+        w.entry(path, &e)?;
+    }
+    for (path, at) in c.removals {
+        w.removal(path, *at)?;
+    }
+    let objects = (c.objects)(w.named());
+    w.end_entries(c.head, &objects)?;
+    for (rel, a) in c.artifacts {
+        w.artifact(&rel, &a)?;
+    }
+    w.finish(c.generation, c.clock)
 }
 
 /// [`write`] into memory.
-pub(crate) fn encode(c: &Contents) -> Vec<u8> {
-    let mut out = io::Cursor::new(Vec::new());
+pub(crate) fn encode(c: Contents) -> Vec<u8> {
+    let memory = || Ok(Spill::Memory(Vec::new()));
     // Writing to memory cannot fail.
-    let _ = write(&mut out, c);
-    out.into_inner()
+    write(io::Cursor::new(Vec::new()), c, &memory)
+        .map(io::Cursor::into_inner)
+        .unwrap_or_default()
 }
 
 /// The running hash of a record's text, as bytes to feed the record's check.
@@ -386,6 +624,8 @@ enum Src<'a> {
 }
 
 impl Src<'_> {
+    /// `len` bytes at `off`, read straight into a new buffer (the one that is kept: a
+    /// section is never copied after it is read).
     fn read(&self, off: u64, len: u64) -> Result<Vec<u8>, String> {
         let len = usize::try_from(len).map_err(|_| "too large")?;
         match self {
@@ -401,6 +641,13 @@ impl Src<'_> {
                     .ok_or_else(|| "truncated".into())
             }
         }
+    }
+
+    /// The section from `a` to `b`, fed to `hash` as well.
+    fn section(&self, a: u64, b: u64, hash: &mut Xxh3) -> Result<Vec<u8>, String> {
+        let bytes = self.read(a, b.checked_sub(a).ok_or("sections out of order")?)?;
+        hash.update(&bytes);
+        Ok(bytes)
     }
 }
 
@@ -421,8 +668,6 @@ pub(crate) struct Table {
     pub head: Head,
     /// Fan-out directories whose artifacts were all present.
     pub objects: Snapshot,
-    /// Size of the file, for compaction decisions.
-    pub file_len: u64,
     entries: Vec<u8>,
     removals: Vec<u8>,
     heap: String,
@@ -508,22 +753,26 @@ impl Table {
                 s.end
             ));
         }
-        let main = src.read(s.entries, s.artifacts - s.entries)?;
-        if xxh3_64(&main) != header.body_hash {
+        // Each section is read into the buffer that keeps it (no copy of 20 MB at
+        // 100,000 entries), the body hash computed over them in file order.
+        let mut hash = Xxh3::new();
+        let mut records = src.section(s.entries, s.head, &mut hash)?;
+        let head = src.section(s.head, s.heap, &mut hash)?;
+        let heap = src.section(s.heap, s.dirs, &mut hash)?;
+        let dirs = src.section(s.dirs, s.artifacts, &mut hash)?;
+        if hash.digest() != header.body_hash {
             return Err("checksum mismatch".into());
         }
-        let part = |a: u64, b: u64| &main[(a - s.entries) as usize..(b - s.entries) as usize];
-        let heap =
-            String::from_utf8(part(s.heap, s.dirs).to_vec()).map_err(|_| "text is not UTF-8")?;
-        let head = decode_head(part(s.head, s.heap)).ok_or("malformed variants or failures")?;
+        let heap = String::from_utf8(heap).map_err(|_| "text is not UTF-8")?;
+        let head = decode_head(&head).ok_or("malformed variants or failures")?;
+        let removals = records.split_off((s.removals - s.entries) as usize);
         let table = Table {
             generation: header.generation,
             clock: header.clock,
             head,
-            objects: decode_dirs(part(s.dirs, s.artifacts)).ok_or("malformed objects section")?,
-            file_len,
-            entries: part(s.entries, s.removals).to_vec(),
-            removals: part(s.removals, s.head).to_vec(),
+            objects: decode_dirs(&dirs).ok_or("malformed objects section")?,
+            entries: records,
+            removals,
             heap,
             header,
             sections: s,
@@ -539,14 +788,13 @@ impl Table {
     /// Read and check the artifact records; `None` when damaged.
     fn load_arts(&self, src: &Src) -> Option<Arts> {
         let s = &self.sections;
-        let part = src.read(s.artifacts, s.end - s.artifacts).ok()?;
-        if xxh3_64(&part) != self.header.art_hash {
+        let mut hash = Xxh3::new();
+        let records = src.section(s.artifacts, s.art_heap, &mut hash).ok()?;
+        let heap = src.section(s.art_heap, s.end, &mut hash).ok()?;
+        if hash.digest() != self.header.art_hash {
             return None;
         }
-        let split = (s.art_heap - s.artifacts) as usize;
-        let heap = String::from_utf8(part[split..].to_vec()).ok()?;
-        let mut records = part;
-        records.truncate(split);
+        let heap = String::from_utf8(heap).ok()?;
         sorted_and_resolving(&records, ARTIFACT_LEN, &heap, &[12, 24, 36, 48])?;
         Some(Arts { records, heap })
     }
@@ -624,11 +872,23 @@ impl Table {
 
     /// The record of artifact `rel`.
     pub fn artifact(&self, rel: &str) -> Option<Artifact> {
+        self.find_artifact(rel).map(|i| self.artifact_at(i).1)
+    }
+
+    /// The position of artifact `rel` among the artifact records.
+    fn find_artifact(&self, rel: &str) -> Option<usize> {
         let a = self.arts()?;
         let n = a.records.len() / ARTIFACT_LEN;
         let rec = |i: usize| &a.records[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
-        let i = search(n, |i| Some(text(&a.heap, rec(i), 0).unwrap_or("").cmp(rel)))?;
-        Some(self.artifact_at(i).1)
+        search(n, |i| Some(text(&a.heap, rec(i), 0).unwrap_or("").cmp(rel)))
+    }
+
+    /// The fingerprint recorded for artifact `rel` (`None`: no record).
+    pub fn artifact_fp(&self, rel: &str) -> Option<Option<Fingerprint>> {
+        let i = self.find_artifact(rel)?;
+        let a = self.arts()?;
+        let rec = &a.records[i * ARTIFACT_LEN..(i + 1) * ARTIFACT_LEN];
+        Some((num(rec, 76) != 0).then(|| fp_at(rec, 84)))
     }
 }
 
@@ -724,6 +984,229 @@ fn decode_dirs(bytes: &[u8]) -> Option<Snapshot> {
         dirs.push((name, fp));
     }
     d.is_empty().then_some(dirs)
+}
+
+/// A base read front to back a buffer at a time, for compaction: memory stays a few
+/// buffers whatever the size of the index. The file is checked against its checksums
+/// when opened (one sequential read), and each record against its own check as it is
+/// read.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    file: File,
+    header: Header,
+    sections: Sections,
+    pub head: Head,
+}
+
+/// Read `[from, to)` of `file` a buffer at a time into `hash`.
+fn hash_range(file: &File, from: u64, to: u64, hash: &mut Xxh3) -> Result<(), String> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = from;
+    while at < to {
+        let n = ((to - at) as usize).min(buf.len());
+        read_at(file, &mut buf[..n], at).map_err(|e| e.to_string())?;
+        hash.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(())
+}
+
+impl Stream {
+    pub fn open(path: &Path) -> Result<Stream, String> {
+        let file = File::open(path).map_err(|e| e.to_string())?;
+        let file_len = file.metadata().map_err(|e| e.to_string())?.len();
+        let header = Header::decode(
+            &Src::File(&file)
+                .read(0, HEADER_LEN as u64)
+                .map_err(|_| "truncated header")?,
+        )?;
+        let s = header.sections().ok_or("section sizes overflow")?;
+        if s.end != file_len {
+            return Err(format!(
+                "{file_len} bytes, the header accounts for {}",
+                s.end
+            ));
+        }
+        let mut h = Xxh3::new();
+        hash_range(&file, s.entries, s.artifacts, &mut h)?;
+        if h.digest() != header.body_hash {
+            return Err("checksum mismatch".into());
+        }
+        let mut h = Xxh3::new();
+        hash_range(&file, s.artifacts, s.end, &mut h)?;
+        if h.digest() != header.art_hash {
+            return Err("artifact records: checksum mismatch".into());
+        }
+        let head = decode_head(&Src::File(&file).read(s.head, s.heap - s.head)?)
+            .ok_or("malformed variants or failures")?;
+        Ok(Stream {
+            file,
+            header,
+            sections: s,
+            head,
+        })
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.header.generation
+    }
+
+    fn records(&self, start: u64, n: u64, len: usize, heap: (u64, u64)) -> Records<'_> {
+        Records {
+            file: &self.file,
+            next: start,
+            end: start + n * len as u64,
+            len,
+            buf: Vec::new(),
+            at: 0,
+            texts: Texts {
+                file: &self.file,
+                start: heap.0,
+                len: heap.1,
+                win: 0,
+                buf: Vec::new(),
+            },
+        }
+    }
+
+    /// The entries, in path order, as records.
+    pub fn entries(&self) -> impl Iterator<Item = Result<super::model::Record, String>> + '_ {
+        let s = &self.sections;
+        let mut r = self.records(
+            s.entries,
+            self.header.entries,
+            ENTRY_LEN,
+            (s.heap, self.header.heap_len),
+        );
+        std::iter::from_fn(move || {
+            let rec = r.next_record().transpose()?;
+            Some(rec.and_then(|rec| {
+                let path = r.texts.get(&rec, 0)?;
+                let hash = r.texts.get(&rec, 52)?;
+                let packed = r.texts.get(&rec, 64)?;
+                TableFile::verify(&rec, &[&path, &hash, &packed])?;
+                let e = EntryRef {
+                    fp: fp_at(&rec, 12),
+                    at: num(&rec, 44) as i64,
+                    hash: &hash,
+                    variants: VariantsRef::Packed(&packed),
+                    vouched: false,
+                };
+                Ok(super::model::Record::Entry(path, e.to_entry()))
+            }))
+        })
+    }
+
+    /// The removals, in path order, as records.
+    pub fn removals(&self) -> impl Iterator<Item = Result<super::model::Record, String>> + '_ {
+        let s = &self.sections;
+        let mut r = self.records(
+            s.removals,
+            self.header.removals,
+            REMOVAL_LEN,
+            (s.heap, self.header.heap_len),
+        );
+        std::iter::from_fn(move || {
+            let rec = r.next_record().transpose()?;
+            Some(rec.and_then(|rec| {
+                let path = r.texts.get(&rec, 0)?;
+                Ok(super::model::Record::Removed(path, num(&rec, 12) as i64))
+            }))
+        })
+    }
+
+    /// The artifact records, in path order.
+    pub fn artifacts(&self) -> impl Iterator<Item = Result<super::model::Record, String>> + '_ {
+        let s = &self.sections;
+        let mut r = self.records(
+            s.artifacts,
+            self.header.artifacts,
+            ARTIFACT_LEN,
+            (s.art_heap, self.header.art_heap_len),
+        );
+        std::iter::from_fn(move || {
+            let rec = r.next_record().transpose()?;
+            Some(rec.and_then(|rec| {
+                let texts = (0..5)
+                    .map(|k| r.texts.get(&rec, k * 12))
+                    .collect::<Result<Vec<String>, String>>()?;
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                TableFile::verify(&rec, &refs)?;
+                Ok(super::model::Record::Artifact(
+                    texts[0].clone(),
+                    artifact_of(&rec, |k| texts[k].clone()),
+                ))
+            }))
+        })
+    }
+}
+
+/// Fixed-size records of one section, read a buffer at a time.
+struct Records<'f> {
+    file: &'f File,
+    next: u64,
+    end: u64,
+    len: usize,
+    buf: Vec<u8>,
+    at: usize,
+    texts: Texts<'f>,
+}
+
+impl Records<'_> {
+    fn next_record(&mut self) -> Result<Option<Vec<u8>>, String> {
+        if self.at >= self.buf.len() {
+            if self.next >= self.end {
+                return Ok(None);
+            }
+            let per = (64 << 10) / self.len;
+            let n = ((self.end - self.next) as usize).min(per * self.len);
+            self.buf.resize(n, 0);
+            read_at(self.file, &mut self.buf, self.next).map_err(|e| e.to_string())?;
+            self.next += n as u64;
+            self.at = 0;
+        }
+        let rec = self
+            .buf
+            .get(self.at..self.at + self.len)
+            .ok_or("truncated record")?
+            .to_vec();
+        self.at += self.len;
+        Ok(Some(rec))
+    }
+}
+
+/// The text of a section's records: a window of the heap, moved as spans ask (records
+/// written in order point forward through it, so each byte is read about once).
+struct Texts<'f> {
+    file: &'f File,
+    start: u64,
+    len: u64,
+    /// Heap offset of `buf[0]`.
+    win: u64,
+    buf: Vec<u8>,
+}
+
+impl Texts<'_> {
+    /// The text of the span at `at` in `rec`.
+    fn get(&mut self, rec: &[u8], at: usize) -> Result<String, String> {
+        let mut d = Dec::new(rec.get(at..at + 12).ok_or("short record")?);
+        let off = d.u64().unwrap_or(u64::MAX);
+        let n = d.u32().unwrap_or(0) as usize;
+        let end = off
+            .checked_add(n as u64)
+            .filter(|&e| e <= self.len)
+            .ok_or("a record points outside the text")?;
+        if off < self.win || end > self.win + self.buf.len() as u64 {
+            let want = ((self.len - off) as usize).min(n.max(64 << 10));
+            self.buf.resize(want, 0);
+            read_at(self.file, &mut self.buf, self.start + off).map_err(|e| e.to_string())?;
+            self.win = off;
+        }
+        let i = (off - self.win) as usize;
+        std::str::from_utf8(&self.buf[i..i + n])
+            .map(str::to_string)
+            .map_err(|_| "text is not UTF-8".into())
+    }
 }
 
 /// A base answering point lookups with positioned reads, without reading the file:
@@ -885,12 +1368,12 @@ impl TableFile {
 }
 
 #[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+pub(crate) fn read_at(file: &File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, off)
 }
 
 #[cfg(windows)]
-fn read_at(file: &File, mut buf: &mut [u8], mut off: u64) -> std::io::Result<()> {
+pub(crate) fn read_at(file: &File, mut buf: &mut [u8], mut off: u64) -> std::io::Result<()> {
     use std::os::windows::fs::FileExt;
     while !buf.is_empty() {
         match file.seek_read(buf, off)? {
@@ -907,7 +1390,7 @@ fn read_at(file: &File, mut buf: &mut [u8], mut off: u64) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::model::VariantMap;
+    use crate::dataset::model::{Record, VariantMap};
 
     fn fp(n: i64) -> Fingerprint {
         Fingerprint {
@@ -993,26 +1476,38 @@ mod tests {
     }
 
     fn encoded() -> Vec<u8> {
+        encoded_with(&|| Ok(Spill::Memory(Vec::new())))
+    }
+
+    fn encoded_with(spill: &dyn Fn() -> io::Result<Spill>) -> Vec<u8> {
         let (entries, removals, artifacts, variants, failures) = sample();
-        let objects = vec![("00".to_string(), fp(4))];
         let removals: Vec<(&str, i64)> = removals.iter().map(|(p, t)| (p.as_str(), *t)).collect();
-        encode(&Contents {
-            generation: 7,
-            clock: 1234,
-            entries: &|| Box::new(entries.iter().map(|(p, e)| (p.as_str(), EntryRef::of(e)))),
-            removals: &removals,
-            artifacts: &|| {
-                Box::new(
-                    artifacts
-                        .iter()
-                        .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
-                )
+        let head = Head {
+            variants,
+            failures,
+            sidecars: (3, vec!["*.txt".into()]),
+        };
+        let out = write(
+            io::Cursor::new(Vec::new()),
+            Contents {
+                generation: 7,
+                clock: 1234,
+                entries: &mut entries.iter().map(|(p, e)| (p.as_str(), EntryRef::of(e))),
+                removals: &removals,
+                artifacts: &mut artifacts
+                    .iter()
+                    .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
+                head: &head,
+                objects: &|named| {
+                    // The entries name objects/00/…: what the writer collected.
+                    assert_eq!(named.keys().collect::<Vec<_>>(), ["00"]);
+                    assert_eq!(named["00"].len(), 4);
+                    vec![("00".to_string(), fp(4))]
+                },
             },
-            variants: &variants,
-            failures: &failures,
-            sidecars: &(3, vec!["*.txt".into()]),
-            objects: &objects,
-        })
+            spill,
+        );
+        out.unwrap().into_inner()
     }
 
     #[test]
@@ -1042,6 +1537,31 @@ mod tests {
             sidecars: (3, vec!["*.txt".into()]),
         };
         assert_eq!(t.head, head);
+
+        // Read front to back (compaction), and written through spill files: the same.
+        let st = Stream::open(&path).unwrap();
+        assert_eq!((st.generation(), &st.head), (7, &head));
+        let streamed: Vec<Record> = st.entries().map(Result::unwrap).collect();
+        let want: Vec<Record> = entries
+            .iter()
+            .map(|(p, e)| Record::Entry(p.clone(), e.clone()))
+            .collect();
+        assert_eq!(streamed, want);
+        let streamed: Vec<Record> = st.removals().map(Result::unwrap).collect();
+        assert_eq!(streamed, vec![Record::Removed("/s/gone".into(), 77)]);
+        let streamed: Vec<Record> = st.artifacts().map(Result::unwrap).collect();
+        let want: Vec<Record> = artifacts
+            .iter()
+            .map(|(r, a)| Record::Artifact(r.clone(), a.clone()))
+            .collect();
+        assert_eq!(streamed, want);
+        let spilled = encoded_with(&|| Spill::file_in(dir.path()));
+        assert_eq!(spilled, encoded());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no spill file left"
+        );
 
         let f = TableFile::open(&path).unwrap();
         assert_eq!(f.generation(), 7);

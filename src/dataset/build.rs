@@ -19,9 +19,10 @@ use super::cache::DatasetCache;
 use super::claims::Claims;
 use super::error::{io_at, DatasetError};
 use super::fingerprint::{now_ns, Fingerprint};
-use super::hashing::hash_file_counted;
-use super::layout::{artifact_name_keyed, variant_key};
+use super::hashing::{hash_file_counted, hash_open};
+use super::layout::{artifact_name_keyed, variant_key, OBJECTS_DIR};
 use super::model::{Artifact, Failure, Record, VariantInfo};
+use super::objects::ObjectSet;
 use super::scan::{item_fingerprint, scan, FileState, Scan};
 use super::serve::serving;
 use super::sidecars::Rule;
@@ -30,6 +31,7 @@ use super::store::{self, Prune, Snapshot, Writer};
 use super::transform::{Item, Transform};
 use super::view::{Entries, EntryRef};
 use crate::fsutil;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fs;
@@ -170,6 +172,27 @@ struct Job {
     repair: bool,
 }
 
+/// A job handed to its transform.
+struct Launch {
+    job: usize,
+    input: PathBuf,
+    /// Where the transform writes.
+    tmp: PathBuf,
+    /// Where the output goes once checked.
+    path: PathBuf,
+    sides: Vec<PathBuf>,
+}
+
+impl Launch {
+    fn item(&self) -> Item<'_> {
+        Item {
+            input: &self.input,
+            output: &self.tmp,
+            sidecars: &self.sides,
+        }
+    }
+}
+
 /// A finished output waiting for the next checkpoint to be published.
 struct Done {
     job: usize,
@@ -180,9 +203,29 @@ struct Done {
     size: u64,
 }
 
+/// What a build does with one scanned file (see `plan`).
+/// Small: one per source file.
+enum Step<'e> {
+    /// Not indexed (nothing to record).
+    Skip,
+    Unreadable,
+    /// Transform its content (`true`: replacing an artifact that no longer matches).
+    Queue(bool),
+    /// Served by `rel` (another source's when `reused`), with its record to write if it
+    /// had none or its fingerprint moved.
+    Serve {
+        rel: std::borrow::Cow<'e, str>,
+        reused: bool,
+        record: Option<Box<Artifact>>,
+    },
+}
+
 /// Finished outputs after which a checkpoint is taken whatever the time, so that what
 /// waits in memory stays small when transforms are quick.
 const CHECKPOINT_ITEMS: usize = 2048;
+
+/// Finished outputs after which job slots wait for a checkpoint rather than go on.
+const PENDING_MAX: usize = 2 * CHECKPOINT_ITEMS;
 
 /// What the next checkpoint records.
 #[derive(Default)]
@@ -223,6 +266,8 @@ struct Run<'a> {
     report: Mutex<BuildReport>,
     /// One checkpoint at a time.
     flushing: Mutex<()>,
+    /// Enough outputs wait for a checkpoint to be taken now.
+    due: AtomicBool,
     /// Fan-out directories known to exist.
     made_dirs: Mutex<std::collections::HashSet<PathBuf>>,
     error: Mutex<Option<DatasetError>>,
@@ -318,6 +363,7 @@ impl DatasetCache {
             pending: Mutex::default(),
             report: Mutex::new(report),
             flushing: Mutex::new(()),
+            due: AtomicBool::new(false),
             made_dirs: Mutex::default(),
             error: Mutex::new(None),
         };
@@ -336,9 +382,9 @@ impl DatasetCache {
         drop(snap);
         // Fold the segments into a new base when they have grown (and migrate an index
         // of an older version). Losing the race to another build's compaction is fine.
-        let fresh = self.snapshot()?;
-        if fresh.wants_compaction() {
-            store::compact(self.dir(), &fresh, Prune::default())?;
+        // Streaming: memory stays a few buffers whatever the number of records folded.
+        if store::compaction_due(self.dir())? {
+            store::compact_streaming(self.dir(), Prune::default())?;
         }
         Ok(report)
     }
@@ -375,14 +421,61 @@ impl DatasetCache {
                 }
             }
         };
-        for (i, s) in scanned.files.iter().enumerate() {
+        // Whether artifacts are on disk: `objects/` listed once (its settled directories
+        // not even read, see `objects.rs`), as status does, not a `stat` per source.
+        let present = match &snap.base {
+            Some(b) => ObjectSet::list(&self.dir().join(OBJECTS_DIR), &b.objects, b.clock),
+            None => ObjectSet::list(&self.dir().join(OBJECTS_DIR), &[], 0),
+        };
+        let exists = |rel: &str, vouched: bool| present.contains(rel, vouched);
+        // What to do with each file, decided in parallel (an artifact to check costs a
+        // `stat`, one whose fingerprint moved a read), then recorded in order.
+        let steps: Vec<Step> = scanned
+            .files
+            .par_iter()
+            .with_min_len(256)
+            .map(|s| {
+                if s.state == FileState::Unreadable {
+                    return Step::Unreadable;
+                }
+                let Some(entry) = s.entry(entries) else {
+                    return Step::Skip;
+                };
+                let certify = |rel: &str| {
+                    snap.artifact(rel).is_some_and(|a| {
+                        a.producer == opts.producer
+                            && a.variant == opts.variant
+                            && a.source_hash == entry.hash
+                    })
+                };
+                let Some((rel, reused)) =
+                    serving(entry, &opts.variant, &opts.ext, key, &certify, &exists)
+                else {
+                    return Step::Queue(false);
+                };
+                // Is the artifact still what was recorded? A fingerprint that moved means
+                // it was rewritten: read it.
+                match self.check_recorded(snap, &rel, entry.hash, opts) {
+                    Ok(record) => Step::Serve {
+                        rel,
+                        reused,
+                        record: record.map(Box::new),
+                    },
+                    Err(()) => Step::Queue(true),
+                }
+            })
+            .collect();
+        for (i, (s, step)) in scanned.files.iter().zip(steps).enumerate() {
             match s.state {
                 FileState::New => report.new += 1,
                 FileState::Changed => report.changed += 1,
                 FileState::Touched => report.touched += 1,
                 FileState::Unchanged => report.unchanged += 1,
-                FileState::Removed => {}
-                FileState::Unreadable => {
+                FileState::Removed | FileState::Unreadable => {}
+            }
+            let step = match step {
+                Step::Skip => continue,
+                Step::Unreadable => {
                     let path = sources.get(i).path();
                     let error = s.error().unwrap_or_default().to_string();
                     report.failures.push(BuildFailure {
@@ -392,34 +485,28 @@ impl DatasetCache {
                     records.push(failure_record(path, opts, error));
                     continue;
                 }
-            }
+                step => step,
+            };
             let Some(entry) = s.entry(entries) else {
                 continue;
             };
-            let certify = |rel: &str| {
-                snap.artifact(rel).is_some_and(|a| {
-                    a.producer == opts.producer
-                        && a.variant == opts.variant
-                        && a.source_hash == entry.hash
-                })
-            };
-            let exists = |rel: &str, _: bool| self.artifact_exists(rel);
-            let Some((rel, reused)) =
-                serving(entry, &opts.variant, &opts.ext, key, &certify, &exists)
-            else {
-                queue(entry, i, false);
-                continue;
-            };
-            // Is the artifact still what was recorded? A fingerprint that moved means
-            // it was rewritten: read it.
-            match self.check_recorded(snap, &rel, entry.hash, opts) {
-                Ok(None) => {}
-                Ok(Some(a)) => records.push(Record::Artifact(rel.to_string(), a)),
-                Err(()) => {
-                    queue(entry, i, true);
+            let (rel, reused) = match step {
+                Step::Skip | Step::Unreadable => continue,
+                Step::Queue(repair) => {
+                    queue(entry, i, repair);
                     continue;
                 }
-            }
+                Step::Serve {
+                    rel,
+                    reused,
+                    record,
+                } => {
+                    if let Some(a) = record {
+                        records.push(Record::Artifact(rel.to_string(), *a));
+                    }
+                    (rel, reused)
+                }
+            };
             if reused {
                 report.deduplicated += 1;
             }
@@ -457,12 +544,11 @@ impl DatasetCache {
             return Err(());
         };
         let fp = Fingerprint::from_metadata(&meta);
-        let record = snap.artifact(rel);
-        if let Some(a) = &record {
-            if a.fp == Some(fp) {
-                return Ok(None);
-            }
+        // Most often the fingerprint holds: compared without building the whole record.
+        if snap.artifact_fp(rel) == Some(Some(fp)) {
+            return Ok(None);
         }
+        let record = snap.artifact(rel);
         let (checksum, size) = hash_file_counted(&path).map_err(|_| ())?;
         match record {
             Some(a) if (a.checksum.as_str(), a.size) != (checksum.as_str(), size) => Err(()),
@@ -525,6 +611,9 @@ impl Run<'_> {
             for _ in 0..slots {
                 scope.spawn(|| {
                     let mut runner = transform.runner(self.opts.cancel.clone());
+                    if let Some(w) = runner.worker() {
+                        self.run_worker(w, &next, &deferred);
+                    }
                     loop {
                         if self.cancelled() {
                             break;
@@ -570,7 +659,9 @@ impl Run<'_> {
             let mut last_beat = Instant::now();
             while running.load(Ordering::SeqCst) > 0 {
                 std::thread::sleep(Duration::from_millis(20).min(self.opts.checkpoint));
-                if last_flush.elapsed() >= self.opts.checkpoint {
+                if last_flush.elapsed() >= self.opts.checkpoint
+                    || self.due.swap(false, Ordering::Relaxed)
+                {
                     self.checkpoint();
                     last_flush = Instant::now();
                 }
@@ -615,75 +706,132 @@ impl Run<'_> {
     /// Run the ready jobs `ready` as one batch and keep their outcomes for the next
     /// checkpoint.
     fn run_batch(&self, ready: &[usize], runner: &mut dyn super::transform::Runner) {
-        let mut items: Vec<(usize, PathBuf, PathBuf, PathBuf, Vec<PathBuf>)> = Vec::new();
-        for &j in ready {
-            let rel = self.rel(j);
-            let path = match self.cache.locate(&rel) {
-                Ok(p) => p,
-                Err(e) => {
-                    self.failed(j, e.to_string());
-                    continue;
-                }
-            };
-            // Published meanwhile by another build (whose claim we then took over, or
-            // that built it without one): nothing to run.
-            if !self.jobs[j].repair && fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
-                self.claims.release(&path);
-                self.adopt(j, &rel);
-                continue;
-            }
-            // Keep the extension last: tools choose the output format from it.
-            let mut tmp = fsutil::temp_path_for(&path);
-            if !self.opts.ext.is_empty() {
-                tmp.set_extension(format!("tmp.{}", self.opts.ext));
-            }
-            let file = self.sources.get(self.jobs[j].sources[0] as usize);
-            let sides = file.sidecars().map(|s| PathBuf::from(s.path())).collect();
-            items.push((j, PathBuf::from(file.path()), tmp, path, sides));
-        }
-        if items.is_empty() {
+        let launched: Vec<Launch> = ready.iter().filter_map(|&j| self.launch(j)).collect();
+        if launched.is_empty() {
             return;
         }
-        let batch: Vec<Item> = items
-            .iter()
-            .map(|(_, i, o, _, sides)| Item {
-                input: i,
-                output: o,
-                sidecars: sides,
-            })
-            .collect();
+        let batch: Vec<Item> = launched.iter().map(Launch::item).collect();
         let results = runner.run(&batch);
-        for ((j, _, tmp, path, _), result) in items.into_iter().zip(results) {
-            let outcome = result.and_then(|()| self.finish_output(j, &tmp));
-            match outcome {
-                Ok((checksum, size)) => {
-                    let done = Done {
-                        job: j,
-                        tmp,
-                        path,
-                        checksum,
-                        size,
-                    };
-                    let full = {
-                        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-                        pending.done.push(done);
-                        pending.done.len() >= CHECKPOINT_ITEMS
-                    };
-                    // Not waiting for a checkpoint under way: the next one takes these.
-                    if full {
-                        if let Ok(one) = self.flushing.try_lock() {
-                            self.checkpoint_locked(one);
-                        }
+        drop(batch);
+        for (l, result) in launched.into_iter().zip(results) {
+            self.complete(l, result);
+        }
+    }
+
+    /// A job slot of a `--worker` build: items stream through the worker, up to
+    /// `WORKER_IN_FLIGHT` at once, topped up in bursts (one write) whenever half are
+    /// answered, so that while this thread checks an output the worker always has the
+    /// next ones to work on. Jobs another build claimed go to `deferred`.
+    fn run_worker(
+        &self,
+        w: &mut super::transform::worker::WorkerRunner,
+        next: &AtomicUsize,
+        deferred: &Mutex<Vec<usize>>,
+    ) {
+        let depth = super::transform::WORKER_IN_FLIGHT;
+        let mut flight: std::collections::VecDeque<Launch> = Default::default();
+        let mut more = true;
+        loop {
+            while more && flight.len() <= depth / 2 {
+                while flight.len() < depth {
+                    if self.cancelled() {
+                        more = false;
+                        break;
+                    }
+                    let j = next.fetch_add(1, Ordering::SeqCst);
+                    if j >= self.jobs.len() {
+                        more = false;
+                        break;
+                    }
+                    if !self.prepare(j) {
+                        deferred.lock().unwrap_or_else(|p| p.into_inner()).push(j);
+                        continue;
+                    }
+                    let Some(l) = self.launch(j) else { continue };
+                    match w.send(&l.item()) {
+                        Ok(()) => flight.push_back(l),
+                        Err(e) => self.complete(l, Err(e)),
                     }
                 }
-                Err(e) => {
-                    let _ = fs::remove_file(&tmp);
-                    self.claims.release(&path);
-                    if self.cancelled() {
-                        self.report().cancelled += 1;
-                    } else {
-                        self.failed(j, e);
-                    }
+            }
+            let Some(l) = flight.pop_front() else { break };
+            let result = w.recv();
+            self.complete(l, result);
+        }
+    }
+
+    /// What job `j`'s transform is given; `None` when it has nothing to run (its artifact
+    /// was published meanwhile, or it cannot be named: recorded here).
+    fn launch(&self, j: usize) -> Option<Launch> {
+        let rel = self.rel(j);
+        let path = match self.cache.locate(&rel) {
+            Ok(p) => p,
+            Err(e) => {
+                self.failed(j, e.to_string());
+                return None;
+            }
+        };
+        // Published meanwhile by another build (whose claim we then took over, or that
+        // built it without one): nothing to run. Only looked for once another build was
+        // seen: a lone build's publication (create-if-absent) finds such an artifact all
+        // the same, it only ran the transform for nothing.
+        if !self.jobs[j].repair
+            && self.claims.contended()
+            && fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+        {
+            self.claims.release(&path);
+            self.adopt(j, &rel);
+            return None;
+        }
+        // Keep the extension last: tools choose the output format from it.
+        let mut tmp = temp_path(&path);
+        if !self.opts.ext.is_empty() {
+            tmp.set_extension(format!("tmp.{}", self.opts.ext));
+        }
+        let file = self.sources.get(self.jobs[j].sources[0] as usize);
+        Some(Launch {
+            job: j,
+            input: PathBuf::from(file.path()),
+            tmp,
+            path,
+            sides: file.sidecars().map(|s| PathBuf::from(s.path())).collect(),
+        })
+    }
+
+    /// Keep the outcome of a launched job for the next checkpoint.
+    fn complete(&self, l: Launch, result: Result<(), String>) {
+        let Launch { job, tmp, path, .. } = l;
+        match result.and_then(|()| self.finish_output(job, &tmp)) {
+            Ok((checksum, size)) => {
+                let done = Done {
+                    job,
+                    tmp,
+                    path,
+                    checksum,
+                    size,
+                };
+                let waiting = {
+                    let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                    pending.done.push(done);
+                    pending.done.len()
+                };
+                // Taken by the thread that times checkpoints, not by this job slot: its
+                // transform keeps running meanwhile, and a checkpoint that takes long (a
+                // `syncfs` behind other writers) takes more outputs next time. Unless far
+                // too many wait: then this slot waits for it (memory).
+                if waiting >= PENDING_MAX {
+                    self.checkpoint();
+                } else if waiting >= CHECKPOINT_ITEMS {
+                    self.due.store(true, Ordering::Relaxed);
+                }
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                self.claims.release(&path);
+                if self.cancelled() {
+                    self.report().cancelled += 1;
+                } else {
+                    self.failed(job, e);
                 }
             }
         }
@@ -699,12 +847,21 @@ impl Run<'_> {
         if now != Some(self.entry(first).fp) {
             return Err("the source changed while it was being built; build again".into());
         }
-        let meta =
-            fs::symlink_metadata(tmp).map_err(|e| format!("the transform wrote no output: {e}"))?;
-        if !meta.is_file() {
-            return Err("the transform's output is not a regular file".to_string());
+        let not_regular = || "the transform's output is not a regular file".to_string();
+        let mut f = match open_output(tmp) {
+            Ok(Some(f)) => f,
+            Ok(None) => return Err(not_regular()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(format!("the transform wrote no output: {e}"))
+            }
+            Err(e) => return Err(format!("{}: {e}", tmp.display())),
+        };
+        match f.metadata() {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Err(not_regular()),
+            Err(e) => return Err(format!("{}: {e}", tmp.display())),
         }
-        hash_file_counted(tmp).map_err(|e| format!("{}: {e}", tmp.display()))
+        hash_open(&mut f).map_err(|e| format!("{}: {e}", tmp.display()))
     }
 
     /// Record job `j` as failed for each of its sources (their entries are recorded:
@@ -820,32 +977,51 @@ impl Run<'_> {
                     published.iter().map(|p| p.0.path.as_path()),
                 )?;
             }
+            // Recorded a segment per CHECKPOINT_ITEMS outputs: what is encoded at once stays
+            // small however many outputs this checkpoint publishes.
+            let (mut transformed, mut deduplicated, mut repaired, mut saves) = (0, 0, 0, 0);
+            let mut chunks = published.chunks(CHECKPOINT_ITEMS).peekable();
+            if chunks.peek().is_none() && !records.is_empty() {
+                self.writer.append(&records)?;
+                saves += 1;
+            }
+            for chunk in chunks {
+                for (d, rel, ours) in chunk {
+                    let path = &d.path;
+                    let meta = fs::metadata(path).map_err(io_at(path))?;
+                    let (checksum, size) = if *ours {
+                        (d.checksum.clone(), d.size)
+                    } else {
+                        // Another build published this artifact first: describe the file that won.
+                        hash_file_counted(path).map_err(io_at(path))?
+                    };
+                    let hash = self.entry(self.jobs[d.job].sources[0]).hash.to_string();
+                    records.push(Record::Artifact(
+                        rel.clone(),
+                        self.artifact_record(
+                            hash,
+                            checksum,
+                            size,
+                            Fingerprint::from_metadata(&meta),
+                        ),
+                    ));
+                    self.record_sources(d.job, rel, &mut records);
+                    transformed += 1;
+                    deduplicated += self.jobs[d.job].sources.len() - 1;
+                    repaired += usize::from(self.jobs[d.job].repair);
+                }
+                self.writer.append(&records)?;
+                records.clear();
+                saves += 1;
+                for (d, ..) in chunk {
+                    self.claims.release(&d.path);
+                }
+            }
             let mut report = self.report();
-            for (d, rel, ours) in published {
-                let path = &d.path;
-                let meta = fs::metadata(path).map_err(io_at(path))?;
-                let (checksum, size) = if ours {
-                    (d.checksum.clone(), d.size)
-                } else {
-                    // Another build published this artifact first: describe the file that won.
-                    hash_file_counted(path).map_err(io_at(path))?
-                };
-                let hash = self.entry(self.jobs[d.job].sources[0]).hash.to_string();
-                records.push(Record::Artifact(
-                    rel.clone(),
-                    self.artifact_record(hash, checksum, size, Fingerprint::from_metadata(&meta)),
-                ));
-                self.record_sources(d.job, &rel, &mut records);
-                report.transformed += 1;
-                report.deduplicated += self.jobs[d.job].sources.len() - 1;
-                report.repaired += usize::from(self.jobs[d.job].repair);
-            }
-            drop(report);
-            self.writer.append(&records)?;
-            self.report().saves += 1;
-            for d in &done {
-                self.claims.release(&d.path);
-            }
+            report.transformed += transformed;
+            report.deduplicated += deduplicated;
+            report.repaired += repaired;
+            report.saves += saves;
             Ok(())
         })();
         if let Err(e) = result {
@@ -858,6 +1034,42 @@ impl Run<'_> {
                 .get_or_insert(e);
         }
     }
+}
+
+/// Open a transform's output to hash it: without following a symlink or blocking on a
+/// FIFO (one `open`, its type from the open file rather than from another lookup of its
+/// path). `None`: a symlink.
+fn open_output(tmp: &Path) -> io::Result<Option<fs::File>> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{open, Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        match open(tmp, flags, Mode::empty()) {
+            Ok(fd) => Ok(Some(fs::File::from(fd))),
+            // A symlink (or a socket, which cannot be opened).
+            Err(rustix::io::Errno::LOOP | rustix::io::Errno::NXIO) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        if !fs::symlink_metadata(tmp)?.is_file() {
+            return Ok(None);
+        }
+        fs::File::open(tmp).map(Some)
+    }
+}
+
+/// A temporary name beside `path` for a transform's output (`.<name>.<pid>.<n>.tmp`),
+/// without a system call to learn the process id each time.
+fn temp_path(path: &Path) -> PathBuf {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let pid = *PID.get_or_init(std::process::id);
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".{pid}.{}.tmp", N.fetch_add(1, Ordering::Relaxed)));
+    path.with_file_name(name)
 }
 
 /// A name for this build's registration (see [`super::claims`]).

@@ -136,7 +136,9 @@ impl Claims {
         let Ok(items) = fs::read_dir(dir) else {
             return true;
         };
-        let clock = fs_clock(me).unwrap_or_else(|_| std::time::SystemTime::now());
+        // The filesystem's clock costs a file creation: read only when another build is
+        // registered (most looks, 50 a second, find none).
+        let mut clock = None;
         for item in items.flatten() {
             let path = item.path();
             if path == *me
@@ -146,6 +148,9 @@ impl Claims {
             {
                 continue;
             }
+            let clock = *clock.get_or_insert_with(|| {
+                fs_clock(me).unwrap_or_else(|_| std::time::SystemTime::now())
+            });
             if self.is_stale(&path, clock) {
                 let _ = fs::remove_file(&path);
             } else {
@@ -164,6 +169,11 @@ impl Claims {
         }
         false
     }
+    /// Whether another build was seen (as last looked: see [`Self::poll`]).
+    pub fn contended(&self) -> bool {
+        self.contended.load(Ordering::Relaxed)
+    }
+
     fn content(&self) -> String {
         let started = self.started.map(|t| t.to_string()).unwrap_or_default();
         format!("{}\n{}\n{started}\n", self.host, self.pid)

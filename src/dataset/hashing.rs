@@ -28,10 +28,14 @@ pub fn hash_file(path: &Path) -> io::Result<String> {
 
 /// [`hash_file`], also returning the number of bytes read.
 pub fn hash_file_counted(path: &Path) -> io::Result<(String, u64)> {
-    let mut file = File::open(path)?;
+    hash_open(&mut File::open(path)?)
+}
+
+/// [`hash_file_counted`] of a file already open (read from where it stands).
+pub(crate) fn hash_open(file: &mut File) -> io::Result<(String, u64)> {
     BUF.with(|cell| {
         let mut buf = cell.borrow_mut();
-        let first = read_full(&mut file, &mut buf)?;
+        let first = read_full(file, &mut buf)?;
         if first < buf.len() {
             // The whole file fitted: hash it in one shot.
             return Ok((hash::to_hex(xxh3_128(&buf[..first])), first as u64));
@@ -40,7 +44,7 @@ pub fn hash_file_counted(path: &Path) -> io::Result<(String, u64)> {
         hasher.update(&buf[..first]);
         let mut total = first as u64;
         loop {
-            let n = read_full(&mut file, &mut buf)?;
+            let n = read_full(file, &mut buf)?;
             if n == 0 {
                 break;
             }

@@ -266,7 +266,7 @@ impl DatasetCache {
                 tombstones: true,
                 unreferenced: true,
             };
-            store::compact(self.dir(), &snap, prune)?;
+            store::compact_streaming(self.dir(), prune)?;
         }
         Ok(GcReport {
             dry_run,

@@ -106,23 +106,30 @@ fn list_fanout(objects: &Path, fanout: &str) -> Vec<u128> {
 /// Fingerprint, then list, the fan-out directories of `objects` holding the artifacts
 /// `named` (paths relative to the cache directory), and keep the fingerprints of those in
 /// which every named artifact is present. Call after reading the filesystem's clock.
+#[cfg(test)]
 pub(crate) fn snapshot<'a>(objects: &Path, named: impl Iterator<Item = &'a str>) -> Snapshot {
-    let Some(on_disk) = fanout_dirs(objects) else {
-        return Vec::new();
-    };
-    let mut by_dir: BTreeMap<&str, Vec<u128>> = BTreeMap::new();
+    let mut by_dir: BTreeMap<String, Vec<u128>> = BTreeMap::new();
     for rel in named {
         if let Some((fanout, key)) = split_object(rel) {
             by_dir
-                .entry(fanout)
+                .entry(fanout.to_string())
                 .or_default()
                 .push(xxh3_128(key.as_bytes()));
         }
     }
+    snapshot_named(objects, &by_dir)
+}
+
+/// [`snapshot`] of the artifacts named as (fan-out directory → xxh3-128 keys of
+/// `<fan-out>/<name>`), as a base writer collects them.
+pub(crate) fn snapshot_named(objects: &Path, by_dir: &BTreeMap<String, Vec<u128>>) -> Snapshot {
+    let Some(on_disk) = fanout_dirs(objects) else {
+        return Vec::new();
+    };
     let on_disk: HashSet<&str> = on_disk.iter().map(String::as_str).collect();
     by_dir
-        .into_par_iter()
-        .filter(|(fanout, _)| on_disk.contains(fanout))
+        .par_iter()
+        .filter(|(fanout, _)| on_disk.contains(fanout.as_str()))
         .filter_map(|(fanout, wanted)| {
             // Fingerprint first: a change during the listing moves it.
             let fp = dir_fingerprint(&objects.join(fanout))?;

@@ -10,7 +10,8 @@
 //!
 //! ```text
 //! magic "SCDSEG\0\x01" | body_len u64 | body_hash u64 (xxh3-64 of body) | body
-//! body: records, each a kind byte then its fields:
+//! body: records, each a kind byte then its fields, in the order of [`order_key`]
+//!       (class, then key) so that compaction merges segments as sorted runs:
 //!   1 entry     path, size u64, mtime i64, ctime i64, inode u64, at i64, hash,
 //!               variants u32 × (name, artifact path)
 //!   2 removed   path, at i64
@@ -29,10 +30,39 @@ use xxhash_rust::xxh3::xxh3_64;
 const MAGIC: &[u8; 8] = b"SCDSEG\0\x01";
 const HEADER_LEN: usize = 24;
 
-/// The bytes of a segment holding `records`.
+/// The order of records in a segment: by class (entries and removals, keyed by path;
+/// artifacts; failures; variants; the sidecar rule), then by key. Compaction merges
+/// segments written in this order as sorted runs, a buffer of each at a time
+/// ([`Cursor`]); any other order is still read (segments written before it was kept),
+/// sorted in memory.
+pub(crate) fn order_key(r: &Record) -> (u8, &str) {
+    match r {
+        Record::Entry(p, _) | Record::Removed(p, _) => (PATHS, p),
+        Record::Artifact(rel, _) => (ARTIFACTS, rel),
+        Record::Failure(p, ..) => (2, p),
+        Record::Variant(n, ..) => (3, n),
+        Record::Sidecars(..) => (4, ""),
+    }
+}
+
+/// The class of entry and removal records (see [`order_key`]).
+pub(crate) const PATHS: u8 = 0;
+/// The class of artifact records.
+pub(crate) const ARTIFACTS: u8 = 1;
+
+/// Whether `records` are in segment order ([`order_key`]).
+pub(crate) fn is_sorted(records: &[Record]) -> bool {
+    records
+        .windows(2)
+        .all(|w| order_key(&w[0]) <= order_key(&w[1]))
+}
+
+/// The bytes of a segment holding `records` (written in segment order: [`order_key`]).
 pub(crate) fn encode(records: &[Record]) -> Vec<u8> {
+    let mut sorted: Vec<&Record> = records.iter().collect();
+    sorted.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     let mut body = Enc::default();
-    for r in records {
+    for r in sorted {
         put(&mut body, r);
     }
     let mut out = Vec::with_capacity(HEADER_LEN + body.0.len());
@@ -69,6 +99,83 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Record>, String> {
         );
     }
     Ok(out)
+}
+
+/// The records of one class of a segment file, read in order a buffer at a time (for
+/// compaction, which merges many segments at once). The file was checked whole before
+/// (see [`decode`]); a record that does not decode now is an error.
+pub(crate) struct Cursor<'f> {
+    file: &'f std::fs::File,
+    class: u8,
+    /// File offset of the next bytes to read, and the end of the body.
+    pos: u64,
+    end: u64,
+    buf: Vec<u8>,
+    start: usize,
+    /// Bytes read at a time.
+    chunk: usize,
+}
+
+impl Cursor<'_> {
+    /// The records of `class` in the segment open as `file`.
+    pub fn new(file: &std::fs::File, class: u8) -> std::io::Result<Cursor<'_>> {
+        let mut head = [0u8; HEADER_LEN];
+        super::base::read_at(file, &mut head, 0)?;
+        let len = Dec::new(&head[8..16]).u64().unwrap_or(0);
+        Ok(Cursor {
+            file,
+            class,
+            pos: HEADER_LEN as u64,
+            end: (HEADER_LEN as u64).saturating_add(len),
+            buf: Vec::new(),
+            start: 0,
+            chunk: 32 << 10,
+        })
+    }
+
+    /// The next record of the class, `None` after the last.
+    pub fn next_record(&mut self) -> std::io::Result<Option<Record>> {
+        loop {
+            let mut d = Dec::new(&self.buf[self.start..]);
+            if d.is_empty() && self.pos >= self.end {
+                return Ok(None);
+            }
+            match get(&mut d) {
+                Some(r) => {
+                    self.start += d.pos;
+                    match order_key(&r).0.cmp(&self.class) {
+                        std::cmp::Ordering::Less => continue,
+                        std::cmp::Ordering::Equal => return Ok(Some(r)),
+                        std::cmp::Ordering::Greater => {
+                            self.pos = self.end;
+                            self.buf.clear();
+                            self.start = 0;
+                            return Ok(None);
+                        }
+                    }
+                }
+                None if self.pos >= self.end => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "malformed segment record",
+                    ))
+                }
+                None => self.refill()?,
+            }
+        }
+    }
+
+    /// Keep the unread bytes and read more after them (a record may span buffers).
+    fn refill(&mut self) -> std::io::Result<()> {
+        self.buf.drain(..self.start);
+        self.start = 0;
+        let have = self.buf.len();
+        let n = ((self.end - self.pos) as usize).min(have.max(self.chunk));
+        self.buf.resize(have + n, 0);
+        super::base::read_at(self.file, &mut self.buf[have..], self.pos)?;
+        self.pos += n as u64;
+        Ok(())
+    }
 }
 
 fn put_fp(e: &mut Enc, fp: &Fingerprint) {
@@ -249,6 +356,20 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A segment with `records` in the order given (as written before segments were
+    /// kept sorted).
+    pub(crate) fn encode_unsorted(records: &[Record]) -> Vec<u8> {
+        let mut body = Enc::default();
+        for r in records {
+            put(&mut body, r);
+        }
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&(body.0.len() as u64).to_le_bytes());
+        out.extend_from_slice(&xxh3_64(&body.0).to_le_bytes());
+        out.extend_from_slice(&body.0);
+        out
+    }
+
     pub(crate) fn arb_record() -> impl Strategy<Value = Record> {
         let s = || "[a-z/é\\x00-\\x02]{0,12}";
         let fp = (any::<u64>(), any::<i64>(), any::<i64>(), any::<u64>()).prop_map(
@@ -334,7 +455,26 @@ pub(crate) mod tests {
         #![proptest_config(ProptestConfig::with_cases(128))]
         #[test]
         fn round_trips(records in proptest::collection::vec(arb_record(), 0..12)) {
-            prop_assert_eq!(decode(&encode(&records)).unwrap(), records);
+            let mut sorted = records.clone();
+            sorted.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+            let got = decode(&encode(&records)).unwrap();
+            prop_assert!(is_sorted(&got));
+            prop_assert_eq!(&got, &sorted);
+            // Read back a class at a time, a few bytes at a time (records cut across reads).
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("seg");
+            std::fs::write(&path, encode(&records)).unwrap();
+            for class in 0..5u8 {
+                let file = std::fs::File::open(&path).unwrap();
+                let mut c = Cursor::new(&file, class).unwrap();
+                c.chunk = 1 + (class as usize) * 3;
+                let mut streamed = Vec::new();
+                while let Some(r) = c.next_record().unwrap() {
+                    streamed.push(r);
+                }
+                let want: Vec<Record> = sorted.iter().filter(|r| order_key(r).0 == class).cloned().collect();
+                prop_assert_eq!(streamed, want);
+            }
         }
 
         /// Damage anywhere is an error, never a panic; a valid checksum over garbage

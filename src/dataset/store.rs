@@ -28,7 +28,10 @@
 //!   no coordination and reading a record twice changes nothing.
 //! * **Compaction** folds the newest base and the segments it found into generation
 //!   `g + 1`, published with a hard link: of two compactors racing for the same
-//!   generation one wins and the other drops its work. The winner then deletes the
+//!   generation one wins and the other drops its work. It streams
+//!   ([`compact_streaming`]): segments are written sorted, so the base and the segments
+//!   are merged as sorted runs, each read a buffer at a time, into a base written in one
+//!   pass; memory is a few buffers per segment, not the index. The winner then deletes the
 //!   segments it folded and the bases older than `g` (the previous generation stays as a
 //!   backup). It runs when the segments' size reaches a quarter of the base's (or there
 //!   are many of them), so its cost is amortized over the records that triggered it.
@@ -236,40 +239,33 @@ fn try_read(cache_dir: &Path, index_dir: &Path, mode: Mode) -> Result<Option<Rea
 
 /// An in-memory index as a base table (legacy indexes, tests).
 fn table_of(index: &Index) -> Result<Table, String> {
-    let variants: Variants = index
-        .variants
-        .iter()
-        .map(|(k, v)| (k.clone(), (0, v.clone())))
-        .collect();
-    let failures: Failures = index
-        .failures
-        .iter()
-        .map(|(k, f)| (k.clone(), (0, Some(f.clone()))))
-        .collect();
-    let bytes = base::encode(&base::Contents {
+    let head = Head {
+        variants: index
+            .variants
+            .iter()
+            .map(|(k, v)| (k.clone(), (0, v.clone())))
+            .collect(),
+        failures: index
+            .failures
+            .iter()
+            .map(|(k, f)| (k.clone(), (0, Some(f.clone()))))
+            .collect(),
+        sidecars: (0, Vec::new()),
+    };
+    let bytes = base::encode(base::Contents {
         generation: 0,
         clock: 0,
-        entries: &|| {
-            Box::new(
-                index
-                    .entries
-                    .iter()
-                    .map(|(p, e)| (p.as_str(), EntryRef::of(e))),
-            )
-        },
+        entries: &mut index
+            .entries
+            .iter()
+            .map(|(p, e)| (p.as_str(), EntryRef::of(e))),
         removals: &[],
-        artifacts: &|| {
-            Box::new(
-                index
-                    .artifacts
-                    .iter()
-                    .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
-            )
-        },
-        variants: &variants,
-        failures: &failures,
-        sidecars: &(0, Vec::new()),
-        objects: &Vec::new(),
+        artifacts: &mut index
+            .artifacts
+            .iter()
+            .map(|(r, a)| (Cow::Borrowed(r.as_str()), a.clone())),
+        head: &head,
+        objects: &|_| Vec::new(),
     });
     Table::from_bytes(&bytes)
 }
@@ -397,6 +393,15 @@ impl Snapshot {
         self.base.as_ref()?.artifact(rel).map(Cow::Owned)
     }
 
+    /// The fingerprint recorded for artifact `rel` (`None`: no record), without building
+    /// the whole record.
+    pub fn artifact_fp(&self, rel: &str) -> Option<Option<Fingerprint>> {
+        if let Some(a) = self.artifacts.get(rel) {
+            return Some(a.fp);
+        }
+        self.base.as_ref()?.artifact_fp(rel)
+    }
+
     pub fn variant(&self, name: &str) -> Option<&VariantInfo> {
         self.variants.get(name).map(|(_, v)| v)
     }
@@ -483,24 +488,6 @@ impl Snapshot {
             .collect();
         index.artifacts = self.artifacts().map(|(r, a)| (r.into_owned(), a)).collect();
         index
-    }
-
-    /// Total size of the segments folded in.
-    pub fn segment_bytes(&self) -> u64 {
-        self.segments.iter().map(|s| s.1).sum()
-    }
-
-    /// Whether a compaction is due: a legacy index to migrate, segments weighing a
-    /// quarter of the base, or many segments weighing a sixty-fourth of it.
-    pub fn wants_compaction(&self) -> bool {
-        if self.legacy.is_some() {
-            return true;
-        }
-        let segs = self.segment_bytes();
-        let base = self.base.as_ref().map_or(0, |b| b.file_len);
-        !self.segments.is_empty()
-            && (segs.saturating_mul(4) >= base
-                || (self.segments.len() >= 32 && segs.saturating_mul(64) >= base))
     }
 }
 
@@ -676,9 +663,11 @@ pub(crate) struct Prune {
     pub unreferenced: bool,
 }
 
-/// Fold `snap` into the next base generation and publish it (see the module
-/// documentation). `Ok(false)`: another compaction published that generation first.
-/// Returns how many artifact records were pruned.
+/// Fold `snap` (an index held in memory) into the next base generation and publish it
+/// (see the module documentation). `Ok(None)`: another compaction published that
+/// generation first. Returns how many artifact records were pruned. Builds and gc
+/// compact with [`compact_streaming`]; this serves [`rewrite`], legacy migrations and
+/// tests.
 pub(crate) fn compact(
     cache_dir: &Path,
     snap: &Snapshot,
@@ -690,19 +679,10 @@ pub(crate) fn compact(
     let target = index_dir.join(base_name(generation));
     let tmp = fsutil::temp_path_for(&target);
     let result = (|| -> Result<Option<usize>, DatasetError> {
-        let mut f = File::create(&tmp).map_err(io_at(&tmp))?;
+        let f = File::create(&tmp).map_err(io_at(&tmp))?;
         // The filesystem's clock now, before the objects directories are fingerprinted.
-        let clock = f
-            .metadata()
-            .map(|m| Fingerprint::from_metadata(&m).mtime_ns)
-            .map_err(io_at(&tmp))?;
+        let clock = fs_clock(&f).map_err(io_at(&tmp))?;
         let entries = snap.entries();
-        let named = (0..entries.len()).flat_map(|i| {
-            let mut v = Vec::new();
-            entries.get(i).1.variants.for_each(|_, rel| v.push(rel));
-            v
-        });
-        let dirs = objects::snapshot(&cache_dir.join(OBJECTS_DIR), named);
         let mut referenced = std::collections::HashSet::new();
         if prune.unreferenced {
             for i in 0..entries.len() {
@@ -716,68 +696,410 @@ pub(crate) fn compact(
         } else {
             snap.removals()
         };
-        let failures: Failures = if prune.tombstones {
-            snap.failures
-                .iter()
-                .filter(|(_, (_, f))| f.is_some())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        } else {
-            snap.failures.clone()
-        };
+        let head = pruned_head(
+            Head {
+                variants: snap.variants.clone(),
+                failures: snap.failures.clone(),
+                sidecars: snap.sidecars.clone(),
+            },
+            prune,
+        );
         let kept = |rel: &str| !prune.unreferenced || referenced.contains(rel);
         let pruned = match prune.unreferenced {
             true => snap.artifacts().filter(|(r, _)| !kept(r)).count(),
             false => 0,
         };
-        let artifacts = || -> Box<dyn Iterator<Item = (Cow<'_, str>, Artifact)> + '_> {
-            Box::new(snap.artifacts().filter(|(r, _)| kept(r)))
-        };
-        let all_entries = || -> Box<dyn Iterator<Item = (&str, EntryRef<'_>)> + '_> {
-            Box::new((0..entries.len()).map(|i| entries.get(i)))
-        };
-        base::write(
-            &mut f,
-            &base::Contents {
+        let objects_dir = cache_dir.join(OBJECTS_DIR);
+        let spill = || base::Spill::file_in(&index_dir);
+        let f = base::write(
+            f,
+            base::Contents {
                 generation,
                 clock,
-                entries: &all_entries,
+                entries: &mut (0..entries.len()).map(|i| entries.get(i)),
                 removals: &removals,
-                artifacts: &artifacts,
-                variants: &snap.variants,
-                failures: &failures,
-                sidecars: &snap.sidecars,
-                objects: &dirs,
+                artifacts: &mut snap.artifacts().filter(|(r, _)| kept(r)),
+                head: &head,
+                objects: &|named| objects::snapshot_named(&objects_dir, named),
             },
+            &spill,
         )
         .map_err(io_at(&tmp))?;
         f.sync_all().map_err(io_at(&tmp))?;
         drop(f);
-        if !publish(&tmp, &target)? {
-            return Ok(None);
-        }
-        fsutil::sync_parent(&target)?;
-        // A compaction that read an older generation and still won a name must not
-        // delete anything: a newer base exists and may not hold its segments.
-        let now = list(&index_dir)?;
-        if now.bases.iter().any(|&g| g > generation) {
-            let _ = fs::remove_file(&target);
-            return Ok(None);
-        }
-        for (name, _) in &snap.segments {
-            remove_if_present(&index_dir.join(name))?;
-        }
-        for &g in now.bases.iter().filter(|&&g| g + 1 < generation) {
-            remove_if_present(&index_dir.join(base_name(g)))?;
-        }
-        if snap.legacy.is_some() {
-            retire_legacy(cache_dir)?;
-        }
-        fsutil::sync_parent(&target)?;
-        Ok(Some(pruned))
+        let folded: Vec<String> = snap.segments.iter().map(|s| s.0.clone()).collect();
+        Ok(
+            publish_base(cache_dir, &tmp, generation, &folded, snap.legacy.is_some())?
+                .then_some(pruned),
+        )
     })();
     let _ = fs::remove_file(&tmp);
     result
+}
+
+/// The filesystem's clock, read as the modification time of a file just created.
+fn fs_clock(f: &File) -> io::Result<i64> {
+    f.metadata()
+        .map(|m| Fingerprint::from_metadata(&m).mtime_ns)
+}
+
+/// A head with what `prune` drops left out (cleared failures, with tombstones).
+fn pruned_head(mut head: Head, prune: Prune) -> Head {
+    if prune.tombstones {
+        head.failures.retain(|_, (_, f)| f.is_some());
+    }
+    head
+}
+
+/// Publish the base written at `tmp` as `generation` and delete what it replaces: the
+/// segments it folded (`folded`), bases older than the previous generation, a migrated
+/// legacy index. `false`: another compaction won that generation (nothing deleted).
+fn publish_base(
+    cache_dir: &Path,
+    tmp: &Path,
+    generation: u64,
+    folded: &[String],
+    legacy: bool,
+) -> Result<bool, DatasetError> {
+    let index_dir = cache_dir.join(INDEX_DIR);
+    let target = index_dir.join(base_name(generation));
+    if !publish(tmp, &target)? {
+        return Ok(false);
+    }
+    fsutil::sync_parent(&target)?;
+    // A compaction that read an older generation and still won a name must not
+    // delete anything: a newer base exists and may not hold its segments.
+    let now = list(&index_dir)?;
+    if now.bases.iter().any(|&g| g > generation) {
+        let _ = fs::remove_file(&target);
+        return Ok(false);
+    }
+    for name in folded {
+        remove_if_present(&index_dir.join(name))?;
+    }
+    for &g in now.bases.iter().filter(|&&g| g + 1 < generation) {
+        remove_if_present(&index_dir.join(base_name(g)))?;
+    }
+    if legacy {
+        retire_legacy(cache_dir)?;
+    }
+    fsutil::sync_parent(&target)?;
+    Ok(true)
+}
+
+/// Whether segments weighing `segs` bytes (`n` of them) over a base of `base` bytes are
+/// worth folding: a quarter of the base, or many of them and a sixty-fourth.
+fn due(n: usize, segs: u64, base: u64) -> bool {
+    n > 0 && (segs.saturating_mul(4) >= base || (n >= 32 && segs.saturating_mul(64) >= base))
+}
+
+/// Whether a compaction is due (a legacy index to migrate, or segments worth folding:
+/// see [`due`]), from the names and sizes of the files in `index/` alone.
+pub(crate) fn compaction_due(cache_dir: &Path) -> Result<bool, DatasetError> {
+    let index_dir = cache_dir.join(INDEX_DIR);
+    let l = list(&index_dir)?;
+    if l.bases.is_empty() && cache_dir.join(legacy::INDEX_FILE).exists() {
+        return Ok(true);
+    }
+    let size = |name: &str| fs::metadata(index_dir.join(name)).map_or(0, |m| m.len());
+    let segs = l.segments.iter().map(|s| size(s)).sum();
+    let base = l.bases.last().map_or(0, |&g| size(&base_name(g)));
+    Ok(due(l.segments.len(), segs, base))
+}
+
+/// Segments one streaming compaction merges at most (each is open while it runs); the
+/// rest stay segments, for the next one.
+const MERGE_MAX: usize = 200;
+
+/// A segment as a sorted run: read from its file a buffer at a time (kept open, so
+/// that a concurrent compaction deleting it changes nothing here), or (written before
+/// segments were sorted) its records sorted in memory.
+enum Run {
+    File(File),
+    Memory(Vec<Record>),
+}
+
+/// A sorted run of records of one class.
+type Records<'a> = Box<dyn Iterator<Item = Result<Record, String>> + 'a>;
+
+impl Run {
+    fn records(&self, class: u8) -> io::Result<Records<'_>> {
+        Ok(match self {
+            Run::File(file) => {
+                let mut c = segment::Cursor::new(file, class)?;
+                Box::new(std::iter::from_fn(move || {
+                    c.next_record().map_err(|e| e.to_string()).transpose()
+                }))
+            }
+            Run::Memory(records) => Box::new(
+                records
+                    .iter()
+                    .filter(move |r| segment::order_key(r).0 == class)
+                    .cloned()
+                    .map(Ok),
+            ),
+        })
+    }
+}
+
+/// Merge sorted runs: `each` gets, once per key and in key order, every record of that
+/// key (runs in the order given). A run out of order is an error (what it would write
+/// could not be read back).
+fn merge_runs(
+    mut runs: Vec<Records>,
+    each: &mut dyn FnMut(Vec<Record>) -> Result<(), DatasetError>,
+    damaged: &dyn Fn(String) -> DatasetError,
+) -> Result<(), DatasetError> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut heads: Vec<Option<Record>> = Vec::with_capacity(runs.len());
+    let mut heap = BinaryHeap::new();
+    for (i, run) in runs.iter_mut().enumerate() {
+        let first = run.next().transpose().map_err(damaged)?;
+        if let Some(r) = &first {
+            heap.push(Reverse((segment::order_key(r).1.to_string(), i)));
+        }
+        heads.push(first);
+    }
+    while let Some(Reverse((key, i))) = heap.pop() {
+        let mut group = Vec::new();
+        let mut take = |i: usize, heap: &mut BinaryHeap<Reverse<(String, usize)>>| {
+            group.extend(heads[i].take());
+            if let Some(r) = runs[i].next().transpose().map_err(damaged)? {
+                let k = segment::order_key(&r).1;
+                if k < key.as_str() {
+                    return Err(damaged(format!(
+                        "records out of order ({k:?} after {key:?})"
+                    )));
+                }
+                heap.push(Reverse((k.to_string(), i)));
+                heads[i] = Some(r);
+            }
+            Ok(())
+        };
+        take(i, &mut heap)?;
+        while let Some(Reverse((k, j))) = heap.peek() {
+            if *k != key {
+                break;
+            }
+            let j = *j;
+            heap.pop();
+            take(j, &mut heap)?;
+        }
+        each(group)?;
+    }
+    Ok(())
+}
+
+/// Fold the newest base and the segments into the next base generation, reading each
+/// of them front to back a buffer at a time and writing the new base the same way
+/// ([`base::Writer`]): memory stays a few buffers per segment, whatever the size of the
+/// index (what a build of 100,000 files ends with). Same outcome as [`compact`] on a
+/// [`Snapshot`] of the index; `Ok(None)` when another compaction won.
+///
+/// Segments are merged as sorted runs ([`segment::order_key`]); at most [`MERGE_MAX`]
+/// at once (the rest wait for the next compaction, unless tombstones are pruned, which
+/// needs every segment folded: then it runs again until none is left over).
+pub(crate) fn compact_streaming(
+    cache_dir: &Path,
+    prune: Prune,
+) -> Result<Option<usize>, DatasetError> {
+    loop {
+        let (done, left) = compact_some(cache_dir, prune)?;
+        if !left || done.is_none() {
+            return Ok(done);
+        }
+    }
+}
+
+/// One streaming compaction; whether segments were left over (then, when pruning
+/// tombstones, nothing was pruned yet).
+fn compact_some(cache_dir: &Path, prune: Prune) -> Result<(Option<usize>, bool), DatasetError> {
+    let index_dir = cache_dir.join(INDEX_DIR);
+    let listing = list(&index_dir)?;
+    let damaged = |detail: String| DatasetError::IndexUnreadable {
+        path: index_dir.clone(),
+        detail,
+    };
+    // The newest base that reads back whole (as readers choose it).
+    let mut base = None;
+    let mut problems = Vec::new();
+    for &g in listing.bases.iter().rev() {
+        let path = index_dir.join(base_name(g));
+        let got = base::Stream::open(&path).and_then(|s| {
+            (s.generation() == g)
+                .then_some(s)
+                .ok_or_else(|| "holds another generation than its name says".to_string())
+        });
+        match got {
+            Ok(s) => {
+                base = Some(s);
+                break;
+            }
+            Err(_) if !path.exists() => return Ok((None, false)), // compacted meanwhile
+            Err(why) => problems.push(format!("{}: {why}", path.display())),
+        }
+    }
+    if base.is_none() && !problems.is_empty() {
+        return Err(damaged(problems.join("; ")));
+    }
+    if base.is_none() && cache_dir.join(legacy::INDEX_FILE).exists() {
+        // An index of version 1 or 2 is read whole anyway: migrated from memory.
+        return Ok((
+            compact(cache_dir, &Snapshot::load(cache_dir)?, prune)?,
+            false,
+        ));
+    }
+    // Pruning needs every segment folded (an unfolded one may hold an older record that
+    // a dropped tombstone no longer hides, or name a dropped artifact record).
+    let left = listing.segments.len() > MERGE_MAX;
+    let prune = if left { Prune::default() } else { prune };
+    // Each segment is checked whole, one at a time; its small records (failures,
+    // variants, the sidecar rule) are folded now, its entries and artifacts merged below.
+    let mut small = Fold::default();
+    let mut runs = Vec::new();
+    let mut folded = Vec::new();
+    for name in listing.segments.iter().take(MERGE_MAX) {
+        let path = index_dir.join(name);
+        let read = File::open(&path).and_then(|mut f| {
+            let mut bytes = Vec::new();
+            io::Read::read_to_end(&mut f, &mut bytes).map(|_| (f, bytes))
+        });
+        let (file, bytes) = match read {
+            Ok(x) => x,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((None, false)),
+            Err(e) => return Err(io_at(&path)(e)),
+        };
+        // A damaged segment is left out and kept (readers report it).
+        let Ok(records) = segment::decode(&bytes) else {
+            continue;
+        };
+        drop(bytes);
+        let sorted = segment::is_sorted(&records);
+        let mut keep = Vec::new();
+        for r in records {
+            match segment::order_key(&r).0 {
+                segment::PATHS | segment::ARTIFACTS => {
+                    if !sorted {
+                        keep.push(r);
+                    }
+                }
+                _ => small.apply(r),
+            }
+        }
+        keep.sort_by(|a, b| segment::order_key(a).cmp(&segment::order_key(b)));
+        runs.push(if sorted {
+            Run::File(file)
+        } else {
+            Run::Memory(keep)
+        });
+        folded.push(name.clone());
+    }
+    if folded.is_empty() && base.is_some() && !prune.tombstones && !prune.unreferenced {
+        return Ok((Some(0), false));
+    }
+    let generation = base.as_ref().map_or(0, |b| b.generation()) + 1;
+    let head = merge_head(
+        base.as_ref().map(|b| b.head.clone()).unwrap_or_default(),
+        &small,
+    );
+    let head = pruned_head(head, prune);
+    drop(small);
+    fsutil::create_dir_all(&index_dir)?;
+    let target = index_dir.join(base_name(generation));
+    let tmp = fsutil::temp_path_for(&target);
+    let result = (|| -> Result<Option<usize>, DatasetError> {
+        let f = File::create(&tmp).map_err(io_at(&tmp))?;
+        // The filesystem's clock now, before the objects directories are fingerprinted.
+        let clock = fs_clock(&f).map_err(io_at(&tmp))?;
+        let spill = || base::Spill::file_in(&index_dir);
+        let mut w = base::Writer::new(f, &spill).map_err(io_at(&tmp))?;
+        let mut referenced = std::collections::HashSet::new();
+        let mut sources: Vec<Records> = Vec::new();
+        if let Some(b) = &base {
+            sources.push(Box::new(b.entries()));
+            sources.push(Box::new(b.removals()));
+        }
+        for r in &runs {
+            sources.push(r.records(segment::PATHS).map_err(io_at(&index_dir))?);
+        }
+        merge_runs(
+            sources,
+            &mut |group| {
+                let mut slot = Slot::default();
+                let mut path = None;
+                for r in group {
+                    match r {
+                        Record::Entry(p, e) => {
+                            slot.upsert(e);
+                            path = Some(p);
+                        }
+                        Record::Removed(p, at) => {
+                            slot.remove(at);
+                            path = Some(p);
+                        }
+                        _ => {}
+                    }
+                }
+                let (Some(path), slot) = (path, slot.settle()) else {
+                    return Ok(());
+                };
+                if let Some(e) = slot.visible() {
+                    if prune.unreferenced {
+                        e.variants.iter().for_each(|(_, rel)| {
+                            referenced.insert(xxhash_rust::xxh3::xxh3_128(rel.as_bytes()));
+                        });
+                    }
+                    w.entry(&path, &EntryRef::of(e)).map_err(io_at(&tmp))
+                } else if let (Some(at), false) = (slot.removed, prune.tombstones) {
+                    w.removal(&path, at).map_err(io_at(&tmp))
+                } else {
+                    Ok(())
+                }
+            },
+            &damaged,
+        )?;
+        let dirs = objects::snapshot_named(&cache_dir.join(OBJECTS_DIR), w.named());
+        w.end_entries(&head, &dirs).map_err(io_at(&tmp))?;
+        let mut sources: Vec<Records> = Vec::new();
+        if let Some(b) = &base {
+            sources.push(Box::new(b.artifacts()));
+        }
+        for r in &runs {
+            sources.push(r.records(segment::ARTIFACTS).map_err(io_at(&index_dir))?);
+        }
+        let mut pruned = 0;
+        merge_runs(
+            sources,
+            &mut |group| {
+                let mut slot = None;
+                let mut rel = None;
+                for r in group {
+                    if let Record::Artifact(p, a) = r {
+                        lww(&mut slot, a.at, a);
+                        rel = Some(p);
+                    }
+                }
+                let (Some(rel), Some((_, a))) = (rel, slot) else {
+                    return Ok(());
+                };
+                if prune.unreferenced
+                    && !referenced.contains(&xxhash_rust::xxh3::xxh3_128(rel.as_bytes()))
+                {
+                    pruned += 1;
+                    return Ok(());
+                }
+                w.artifact(&rel, &a).map_err(io_at(&tmp))
+            },
+            &damaged,
+        )?;
+        let f = w.finish(generation, clock).map_err(io_at(&tmp))?;
+        f.sync_all().map_err(io_at(&tmp))?;
+        drop(f);
+        Ok(publish_base(cache_dir, &tmp, generation, &folded, false)?.then_some(pruned))
+    })();
+    let _ = fs::remove_file(&tmp);
+    Ok((result?, left))
 }
 
 /// After a migration: the last `index.json` kept as `index.json.migrated`, the other legacy
@@ -891,7 +1213,7 @@ mod tests {
         .unwrap();
         let s = Snapshot::load(dir.path()).unwrap();
         assert_eq!(s.to_index().entries.len(), 2);
-        assert!(s.wants_compaction());
+        assert!(compaction_due(dir.path()).unwrap());
         assert_eq!(compact(dir.path(), &s, Prune::default()).unwrap(), Some(0));
         assert_eq!(names(dir.path()), [base_name(1)]);
         w.append(&[
@@ -981,5 +1303,144 @@ mod tests {
             .is_none());
         let idx = Snapshot::load(dir.path()).unwrap().to_index();
         assert_eq!(idx.entries.len(), 2);
+    }
+
+    /// What an index says, as compared across compactions: the visible entries (time,
+    /// content, fingerprint; their variants apart, see below), tombstones, artifact
+    /// records, failures, variants, the sidecar rule.
+    type View = (
+        Vec<(String, i64, String, Fingerprint)>,
+        Vec<(String, i64)>,
+        BTreeMap<String, Artifact>,
+        BTreeMap<String, Failure>,
+        BTreeMap<String, VariantInfo>,
+        Sidecars,
+    );
+
+    fn view(dir: &Path) -> (View, Index) {
+        let s = Snapshot::load(dir).unwrap();
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let idx = s.to_index();
+        let removals = s
+            .removals()
+            .into_iter()
+            .map(|(p, t)| (p.to_string(), t))
+            .collect();
+        let entries = idx
+            .entries
+            .iter()
+            .map(|(p, e)| (p.clone(), e.at, e.hash.clone(), e.fp))
+            .collect();
+        let v = (
+            entries,
+            removals,
+            idx.artifacts.clone(),
+            idx.failures.clone(),
+            idx.variants.clone(),
+            s.sidecars.clone(),
+        );
+        (v, idx)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Streaming compaction (sorted runs merged from their files, segments of the
+        /// old unsorted layout sorted in memory, over a base or none) leaves the index
+        /// saying what it said before, as the in-memory fold sees it. Variants of an
+        /// entry are a union of what records of its content named, which may differ with
+        /// the order of folding (see `model`): each must be one such.
+        #[test]
+        fn streaming_compaction_keeps_what_the_index_says(
+            segs in proptest::collection::vec(
+                (proptest::collection::vec(small_record(), 0..10), proptest::bool::ANY),
+                1..5,
+            ),
+            base_after in 0usize..5,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let index_dir = dir.path().join(INDEX_DIR);
+            fs::create_dir_all(&index_dir).unwrap();
+            let all: Vec<Record> = segs.iter().flat_map(|s| s.0.clone()).collect();
+            for (n, (records, sorted)) in segs.iter().enumerate() {
+                if n == base_after {
+                    let snap = Snapshot::load(dir.path()).unwrap();
+                    compact(dir.path(), &snap, Prune::default()).unwrap();
+                }
+                let bytes = if *sorted {
+                    segment::encode(records)
+                } else {
+                    segment::tests::encode_unsorted(records)
+                };
+                fs::write(index_dir.join(format!("seg-t-{n:08}{SEG_EXT}")), bytes).unwrap();
+            }
+            let (before, _) = view(dir.path());
+            compact_streaming(dir.path(), Prune::default()).unwrap().unwrap();
+            let l = list(&index_dir).unwrap();
+            proptest::prop_assert!(l.segments.is_empty(), "{:?}", l.segments);
+            let (after, idx) = view(dir.path());
+            proptest::prop_assert_eq!(&after, &before);
+            for (path, e) in &idx.entries {
+                for (v, rel) in e.variants.iter() {
+                    let named = all.iter().any(|r| matches!(r, Record::Entry(p, o)
+                        if p == path && o.hash == e.hash && o.variants.get(v) == Some(rel)));
+                    proptest::prop_assert!(named, "{} {} {}", path, v, rel);
+                }
+            }
+            // Compacting again changes nothing; pruning drops tombstones, cleared
+            // failures and unreferenced artifact records only.
+            compact_streaming(dir.path(), Prune::default()).unwrap().unwrap();
+            proptest::prop_assert_eq!(&view(dir.path()).0, &before);
+            let prune = Prune { tombstones: true, unreferenced: true };
+            compact_streaming(dir.path(), prune).unwrap().unwrap();
+            let (pruned, pidx) = view(dir.path());
+            proptest::prop_assert!(pruned.1.is_empty());
+            proptest::prop_assert_eq!(&pruned.0, &before.0);
+            proptest::prop_assert_eq!(&pruned.3, &before.3);
+            let referenced: std::collections::BTreeSet<&String> =
+                pidx.entries.values().flat_map(|e| e.variants.values()).collect();
+            let kept: BTreeMap<String, Artifact> = before.2.iter()
+                .filter(|(r, _)| referenced.contains(r))
+                .map(|(r, a)| (r.clone(), a.clone()))
+                .collect();
+            proptest::prop_assert_eq!(&pruned.2, &kept);
+        }
+    }
+
+    /// Records over a few keys and times, so that the same key meets itself across
+    /// segments and ties happen.
+    fn small_record() -> impl proptest::strategy::Strategy<Value = Record> {
+        use proptest::prelude::*;
+        let path = || proptest::sample::select(vec!["/a", "/b", "/b/c", "/bc", "/é"]);
+        let hash = || proptest::sample::select(vec!["h1", "h2"]);
+        let rel = || proptest::sample::select(vec!["objects/h1/x", "objects/h2/y", "objects/h1/z"]);
+        prop_oneof![
+            4 => (path(), 0i64..4, hash(), proptest::collection::vec((proptest::sample::select(vec!["v", "w"]), rel()), 0..2))
+                .prop_map(|(p, at, h, vs)| Record::Entry(p.into(), entry(at, h, &vs))),
+            2 => (path(), 0i64..4).prop_map(|(p, at)| Record::Removed(p.into(), at)),
+            2 => (rel(), 0i64..4, hash()).prop_map(|(r, at, h)| Record::Artifact(r.into(), Artifact {
+                source_hash: h.into(),
+                variant: "v".into(),
+                producer: "p".into(),
+                size: at as u64,
+                checksum: format!("c{at}"),
+                fp: None,
+                at,
+            })),
+            1 => (path(), 0i64..4, proptest::bool::ANY).prop_map(|(p, at, failed)| Record::Failure(
+                p.into(),
+                at,
+                failed.then(|| Failure {
+                    variant: "v".into(),
+                    producer: "p".into(),
+                    error: "e".into(),
+                    at: "t".into(),
+                }),
+            )),
+            1 => (0i64..4).prop_map(|at| Record::Variant("v".into(), at, VariantInfo {
+                producer: format!("p{at}"),
+                ext: String::new(),
+            })),
+            1 => (0i64..4).prop_map(|at| Record::Sidecars(at, vec![format!("*.{at}")])),
+        ]
     }
 }

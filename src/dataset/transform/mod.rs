@@ -146,6 +146,12 @@ impl<'a> Transform<'a> {
 pub(crate) trait Runner {
     /// One result per item, in order.
     fn run(&mut self, items: &[Item]) -> Vec<Result<(), String>>;
+
+    /// A worker process, which items can also stream through (see
+    /// [`worker::WorkerRunner::send`]).
+    fn worker(&mut self) -> Option<&mut worker::WorkerRunner> {
+        None
+    }
 }
 
 struct EachRunner<'a>(&'a EachFn<'a>);

@@ -128,18 +128,32 @@ impl Proc {
 
 /// The runner of one job slot: its worker process, started on first use and again after
 /// it dies.
-pub(crate) struct WorkerRunner<'a> {
-    cmd: &'a str,
+pub(crate) struct WorkerRunner {
+    cmd: String,
     proc: Option<Proc>,
     interrupted: Option<Arc<AtomicBool>>,
+    /// Lines queued, not written yet.
+    out: String,
+    /// Items sent whose result was not taken.
+    in_flight: usize,
+    /// The oldest of them that went down with a worker that is gone, and why: their
+    /// results are that failure (items sent since go to a new worker).
+    dead: usize,
+    lost: String,
+    line: String,
 }
 
-impl<'a> WorkerRunner<'a> {
-    pub fn new(cmd: &'a str, interrupted: Option<Arc<AtomicBool>>) -> WorkerRunner<'a> {
+impl WorkerRunner {
+    pub fn new(cmd: &str, interrupted: Option<Arc<AtomicBool>>) -> WorkerRunner {
         WorkerRunner {
-            cmd,
+            cmd: cmd.to_string(),
             proc: None,
             interrupted,
+            out: String::new(),
+            in_flight: 0,
+            dead: 0,
+            lost: String::new(),
+            line: String::new(),
         }
     }
 
@@ -182,94 +196,110 @@ fn line_of(it: &Item) -> Result<String, String> {
     Ok(line)
 }
 
-impl Runner for WorkerRunner<'_> {
-    fn run(&mut self, items: &[Item]) -> Vec<Result<(), String>> {
-        let mut results: Vec<Result<(), String>> = vec![Err(String::new()); items.len()];
-        // Lines first: an item that cannot be sent fails on its own.
-        let mut sent = Vec::new();
-        let mut batch = String::new();
-        for (k, it) in items.iter().enumerate() {
-            match line_of(it) {
-                Ok(l) => {
-                    batch.push_str(&l);
-                    sent.push(k);
-                }
-                Err(e) => results[k] = Err(e),
-            }
-        }
-        if sent.is_empty() {
-            return results;
-        }
+impl WorkerRunner {
+    /// Queue `it` for the worker (started if none runs); its result comes from a later
+    /// [`Self::recv`], in order. `Err`: it failed without being sent (its paths cannot
+    /// be passed, or the worker cannot start).
+    pub fn send(&mut self, it: &Item) -> Result<(), String> {
+        let line = line_of(it)?;
         if self.proc.is_none() {
-            match Proc::start(self.cmd) {
-                Ok(p) => self.proc = Some(p),
-                Err(e) => {
-                    for &k in &sent {
-                        results[k] = Err(e.clone());
-                    }
-                    return results;
-                }
-            }
+            self.proc = Some(Proc::start(&self.cmd)?);
         }
-        let p = self.proc.as_mut().expect("started");
-        if p.stdin
-            .write_all(batch.as_bytes())
-            .and_then(|_| p.stdin.flush())
-            .is_err()
-        {
+        self.out.push_str(&line);
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// Write the lines queued (all at once: one `write` for a burst of items).
+    fn flush(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let Some(p) = self.proc.as_mut() else {
+            self.out.clear();
+            return;
+        };
+        let written = p
+            .stdin
+            .write_all(self.out.as_bytes())
+            .and_then(|_| p.stdin.flush());
+        self.out.clear();
+        if written.is_err() {
             let why = self.lost("the worker exited before reading its input", false);
-            for &k in &sent {
-                results[k] = Err(why.clone());
-            }
-            return results;
+            self.fail_in_flight(why);
         }
-        let mut line = String::new();
-        for (n, &k) in sent.iter().enumerate() {
-            line.clear();
-            let p = self.proc.as_mut().expect("running");
-            let got = p.stdout.read_line(&mut line);
-            let reply = line.trim_end_matches(['\n', '\r']);
-            match got {
-                Ok(0) | Err(_) => {
-                    let why = self.lost("the worker exited while this item was in flight", false);
-                    for &j in &sent[n..] {
-                        results[j] = Err(why.clone());
-                    }
-                    return results;
+    }
+
+    /// Every item in flight fails with `why` (their worker is gone).
+    fn fail_in_flight(&mut self, why: String) {
+        self.dead = self.in_flight;
+        self.lost = why;
+    }
+
+    /// The result of the oldest item in flight (there must be one).
+    pub fn recv(&mut self) -> Result<(), String> {
+        if self.dead == 0 {
+            self.flush();
+        }
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.dead > 0 {
+            self.dead -= 1;
+            return Err(self.lost.clone());
+        }
+        let Some(p) = self.proc.as_mut() else {
+            return Err("the worker is not running".into());
+        };
+        self.line.clear();
+        let got = p.stdout.read_line(&mut self.line);
+        let reply = self.line.trim_end_matches(['\n', '\r']);
+        match got {
+            Ok(_) if reply == "ok" => Ok(()),
+            Ok(n) if n > 0 && (reply == "error" || reply.starts_with("error ")) => {
+                let msg = reply.strip_prefix("error").unwrap_or("").trim();
+                Err(if msg.is_empty() {
+                    "the worker reported an error".into()
+                } else {
+                    msg.to_string()
+                })
+            }
+            Ok(0) | Err(_) => {
+                let why = self.lost("the worker exited while this item was in flight", false);
+                self.fail_in_flight(why.clone());
+                Err(why)
+            }
+            Ok(_) => {
+                // Its state is unknown: stop it; the next item starts another.
+                let shown: String = reply.chars().take(80).collect();
+                if let Some(p) = self.proc.take() {
+                    let _ = p.finish(true);
                 }
-                Ok(_) if reply == "ok" => results[k] = Ok(()),
-                Ok(_) if reply == "error" || reply.starts_with("error ") => {
-                    let msg = reply.strip_prefix("error").unwrap_or("").trim();
-                    results[k] = Err(if msg.is_empty() {
-                        "the worker reported an error".into()
-                    } else {
-                        msg.to_string()
-                    });
-                }
-                Ok(_) => {
-                    // Its state is unknown: stop it; the next item starts another.
-                    if let Some(p) = self.proc.take() {
-                        let _ = p.finish(true);
-                    }
-                    let shown: String = reply.chars().take(80).collect();
-                    results[k] = Err(format!(
-                        "worker protocol error: expected `ok` or `error <message>`, got `{shown}`"
-                    ));
-                    for &j in &sent[n + 1..] {
-                        results[j] = Err(
-                            "in flight when the worker broke the protocol (it was restarted)"
-                                .into(),
-                        );
-                    }
-                    return results;
-                }
+                self.fail_in_flight(
+                    "in flight when the worker broke the protocol (it was restarted)".into(),
+                );
+                Err(format!(
+                    "worker protocol error: expected `ok` or `error <message>`, got `{shown}`"
+                ))
             }
         }
-        results
     }
 }
 
-impl Drop for WorkerRunner<'_> {
+impl Runner for WorkerRunner {
+    fn worker(&mut self) -> Option<&mut WorkerRunner> {
+        Some(self)
+    }
+
+    fn run(&mut self, items: &[Item]) -> Vec<Result<(), String>> {
+        // Every item queued, then the results in order: an item that cannot be sent
+        // fails on its own.
+        let sent: Vec<Result<(), String>> = items.iter().map(|it| self.send(it)).collect();
+        sent.into_iter()
+            .map(|s| s.and_then(|()| self.recv()))
+            .collect()
+    }
+}
+
+impl Drop for WorkerRunner {
     fn drop(&mut self) {
         if let Some(p) = self.proc.take() {
             let _ = p.finish(false);
