@@ -11,7 +11,12 @@
 //! the cache allows (see [`crate::store`]).
 //!
 //! The script and the cache directory are job parameters (`Script`, `CacheDir`), so one
-//! template can be submitted against a copy on the farm's storage. The commands run in
+//! template can be submitted against a copy on the farm's storage. A parameter's default
+//! is the path the check used when that path lies below the template's directory, written
+//! relative to it: OpenJD joins a `PATH` default to the directory of the template it
+//! reads and refuses absolute ones and ones that walk up out of it. Otherwise the
+//! parameter has no default and is given at submission (`openjd run -p Script=…`);
+//! [`JobSpec::without_default`] names those. The commands run in
 //! a bash script the template embeds; the task's values reach it as arguments, never
 //! pasted into the script's text, so any path works. In the render and record
 //! commands, these placeholders expand to quoted shell words:
@@ -28,6 +33,7 @@
 //! `openjd` reads either.
 
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 
 /// The OpenJD template specification the template follows.
 pub const SPECIFICATION: &str = "jobtemplate-2023-09";
@@ -37,10 +43,10 @@ pub const SPECIFICATION: &str = "jobtemplate-2023-09";
 pub struct JobSpec {
     /// The job's name (shown by the farm).
     pub name: String,
-    /// The script, absolute: the default of the `Script` parameter.
-    pub script: String,
-    /// The cache directory, absolute: the default of the `CacheDir` parameter.
-    pub cache_dir: String,
+    /// The script: the default of the `Script` parameter.
+    pub script: PathBuf,
+    /// The cache directory: the default of the `CacheDir` parameter.
+    pub cache_dir: PathBuf,
     /// The frames to render, in any order (duplicates ignored).
     pub frames: Vec<i64>,
     /// At most this many frames per task (at least 1).
@@ -52,7 +58,7 @@ pub struct JobSpec {
 }
 
 /// Why a job cannot be written.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// Every checked frame is valid: there is nothing to render.
     #[error("no frames to render: every checked frame is valid")]
@@ -74,6 +80,38 @@ pub enum JobError {
         /// `render` or `record`.
         which: &'static str,
     },
+    /// The template cannot be written.
+    #[error(transparent)]
+    Write(#[from] crate::fsutil::FsError),
+    /// A path the template names cannot be resolved.
+    #[error("{path}: {message}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> JobError {
+    JobError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// `path` relative to directory `base`, both resolved (symlinks followed) first; `None`
+/// when `path` is not below `base`.
+fn relative(path: &Path, base: &Path) -> Result<Option<PathBuf>, JobError> {
+    let path = path.canonicalize().map_err(|e| io_error(path, e))?;
+    let base = base.canonicalize().map_err(|e| io_error(base, e))?;
+    Ok(path.strip_prefix(&base).ok().map(|r| {
+        if r.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            r.to_path_buf()
+        }
+    }))
 }
 
 impl JobSpec {
@@ -94,8 +132,32 @@ impl JobSpec {
         out
     }
 
-    /// The job template, as JSON text (valid YAML too).
-    pub fn template(&self) -> Result<String, JobError> {
+    /// Write the job template to `path` (atomically), its parameters' defaults relative
+    /// to the directory it is written in (see [`Self::template`]).
+    pub fn write(&self, path: &Path) -> Result<(), JobError> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let text = self.template(dir)?;
+        Ok(crate::fsutil::atomic_write(path, text.as_bytes())?)
+    }
+
+    /// The parameters (`Script`, `CacheDir`) a template written in directory `dir` has
+    /// no default for, with the value to give them: their paths are not below `dir`.
+    pub fn without_default(&self, dir: &Path) -> Result<Vec<(&'static str, &Path)>, JobError> {
+        let mut out = Vec::new();
+        for (name, p) in [("Script", &self.script), ("CacheDir", &self.cache_dir)] {
+            if relative(p, dir)?.is_none() {
+                out.push((name, p.as_path()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The job template, as JSON text (valid YAML too), for a file in directory `dir`:
+    /// the parameters' defaults are relative to it, and absent for paths not below it.
+    pub fn template(&self, dir: &Path) -> Result<String, JobError> {
         if self.chunk == 0 {
             return Err(JobError::Chunk);
         }
@@ -103,6 +165,10 @@ impl JobSpec {
         if chunks.is_empty() {
             return Err(JobError::NoFrames);
         }
+        let default = |p: &Path| -> Result<Option<String>, JobError> {
+            Ok(relative(p, dir)?.map(|r| r.to_string_lossy().into_owned()))
+        };
+        let (script, cache_dir) = (default(&self.script)?, default(&self.cache_dir)?);
         let render = shell_command(&self.render_command, "render")?;
         let record = shell_command(&self.record_command, "record")?;
         let run = format!(
@@ -120,7 +186,7 @@ impl JobSpec {
             .iter()
             .map(|(a, b)| Value::String(format!("{a}:{b}")))
             .collect();
-        let doc = json!({
+        let mut doc = json!({
             "specificationVersion": SPECIFICATION,
             "name": self.name,
             "parameterDefinitions": [
@@ -129,7 +195,6 @@ impl JobSpec {
                     "type": "PATH",
                     "objectType": "FILE",
                     "dataFlow": "IN",
-                    "default": self.script,
                     "description": "The script whose output is re-rendered."
                 },
                 {
@@ -137,7 +202,6 @@ impl JobSpec {
                     "type": "PATH",
                     "objectType": "DIRECTORY",
                     "dataFlow": "INOUT",
-                    "default": self.cache_dir,
                     "description": "The smartcache cache directory the frames are recorded into."
                 }
             ],
@@ -171,6 +235,11 @@ impl JobSpec {
                 }
             }]
         });
+        for (k, d) in [script, cache_dir].into_iter().enumerate() {
+            if let Some(d) = d {
+                doc["parameterDefinitions"][k]["default"] = Value::String(d);
+            }
+        }
         let mut text = serde_json::to_string_pretty(&doc)
             .expect("serialising a JSON value to a string cannot fail");
         text.push('\n');
@@ -263,13 +332,10 @@ mod tests {
             shell_command("r {script} {frames}", "render").unwrap(),
             r#"r "$SCRIPT" "$FIRST-$LAST""#
         );
-        assert_eq!(
-            shell_command("r {nope}", "render").unwrap_err(),
-            JobError::Placeholder {
-                which: "render",
-                name: "nope".into()
-            }
-        );
+        assert!(matches!(
+            shell_command("r {nope}", "render"),
+            Err(JobError::Placeholder { which: "render", name }) if name == "nope"
+        ));
         assert!(shell_command("awk '{print}'", "render")
             .unwrap_err()
             .to_string()
@@ -278,8 +344,61 @@ mod tests {
             shell_command("awk '{{print}' {last}", "render").unwrap(),
             r#"awk '{print}' "$LAST""#
         );
-        assert_eq!(spec(vec![], 1).template().unwrap_err(), JobError::NoFrames);
-        assert_eq!(spec(vec![1], 0).template().unwrap_err(), JobError::Chunk);
+        assert!(matches!(
+            spec(vec![], 1).template(Path::new("/")),
+            Err(JobError::NoFrames)
+        ));
+        assert!(matches!(
+            spec(vec![1], 0).template(Path::new("/")),
+            Err(JobError::Chunk)
+        ));
         assert_eq!(shell_quote("a b'c"), r#"'a b'\''c'"#);
+    }
+
+    #[test]
+    fn defaults_are_relative_to_the_template() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for d in ["shot/comp", "shot/cache", "elsewhere"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("shot/comp/s.nk"), "").unwrap();
+        let mut job = spec(vec![1, 2], 10);
+        job.script = root.join("shot/comp/s.nk");
+        job.cache_dir = root.join("shot/cache");
+        let defaults = |path: &Path| -> Vec<Option<String>> {
+            let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            doc["parameterDefinitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["default"].as_str().map(String::from))
+                .collect()
+        };
+        let path = root.join("shot/job.json");
+        job.write(&path).unwrap();
+        assert_eq!(
+            defaults(&path),
+            [Some("comp/s.nk".to_string()), Some("cache".to_string())]
+        );
+        assert!(job.without_default(&root.join("shot")).unwrap().is_empty());
+        // Not below the template's folder: no default, given at submission.
+        let path = root.join("elsewhere/job.json");
+        job.write(&path).unwrap();
+        assert_eq!(defaults(&path), [None, None]);
+        let names: Vec<&str> = job
+            .without_default(&root.join("elsewhere"))
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["Script", "CacheDir"]);
+        assert_eq!(
+            relative(&root.join("shot"), &root.join("shot")).unwrap(),
+            Some(PathBuf::from("."))
+        );
+        let missing = root.join("nope.nk");
+        job.script = missing.clone();
+        assert!(matches!(job.write(&path), Err(JobError::Io { path, .. }) if path == missing));
     }
 }

@@ -304,3 +304,156 @@ fn convert_round_trips_and_json_graphs_hash_like_nk() {
     );
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn check_openjd_writes_a_job_whose_tasks_rerender_and_record_the_outdated_frames() {
+    let (_d, root) = shot();
+    run(&root, &REC[..]);
+    // Nothing outdated: no job.
+    let job_args = [
+        "--openjd",
+        "job.json",
+        "--render-command",
+        "touch renders/{first}-{last}",
+        "--chunk",
+        "4",
+    ];
+    std::fs::create_dir_all(root.join("renders")).unwrap();
+    let (code, _, err) = run(&root, &[&CHECK[..], &job_args[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "every frame is valid: no job written to job.json\n");
+    assert!(!root.join("job.json").exists());
+
+    edit(&root.join("comp.nk"), "x1050 1.2", "x1050 1.4");
+    let (code, out, err) = run(&root, &[&CHECK[..], &["--json"], &job_args[..]].concat());
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let outdated: Vec<i64> = report["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] != "valid")
+        .map(|f| f["frame"].as_i64().unwrap())
+        .collect();
+    assert!(!outdated.is_empty() && outdated.len() < 100, "{outdated:?}");
+    let (first, last) = (outdated[0], *outdated.last().unwrap());
+    assert_eq!(
+        outdated,
+        (first..=last).collect::<Vec<_>>(),
+        "one contiguous run"
+    );
+    let chunks: Vec<String> = (first..=last)
+        .step_by(4)
+        .map(|a| format!("{a}:{}", (a + 3).min(last)))
+        .collect();
+    assert_eq!(
+        err,
+        format!(
+            "wrote job.json ({} tasks for {} frames)\n",
+            chunks.len(),
+            outdated.len()
+        )
+    );
+    let template: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("job.json")).unwrap()).unwrap();
+    assert_eq!(template["specificationVersion"], "jobtemplate-2023-09");
+    let params = &template["parameterDefinitions"];
+    assert_eq!(params[0]["name"], "Script");
+    assert_eq!(params[0]["default"], "comp.nk");
+    assert_eq!(params[1]["name"], "CacheDir");
+    assert_eq!(params[1]["default"], "cache");
+    let step = &template["steps"][0];
+    assert_eq!(
+        step["parameterSpace"]["taskParameterDefinitions"][0]["range"],
+        serde_json::json!(chunks)
+    );
+
+    // Run every task as the farm would (bash, from the job's folder, with the
+    // parameters' defaults resolved against it), then the cache is valid again.
+    let run_sh = root.join("run.sh");
+    std::fs::write(
+        &run_sh,
+        step["script"]["embeddedFiles"][0]["data"].as_str().unwrap(),
+    )
+    .unwrap();
+    for c in &chunks {
+        let status = std::process::Command::new("bash")
+            .current_dir(&root)
+            .arg(&run_sh)
+            .args([root.join("comp.nk"), root.join("cache")])
+            .arg(c)
+            .status()
+            .unwrap();
+        assert!(status.success(), "task {c}");
+    }
+    let mut rendered: Vec<String> = std::fs::read_dir(root.join("renders"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    rendered.sort();
+    let mut expected: Vec<String> = chunks.iter().map(|c| c.replace(':', "-")).collect();
+    expected.sort();
+    assert_eq!(rendered, expected);
+    let (code, _, err) = run(&root, &CHECK[..]);
+    assert_eq!(code, 0, "{err}");
+
+    // A job written elsewhere has no defaults, and says what to submit it with.
+    edit(&root.join("comp.nk"), "x1050 1.4", "x1050 1.6");
+    std::fs::create_dir_all(root.join("jobs")).unwrap();
+    let (code, _, err) = smartcache()
+        .current_dir(root.join("jobs"))
+        .args([
+            "check",
+            "../comp.nk",
+            "--node",
+            "Write1",
+            "--cache-dir",
+            "../cache",
+        ])
+        .args(["--openjd", "job.json", "--render-command", "true"])
+        .output()
+        .map(|o| {
+            (
+                o.status.code().unwrap(),
+                o.stdout,
+                String::from_utf8(o.stderr).unwrap(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 1);
+    let abs = |p: &str| std::path::absolute(root.join("jobs").join(p)).unwrap();
+    assert!(
+        err.ends_with(&format!(
+            "not below the job's folder, so without a default: submit with -p Script={} -p CacheDir={}\n",
+            abs("../comp.nk").display(),
+            abs("../cache").display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_openjd_refuses_an_unknown_placeholder_and_writes_nothing() {
+    let (_d, root) = shot();
+    run(&root, &REC[..]);
+    edit(&root.join("comp.nk"), "x1050 1.2", "x1050 1.4");
+    let (code, _, err) = run(
+        &root,
+        &[
+            &CHECK[..],
+            &[
+                "--openjd",
+                "job.json",
+                "--render-command",
+                "nuke -F {frame}",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the render command has an unknown placeholder `{frame}`"),
+        "{err}"
+    );
+    assert!(!root.join("job.json").exists());
+}

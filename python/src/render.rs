@@ -345,7 +345,8 @@ impl CheckReport {
     /// not valid (as `smartcache check --openjd`): tasks of at most `chunk` contiguous
     /// frames, each running `render_command` then `record_command` (placeholders
     /// `{first}`, `{last}`, `{frames}`, `{script}`, `{cache_dir}`); `script` and
-    /// `cache_dir` are the job parameters' defaults. Returns the number of tasks;
+    /// `cache_dir` are the job parameters' defaults (written relative to the template's
+    /// directory). Returns the number of tasks;
     /// raises RenderError when every frame is valid.
     #[pyo3(signature = (path, render_command, record_command, script, cache_dir, chunk = 10))]
     fn write_openjd(
@@ -357,18 +358,16 @@ impl CheckReport {
         cache_dir: PathBuf,
         chunk: usize,
     ) -> PyResult<usize> {
-        let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         let spec = smartcache::openjd::JobSpec {
             name: format!("smartcache: re-render {}", self.inner.node),
-            script: abs(script).to_string_lossy().into_owned(),
-            cache_dir: abs(cache_dir).to_string_lossy().into_owned(),
+            script,
+            cache_dir,
             frames: self.inner.to_render(),
             chunk,
             render_command,
             record_command,
         };
-        let text = spec.template().map_err(|e| errors::job(&e))?;
-        smartcache::fsutil::atomic_write(&path, text.as_bytes()).map_err(|e| errors::job(&e))?;
+        spec.write(&path).map_err(|e| errors::job(&e))?;
         Ok(spec.chunks().len())
     }
 

@@ -389,21 +389,32 @@ fn write_job(
     };
     let spec = JobSpec {
         name: format!("smartcache: re-render {}", args.node),
-        script: abs(&args.script).to_string_lossy().into_owned(),
-        cache_dir: abs(cache_dir).to_string_lossy().into_owned(),
+        script: args.script.clone(),
+        cache_dir: cache_dir.to_path_buf(),
         frames,
         chunk: job.chunk,
         render_command: job.render_command.clone().unwrap_or_default(),
         record_command,
     };
-    let text = spec.template()?;
-    smartcache::fsutil::atomic_write(path, text.as_bytes())?;
+    spec.write(path)?;
     eprintln!(
         "wrote {} ({} tasks for {} frames)",
         path.display(),
         spec.chunks().len(),
         spec.frames.len()
     );
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let missing = spec.without_default(dir.unwrap_or(Path::new(".")))?;
+    if !missing.is_empty() {
+        let given: Vec<String> = missing
+            .iter()
+            .map(|(name, p)| format!("-p {name}={}", shell_quote(&abs(p).to_string_lossy())))
+            .collect();
+        eprintln!(
+            "not below the job's folder, so without a default: submit with {}",
+            given.join(" ")
+        );
+    }
     Ok(())
 }
 

@@ -158,16 +158,30 @@ def panel_lines(report, node):
 def write_openjd(args, report, node):
     """An OpenJD job re-rendering the frames `report` found outdated (see the
     smartcache CLI's `check --openjd`): each task renders its frames with the render
-    command, then records them with this entry point."""
+    command, then records them with this entry point, with the same rules and profiles."""
+    def brace(word):  # a shell word in a command whose `{` are placeholders
+        return shlex.quote(word).replace("{", "{{")
+
     record = (
         "blender -b {script} --python-use-system-env --python-expr %s -- "
-        "record --cache-dir {cache_dir} --node %s --frames {frames}"
-        % (shlex.quote(ENTRY).replace("{", "{{"), shlex.quote(node).replace("{", "{{"))
+        "record --cache-dir {cache_dir} --node %s --frames {frames}" % (brace(ENTRY), brace(node))
     )
+    for flag, files in (("--rules", args.rules), ("--profile", args.profile)):
+        for f in files:
+            record += " %s %s" % (flag, brace(os.path.abspath(f)))
+    script, cache_dir = blend_path(), os.path.abspath(args.cache_dir)
     tasks = report.write_openjd(args.openjd, render_command=args.render_command,
-                                record_command=record, script=blend_path(),
-                                cache_dir=os.path.abspath(args.cache_dir), chunk=args.chunk)
+                                record_command=record, script=script,
+                                cache_dir=cache_dir, chunk=args.chunk)
     print("wrote %s (%d tasks)" % (args.openjd, tasks), file=sys.stderr)
+    # OpenJD takes a default only below the template's folder (see smartcache.openjd).
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(args.openjd)))
+    given = ["-p %s=%s" % (name, shlex.quote(p)) for name, p in
+             (("Script", script), ("CacheDir", cache_dir))
+             if os.path.commonpath([folder, os.path.realpath(p)]) != folder]
+    if given:
+        print("not below the job's folder, so without a default: submit with %s"
+              % " ".join(given), file=sys.stderr)
 
 
 def main(argv=None):

@@ -102,12 +102,12 @@ def test_export_reads_back_as_the_same_graph(site, shot, tmp_path):
     assert graph["format"] == "smartcache-graph" and graph["host"] == "blender"
     nodes = {n["name"]: n for n in graph["nodes"]}
     assert sorted(nodes) == sorted([
-        "Plate", "Blur", "Reroute", "Mix", "Unused", "Switch", "Group", "Group.Input_Image",
+        "Plate", "Blur", "Reroute", "Mix", "Unused", "Switch", "Group", "Group.Input_Input_0",
         "Group.Invert", "Group.Output", "Composite", "Viewer"])
     knobs = {(n["name"], k["name"]): k for n in graph["nodes"] for k in n.get("knobs", [])}
     # Links name the output socket they read.
     assert nodes["Mix"]["inputs"] == [None, {"node": "Reroute", "socket": "Output"}, None]
-    assert nodes["Group.Invert"]["inputs"] == [None, "Group.Input_Image"]
+    assert nodes["Group.Invert"]["inputs"] == [None, "Group.Input_Input_0"]
     assert nodes["Group"]["group"] is True
     assert nodes["Group.Output"]["inputs"] == [{"node": "Group.Invert", "socket": "Color"}]
     # The image sequence as a clip of absolute, #-padded paths.
@@ -179,7 +179,10 @@ def test_a_farm_job_renders_only_the_outdated_frames(site, shot, tmp_path):
     assert template["steps"][0]["parameterSpace"]["taskParameterDefinitions"][0]["range"] == \
         ["7:10", "11:12"]
     subprocess.run([openjd, "check", str(job)], check=True, capture_output=True)
-    run = subprocess.run([openjd, "run", str(job), "--step", "RenderOutdated"],
+    # The script is not below the job's folder: given at submission, as the check says.
+    assert "submit with -p Script=%s\n" % edited in res.stderr, res.stderr
+    run = subprocess.run([openjd, "run", str(job), "--step", "RenderOutdated",
+                          "-p", "Script=%s" % edited],
                          capture_output=True, text=True, env=env_for(site), timeout=900)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     assert sorted(p.name for p in farm.iterdir()) == ["%04d.png" % f for f in range(7, 13)]
