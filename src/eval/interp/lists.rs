@@ -9,7 +9,7 @@
 
 use super::ctx::Ctx;
 use super::error::{malformed, unsupported, Unknown};
-use super::strings::index;
+use super::number::index;
 
 /// White space between list elements.
 fn list_space(c: char) -> bool {

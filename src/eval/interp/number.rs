@@ -10,6 +10,11 @@
 //! binary value has at most 12 significant decimal digits (`2.0`, `1001.5`, `0.125`).
 //! Those are printed (fixed notation between 1e-4 and 1e12, always with a `.`); any
 //! other double is Unknown.
+//!
+//! Indices (`4`, `end`, `end-2`), which the string and list commands share, are read
+//! here too: an index is a number or counts from the end.
+
+use super::error::{malformed, unsupported, Unknown};
 
 /// A numeric literal or string, as Tcl and the expression parser read it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -259,9 +264,48 @@ pub(crate) fn frame_text(frame: f64) -> Option<String> {
         .then(|| format!("{}", frame as i64))
 }
 
+/// Reads a Tcl index (`4`, `-1`, `end`, `end-2`) against a sequence of `len` items;
+/// the result may be out of range. Forms added after Tcl 8.4 (`end+1`, `1+2`) are
+/// Unknown.
+pub(crate) fn index(text: &str, len: usize, part: &str) -> Result<i64, Unknown> {
+    let end = len as i64 - 1;
+    if text == "end" {
+        return Ok(end);
+    }
+    if let Some(n) = text.strip_prefix("end-") {
+        if !n.is_empty()
+            && n.bytes().all(|c| c.is_ascii_digit())
+            && (n == "0" || !n.starts_with('0'))
+        {
+            if let Ok(n) = n.parse::<i64>() {
+                return Ok(end - n);
+            }
+        }
+        return unsupported(part, "index form not read alike by every Tcl version");
+    }
+    match tcl_number(text) {
+        NumText::Int(i) => Ok(i),
+        NumText::NotNumber | NumText::Dbl(_) => malformed(part, "bad index"),
+        NumText::Unclear => unsupported(part, "index form not read alike by every Tcl version"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indices() {
+        assert_eq!(index("2", 5, "").unwrap(), 2);
+        assert_eq!(index("-1", 5, "").unwrap(), -1);
+        assert_eq!(index("end", 5, "").unwrap(), 4);
+        assert_eq!(index("end-1", 5, "").unwrap(), 3);
+        assert_eq!(index("end-0", 5, "").unwrap(), 4);
+        assert_eq!(index("0x2", 5, "").unwrap(), 2);
+        for bad in ["end+1", "1+1", "end-01", "end-", "01", " 1", "x", "1.0"] {
+            assert!(index(bad, 5, "").is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn lexemes() {

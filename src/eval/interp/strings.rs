@@ -1,5 +1,5 @@
-//! Tcl's `string` subcommands, and the index syntax (`3`, `end`, `end-1`) shared with
-//! the list commands.
+//! Tcl's `string` subcommands (indices as the list commands read them, see
+//! [`super::number::index`]).
 //!
 //! Strings are sequences of characters as Tcl 8 counts them (UTF-16 code units before
 //! Tcl 8.7): characters outside the Basic Multilingual Plane make indexing Unknown.
@@ -9,33 +9,7 @@
 use super::ctx::Ctx;
 use super::error::{malformed, unsupported, Unknown};
 use super::lists;
-use super::number::{tcl_number, NumText};
-
-/// Reads a Tcl index (`4`, `-1`, `end`, `end-2`) against a sequence of `len` items;
-/// the result may be out of range. Forms added after Tcl 8.4 (`end+1`, `1+2`) are
-/// Unknown.
-pub(crate) fn index(text: &str, len: usize, part: &str) -> Result<i64, Unknown> {
-    let end = len as i64 - 1;
-    if text == "end" {
-        return Ok(end);
-    }
-    if let Some(n) = text.strip_prefix("end-") {
-        if !n.is_empty()
-            && n.bytes().all(|c| c.is_ascii_digit())
-            && (n == "0" || !n.starts_with('0'))
-        {
-            if let Ok(n) = n.parse::<i64>() {
-                return Ok(end - n);
-            }
-        }
-        return unsupported(part, "index form not read alike by every Tcl version");
-    }
-    match tcl_number(text) {
-        NumText::Int(i) => Ok(i),
-        NumText::NotNumber | NumText::Dbl(_) => malformed(part, "bad index"),
-        NumText::Unclear => unsupported(part, "index form not read alike by every Tcl version"),
-    }
-}
+use super::number::{index, tcl_number, NumText};
 
 /// The characters of `s`, refusing those Tcl 8 does not count as one.
 fn chars(s: &str, part: &str) -> Result<Vec<char>, Unknown> {
@@ -266,19 +240,6 @@ mod tests {
 
     fn ok(args: &[&str]) -> String {
         st(args).unwrap()
-    }
-
-    #[test]
-    fn indices() {
-        assert_eq!(index("2", 5, "").unwrap(), 2);
-        assert_eq!(index("-1", 5, "").unwrap(), -1);
-        assert_eq!(index("end", 5, "").unwrap(), 4);
-        assert_eq!(index("end-1", 5, "").unwrap(), 3);
-        assert_eq!(index("end-0", 5, "").unwrap(), 4);
-        assert_eq!(index("0x2", 5, "").unwrap(), 2);
-        for bad in ["end+1", "1+1", "end-01", "end-", "01", " 1", "x", "1.0"] {
-            assert!(index(bad, 5, "").is_err(), "{bad}");
-        }
     }
 
     #[test]
