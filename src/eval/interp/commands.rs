@@ -7,10 +7,10 @@
 //! `metadata`, unknown names…) is Unknown: it may run code, touch files, or depend on
 //! state the scope does not describe.
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Flow};
 use super::error::{inexact, malformed, unavailable, unsupported, Unknown};
 use super::number::frame_text;
-use super::tcl::{eval_script, Flow};
+use super::tcl::eval_script;
 use super::{files, format, lists, strings, tcl_expr};
 
 /// Runs one command. `text` is its source (for error messages).

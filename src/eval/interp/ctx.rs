@@ -1,5 +1,10 @@
-//! The state one evaluation carries: the scope, the frame, and the limits that keep any
-//! input bounded (nesting depth, total work, size of produced text).
+//! The state one evaluation carries: the scope, the frame, the command table, and the
+//! limits that keep any input bounded (nesting depth, total work, size of produced text).
+//!
+//! The command table is a function the evaluation starts with ([`Commands`]): Tcl's
+//! evaluator runs commands and some commands (`if`, `expr`) run the evaluator again, so
+//! the parser in `tcl.rs` reaches the commands through the context rather than by name,
+//! and the two files do not depend on each other.
 
 use super::error::{Unknown, Why};
 use super::scope::Scope;
@@ -12,18 +17,40 @@ const BUDGET_PER_BYTE: usize = 64;
 /// Longest text any step may produce (a `string repeat`, a substitution result).
 pub(crate) const MAX_TEXT: usize = 1 << 20;
 
+/// How a script ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// The result of its last command.
+    Normal(String),
+    /// A `return` ran: the value, unwinding to the nearest substitution boundary.
+    Return(String),
+}
+
+/// Runs one command: its words, already substituted, and its source text (for
+/// messages).
+pub(crate) type Commands = fn(&mut Ctx<'_>, &[String], &str) -> Result<Flow, Unknown>;
+
+/// A command table that runs nothing: for evaluating text that must not run commands.
+#[cfg(test)]
+pub(crate) fn no_commands(_: &mut Ctx<'_>, _: &[String], text: &str) -> Result<Flow, Unknown> {
+    Err(Unknown::new(Why::Unsupported, text, "no commands here"))
+}
+
 pub(crate) struct Ctx<'a> {
     pub scope: &'a mut dyn Scope,
     pub frame: f64,
+    /// Runs a command (see the module docs).
+    pub commands: Commands,
     depth: usize,
     budget: usize,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(scope: &'a mut dyn Scope, frame: f64, text: &str) -> Ctx<'a> {
+    pub fn new(scope: &'a mut dyn Scope, frame: f64, text: &str, commands: Commands) -> Ctx<'a> {
         Ctx {
             scope,
             frame,
+            commands,
             depth: 0,
             budget: BASE_BUDGET.saturating_add(text.len().saturating_mul(BUDGET_PER_BYTE)),
         }

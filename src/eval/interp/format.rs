@@ -235,7 +235,7 @@ mod tests {
 
     fn fmt(args: &[&str]) -> Result<String, Unknown> {
         let mut scope = NoScope;
-        let mut ctx = Ctx::new(&mut scope, 1.0, "");
+        let mut ctx = Ctx::new(&mut scope, 1.0, "", crate::eval::interp::ctx::no_commands);
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         format(&mut ctx, &args, "format")
     }

@@ -206,7 +206,7 @@ mod tests {
 
     fn with_ctx<T>(f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
         let mut scope = NoScope;
-        let mut ctx = Ctx::new(&mut scope, 1.0, "");
+        let mut ctx = Ctx::new(&mut scope, 1.0, "", crate::eval::interp::ctx::no_commands);
         f(&mut ctx)
     }
 

@@ -129,7 +129,7 @@ pub fn eval_expression(text: &str, frame: f64, scope: &mut dyn Scope) -> Result<
 /// `exact: false`): correct to within the last bits, for callers that only record
 /// the value. Decisions inside the expression are still made only on exact values.
 pub fn eval_expression_num(text: &str, frame: f64, scope: &mut dyn Scope) -> Result<Num, Unknown> {
-    let mut ctx = Ctx::new(scope, frame, text);
+    let mut ctx = Ctx::new(scope, frame, text, commands::run);
     nuke::evaluate(&mut ctx, text)
 }
 
@@ -137,6 +137,6 @@ pub fn eval_expression_num(text: &str, frame: f64, scope: &mut dyn Scope) -> Res
 /// from the script's quoting) at `frame`: `[…]` command substitutions and `$…`
 /// variables; everything else is literal.
 pub fn eval_tcl(text: &str, frame: f64, scope: &mut dyn Scope) -> Result<String, Unknown> {
-    let mut ctx = Ctx::new(scope, frame, text);
+    let mut ctx = Ctx::new(scope, frame, text, commands::run);
     tcl::subst(&mut ctx, text)
 }

@@ -130,7 +130,7 @@ mod tests {
 
     fn lex(s: &str) -> Result<Vec<Tok>, Unknown> {
         let mut scope = NoScope;
-        let mut ctx = Ctx::new(&mut scope, 1.0, s);
+        let mut ctx = Ctx::new(&mut scope, 1.0, s, crate::eval::interp::ctx::no_commands);
         tokens(&mut ctx, s).map(|v| v.into_iter().map(|t| t.tok).collect())
     }
 

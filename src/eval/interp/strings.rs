@@ -233,7 +233,7 @@ mod tests {
 
     fn st(args: &[&str]) -> Result<String, Unknown> {
         let mut scope = NoScope;
-        let mut ctx = Ctx::new(&mut scope, 1.0, "");
+        let mut ctx = Ctx::new(&mut scope, 1.0, "", crate::eval::interp::ctx::no_commands);
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         string(&mut ctx, &args, "string")
     }

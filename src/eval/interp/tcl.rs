@@ -11,18 +11,8 @@
 //! enclosing command (its effect depends on how Nuke calls Tcl); backslashes in a knob
 //! text outside `[…]` (whether Nuke substitutes them depends on the knob).
 
-use super::commands;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Flow};
 use super::error::{malformed, unavailable, unsupported, Unknown};
-
-/// How a script ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Flow {
-    /// The result of its last command.
-    Normal(String),
-    /// A `return` ran: the value, unwinding to the nearest substitution boundary.
-    Return(String),
-}
 
 /// A cursor over a text being parsed.
 pub(crate) struct Src<'s> {
@@ -178,7 +168,8 @@ fn script(
         }
         if live && !words.is_empty() {
             let text = src.from(cmd_start);
-            match commands::run(ctx, &words, text)? {
+            let run = ctx.commands;
+            match run(ctx, &words, text)? {
                 Flow::Normal(s) => result = Flow::Normal(s),
                 ret @ Flow::Return(_) => {
                     // Parse the rest only to find where the script ends.
