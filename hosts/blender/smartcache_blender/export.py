@@ -26,6 +26,8 @@ import re
 
 import bpy
 
+from . import data
+
 FORMAT = "smartcache-graph"
 VERSION = 2
 
@@ -233,6 +235,7 @@ class Exporter:
         self.nodes = []
         self.taken = set()
         self.samples = {}
+        self.digests = {}
 
     # --- Names ------------------------------------------------------------------------
 
@@ -470,6 +473,9 @@ class Exporter:
             knobs.append(k)
         if node.bl_idname == "CompositorNodeImage":
             knobs.extend(self.image_knobs(node))
+        nla = self.nla_digest(tree)
+        if nla is not None:
+            knobs.append({"name": "nla_data", "value": nla})
         is_group = node.bl_idname == "CompositorNodeGroup" and node.node_tree is not None
         if is_group and not muted:
             entry["group"] = True
@@ -500,12 +506,32 @@ class Exporter:
         self.export_tree(node.node_tree, name, group_inputs)
 
     def id_knobs(self, ident, v):
-        """A pointer to data (a mask, a movie clip, a scene): its name, and for a movie
-        clip its file."""
-        out = [{"name": ident, "value": word(v.name_full)}]
+        """A pointer to data (a mask, a movie clip, a scene, a texture): its name, the
+        digest of its content (see data.py), and for a movie clip its file."""
+        out = [{"name": ident, "value": word(v.name_full)},
+               {"name": ident + "_data", "value": self.digest(v)}]
         if isinstance(v, bpy.types.MovieClip):
             out.append({"name": "clip_file", "value": word(self.abspath(v.filepath, v.library))})
         return out
+
+    def nla_digest(self, tree):
+        """NLA strips blend other actions into the tree's values, which the F-curves of
+        its active action do not say: when the tree has NLA tracks, every node gets
+        their digest (an NLA edit outdates every frame; None: no tracks)."""
+        ad = tree.animation_data
+        if ad is None or len(ad.nla_tracks) == 0:
+            return None
+        key = ("nla", tree.as_pointer())
+        if key not in self.digests:
+            self.digests[key] = data.digest_struct(ad)
+        return self.digests[key]
+
+    def digest(self, block):
+        """data.digest of `block`, once per export."""
+        key = (type(block).__name__, block.name_full)
+        if key not in self.digests:
+            self.digests[key] = data.digest(block)
+        return self.digests[key]
 
     def image_knobs(self, node):
         img = node.image

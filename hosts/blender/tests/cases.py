@@ -30,4 +30,8 @@ OUTDATES = {
     "relabel": [],
     "recolour": [],
     "unconnected-node": [],
+    "object-moved": ALL,
+    "object-material": ALL,
+    "viewport-only": [],
+    "nla-strip": ALL,
 }

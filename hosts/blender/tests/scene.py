@@ -49,6 +49,7 @@ def build(folder):
     r.resolution_x, r.resolution_y, r.resolution_percentage = W, H, 100
     r.use_stamp = False
     r.engine = "BLENDER_WORKBENCH"
+    sc.display.shading.color_type = "OBJECT"
     r.image_settings.file_format = "PNG"
     r.image_settings.color_mode = "RGBA"
     r.dither_intensity = 0.0
@@ -56,6 +57,10 @@ def build(folder):
         cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
         sc.collection.objects.link(cam)
         sc.camera = cam
+    cube = bpy.data.objects.get("Cube")
+    if cube is None:
+        cube = bpy.data.objects.new("Cube", bpy.data.meshes.new("Cube"))
+        sc.collection.objects.link(cube)
     sc.use_nodes = True
     tree = sc.node_tree
     for n in list(tree.nodes):
@@ -107,6 +112,14 @@ def build(folder):
     gnode = tree.nodes.new("CompositorNodeGroup")
     gnode.name = "Group"
     gnode.node_tree = group
+    # The 3D scene (the default cube, seen by the camera), rendered and added in.
+    layers = tree.nodes.new("CompositorNodeRLayers")
+    layers.name = "Render Layers"
+    layers.scene = sc
+    over = tree.nodes.new("CompositorNodeMixRGB")
+    over.name = "Over"
+    over.blend_type = "ADD"
+    over.inputs[0].default_value = 0.25
     comp = tree.nodes.new("CompositorNodeComposite")
     comp.name = "Composite"
     viewer = tree.nodes.new("CompositorNodeViewer")
@@ -117,7 +130,9 @@ def build(folder):
     L(mix.outputs[0], switch.inputs[0])
     L(off_branch.outputs[0], switch.inputs[1])
     L(switch.outputs[0], gnode.inputs[0])
-    L(gnode.outputs[0], comp.inputs[0])
+    L(gnode.outputs[0], over.inputs[1])
+    L(layers.outputs["Image"], over.inputs[2])
+    L(over.outputs[0], comp.inputs[0])
     L(gnode.outputs[0], viewer.inputs[0])
     for i, n in enumerate(tree.nodes):
         n.location = (200 * i, 0)
@@ -163,6 +178,25 @@ def recolour(folder):
     nodes()["Blur"].color = (1.0, 0.0, 0.0)
 
 
+def viewport_only(folder):
+    """What an artist does in the 3D view without changing the render."""
+    bpy.context.scene.cursor.location = (3.0, -2.0, 1.0)
+    cube = bpy.data.objects["Cube"]
+    cube.select_set(True)
+    cube.show_name = True
+    bpy.context.scene.frame_current = 7
+
+
+def nla_strip(folder):
+    """An NLA strip animating a value the active action does not: the Over factor."""
+    tree = bpy.context.scene.node_tree
+    act = bpy.data.actions.new("OverFade")
+    fc = act.fcurves.new('nodes["Over"].inputs[0].default_value')
+    fc.keyframe_points.insert(1, 0.6)
+    fc.keyframe_points.insert(12, 0.6)
+    tree.animation_data.nla_tracks.new().strips.new("OverFade", 1, act)
+
+
 def unconnected(folder):
     n = nodes().new("CompositorNodeBrightContrast")
     n.name = "Loose"
@@ -194,4 +228,9 @@ EDITS = {
     "relabel": lambda d: setattr(nodes()["Blur"], "label", "soften"),
     "recolour": recolour,
     "unconnected-node": unconnected,
+    # The 3D scene the Render Layers node renders.
+    "object-moved": lambda d: setattr(bpy.data.objects["Cube"], "location", (0.6, 0.0, 0.3)),
+    "object-material": lambda d: setattr(bpy.data.objects["Cube"], "color", (0.9, 0.2, 0.1, 1.0)),
+    "viewport-only": viewport_only,
+    "nla-strip": nla_strip,
 }

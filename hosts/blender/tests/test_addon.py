@@ -103,7 +103,7 @@ def test_export_reads_back_as_the_same_graph(site, shot, tmp_path):
     nodes = {n["name"]: n for n in graph["nodes"]}
     assert sorted(nodes) == sorted([
         "Plate", "Blur", "Reroute", "Mix", "Unused", "Switch", "Group", "Group.Input_Input_0",
-        "Group.Invert", "Group.Output", "Composite", "Viewer"])
+        "Group.Invert", "Group.Output", "Render_Layers", "Over", "Composite", "Viewer"])
     knobs = {(n["name"], k["name"]): k for n in graph["nodes"] for k in n.get("knobs", [])}
     # Links name the output socket they read.
     assert nodes["Mix"]["inputs"] == [None, {"node": "Reroute", "socket": "Output"}, None]
@@ -122,6 +122,9 @@ def test_export_reads_back_as_the_same_graph(site, shot, tmp_path):
         {"type": "SCRIPTED", "expression": "frame / 3", "variables": []}
     assert knobs[("Blur", "size_y")]["driver"]["variables"] == [
         {"name": "fac", "type": "SINGLE_PROP", "targets": [{"knob": "Mix.in_Fac"}]}]
+    # The 3D scene a Render Layers node renders: named, and hashed by content (data.py).
+    assert knobs[("Render_Layers", "scene")]["value"] == "Scene"
+    assert len(knobs[("Render_Layers", "scene_data")]["value"]) == 64
     root = {k["name"]: k.get("value") for k in graph["root"]}
     assert (root["resolution_x"], root["resolution_y"], root["view_transform"]) == \
         ("64", "36", "Filmic")
