@@ -1011,22 +1011,29 @@ fn hash_range(file: &File, from: u64, to: u64, hash: &mut Xxh3) -> Result<(), St
     Ok(())
 }
 
+/// Open a base file and read its header, checking that the sections it declares are
+/// exactly the file (a truncated or extended base is refused before any section is read).
+fn open_sized(path: &Path) -> Result<(File, Header, Sections), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let header = Header::decode(
+        &Src::File(&file)
+            .read(0, HEADER_LEN as u64)
+            .map_err(|_| "truncated header")?,
+    )?;
+    let sections = header.sections().ok_or("section sizes overflow")?;
+    if sections.end != len {
+        return Err(format!(
+            "{len} bytes, the header accounts for {}",
+            sections.end
+        ));
+    }
+    Ok((file, header, sections))
+}
+
 impl Stream {
     pub fn open(path: &Path) -> Result<Stream, String> {
-        let file = File::open(path).map_err(|e| e.to_string())?;
-        let file_len = file.metadata().map_err(|e| e.to_string())?.len();
-        let header = Header::decode(
-            &Src::File(&file)
-                .read(0, HEADER_LEN as u64)
-                .map_err(|_| "truncated header")?,
-        )?;
-        let s = header.sections().ok_or("section sizes overflow")?;
-        if s.end != file_len {
-            return Err(format!(
-                "{file_len} bytes, the header accounts for {}",
-                s.end
-            ));
-        }
+        let (file, header, s) = open_sized(path)?;
         let mut h = Xxh3::new();
         hash_range(&file, s.entries, s.artifacts, &mut h)?;
         if h.digest() != header.body_hash {
@@ -1221,20 +1228,7 @@ pub(crate) struct TableFile {
 
 impl TableFile {
     pub fn open(path: &Path) -> Result<TableFile, String> {
-        let file = File::open(path).map_err(|e| e.to_string())?;
-        let len = file.metadata().map_err(|e| e.to_string())?.len();
-        let header = Header::decode(
-            &Src::File(&file)
-                .read(0, HEADER_LEN as u64)
-                .map_err(|_| "truncated header")?,
-        )?;
-        let sections = header.sections().ok_or("section sizes overflow")?;
-        if sections.end != len {
-            return Err(format!(
-                "{len} bytes, the header accounts for {}",
-                sections.end
-            ));
-        }
+        let (file, header, sections) = open_sized(path)?;
         Ok(TableFile {
             file,
             header,
