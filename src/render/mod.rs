@@ -54,6 +54,7 @@
 //! so it works on a cache it may not write (a read-only mount, another user's cache).
 
 mod archive;
+pub mod caches;
 mod hashing;
 mod report;
 
@@ -68,7 +69,7 @@ use crate::profile::Profile;
 use crate::store::{self, CacheDir, FrameEntry, HashFile, HashMeta, ScriptRef, SnapshotId};
 use archive::Archive;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Errors of the render-cache workflows.
 #[derive(Debug, thiserror::Error)]
@@ -114,13 +115,52 @@ pub enum RenderError {
         dir: PathBuf,
     },
     /// The frame to explain is not in the snapshot.
-    #[error("frame {frame} was not checked in snapshot {snapshot}")]
+    #[error("{}", not_checked(*frame, snapshot, others))]
     FrameNotChecked {
         /// The frame.
         frame: i64,
         /// The snapshot.
         snapshot: SnapshotId,
+        /// The snapshots that did check the frame, newest first.
+        others: Vec<SnapshotId>,
     },
+}
+
+/// The message of [`RenderError::FrameNotChecked`]: where the frame can be explained
+/// instead (at most five snapshots named, newest first).
+fn not_checked(frame: i64, snapshot: &SnapshotId, others: &[SnapshotId]) -> String {
+    let head = format!("frame {frame} was not checked in snapshot {snapshot}");
+    match others {
+        [] => format!("{head}, nor in any other: check it first (--frames {frame})"),
+        _ => {
+            let named: Vec<String> = others.iter().take(5).map(ToString::to_string).collect();
+            let more = match others.len().saturating_sub(5) {
+                0 => String::new(),
+                n => format!(" and {n} older"),
+            };
+            format!(
+                "{head}; snapshot{} {}{more} checked it (explain it there with --snapshot {})",
+                if others.len() == 1 { "" } else { "s" },
+                named.join(", "),
+                others[0]
+            )
+        }
+    }
+}
+
+/// The snapshots of `cache` other than `except` that checked `frame`, newest first
+/// (a snapshot that cannot be read is skipped: this only feeds an error message).
+fn snapshots_with(cache: &CacheDir, frame: i64, except: &SnapshotId) -> Vec<SnapshotId> {
+    let mut ids = cache.snapshots().unwrap_or_default();
+    ids.reverse();
+    ids.into_iter()
+        .filter(|id| id != except)
+        .filter(|id| {
+            cache
+                .snapshot(id)
+                .is_ok_and(|f| f.frames.contains_key(&frame))
+        })
+        .collect()
 }
 
 /// Called once per hashed frame (from any thread): drives a progress bar.
@@ -319,7 +359,7 @@ pub fn record(
     // damaged master without a backup) before anything is written into it.
     cache.check_layout()?;
     cache.load_master()?;
-    let probe = FileProbe::with_index(script.base_dir(), SourceIndex::load(cache)?);
+    let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
     hashed.hash(&frames, &probe, opts.progress);
     let batch = store_objects(cache, &hashed)?;
@@ -333,7 +373,7 @@ pub fn record(
         if let Some(pattern) = opts.render {
             let path = PathBuf::from(crate::frames::expand_pattern(pattern, f));
             match render_record(&path)? {
-                Some(r) => entry.render = Some(r),
+                Some(r) => entry.render = Some(relative_to_cache(r, cache, &path)),
                 None => renders_missing.push(f),
             }
         }
@@ -357,6 +397,35 @@ pub fn record(
     })
 }
 
+/// Where the files a script names relatively are looked for: the script's folder,
+/// absolute, so that the source fingerprints remembered in `sources.json` are keyed
+/// alike whichever directory a record or check runs from.
+fn probe_base(script: &LoadedScript) -> PathBuf {
+    let base = script.base_dir();
+    std::path::absolute(&base).unwrap_or(base)
+}
+
+/// A render's record with its path relative to the cache directory (see
+/// [`store::RenderRecord`]), or absolute when the two share no folder but the root.
+fn relative_to_cache(
+    mut r: store::RenderRecord,
+    cache: &CacheDir,
+    path: &Path,
+) -> store::RenderRecord {
+    match crate::fsutil::relative_to(cache.path(), path) {
+        Some(rel) => {
+            r.path = rel.to_string_lossy().into_owned();
+            r.base = Some(store::RenderBase::CacheDir);
+        }
+        None => {
+            if let Ok(abs) = crate::fsutil::canonical_lenient(path) {
+                r.path = abs.to_string_lossy().into_owned();
+            }
+        }
+    }
+    r
+}
+
 /// Check frames of `opts.node` against the master: compare frame by frame, explain
 /// what changed, and (unless `opts.snapshot` is `false`) write a timestamped snapshot.
 pub fn check(
@@ -368,7 +437,7 @@ pub fn check(
     cache.require_exists()?;
     cache.check_layout()?;
     let (master, warnings) = load_master(cache)?;
-    let probe = FileProbe::with_index(script.base_dir(), SourceIndex::load(cache)?);
+    let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
@@ -493,6 +562,7 @@ pub fn explain(
     let Some(now) = snap.frames.get(&frame) else {
         return Err(RenderError::FrameNotChecked {
             frame,
+            others: snapshots_with(cache, frame, &id),
             snapshot: id,
         });
     };
@@ -501,6 +571,7 @@ pub fn explain(
     let Some(result) = results.pop() else {
         return Err(RenderError::FrameNotChecked {
             frame,
+            others: Vec::new(),
             snapshot: id,
         });
     };
