@@ -142,11 +142,32 @@ pub fn survey(paths: &[PathBuf], find: &FindArgs) -> anyhow::Result<Vec<Row>> {
                 .join(", ")
         );
     }
+    let bar = scripts_bar(scripts.len());
     let rows: Vec<Vec<Row>> = scripts
         .par_iter()
-        .map(|script| survey_script(script, find))
+        .map(|script| {
+            let rows = survey_script(script, find);
+            bar.inc(1);
+            rows
+        })
         .collect();
+    bar.finish_and_clear();
     Ok(rows.into_iter().flatten().collect())
+}
+
+/// A progress bar over scripts on standard error, drawn only on a terminal and for a
+/// directory of several scripts.
+fn scripts_bar(len: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || len < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("checking {bar:40} {pos}/{len} scripts ({eta})")
+            .expect("a valid template"),
+    );
+    bar
 }
 
 /// The caches of one script, checked.

@@ -293,6 +293,14 @@ pub fn find_scripts(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
             }
         }
         found.sort();
+        // `status .` names its scripts `comp.nk`, not `./comp.nk`.
+        if p.as_os_str() == "." {
+            for f in &mut found {
+                if let Ok(rel) = f.strip_prefix(".") {
+                    *f = rel.to_path_buf();
+                }
+            }
+        }
         files.extend(found);
     }
     Ok(files)
