@@ -210,15 +210,16 @@ smartcache record comp.nk --node Group1.Write1 --render 'out/comp.%04d.exr'"
         after_help = "--outdated prints only the frames to render again (every \
 frame not valid: outdated, uncached or with its render missing) in the syntax --format \
 names, and nothing when every frame is valid: spec (1040-1060,1075, as --frames takes \
-it), nuke (1040-1060 1075, for nuke -F), deadline and opencue (1040-1060,1075), list (one \
-frame per line). Steps are written AxS (1001-1009x2) in every syntax but list. The \
+it), nuke (1040-1060 1075, as Nuke's Frames to render dialog and nuke.FrameRanges take it; \
+on nuke's command line each range follows its own -F), deadline and opencue \
+(1040-1060,1075), list (one frame per line). Steps are written AxS (1001-1009x2) in every syntax but list. The \
 --json report carries the same frames as \"to_render\".\n\n\
 On a terminal with colour on (see --color), a one-line strip of the checked range \
 follows the summary: green valid, yellow outdated, cyan uncached, red missing render, \
 frames bucketed to the terminal's width.\n\n\
 Examples:\n  smartcache check comp.nk --node Write1\n  \
 smartcache check comp.nk --node Write1 --frames 1001-1050 --json\n  \
-nuke -F \"$(smartcache check comp.nk -n Write1 --outdated --format nuke)\" -X Write1 comp.nk\n  \
+nuke -X Write1 $(smartcache check comp.nk -n Write1 --outdated --format nuke | sed 's/[^ ]*/-F &/g') comp.nk\n  \
 smartcache check comp.nk -n Write1 --openjd job.yaml --render-command 'nuke -F {frames} -X Write1 {script}'"
     )]
     Check {
