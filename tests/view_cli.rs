@@ -129,6 +129,47 @@ fn status_lists_every_cache_of_a_directory_of_scripts_and_writes_nothing() {
 }
 
 #[test]
+fn status_finds_writes_in_groups_and_other_recorded_outputs() {
+    let (dir, show) = show();
+    let sh030 = show.join("sh030");
+    let group = "Group {\n inputs 0\n name Group1\n}\n Constant {\n  inputs 0\n  name C1\n }\n \
+                 Write {\n  file renders/g.%04d.exr\n  name Write3\n }\n Output {\n  name Output1\n }\n\
+                 end_group\n";
+    let text = std::fs::read_to_string(sh030.join("comp.nk")).unwrap();
+    std::fs::write(sh030.join("comp.nk"), text + group).unwrap();
+    for node in ["Group1.Write3", "Merge1"] {
+        let (code, _, err) = run(
+            &sh030,
+            &["record", "comp.nk", "-n", node, "--frames", "1001-1010"],
+        );
+        assert_eq!((code, err.as_str()), (0, ""), "{node}");
+    }
+    assert!(sh030
+        .join(".smartcache/comp/Group1.Write3/master/hash.json")
+        .is_file());
+    let (code, out, _) = run(dir.path(), &["status", "show/sh030"]);
+    assert_eq!(code, 1, "{out}");
+    let rows: Vec<(&str, &str)> = out
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("show/"))
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            (cols.len() > 4).then(|| (cols[1], cols[3]))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("Write1", "no"),
+            ("Group1.Write3", "uncached"),
+            ("Merge1", "uncached")
+        ],
+        "{out}"
+    );
+}
+
+#[test]
 fn status_with_a_cache_root_and_a_broken_script() {
     let (dir, show) = show();
     let sh020 = show.join("sh020");

@@ -91,18 +91,32 @@ pub struct WriteNode {
     pub limit: Option<(i64, i64)>,
 }
 
-/// The Write nodes of a script, in file order (nodes inside groups included).
+/// The Write nodes of a script, in file order (nodes inside groups included; not those
+/// a gizmo or a Precomp's script brought in, which are other files' caches).
 pub fn write_nodes(script: &Script) -> Vec<WriteNode> {
     script
         .graph
         .nodes()
-        .filter(|(_, n)| WRITE_CLASSES.contains(&n.class.as_str()))
+        .filter(|(_, n)| WRITE_CLASSES.contains(&n.class.as_str()) && !from_elsewhere(script, n))
         .map(|(_, n)| WriteNode {
             name: n.name.clone(),
             file: n.knob("file").map(unquote).filter(|f| !f.trim().is_empty()),
             limit: limit_of(n),
         })
         .collect()
+}
+
+/// Whether `n`, or a group it lives in, was defined by another file (a gizmo on the
+/// plugin path, a Precomp's script).
+fn from_elsewhere(script: &Script, n: &Node) -> bool {
+    let mut node = Some(n);
+    while let Some(x) = node {
+        if x.origin.is_some() {
+            return true;
+        }
+        node = x.parent.map(|p| script.graph.node(p));
+    }
+    false
 }
 
 /// A Write node's `first`-`last` when `use_limit` is on and both are plain numbers.

@@ -42,7 +42,8 @@
 //!
 //! What is stored per recorded or checked frame:
 //! * in `hash.json`, the frame hash (and, with a render pattern, the rendered file's
-//!   fingerprint);
+//!   fingerprint, its path relative to the cache directory so that a check from
+//!   another directory finds it);
 //! * unless `CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE` is true, the setup object (what
 //!   the output depends on, frame-independent: about the size of one frame's full
 //!   manifest, shared by every frame hashed from the same script state) and one batch
