@@ -126,6 +126,13 @@ fn status_lists_every_cache_of_a_directory_of_scripts_and_writes_nothing() {
         out.ends_with("2 caches in 2 scripts: 2 valid, 0 not valid, 1 output without a cache\n"),
         "{out}"
     );
+    // A script named twice is surveyed once.
+    let (_, out, _) = run(
+        dir.path(),
+        &["status", "show/sh010", "show/sh010/comp.nk", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["caches"].as_array().unwrap().len(), 2);
 }
 
 #[test]

@@ -279,8 +279,8 @@ pub fn recorded_nodes(script: &Path, cache_root: Option<&Path>) -> Vec<(String, 
 }
 
 /// Every script named: files as given, directories searched (iteratively) for `.nk`
-/// files, skipping hidden directories (`.smartcache`, `.git`); sorted per directory.
-/// An unreadable directory is an error naming it.
+/// files, skipping hidden directories (`.smartcache`, `.git`); sorted per directory,
+/// each script once. An unreadable directory is an error naming it.
 pub fn find_scripts(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
@@ -317,6 +317,9 @@ pub fn find_scripts(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
         }
         files.extend(found);
     }
+    // A script named twice (as a file and below a directory) is surveyed once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     Ok(files)
 }
 
