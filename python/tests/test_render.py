@@ -145,9 +145,10 @@ def test_errors_carry_the_cli_messages(shot, tmp_path):
     cache = smartcache.RenderCache(tmp_path / "cache")
     with pytest.raises(smartcache.RenderError) as e:
         cache.record(script, "NoSuchNode")
-    code, _, err = run_cli("record", "comp.nk", "--node", "NoSuchNode", "--cache-dir",
+    code, _, err = run_cli("record", shot / "comp.nk", "--node", "NoSuchNode", "--cache-dir",
                            tmp_path / "cache", cwd=shot)
     assert (code, err) == (2, f"error: {e.value}\n")
+    assert str(e.value).endswith('no node named "NoSuchNode" in the script (Write nodes: Write1)')
 
     with pytest.raises(smartcache.RenderError) as e:
         smartcache.RenderCache(tmp_path / "nothing").check(script, "Write1")

@@ -34,7 +34,6 @@ mod report;
 mod rules;
 mod status;
 mod strip;
-mod suggest;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

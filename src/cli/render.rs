@@ -65,7 +65,7 @@ impl HashArgs {
 impl ScriptArgs {
     fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet, Profile)> {
         let (loaded, rules, profile) = self.hashing.load(&self.script)?;
-        super::suggest::require_node(&loaded, &self.node)?;
+        render::suggest::require_node(&loaded, &self.node)?;
         Ok((loaded, rules, profile))
     }
 }

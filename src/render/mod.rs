@@ -58,6 +58,7 @@ mod archive;
 pub mod caches;
 mod hashing;
 mod report;
+pub mod suggest;
 
 pub use crate::graph::LoadedScript;
 pub use hashing::{hash_frames, render_record, Hashed, HashedFrame};
@@ -114,6 +115,19 @@ pub enum RenderError {
     NoSnapshot {
         /// The cache directory.
         dir: PathBuf,
+    },
+    /// The output node is not in the script (checked before anything is hashed, with
+    /// the closest names and the Write nodes, see [`suggest`]).
+    #[error("{}", suggest::unknown_node_message(path, node, close, writes))]
+    UnknownNode {
+        /// The script.
+        path: PathBuf,
+        /// The node asked for.
+        node: String,
+        /// The names closest to it, closest first.
+        close: Vec<String>,
+        /// The script's Write nodes.
+        writes: Vec<String>,
     },
     /// The frame to explain is not in the snapshot.
     #[error("{}", not_checked(*frame, snapshot, others))]
@@ -355,6 +369,7 @@ pub fn record(
     cache: &CacheDir,
     opts: &RecordOptions<'_>,
 ) -> Result<RecordReport, RenderError> {
+    suggest::require_node(script, opts.node)?;
     let frames = frames_of(script, opts.frames)?;
     // Refuse a cache that would be refused at the end (a symlink leading outside, a
     // damaged master without a backup) before anything is written into it.
@@ -434,6 +449,7 @@ pub fn check(
     cache: &CacheDir,
     opts: &CheckOptions<'_>,
 ) -> Result<CheckReport, RenderError> {
+    suggest::require_node(script, opts.node)?;
     let frames = frames_of(script, opts.frames)?;
     cache.require_exists()?;
     cache.check_layout()?;

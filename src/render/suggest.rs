@@ -1,43 +1,57 @@
-//! "Did you mean …?": an unknown `--node` answered with the closest node names and the
-//! script's Write nodes, so that a typo costs one more try, not a look through the
-//! script.
+//! "Did you mean …?": an unknown output node answered with the closest node names and
+//! the script's Write nodes, so that a typo costs one more try, not a look through the
+//! script. [`super::record`] and [`super::check`] refuse an unknown node with this
+//! message ([`super::RenderError::UnknownNode`]), so the CLI and the Python package say
+//! the same.
 //!
 //! Closeness is the edit distance (Levenshtein, on characters, ignoring case) to each
 //! node's full dotted name and to its short name; a name counts as close when at most a
 //! third of it (and at least two characters) would have to change.
 
-use smartcache::graph::LoadedScript;
-use smartcache::render::caches::write_nodes;
+use super::caches::write_nodes;
+use super::RenderError;
+use crate::graph::LoadedScript;
 
 /// An error unless `node` names a node of `loaded`; the error names the script, the
 /// closest names and the Write nodes.
-pub fn require_node(loaded: &LoadedScript, node: &str) -> anyhow::Result<()> {
+pub fn require_node(loaded: &LoadedScript, node: &str) -> Result<(), RenderError> {
     let graph = &loaded.script.graph;
     if graph.find(node).is_some() {
         return Ok(());
     }
     let names: Vec<&str> = graph.nodes().map(|(_, n)| n.name.as_str()).collect();
-    let mut msg = format!(
-        "{}: no node named \"{node}\" in the script",
-        loaded.path.display()
-    );
-    let close = closest(node, &names);
+    Err(RenderError::UnknownNode {
+        path: loaded.path.clone(),
+        node: node.to_string(),
+        close: closest(node, &names)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        writes: write_nodes(&loaded.script)
+            .into_iter()
+            .map(|w| w.name)
+            .collect(),
+    })
+}
+
+/// The message of [`RenderError::UnknownNode`].
+pub(super) fn unknown_node_message(
+    path: &std::path::Path,
+    node: &str,
+    close: &[String],
+    writes: &[String],
+) -> String {
+    let mut msg = format!("{}: no node named \"{node}\" in the script", path.display());
     if !close.is_empty() {
         let quoted: Vec<String> = close.iter().map(|n| format!("\"{n}\"")).collect();
         msg.push_str(&format!("; did you mean {}?", or_list(&quoted)));
     }
-    let writes: Vec<String> = write_nodes(&loaded.script)
-        .into_iter()
-        .map(|w| w.name)
-        .collect();
     if writes.is_empty() {
-        msg.push_str(
-            " (it has no Write nodes; --node takes a full dotted name, e.g. Group1.Blur1)",
-        );
+        msg.push_str(" (it has no Write nodes; give a full dotted name, e.g. Group1.Blur1)");
     } else {
         msg.push_str(&format!(" (Write nodes: {})", writes.join(", ")));
     }
-    anyhow::bail!(msg)
+    msg
 }
 
 /// `a`, `a or b`, `a, b or c`.
