@@ -344,6 +344,32 @@ mod tests {
     }
 
     #[test]
+    fn render_patterns_resolve_as_nuke_does() {
+        let script = |root: &str, file: &str| {
+            let text = format!(
+                "Root {{\n inputs 0\n{root}}}\nConstant {{\n inputs 0\n name C\n}}\n\
+                 Write {{\n file {file}\n use_limit true\n first 5\n last 9\n name W\n}}\n"
+            );
+            LoadedScript::from_bytes(text.as_bytes(), Path::new("shot/comp.nk")).unwrap()
+        };
+        let pattern = |s: &LoadedScript| {
+            let w = &write_nodes(&s.script)[0];
+            assert_eq!(w.limit, Some((5, 9)));
+            render_pattern(s, w)
+        };
+        let s = script("", "renders/c.%04d.exr");
+        assert_eq!(pattern(&s).unwrap(), "shot/renders/c.%04d.exr");
+        let s = script(" project_directory /show/sh010\n", "\"r/c.####.exr\"");
+        assert_eq!(pattern(&s).unwrap(), "/show/sh010/r/c.####.exr");
+        let s = script("", "/abs/c.%04d.exr");
+        assert_eq!(pattern(&s).unwrap(), "/abs/c.%04d.exr");
+        let s = script("", "\"[file dirname [value root.name]]/c.%04d.exr\"");
+        assert!(matches!(pattern(&s), Err(PatternError::Expression { .. })));
+        let s = script("", "$SMARTCACHE_TEST_NOT_SET_EITHER/c.%04d.exr");
+        assert!(matches!(pattern(&s), Err(PatternError::Unset { .. })));
+    }
+
+    #[test]
     fn knob_text_and_variables() {
         assert_eq!(unquote("\"a b/c.%04d.exr\""), "a b/c.%04d.exr");
         assert_eq!(unquote("{a/b.exr}"), "a/b.exr");
