@@ -22,32 +22,36 @@ pub const MAX_FRAMES: usize = 1_000_000;
 /// Parse a frame list into sorted, distinct frames.
 ///
 /// Items are separated by commas; an item is `N`, `A-B` or `A-BxS` (every S-th frame
-/// from A to B). Negative frames are written with a leading minus (`-5--1`).
+/// from A to B). Negative frames are written with a leading minus (`-5--1`). An error
+/// names the column of the very character that is wrong (see
+/// [`FrameSpecError::pointer`]).
 pub fn parse_frames(spec: &str) -> Result<Vec<i64>, FrameSpecError> {
-    let err = |col: usize, message: &str| FrameSpecError {
+    let err = |at: usize, message: &str| FrameSpecError {
         spec: spec.to_string(),
-        col: col + 1,
+        col: spec[..at.min(spec.len())].chars().count() + 1,
         message: message.to_string(),
     };
     let mut frames = BTreeSet::new();
     let mut offset = 0;
     for item in spec.split(',') {
-        let col = offset;
+        let start = offset;
         offset += item.len() + 1;
+        let lead = item.len() - item.trim_start().len();
         let t = item.trim();
+        let at = start + lead;
         if t.is_empty() {
-            return Err(err(col, "empty item"));
+            return Err(err(start, "empty item"));
         }
-        let (range, step) = match t.split_once(['x', 'X']) {
-            Some((r, s)) => {
-                let step: i64 = s
-                    .trim()
-                    .parse()
-                    .map_err(|_| err(col, "expected a step after 'x'"))?;
+        let (range, step) = match t.find(['x', 'X']) {
+            Some(i) => {
+                let text = &t[i + 1..];
+                let step_at = at + i + 1 + (text.len() - text.trim_start().len());
+                let step: i64 = number(text.trim())
+                    .map_err(|bad| err(step_at + bad, "expected a step after 'x'"))?;
                 if step <= 0 {
-                    return Err(err(col, "the step must be positive"));
+                    return Err(err(step_at, "the step must be positive"));
                 }
-                (r, step)
+                (&t[..i], step)
             }
             None => (t, 1),
         };
@@ -57,24 +61,21 @@ pub fn parse_frames(spec: &str) -> Result<Vec<i64>, FrameSpecError> {
             .skip(1)
             .find(|&(i, c)| c == '-' && !range[..i].ends_with('-'))
             .map(|(i, _)| i);
-        let (a, b) = match split {
-            Some(i) => (&range[..i], &range[i + 1..]),
-            None => (range, range),
+        let (a, b, b_at) = match split {
+            Some(i) => (&range[..i], &range[i + 1..], at + i + 1),
+            None => (range, range, at),
         };
-        let a: i64 = a
-            .trim()
-            .parse()
-            .map_err(|_| err(col, "expected a frame number"))?;
-        let b: i64 = b
-            .trim()
-            .parse()
-            .map_err(|_| err(col, "expected a frame number"))?;
+        let a_lead = a.len() - a.trim_start().len();
+        let a: i64 =
+            number(a.trim()).map_err(|bad| err(at + a_lead + bad, "expected a frame number"))?;
+        let b_at = b_at + (b.len() - b.trim_start().len());
+        let b: i64 = number(b.trim()).map_err(|bad| err(b_at + bad, "expected a frame number"))?;
         if b < a {
-            return Err(err(col, "the range ends before it starts"));
+            return Err(err(b_at, "the range ends before it starts"));
         }
         let count = ((b - a) / step) as usize + 1;
         if frames.len() + count > MAX_FRAMES {
-            return Err(err(col, "too many frames (at most 1,000,000)"));
+            return Err(err(at, "too many frames (at most 1,000,000)"));
         }
         let mut f = a;
         while f <= b {
@@ -83,6 +84,62 @@ pub fn parse_frames(spec: &str) -> Result<Vec<i64>, FrameSpecError> {
         }
     }
     Ok(frames.into_iter().collect())
+}
+
+/// An integer with an optional leading minus, or the byte offset of the first character
+/// that cannot be part of one (the end when the text is empty or the number too large).
+fn number(text: &str) -> Result<i64, usize> {
+    let digits_from = usize::from(text.starts_with('-'));
+    if let Some(bad) = text[digits_from..].find(|c: char| !c.is_ascii_digit()) {
+        return Err(digits_from + bad);
+    }
+    if text.len() == digits_from {
+        return Err(text.len());
+    }
+    text.parse().map_err(|_| 0)
+}
+
+impl FrameSpecError {
+    /// The frame list and a caret under the wrong character, indented by two spaces:
+    ///
+    /// ```text
+    ///   1001,10a
+    ///          ^
+    /// ```
+    pub fn pointer(&self) -> String {
+        format!(
+            "  {}\n  {}^",
+            self.spec,
+            " ".repeat(self.col.saturating_sub(1))
+        )
+    }
+}
+
+/// Frame-list syntaxes of the tools that re-render frames (`check --outdated --format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameFormat {
+    /// smartcache's own `--frames` syntax: `1040-1060,1075,1080-1090x2`.
+    Spec,
+    /// Nuke's frame ranges (`nuke -F`, the Frames to render dialog): ranges separated by
+    /// spaces, `x` for a step: `1040-1060 1075 1080-1090x2`.
+    Nuke,
+    /// Deadline's frame list: comma-separated, `x` for a step: `1040-1060,1075,1080-1090x2`.
+    Deadline,
+    /// OpenCue's frame range (a layer's range): comma-separated, `x` for a step:
+    /// `1040-1060,1075,1080-1090x2`.
+    OpenCue,
+    /// One frame per line.
+    List,
+}
+
+/// Sorted frames written in `format` (empty for no frames; [`FrameFormat::List`] ends
+/// each frame with a newline, the others end without one).
+pub fn format_frames(frames: &[i64], format: FrameFormat) -> String {
+    match format {
+        FrameFormat::Spec | FrameFormat::Deadline | FrameFormat::OpenCue => format_spec(frames),
+        FrameFormat::Nuke => ranges(frames).join(" "),
+        FrameFormat::List => frames.iter().map(|f| format!("{f}\n")).collect(),
+    }
 }
 
 /// Collapse sorted frames into compact ranges for people: `[1,2,3,5,7,9]` →
@@ -216,11 +273,42 @@ mod tests {
         let e = parse_frames("1001,10a").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "frame list \"1001,10a\", column 6: expected a frame number"
+            "frame list \"1001,10a\", column 8: expected a frame number"
         );
+        assert_eq!(e.pointer(), "  1001,10a\n         ^");
+        let col = |s: &str| parse_frames(s).unwrap_err().col;
+        assert_eq!(col("1-10x"), 6);
+        assert_eq!(col("1-10x0"), 6);
+        assert_eq!(col("1, 20-1"), 7);
+        assert_eq!(col("1,,2"), 3);
+        assert_eq!(col("1- 5b"), 5);
+        assert_eq!(col("--3"), 2);
         assert!(parse_frames("9-1").is_err());
         assert!(parse_frames("1-10x0").is_err());
         assert!(parse_frames("1-100000000").is_err());
+    }
+
+    #[test]
+    fn formats_of_render_tools() {
+        let frames = [1040, 1041, 1042, 1075, 1080, 1082, 1084];
+        assert_eq!(
+            format_frames(&frames, FrameFormat::Spec),
+            "1040-1042,1075,1080-1084x2"
+        );
+        assert_eq!(
+            format_frames(&frames, FrameFormat::Nuke),
+            "1040-1042 1075 1080-1084x2"
+        );
+        assert_eq!(
+            format_frames(&frames, FrameFormat::Deadline),
+            "1040-1042,1075,1080-1084x2"
+        );
+        assert_eq!(
+            format_frames(&frames, FrameFormat::OpenCue),
+            "1040-1042,1075,1080-1084x2"
+        );
+        assert_eq!(format_frames(&[3, 4], FrameFormat::List), "3\n4\n");
+        assert_eq!(format_frames(&[], FrameFormat::Nuke), "");
     }
 
     #[test]

@@ -213,6 +213,81 @@ impl Drop for LockGuard {
     }
 }
 
+/// `path` made absolute with symlinks resolved as far as it exists: the longest existing
+/// ancestor canonicalized, the parts below it (which do not exist, so cannot be
+/// symlinks) appended.
+pub fn canonical_lenient(path: &Path) -> io::Result<PathBuf> {
+    let abs = std::path::absolute(path)?;
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        match fs::canonicalize(existing) {
+            Ok(mut c) => {
+                c.extend(rest.iter().rev());
+                return Ok(c);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
+                    return Err(e);
+                };
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The path of `target` relative to the directory `dir` (`../renders/a.exr`), both
+/// taken physically ([`canonical_lenient`]), so that the operating system resolves the
+/// `..` of the result from `dir` to where `target` is. `None` when the two share no
+/// folder but the root (another mount: an absolute path says more there) or cannot be
+/// resolved.
+pub fn relative_to(dir: &Path, target: &Path) -> Option<PathBuf> {
+    let dir = canonical_lenient(dir).ok()?;
+    let target = canonical_lenient(target).ok()?;
+    let (d, t): (Vec<Component>, Vec<Component>) =
+        (dir.components().collect(), target.components().collect());
+    let common = d.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    // Only the root (and on Windows the prefix) in common: no folder shared.
+    let roots = d
+        .iter()
+        .take_while(|c| matches!(c, Component::Prefix(_) | Component::RootDir))
+        .count();
+    if common <= roots {
+        return None;
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..d.len() {
+        rel.push("..");
+    }
+    rel.extend(&t[common..]);
+    Some(rel)
+}
+
+/// `path` with `.` and `name/..` pairs removed lexically, for showing to people (not for
+/// opening: through a symlink, `..` may lead elsewhere).
+pub fn tidy_for_display(path: &Path) -> PathBuf {
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            c => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
+}
+
 /// Join `rel` (a path read from an index or hash file) onto `base`, refusing anything
 /// that could leave `base`: see [`confine`].
 pub fn safe_join(base: &Path, rel: &str) -> Result<PathBuf, FsError> {
@@ -360,6 +435,26 @@ fn check_readable(path: &Path, meta: &fs::Metadata, limit: u64) -> Result<(), Fs
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_between_a_cache_and_a_render() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("shot/renders")).unwrap();
+        fs::write(root.join("shot/renders/a.exr"), b"x").unwrap();
+        // The cache does not exist yet: its parts below the shot are taken as given.
+        let rel = relative_to(
+            &root.join("shot/.smartcache/comp/Write1"),
+            &root.join("shot/renders/a.exr"),
+        );
+        assert_eq!(rel.unwrap(), Path::new("../../../renders/a.exr"));
+        assert_eq!(relative_to(Path::new("/"), Path::new("/tmp")), None);
+        assert_eq!(
+            tidy_for_display(Path::new("cache/x/../../renders/./a.exr")),
+            Path::new("renders/a.exr")
+        );
+        assert_eq!(tidy_for_display(Path::new("../a/..")), Path::new(".."));
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {

@@ -152,11 +152,9 @@ fn usage_errors_exit_2() {
         got,
         "exit: Some(2)\nerror: expected one SCRIPT, got 2 (use --check to read several)\n"
     );
-    let got = failure(&["graph", "--json", "--check", "fixtures/nk/stack.nk"]);
+    let got = failure(&["graph", "--dot", "--check", "fixtures/nk/stack.nk"]);
     assert!(
-        got.starts_with(
-            "exit: Some(2)\nerror: the argument '--json' cannot be used with '--check'"
-        ),
+        got.starts_with("exit: Some(2)\nerror: the argument '--dot' cannot be used with '--check'"),
         "{got}"
     );
     let got = failure(&["graph", "fixtures/nk/does-not-exist.nk"]);

@@ -168,7 +168,7 @@ fn bad_input_is_a_clear_error() {
     let cases: [(&[&str], &str); 4] = [
         (
             &["record", "comp.nk", "--node", "Nope", "--cache-dir", "c"],
-            "error: no node named \"Nope\" in the script\n",
+            "error: comp.nk: no node named \"Nope\" in the script (Write nodes: Write1)\n",
         ),
         (
             &[
@@ -181,7 +181,7 @@ fn bad_input_is_a_clear_error() {
                 "--frames",
                 "10-1",
             ],
-            "error: frame list \"10-1\", column 1: the range ends before it starts\n",
+            "error: frame list \"10-1\", column 4: the range ends before it starts\n  10-1\n     ^\n",
         ),
         (
             &[

@@ -736,13 +736,11 @@ fn a_closed_standard_output_ends_quietly() {
             .unwrap();
         drop(child.stdout.take()); // the reader goes away at once, like `| head -0`
         let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stderr).as_ref()
-            ),
-            (Some(0), ""),
-            "{args:?}"
-        );
+        // The frames checked beyond the script's range are warned about, nothing else.
+        let err: String = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| !l.ends_with("are outside the frame range of comp.nk (1001-1100)"))
+            .collect();
+        assert_eq!((out.status.code(), err.as_str()), (Some(0), ""), "{args:?}");
     }
 }

@@ -4,7 +4,9 @@ mod store_common;
 
 use chrono::{TimeZone, Utc};
 use smartcache::hash::{hex128, Hex128};
-use smartcache::store::{CacheDir, FrameEntry, HashFile, RenderRecord, SnapshotId, StoreError};
+use smartcache::store::{
+    CacheDir, FrameEntry, HashFile, RenderBase, RenderRecord, SnapshotId, StoreError,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use store_common::{frame_hash, frames, meta, tree};
@@ -33,6 +35,7 @@ fn hash_json_format() {
             manifest: None,
             render: Some(RenderRecord {
                 path: "/renders/sh010.-003.exr".into(),
+                base: None,
                 size: 1234,
                 mtime_ns: 1_763_852_100_123_456_789,
                 hash: Hex128::of(b"pixels"),
@@ -51,7 +54,8 @@ fn master_round_trip() {
     let cache = CacheDir::new(tmp.path());
     let mut frames = frames("a", 1..=3);
     frames.get_mut(&2).unwrap().render = Some(RenderRecord {
-        path: "r.0002.exr".into(),
+        path: "../r.0002.exr".into(),
+        base: Some(RenderBase::CacheDir),
         size: 7,
         mtime_ns: -5,
         hash: Hex128::of(b"r2"),

@@ -58,8 +58,8 @@ def test_frames_as_spec_or_ints(shot, tmp_path):
     assert report.summary == {"valid": 1, "uncached": 2}
     with pytest.raises(smartcache.FramesError) as e:
         cache.check(script, "Write1", frames="1001,10a")
-    assert str(e.value) == 'frame list "1001,10a", column 6: expected a frame number'
-    assert e.value.col == 6
+    assert str(e.value) == 'frame list "1001,10a", column 8: expected a frame number'
+    assert e.value.col == 8
     with pytest.raises(TypeError, match="a frame must be an int, not str"):
         cache.check(script, "Write1", frames=[1001, "x"])
     with pytest.raises(TypeError, match="frames must be a frame list"):
@@ -145,9 +145,10 @@ def test_errors_carry_the_cli_messages(shot, tmp_path):
     cache = smartcache.RenderCache(tmp_path / "cache")
     with pytest.raises(smartcache.RenderError) as e:
         cache.record(script, "NoSuchNode")
-    code, _, err = run_cli("record", "comp.nk", "--node", "NoSuchNode", "--cache-dir",
+    code, _, err = run_cli("record", shot / "comp.nk", "--node", "NoSuchNode", "--cache-dir",
                            tmp_path / "cache", cwd=shot)
     assert (code, err) == (2, f"error: {e.value}\n")
+    assert str(e.value).endswith('no node named "NoSuchNode" in the script (Write nodes: Write1)')
 
     with pytest.raises(smartcache.RenderError) as e:
         smartcache.RenderCache(tmp_path / "nothing").check(script, "Write1")

@@ -6,6 +6,10 @@ use smartcache::profile::Profile;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  smartcache classes --class TimeOffset --class Switch\n  \
+smartcache classes --profile studio.profile --json\n  smartcache classes --host blender"
+)]
 pub struct Args {
     /// Extra profile files, layered over the built-in profile and $SMARTCACHE_PROFILE.
     #[arg(long = "profile", value_name = "FILE")]

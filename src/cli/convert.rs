@@ -3,6 +3,10 @@ use anyhow::Context;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  smartcache convert comp.nk -o comp.json\n  \
+smartcache convert comp.nk | jq '.nodes | length'"
+)]
 pub struct Args {
     /// The script to convert (.nk, .gizmo, or a JSON graph).
     script: PathBuf,

@@ -24,6 +24,10 @@ pub enum Command {
     /// What changed since the cache was built: new, changed, touched, removed, unchanged,
     /// deduplicated files and missing artifacts. Changes nothing. Exit 1 when anything
     /// is not up to date.
+    #[command(
+        after_help = "Examples:\n  smartcache dataset status images/ --cache-dir cache\n  \
+smartcache dataset status images/ --cache-dir cache --json"
+    )]
     Status(StatusArgs),
     /// Run the transform where needed, once per distinct content (identical sources
     /// share one artifact): `--exec 'CMD {in} {out}'` (a process per item) or
@@ -31,18 +35,40 @@ pub enum Command {
     /// failed. Ctrl-C (or SIGTERM) lets running transforms finish, records everything
     /// finished and exits 130; a second one stops at once (losing at most one checkpoint
     /// interval).
+    #[command(
+        after_help = "Examples:\n  smartcache dataset build images/ --cache-dir cache \
+--variant 512 --ext png --exec 'convert {in} -resize 512x512 {out}'\n  \
+smartcache dataset build images/ --cache-dir /shared/cache --variant 512 --shard 2/8 \
+--worker 'python resize_worker.py'"
+    )]
     Build(BuildArgs),
     /// Print the path of the artifact serving PATH for a variant (`--many`: of every
     /// path read from a file or stdin, one `path<TAB>artifact` line each).
+    #[command(
+        after_help = "Examples:\n  smartcache dataset get images/cat.jpg --cache-dir cache --variant 512\n  \
+find images -name '*.jpg' | smartcache dataset get --many - --cache-dir cache --variant 512"
+    )]
     Get(GetArgs),
     /// Write the path -> artifact map of a variant (JSON or TSV), for readers in other
     /// languages. Artifact names follow a documented contract (docs/dataset.md).
+    #[command(
+        after_help = "Examples:\n  smartcache dataset export --cache-dir cache --variant 512 -o map.json\n  \
+smartcache dataset export --cache-dir cache --variant 512 --format tsv"
+    )]
     Export(ExportArgs),
     /// Check that every entry has its artifacts, producer and checksums (can the cache
     /// serve without the sources?). Exit 1 on any problem. `--repair` removes artifacts
     /// that no longer match their checksum, so that the next build makes them again.
+    #[command(
+        after_help = "Examples:\n  smartcache dataset verify --cache-dir cache\n  \
+smartcache dataset verify --cache-dir cache --variant 512 --repair"
+    )]
     Verify(VerifyArgs),
     /// Delete artifacts no entry references (preview with --dry-run).
+    #[command(
+        after_help = "Examples:\n  smartcache dataset gc --cache-dir cache --dry-run\n  \
+smartcache dataset gc --cache-dir cache --json"
+    )]
     Gc(GcArgs),
 }
 
@@ -186,6 +212,7 @@ pub struct GetArgs {
     many: Option<PathBuf>,
     #[command(flatten)]
     cache: CacheArg,
+    /// Variant key (e.g. 512x512, proxy-half).
     #[arg(long)]
     variant: String,
     /// Producer the artifact must come from (default: the variant's current producer).
@@ -205,6 +232,7 @@ pub struct GetArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     cache: CacheArg,
+    /// Variant key (e.g. 512x512, proxy-half).
     #[arg(long)]
     variant: String,
     /// `json` (an object with the map and what it was made from) or `tsv`
@@ -225,6 +253,7 @@ pub struct VerifyArgs {
     /// them; the next build of their variant makes them again).
     #[arg(long)]
     repair: bool,
+    /// Print the problems found as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -236,6 +265,7 @@ pub struct GcArgs {
     /// Show what would be deleted (count, bytes, paths) and delete nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Print what was (or would be) deleted as JSON.
     #[arg(long)]
     json: bool,
 }

@@ -25,8 +25,9 @@ Gizmos on the plugin path (--plugin-path, $NUKE_PATH, ~/.nuke) and the scripts P
 nodes read are loaded into the graph as groups; --json gives their nodes' \"origin\" file, \
 the summary lists them.\n\n\
 --check reads every file in parallel (directories are searched for .nk and .gizmo files), \
-prints one line per file that fails to read, then totals and MB/s. Exit status: 0 when \
-every file reads, 1 when some file does not, 2 on usage errors.\n\n\
+prints one line per file that fails to read, then totals and MB/s (with --json, one \
+document). Exit status: 0 when every file reads, 1 when some file does not, 2 on usage \
+errors.\n\n\
 Examples:\n  smartcache graph comp.nk\n  smartcache graph --json --upstream Write1 comp.nk\n  \
 smartcache graph --dot comp.nk | dot -Tsvg > comp.svg\n  smartcache graph --check scripts/ gizmos/"
 )]
@@ -34,8 +35,10 @@ pub struct Args {
     /// Script to read (with --check: any number of scripts or directories).
     #[arg(required = true, value_name = "SCRIPT")]
     scripts: Vec<PathBuf>,
-    /// Print the graph as JSON: {"nodes": [{"name", "class", "inputs"}]} in file order.
-    #[arg(long, conflicts_with_all = ["dot", "check"])]
+    /// Print the graph as JSON: {"nodes": [{"name", "class", "inputs"}]} in file order
+    /// (with --check: {"files", "ok", "failed": [{"path", "error"}], "nodes", "bytes",
+    /// "seconds"}).
+    #[arg(long, conflicts_with = "dot")]
     json: bool,
     /// Print the graph in Graphviz dot syntax (edges labelled with the input slot).
     #[arg(long, conflicts_with = "check")]
@@ -53,7 +56,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.check {
-        return check(&args.scripts);
+        return check(&args.scripts, args.json);
     }
     let [path] = args.scripts.as_slice() else {
         bail!(
@@ -322,7 +325,7 @@ fn peak_memory_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn check(paths: &[PathBuf]) -> anyhow::Result<u8> {
+fn check(paths: &[PathBuf], json: bool) -> anyhow::Result<u8> {
     let files = expand(paths)?;
     if files.is_empty() {
         eprintln!("error: no .nk or .gizmo files found");
@@ -331,6 +334,9 @@ fn check(paths: &[PathBuf]) -> anyhow::Result<u8> {
     let started = Instant::now();
     let results: Vec<Outcome> = files.par_iter().map(|p| read_one(p)).collect();
     let elapsed = started.elapsed().as_secs_f64();
+    if json {
+        return check_json(&files, &results, elapsed);
+    }
     let mut stdout = std::io::stdout().lock();
     let (mut ok, mut nodes, mut bytes, mut parse) = (0usize, 0usize, 0u64, Duration::ZERO);
     for o in &results {
@@ -362,6 +368,34 @@ fn check(paths: &[PathBuf]) -> anyhow::Result<u8> {
         writeln!(stdout, "peak memory {:.1} MB", kib as f64 / 1024.0)?;
     }
     Ok(if failed == 0 { EXIT_OK } else { EXIT_INVALID })
+}
+
+/// `graph --check --json`: totals and one entry per file that failed to read.
+fn check_json(files: &[PathBuf], results: &[Outcome], elapsed: f64) -> anyhow::Result<u8> {
+    let failed: Vec<serde_json::Value> = files
+        .iter()
+        .zip(results)
+        .filter_map(|(path, o)| {
+            let e = o.result.as_ref().err()?;
+            Some(serde_json::json!({"path": path, "error": e}))
+        })
+        .collect();
+    let nodes: usize = results.iter().filter_map(|o| o.result.as_ref().ok()).sum();
+    let bytes: u64 = results.iter().map(|o| o.bytes).sum();
+    let doc = serde_json::json!({
+        "files": files.len(),
+        "ok": files.len() - failed.len(),
+        "failed": failed,
+        "nodes": nodes,
+        "bytes": bytes,
+        "seconds": elapsed,
+    });
+    super::print_json(&doc)?;
+    Ok(if failed.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    })
 }
 
 /// What `--check` learns about one file.

@@ -4,12 +4,12 @@
 use super::{EXIT_INVALID, EXIT_OK};
 use anyhow::Context;
 use smartcache::check::{group_ranges, FrameResult, Status};
-use smartcache::frames::{format_ranges, parse_frames};
+use smartcache::frames::{format_frames, format_ranges, parse_frames, FrameFormat};
 use smartcache::ignore::RuleSet;
 use smartcache::manifest::source::FileProbe;
 use smartcache::manifest::{Prepared, Setup};
 use smartcache::profile::Profile;
-use smartcache::render::{self, CheckOptions, LoadedScript, RecordOptions};
+use smartcache::render::{self, caches, CheckOptions, LoadedScript, RecordOptions};
 use smartcache::store::CacheDir;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -22,23 +22,32 @@ pub struct ScriptArgs {
     /// The cached output node, by full name (e.g. `Write1`, `Group1.Write1`).
     #[arg(long, short = 'n', value_name = "NODE")]
     node: String,
+    #[command(flatten)]
+    hashing: HashArgs,
+}
+
+/// How a script is hashed: rule and profile layers, where gizmos are found.
+#[derive(clap::Args, Clone, Default)]
+pub struct HashArgs {
     /// Extra ignore-rule files, layered over the built-in rules and $SMARTCACHE_RULES
     /// in the order given.
     #[arg(long = "rules", value_name = "FILE")]
-    rules: Vec<PathBuf>,
+    pub rules: Vec<PathBuf>,
     /// Extra node-class profile files, layered over the built-in profile and
     /// $SMARTCACHE_PROFILE in the order given.
     #[arg(long = "profile", value_name = "FILE")]
-    profiles: Vec<PathBuf>,
+    pub profiles: Vec<PathBuf>,
     /// A directory searched for gizmos (`<Class>.gizmo`), before $NUKE_PATH and
     /// ~/.nuke (repeatable).
     #[arg(long = "plugin-path", value_name = "DIR")]
-    plugin_path: Vec<PathBuf>,
+    pub plugin_path: Vec<PathBuf>,
 }
 
-impl ScriptArgs {
-    fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet, Profile)> {
-        let mut loaded = LoadedScript::read(&self.script)?;
+impl HashArgs {
+    /// Read the script at `path`, its rules and profile (chosen by its host), and load
+    /// the gizmos and Precomp scripts it refers to.
+    pub fn load(&self, path: &Path) -> anyhow::Result<(LoadedScript, RuleSet, Profile)> {
+        let mut loaded = LoadedScript::read(path)?;
         // The script's host (a JSON graph names it) selects the built-in layers.
         let host = loaded.script.host().to_string();
         let rules = RuleSet::load_host(&host, &self.rules)?;
@@ -49,6 +58,14 @@ impl ScriptArgs {
             loaded.base_dir(),
         );
         smartcache::graph::expand::expand(&mut loaded.script, &opts, &profile);
+        Ok((loaded, rules, profile))
+    }
+}
+
+impl ScriptArgs {
+    fn load(&self) -> anyhow::Result<(LoadedScript, RuleSet, Profile)> {
+        let (loaded, rules, profile) = self.hashing.load(&self.script)?;
+        render::suggest::require_node(&loaded, &self.node)?;
         Ok((loaded, rules, profile))
     }
 }
@@ -76,13 +93,54 @@ pub struct JobArgs {
 /// The cache directory and the frames to record or check.
 #[derive(clap::Args)]
 pub struct CacheArgs {
-    /// The cache directory.
+    /// The cache directory. Default: `.smartcache/<script stem>/<node>` beside the
+    /// script (or under --cache-root), where `status` and `report` find it.
     #[arg(long, value_name = "DIR")]
-    cache_dir: PathBuf,
+    cache_dir: Option<PathBuf>,
+    /// Keep caches under DIR, one directory per script stem and node
+    /// (`DIR/<script stem>/<node>`), instead of beside the script.
+    #[arg(long, value_name = "DIR", conflicts_with = "cache_dir")]
+    cache_root: Option<PathBuf>,
     /// Frames: `1001-1100`, `1001-1100x2`, `1001,1005,1010-1020`. Default: the
     /// script's first_frame-last_frame.
     #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
     frames: Option<String>,
+}
+
+impl CacheArgs {
+    /// The cache directory: as given, or the convention's for the script and node.
+    fn dir(&self, script: &ScriptArgs) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(|| {
+            caches::cache_dir_for(&script.script, &script.node, self.cache_root.as_deref())
+        })
+    }
+}
+
+/// Syntaxes of `check --outdated --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RerenderFormat {
+    /// smartcache's own --frames syntax: 1040-1060,1075.
+    Spec,
+    /// Nuke's frame ranges (nuke -F, the Frames to render dialog): 1040-1060 1075.
+    Nuke,
+    /// Deadline's frame list: 1040-1060,1075 (x for steps).
+    Deadline,
+    /// OpenCue's frame range: 1040-1060,1075 (x for steps).
+    Opencue,
+    /// One frame per line.
+    List,
+}
+
+impl From<RerenderFormat> for FrameFormat {
+    fn from(f: RerenderFormat) -> Self {
+        match f {
+            RerenderFormat::Spec => FrameFormat::Spec,
+            RerenderFormat::Nuke => FrameFormat::Nuke,
+            RerenderFormat::Deadline => FrameFormat::Deadline,
+            RerenderFormat::Opencue => FrameFormat::OpenCue,
+            RerenderFormat::List => FrameFormat::List,
+        }
+    }
 }
 
 #[derive(clap::Subcommand)]
@@ -102,7 +160,8 @@ are read into the graph node by node instead.\n\n\
 Only warned about (listed as unverifiable; outdated by check --strict): paths built by \
 Python or anything else smartcache cannot evaluate, sequences read over a span whose \
 range is not known, and node classes found neither in the profile nor as a gizmo.\n\n\
-Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path ~/gizmos"
+Examples:\n  smartcache manifest comp.nk --node Write1 --frame 1001\n  \
+smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path ~/gizmos"
     )]
     Manifest {
         #[command(flatten)]
@@ -110,9 +169,27 @@ Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path
         /// The frame.
         #[arg(long, short = 'f', allow_negative_numbers = true)]
         frame: f64,
+        /// Print JSON (the manifest is always JSON; accepted for symmetry with the other
+        /// commands).
+        #[arg(long)]
+        json: bool,
     },
     /// Hash frames of an output node into the cache's master hash.json (adding new
     /// frames, replacing recorded ones).
+    #[command(
+        after_help = "Without --render, a Write node's rendered files are taken \
+from its file knob (relative to the script's folder, or Root project_directory), so a \
+check reports a render deleted or replaced on disk (when none of the frames is rendered \
+yet, only their hashes are recorded). Render paths are stored relative to \
+the cache directory: a check from another directory or machine with the same mounts \
+finds them.\n\n\
+Without --cache-dir, the cache is .smartcache/<script stem>/<node> beside the script \
+(or <cache root>/<script stem>/<node> with --cache-root), where status and report find \
+it.\n\n\
+Examples:\n  smartcache record comp.nk --node Write1\n  \
+smartcache record comp.nk --node Write1 --frames 1001-1050 --cache-dir /caches/comp\n  \
+smartcache record comp.nk --node Group1.Write1 --render 'out/comp.%04d.exr'"
+    )]
     Record {
         #[command(flatten)]
         script: ScriptArgs,
@@ -120,6 +197,7 @@ Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path
         cache: CacheArgs,
         /// Rendered files (`out.%04d.exr` or `out.####.exr`): record each frame's
         /// fingerprint so a check reports a render deleted or replaced on disk.
+        /// Default: a Write node's file knob.
         #[arg(long, value_name = "PATTERN")]
         render: Option<String>,
         /// Print the result as JSON.
@@ -128,22 +206,50 @@ Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path
     },
     /// Check frames against the master: write a timestamped snapshot, compare frame by
     /// frame and explain each outdated frame. Exit 0 if every frame is valid, 1 if not.
+    #[command(
+        after_help = "--outdated prints only the frames to render again (every \
+frame not valid: outdated, uncached or with its render missing) in the syntax --format \
+names, and nothing when every frame is valid: spec (1040-1060,1075, as --frames takes \
+it), nuke (1040-1060 1075, as Nuke's Frames to render dialog and nuke.FrameRanges take it; \
+on nuke's command line each range follows its own -F), deadline and opencue \
+(1040-1060,1075), list (one frame per line). Steps are written AxS (1001-1009x2) in every syntax but list. The \
+--json report carries the same frames as \"to_render\".\n\n\
+On a terminal with colour on (see --color), a one-line strip of the checked range \
+follows the summary: green valid, yellow outdated, cyan uncached, red missing render, \
+frames bucketed to the terminal's width.\n\n\
+Examples:\n  smartcache check comp.nk --node Write1\n  \
+smartcache check comp.nk --node Write1 --frames 1001-1050 --json\n  \
+nuke -X Write1 $(smartcache check comp.nk -n Write1 --outdated --format nuke | sed 's/[^ ]*/-F &/g') comp.nk\n  \
+smartcache check comp.nk -n Write1 --openjd job.yaml --render-command 'nuke -F {frames} -X Write1 {script}'"
+    )]
     Check {
         #[command(flatten)]
         script: ScriptArgs,
         #[command(flatten)]
         cache: CacheArgs,
         /// Print `{"frames":[{"frame":N,"status":…,"reasons":[…]}],…}`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "outdated")]
         json: bool,
         /// Outdate frames that read a path smartcache cannot verify (built by Python, a
         /// sequence of unknown range) or a node class nothing defines.
         #[arg(long)]
         strict: bool,
+        /// Print only the frames to render again, as a frame list (see --format).
+        #[arg(long)]
+        outdated: bool,
+        /// The syntax of the --outdated frame list.
+        #[arg(long, value_enum, default_value_t = RerenderFormat::Spec, requires = "outdated")]
+        format: RerenderFormat,
         #[command(flatten)]
         job: JobArgs,
     },
     /// Explain one frame: node and knob differences between the master and a snapshot.
+    #[command(
+        after_help = "A frame the snapshot did not check is an error naming the \
+snapshots that did.\n\n\
+Examples:\n  smartcache explain .smartcache/comp/Write1 --frame 1050\n  \
+smartcache explain cache --frame 1050 --snapshot 20261201T145840.505Z --json"
+    )]
     Explain {
         /// The cache directory.
         cache_dir: PathBuf,
@@ -153,17 +259,29 @@ Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path
         /// Snapshot id (default: the newest).
         #[arg(long, value_name = "TS")]
         snapshot: Option<String>,
+        /// Print the frame's status and reasons as JSON.
         #[arg(long)]
         json: bool,
     },
     /// List the snapshots of a cache directory, oldest first.
+    #[command(
+        after_help = "Examples:\n  smartcache snapshots .smartcache/comp/Write1\n  \
+smartcache snapshots cache --json"
+    )]
     Snapshots {
+        /// The cache directory.
         cache_dir: PathBuf,
+        /// Print `{"snapshots":[{"id","frames"}]}`.
         #[arg(long)]
         json: bool,
     },
     /// Remove all but the newest N snapshots and the manifest objects nothing refers to.
+    #[command(
+        after_help = "Examples:\n  smartcache prune cache --keep 5 --dry-run\n  \
+smartcache prune .smartcache/comp/Write1 --keep 1"
+    )]
     Prune {
+        /// The cache directory.
         cache_dir: PathBuf,
         /// How many snapshots to keep.
         #[arg(long, value_name = "N")]
@@ -171,6 +289,7 @@ Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path
         /// Show what would be removed, remove nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Print what was (or would be) removed as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -178,7 +297,11 @@ Example:\n  smartcache manifest comp.nk --node Write1 --frame 1001 --plugin-path
 
 pub fn run(c: Command) -> anyhow::Result<u8> {
     match c {
-        Command::Manifest { script, frame } => manifest(script, frame),
+        Command::Manifest {
+            script,
+            frame,
+            json: _,
+        } => manifest(script, frame),
         Command::Record {
             script,
             cache,
@@ -190,8 +313,17 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
             cache,
             json,
             strict,
+            outdated,
+            format,
             job,
-        } => check(script, cache, json, strict, job),
+        } => {
+            let output = match (json, outdated) {
+                (true, _) => Output::Json,
+                (_, true) => Output::Rerender(format.into()),
+                _ => Output::Text,
+            };
+            check(script, cache, output, strict, job)
+        }
         Command::Explain {
             cache_dir,
             frame,
@@ -208,9 +340,28 @@ pub fn run(c: Command) -> anyhow::Result<u8> {
     }
 }
 
-/// The frames given with `--frames`, or `None` for the script's own range.
-fn frames_of(spec: Option<&str>) -> anyhow::Result<Option<Vec<i64>>> {
-    Ok(spec.map(parse_frames).transpose()?)
+/// The frames given with `--frames`, or `None` for the script's own range. An error
+/// points at the wrong character; frames outside the script's range are warned about
+/// (a typo such as `101-1100` for `1001-1100` hashes frames nobody renders).
+fn frames_of(spec: Option<&str>, loaded: &LoadedScript) -> anyhow::Result<Option<Vec<i64>>> {
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    let frames = parse_frames(spec).map_err(|e| anyhow::anyhow!("{e}\n{}", e.pointer()))?;
+    let (first, last) = loaded.script.frame_range();
+    let outside: Vec<i64> = frames
+        .iter()
+        .copied()
+        .filter(|f| *f < first || *f > last)
+        .collect();
+    if !outside.is_empty() {
+        eprintln!(
+            "warning: frames {} are outside the frame range of {} ({first}-{last})",
+            format_ranges(&outside),
+            loaded.path.display()
+        );
+    }
+    Ok(Some(frames))
 }
 
 /// How many frames a record or check hashes (for the progress bar).
@@ -265,22 +416,33 @@ fn manifest(args: ScriptArgs, frame: f64) -> anyhow::Result<u8> {
 
 fn record(
     args: ScriptArgs,
-    CacheArgs { cache_dir, frames }: CacheArgs,
+    cache_args: CacheArgs,
     render: Option<String>,
     json: bool,
 ) -> anyhow::Result<u8> {
     let (loaded, rules, profile) = args.load()?;
-    let frames = frames_of(frames.as_deref())?;
+    let frames = frames_of(cache_args.frames.as_deref(), &loaded)?;
+    let cache_dir = cache_args.dir(&args);
     let cache = CacheDir::new(&cache_dir);
+    let implicit = render.is_none();
+    let render = match render {
+        Some(r) => Some(r),
+        None => write_render_pattern(&loaded, &args.node),
+    };
     let count = frame_count(frames.as_deref(), &loaded);
     let bar = progress_bar(count, "recording");
     let progress = || bar.inc(1);
     let mut opts = RecordOptions::new(&args.node, &rules, &profile).progress(&progress);
     opts.frames = frames.as_deref();
     opts.render = render.as_deref();
-    let report = render::record(&loaded, &cache, &opts)?;
+    let mut report = render::record(&loaded, &cache, &opts)?;
     bar.finish_and_clear();
     warn(&report.warnings);
+    // A Write node recorded before it rendered anything (the pattern was not asked
+    // for): the hashes alone are recorded, as without a pattern, and nothing is said.
+    if implicit && report.renders_missing.len() == report.frames.len() {
+        report.renders_missing.clear();
+    }
     if json {
         print_json(&serde_json::to_value(&report)?)?;
     } else {
@@ -306,20 +468,23 @@ fn record(
     Ok(EXIT_OK)
 }
 
-/// ANSI colour for a status, only when standard output is a terminal.
-fn paint(status: Status, text: &str) -> String {
-    let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    if !tty {
-        return text.to_string();
+/// The render pattern of `node` when it is a Write node: its file knob, resolved as
+/// Nuke resolves it. `None` (with a warning when the knob cannot be used) otherwise.
+fn write_render_pattern(loaded: &LoadedScript, node: &str) -> Option<String> {
+    let write = caches::write_nodes(&loaded.script)
+        .into_iter()
+        .find(|w| w.name == node)?;
+    match caches::render_pattern(loaded, &write) {
+        Ok(p) => Some(p),
+        Err(caches::PatternError::NoFile { .. }) => None,
+        Err(e) => {
+            eprintln!("warning: renders not recorded: {e}");
+            None
+        }
     }
-    let code = match status {
-        Status::Valid => "32",
-        Status::Outdated => "33",
-        Status::Uncached => "36",
-        Status::MissingRender => "31",
-    };
-    format!("\x1b[{code}m{text}\x1b[0m")
 }
+
+use super::color::paint;
 
 fn summary(results: &[FrameResult]) -> String {
     let mut counts = std::collections::BTreeMap::new();
@@ -374,11 +539,9 @@ fn write_job(
                 shell_quote(&exe.to_string_lossy()),
                 shell_quote(&args.node).replace('{', "{{"),
             );
-            let flags = [("--rules", &args.rules), ("--profile", &args.profiles)];
-            for (flag, files) in flags
-                .into_iter()
-                .chain([("--plugin-path", &args.plugin_path)])
-            {
+            let h = &args.hashing;
+            let flags = [("--rules", &h.rules), ("--profile", &h.profiles)];
+            for (flag, files) in flags.into_iter().chain([("--plugin-path", &h.plugin_path)]) {
                 for f in files {
                     let q = shell_quote(&abs(f).to_string_lossy()).replace('{', "{{");
                     c.push_str(&format!(" {flag} {q}"));
@@ -418,15 +581,27 @@ fn write_job(
     Ok(())
 }
 
+/// What `check` prints.
+#[derive(Clone, Copy)]
+enum Output {
+    /// Ranges per status with their reasons, the summary, and the strip on a terminal.
+    Text,
+    /// The `--json` report.
+    Json,
+    /// Only the frames to render again (`--outdated`), in a render tool's syntax.
+    Rerender(FrameFormat),
+}
+
 fn check(
     args: ScriptArgs,
-    CacheArgs { cache_dir, frames }: CacheArgs,
-    json: bool,
+    cache_args: CacheArgs,
+    output: Output,
     strict: bool,
     job: JobArgs,
 ) -> anyhow::Result<u8> {
     let (loaded, rules, profile) = args.load()?;
-    let frames = frames_of(frames.as_deref())?;
+    let frames = frames_of(cache_args.frames.as_deref(), &loaded)?;
+    let cache_dir = cache_args.dir(&args);
     let cache = CacheDir::new(&cache_dir);
     let count = frame_count(frames.as_deref(), &loaded);
     let bar = progress_bar(count, "checking");
@@ -441,24 +616,38 @@ fn check(
     if let Some(path) = &job.openjd {
         write_job(&args, &cache_dir, &report, &job, path)?;
     }
-    if json {
-        print_json(&serde_json::to_value(&report)?)?;
-    } else {
-        if !report.has_master {
-            outln!("no master in {}: nothing recorded yet", cache_dir.display())?;
+    match output {
+        Output::Json => print_json(&serde_json::to_value(&report)?)?,
+        Output::Rerender(format) => {
+            let text = format_frames(&report.to_render(), format);
+            if !text.is_empty() {
+                out!("{text}")?;
+                if !text.ends_with('\n') {
+                    outln!()?;
+                }
+            }
         }
-        print_groups(&report.frames)?;
-        let checked: Vec<i64> = report.frames.iter().map(|r| r.frame).collect();
-        outln!(
-            "{} of {}: {} (snapshot {})",
-            format_ranges(&checked),
-            args.node,
-            summary(&report.frames),
-            report
-                .snapshot
-                .as_ref()
-                .map_or_else(|| "not written".to_string(), ToString::to_string)
-        )?;
+        Output::Text => {
+            if !report.has_master {
+                outln!("no master in {}: nothing recorded yet", cache_dir.display())?;
+            }
+            print_groups(&report.frames)?;
+            let checked: Vec<i64> = report.frames.iter().map(|r| r.frame).collect();
+            outln!(
+                "{} of {}: {} (snapshot {})",
+                format_ranges(&checked),
+                args.node,
+                summary(&report.frames),
+                report
+                    .snapshot
+                    .as_ref()
+                    .map_or_else(|| "not written".to_string(), ToString::to_string)
+            )?;
+            if super::color::enabled() {
+                let statuses: Vec<Status> = report.frames.iter().map(|r| r.status).collect();
+                outln!("{}", super::strip::render(&statuses, super::strip::width()))?;
+            }
+        }
     }
     Ok(if report.all_valid() {
         EXIT_OK

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 SMARTCACHE_RULES (a PATH-style list), then each --rules FILE; the last matching rule wins.\n\
 A rule file has one rule per line, `# reason` after it:\n  \
 node CLASS | knob KNOB | knob CLASS:KNOB | keep node CLASS | keep knob [CLASS:]KNOB\n\
-CLASS and KNOB are globs (`*`, `?`, `[ab]`, `{a,b}`). Exit status: 0 ok, 2 on error."
+CLASS and KNOB are globs (`*`, `?`, `[ab]`, `{a,b}`). Exit status: 0 ok, 2 on error.\n\n\
+Examples:\n  smartcache rules\n  smartcache rules --rules studio.rules --why-ignored comp.nk\n  \
+smartcache rules --json"
 )]
 pub struct Args {
     /// A rule file layered on top of the defaults and SMARTCACHE_RULES (repeatable; later

@@ -184,7 +184,7 @@ impl<'c> Archive<'c> {
                     }
                 },
                 Some(then) => match &then.render {
-                    Some(r) => render_status(r)?,
+                    Some(r) => render_status(r, self.cache.path())?,
                     None => (Status::Valid, Vec::new()),
                 },
             };
@@ -203,8 +203,14 @@ impl<'c> Archive<'c> {
 /// content is only hashed when the size is as recorded but the mtime moved, and then no
 /// more than the recorded size is read. Only a regular file can be the render: the
 /// recorded path comes from `hash.json`, and a device there (`/dev/zero`) is never read.
-fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError> {
-    let path = Path::new(&r.path);
+///
+/// The path is resolved against the cache directory `cache_dir` (see
+/// [`RenderRecord::resolve`]) and shown as the user would write it from here.
+fn render_status(r: &RenderRecord, cache_dir: &Path) -> Result<(Status, Vec<Reason>), RenderError> {
+    let resolved = r.resolve(cache_dir);
+    let path = resolved.as_path();
+    let shown = crate::fsutil::tidy_for_display(path);
+    let shown = shown.display();
     let missing = |text: String| {
         Ok((
             Status::MissingRender,
@@ -219,10 +225,10 @@ fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError>
         ))
     };
     let Ok(md) = std::fs::metadata(path) else {
-        return missing(format!("rendered file {} is gone", r.path));
+        return missing(format!("rendered file {shown} is gone"));
     };
     if !md.is_file() {
-        return missing(format!("rendered file {} is not a regular file", r.path));
+        return missing(format!("rendered file {shown} is not a regular file"));
     }
     let fp = crate::dataset::fingerprint::Fingerprint::from_metadata(&md);
     if md.len() == r.size && fp.mtime_ns == r.mtime_ns {
@@ -231,5 +237,5 @@ fn render_status(r: &RenderRecord) -> Result<(Status, Vec<Reason>), RenderError>
     if md.len() == r.size && hash_bounded(path, r.size) == Some(r.hash) {
         return Ok((Status::Valid, Vec::new()));
     }
-    missing(format!("rendered file {} changed on disk", r.path))
+    missing(format!("rendered file {shown} changed on disk"))
 }

@@ -257,6 +257,7 @@ pub fn render_record(path: &Path) -> Result<Option<RenderRecord>, RenderError> {
     crate::fsutil::read_all(reader, &mut hasher, path, size)?;
     Ok(Some(RenderRecord {
         path: path.to_string_lossy().into_owned(),
+        base: None,
         size,
         mtime_ns: fp.mtime_ns,
         hash: hasher.finish(),

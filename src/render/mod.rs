@@ -42,7 +42,8 @@
 //!
 //! What is stored per recorded or checked frame:
 //! * in `hash.json`, the frame hash (and, with a render pattern, the rendered file's
-//!   fingerprint);
+//!   fingerprint, its path relative to the cache directory so that a check from
+//!   another directory finds it);
 //! * unless `CRAGL_SMARTCACHE_DELETE_SETUP_SOURCE_FILE` is true, the setup object (what
 //!   the output depends on, frame-independent: about the size of one frame's full
 //!   manifest, shared by every frame hashed from the same script state) and one batch
@@ -54,8 +55,10 @@
 //! so it works on a cache it may not write (a read-only mount, another user's cache).
 
 mod archive;
+pub mod caches;
 mod hashing;
 mod report;
+pub mod suggest;
 
 pub use crate::graph::LoadedScript;
 pub use hashing::{hash_frames, render_record, Hashed, HashedFrame};
@@ -68,7 +71,7 @@ use crate::profile::Profile;
 use crate::store::{self, CacheDir, FrameEntry, HashFile, HashMeta, ScriptRef, SnapshotId};
 use archive::Archive;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Errors of the render-cache workflows.
 #[derive(Debug, thiserror::Error)]
@@ -113,14 +116,66 @@ pub enum RenderError {
         /// The cache directory.
         dir: PathBuf,
     },
+    /// The output node is not in the script (checked before anything is hashed, with
+    /// the closest names and the Write nodes, see [`suggest`]).
+    #[error("{}", suggest::unknown_node_message(path, node, close, writes))]
+    UnknownNode {
+        /// The script.
+        path: PathBuf,
+        /// The node asked for.
+        node: String,
+        /// The names closest to it, closest first.
+        close: Vec<String>,
+        /// The script's Write nodes.
+        writes: Vec<String>,
+    },
     /// The frame to explain is not in the snapshot.
-    #[error("frame {frame} was not checked in snapshot {snapshot}")]
+    #[error("{}", not_checked(*frame, snapshot, others))]
     FrameNotChecked {
         /// The frame.
         frame: i64,
         /// The snapshot.
         snapshot: SnapshotId,
+        /// The snapshots that did check the frame, newest first.
+        others: Vec<SnapshotId>,
     },
+}
+
+/// The message of [`RenderError::FrameNotChecked`]: where the frame can be explained
+/// instead (at most five snapshots named, newest first).
+fn not_checked(frame: i64, snapshot: &SnapshotId, others: &[SnapshotId]) -> String {
+    let head = format!("frame {frame} was not checked in snapshot {snapshot}");
+    match others {
+        [] => format!("{head}, nor in any other: check it first (--frames {frame})"),
+        _ => {
+            let named: Vec<String> = others.iter().take(5).map(ToString::to_string).collect();
+            let more = match others.len().saturating_sub(5) {
+                0 => String::new(),
+                n => format!(" and {n} older"),
+            };
+            format!(
+                "{head}; snapshot{} {}{more} checked it (explain it there with --snapshot {})",
+                if others.len() == 1 { "" } else { "s" },
+                named.join(", "),
+                others[0]
+            )
+        }
+    }
+}
+
+/// The snapshots of `cache` other than `except` that checked `frame`, newest first
+/// (a snapshot that cannot be read is skipped: this only feeds an error message).
+fn snapshots_with(cache: &CacheDir, frame: i64, except: &SnapshotId) -> Vec<SnapshotId> {
+    let mut ids = cache.snapshots().unwrap_or_default();
+    ids.reverse();
+    ids.into_iter()
+        .filter(|id| id != except)
+        .filter(|id| {
+            cache
+                .snapshot(id)
+                .is_ok_and(|f| f.frames.contains_key(&frame))
+        })
+        .collect()
 }
 
 /// Called once per hashed frame (from any thread): drives a progress bar.
@@ -314,12 +369,13 @@ pub fn record(
     cache: &CacheDir,
     opts: &RecordOptions<'_>,
 ) -> Result<RecordReport, RenderError> {
+    suggest::require_node(script, opts.node)?;
     let frames = frames_of(script, opts.frames)?;
     // Refuse a cache that would be refused at the end (a symlink leading outside, a
     // damaged master without a backup) before anything is written into it.
     cache.check_layout()?;
     cache.load_master()?;
-    let probe = FileProbe::with_index(script.base_dir(), SourceIndex::load(cache)?);
+    let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
     hashed.hash(&frames, &probe, opts.progress);
     let batch = store_objects(cache, &hashed)?;
@@ -333,7 +389,7 @@ pub fn record(
         if let Some(pattern) = opts.render {
             let path = PathBuf::from(crate::frames::expand_pattern(pattern, f));
             match render_record(&path)? {
-                Some(r) => entry.render = Some(r),
+                Some(r) => entry.render = Some(relative_to_cache(r, cache, &path)),
                 None => renders_missing.push(f),
             }
         }
@@ -357,6 +413,35 @@ pub fn record(
     })
 }
 
+/// Where the files a script names relatively are looked for: the script's folder,
+/// absolute, so that the source fingerprints remembered in `sources.json` are keyed
+/// alike whichever directory a record or check runs from.
+fn probe_base(script: &LoadedScript) -> PathBuf {
+    let base = script.base_dir();
+    std::path::absolute(&base).unwrap_or(base)
+}
+
+/// A render's record with its path relative to the cache directory (see
+/// [`store::RenderRecord`]), or absolute when the two share no folder but the root.
+fn relative_to_cache(
+    mut r: store::RenderRecord,
+    cache: &CacheDir,
+    path: &Path,
+) -> store::RenderRecord {
+    match crate::fsutil::relative_to(cache.path(), path) {
+        Some(rel) => {
+            r.path = rel.to_string_lossy().into_owned();
+            r.base = Some(store::RenderBase::CacheDir);
+        }
+        None => {
+            if let Ok(abs) = crate::fsutil::canonical_lenient(path) {
+                r.path = abs.to_string_lossy().into_owned();
+            }
+        }
+    }
+    r
+}
+
 /// Check frames of `opts.node` against the master: compare frame by frame, explain
 /// what changed, and (unless `opts.snapshot` is `false`) write a timestamped snapshot.
 pub fn check(
@@ -364,11 +449,12 @@ pub fn check(
     cache: &CacheDir,
     opts: &CheckOptions<'_>,
 ) -> Result<CheckReport, RenderError> {
+    suggest::require_node(script, opts.node)?;
     let frames = frames_of(script, opts.frames)?;
     cache.require_exists()?;
     cache.check_layout()?;
     let (master, warnings) = load_master(cache)?;
-    let probe = FileProbe::with_index(script.base_dir(), SourceIndex::load(cache)?);
+    let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
@@ -493,6 +579,7 @@ pub fn explain(
     let Some(now) = snap.frames.get(&frame) else {
         return Err(RenderError::FrameNotChecked {
             frame,
+            others: snapshots_with(cache, frame, &id),
             snapshot: id,
         });
     };
@@ -501,6 +588,7 @@ pub fn explain(
     let Some(result) = results.pop() else {
         return Err(RenderError::FrameNotChecked {
             frame,
+            others: Vec::new(),
             snapshot: id,
         });
     };

@@ -135,8 +135,10 @@ impl CheckReport {
     }
 }
 
-/// `check --json`: `{"frames":[…],"node","snapshot","summary":{status: count},"valid"}`,
-/// and `"unknown_classes"` when there are some.
+/// `check --json`: `{"frames":[…],"node","snapshot","summary":{status: count},
+/// "to_render","valid"}`, and `"unknown_classes"` when there are some. `to_render` is
+/// the frames not valid as a frame list (`1040-1060,1075`, empty when all are valid),
+/// what `check --outdated` prints.
 impl Serialize for CheckReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
@@ -145,6 +147,7 @@ impl Serialize for CheckReport {
             node: &'a str,
             snapshot: Option<&'a SnapshotId>,
             summary: BTreeMap<&'static str, usize>,
+            to_render: String,
             valid: bool,
             #[serde(skip_serializing_if = "<[String]>::is_empty")]
             unknown_classes: &'a [String],
@@ -158,6 +161,7 @@ impl Serialize for CheckReport {
                 .into_iter()
                 .map(|(k, n)| (k.as_str(), n))
                 .collect(),
+            to_render: crate::frames::format_spec(&self.to_render()),
             valid: self.all_valid(),
             unknown_classes: &self.unknown_classes,
         }

@@ -74,18 +74,45 @@ fn is_empty(s: &&str) -> bool {
 /// The fingerprint of a rendered file, recorded so that a check can tell a frame whose
 /// render was deleted or replaced on disk (`missing-render`) from a valid one.
 ///
-/// `path` is wherever the host wrote the render; it is never joined onto the cache
-/// directory by this module.
+/// `path` is wherever the host wrote the render. Records written since `base` exists
+/// hold it relative to the cache directory (`"base": "cache-dir"`), or absolute when the
+/// render shares no folder with the cache but `/`, so that a check from another
+/// directory, or on another machine with the same mounts, finds the file; older records
+/// (no `base`) hold it as the user gave it ([`RenderRecord::resolve`] reads both). It is
+/// only ever read, never written or deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderRecord {
-    /// Where the render was (as the render pattern gave it).
+    /// Where the render was: relative to [`RenderRecord::base`], or absolute.
     pub path: String,
+    /// What a relative `path` is relative to: `None` in records written before renders
+    /// were stored relative to the cache (then: the directory the record ran in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<RenderBase>,
     /// Its size in bytes.
     pub size: u64,
     /// Its modification time, in nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
     /// xxh3-128 of the file's content.
     pub hash: Hex128,
+}
+
+/// What the relative path of a [`RenderRecord`] is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RenderBase {
+    /// The cache directory (the one holding `master/`).
+    #[serde(rename = "cache-dir")]
+    CacheDir,
+}
+
+impl RenderRecord {
+    /// Where the render is, for the cache at `cache_dir`: a path relative to the cache
+    /// joined onto it; an absolute path, or a relative one of an old record, as stored.
+    pub fn resolve(&self, cache_dir: &Path) -> std::path::PathBuf {
+        match self.base {
+            Some(RenderBase::CacheDir) => cache_dir.join(&self.path),
+            None => std::path::PathBuf::from(&self.path),
+        }
+    }
 }
 
 /// One frame of a hash file.
