@@ -1,6 +1,6 @@
 //! File-system primitives shared by the render cache store and the dataset cache:
-//! atomic writes, cross-process locks, paths confined to a directory, and reads bounded
-//! in size.
+//! atomic writes, cross-process locks, paths confined to a directory, reads bounded
+//! in size, and the files named on a command line with directories searched.
 //!
 //! Every file smartcache writes goes through [`atomic_write`]: a crash at any instant
 //! leaves either the old file or the new one, never a torn one.
@@ -430,6 +430,58 @@ fn check_readable(path: &Path, meta: &fs::Metadata, limit: u64) -> Result<(), Fs
         });
     }
     Ok(())
+}
+
+/// Every file named: files as given (whatever their extension), directories searched
+/// (iteratively) for files whose extension is one of `extensions`, skipping hidden
+/// entries (`.smartcache`, `.git`); sorted per directory, each file once (a file named
+/// and also found below a directory is listed once). An unreadable directory is an
+/// error naming it.
+pub fn find_files(paths: &[PathBuf], extensions: &[&str]) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut todo = vec![p.clone()];
+        while let Some(dir) = todo.pop() {
+            let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", dir.display()));
+            for e in std::fs::read_dir(&dir).map_err(named)? {
+                let e = e.map_err(named)?;
+                let path = e.path();
+                let hidden = e.file_name().to_string_lossy().starts_with('.');
+                let ty = e.file_type().map_err(named)?;
+                if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
+                    if !hidden {
+                        todo.push(path);
+                    }
+                } else if !hidden
+                    && path
+                        .extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| extensions.contains(&x))
+                {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        // `.` names its files `comp.nk`, not `./comp.nk`.
+        if p.as_os_str() == "." {
+            for f in &mut found {
+                if let Ok(rel) = f.strip_prefix(".") {
+                    *f = rel.to_path_buf();
+                }
+            }
+        }
+        files.extend(found);
+    }
+    // A file named twice (as a file and below a directory) is listed once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    Ok(files)
 }
 
 #[cfg(test)]

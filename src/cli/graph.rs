@@ -1,7 +1,7 @@
 //! `smartcache graph`: read a script and show its graph, as a summary, as JSON (the
 //! corpus's expected-graph shape), or as Graphviz; or check that many scripts read.
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use rayon::prelude::*;
 use serde::Serialize;
 use smartcache::graph::{NodeId, Script};
@@ -287,37 +287,6 @@ fn list(names: &[&str]) -> String {
     }
 }
 
-/// Expand directories (recursively, iteratively) into their `.nk` and `.gizmo` files,
-/// sorted; named files are kept whatever their extension.
-fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for p in paths {
-        if !p.is_dir() {
-            files.push(p.clone());
-            continue;
-        }
-        let mut found = Vec::new();
-        let mut todo = vec![p.clone()];
-        while let Some(dir) = todo.pop() {
-            let entries = std::fs::read_dir(&dir).with_context(|| dir.display().to_string())?;
-            for e in entries {
-                let path = e.with_context(|| dir.display().to_string())?.path();
-                if path.is_dir() {
-                    todo.push(path);
-                } else if matches!(
-                    path.extension().and_then(|e| e.to_str()),
-                    Some("nk" | "gizmo")
-                ) {
-                    found.push(path);
-                }
-            }
-        }
-        found.sort();
-        files.extend(found);
-    }
-    Ok(files)
-}
-
 /// Peak resident memory of this process (Linux `VmHWM`), when the system reports it.
 fn peak_memory_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -326,7 +295,7 @@ fn peak_memory_kib() -> Option<u64> {
 }
 
 fn check(paths: &[PathBuf], json: bool) -> anyhow::Result<u8> {
-    let files = expand(paths)?;
+    let files = smartcache::fsutil::find_files(paths, &["nk", "gizmo"])?;
     if files.is_empty() {
         eprintln!("error: no .nk or .gizmo files found");
         return Ok(EXIT_ERROR);

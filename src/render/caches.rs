@@ -278,49 +278,11 @@ pub fn recorded_nodes(script: &Path, cache_root: Option<&Path>) -> Vec<(String, 
     out
 }
 
-/// Every script named: files as given, directories searched (iteratively) for `.nk`
-/// files, skipping hidden directories (`.smartcache`, `.git`); sorted per directory,
-/// each script once. An unreadable directory is an error naming it.
+/// Every script named: files as given, directories searched for `.nk` files (see
+/// [`crate::fsutil::find_files`]: hidden directories such as `.smartcache` skipped, each
+/// script once).
 pub fn find_scripts(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for p in paths {
-        if !p.is_dir() {
-            files.push(p.clone());
-            continue;
-        }
-        let mut found = Vec::new();
-        let mut todo = vec![p.clone()];
-        while let Some(dir) = todo.pop() {
-            let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", dir.display()));
-            for e in std::fs::read_dir(&dir).map_err(named)? {
-                let e = e.map_err(named)?;
-                let path = e.path();
-                let hidden = e.file_name().to_string_lossy().starts_with('.');
-                let ty = e.file_type().map_err(named)?;
-                if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
-                    if !hidden {
-                        todo.push(path);
-                    }
-                } else if path.extension().is_some_and(|x| x == "nk") && !hidden {
-                    found.push(path);
-                }
-            }
-        }
-        found.sort();
-        // `status .` names its scripts `comp.nk`, not `./comp.nk`.
-        if p.as_os_str() == "." {
-            for f in &mut found {
-                if let Ok(rel) = f.strip_prefix(".") {
-                    *f = rel.to_path_buf();
-                }
-            }
-        }
-        files.extend(found);
-    }
-    // A script named twice (as a file and below a directory) is surveyed once.
-    let mut seen = std::collections::HashSet::new();
-    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
-    Ok(files)
+    crate::fsutil::find_files(paths, &["nk"])
 }
 
 #[cfg(test)]
