@@ -20,6 +20,11 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Frames hashed together by one thread ([`Prepared::frame_hashes`]): enough that a
+/// node's data is read once for many frames, few enough that two cores share 1,000
+/// frames evenly.
+const BATCH: usize = 25;
+
 /// One hashed frame.
 #[derive(Debug, Clone)]
 pub struct HashedFrame {
@@ -79,19 +84,23 @@ impl Hashed {
         let prepared = Prepared::new(setup);
         let root_files = prepared.root_files(probe).to_vec();
         let hashed: Vec<(i64, HashedFrame)> = frames
-            .par_iter()
-            .map(|&f| {
-                let (hash, sources) = prepared.frame_hash(f as f64, probe);
-                progress();
-                let mut sources: BTreeMap<String, Vec<FileRead>> = sources
-                    .into_iter()
-                    .map(|(node, ctx, s)| (source_key(&setup.nodes[node].name, ctx), s))
-                    .collect();
-                if !root_files.is_empty() {
-                    sources.insert(ROOT_KEY.to_string(), root_files.clone());
-                }
-                let hash = Hex128::parse(&hash).expect("frame hashes are written by hash::to_hex");
-                (f, HashedFrame { hash, sources })
+            .par_chunks(BATCH)
+            .flat_map_iter(|batch| {
+                let at: Vec<f64> = batch.iter().map(|&f| f as f64).collect();
+                let hashes = prepared.frame_hashes(&at, probe);
+                batch.iter().zip(hashes).map(|(&f, (hash, sources))| {
+                    progress();
+                    let mut sources: BTreeMap<String, Vec<FileRead>> = sources
+                        .into_iter()
+                        .map(|(node, ctx, s)| (source_key(&setup.nodes[node].name, ctx), s))
+                        .collect();
+                    if !root_files.is_empty() {
+                        sources.insert(ROOT_KEY.to_string(), root_files.clone());
+                    }
+                    let hash =
+                        Hex128::parse(&hash).expect("frame hashes are written by hash::to_hex");
+                    (f, HashedFrame { hash, sources })
+                })
             })
             .collect();
         self.frames.extend(hashed);
