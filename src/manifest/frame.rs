@@ -1356,6 +1356,11 @@ fn with_buf(write: impl FnOnce(&mut Vec<u8>)) -> u128 {
 /// `plain_entry(k, ctx)`, written part by part without building the entry (the
 /// per-frame hash path).
 fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
+    thread_local! {
+        /// The keys influencing a curve part, reused (this runs per animated knob and
+        /// frame).
+        static KEYS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let v = &k.value;
     let (frame, lo, hi) = match ctx.frame {
         Some(f) => (Some(f), ctx.lo.min(f), ctx.hi.max(f)),
@@ -1365,15 +1370,16 @@ fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
     for p in v.parts() {
         match p {
             // What `part_at` gives, written without gathering the keys.
-            Part::Curve { curve, .. } if curve.is_exact() => {
-                let keys = curve.influence_in(lo, hi);
+            Part::Curve { curve, .. } if curve.is_exact() => KEYS.with(|keys| {
+                let mut keys = keys.borrow_mut();
+                curve.influence_into(lo, hi, &mut keys);
                 put_curve(
                     out,
                     &curve.flags,
                     keys.iter().map(|&i| curve.keys()[i].canonical()),
                     frame.and_then(|f| curve.value_at(f)),
                 );
-            }
+            }),
             _ => put_part(out, &v.part_at(p, frame, lo, hi)),
         }
     }
