@@ -302,6 +302,15 @@ fn is_image_property(knob: &str) -> bool {
     )
 }
 
+/// Whether a knob's text may name a knob of another node (`Node.width`, `parent.bbox`):
+/// only through a dot followed by a name. The decimal point of a number (`0.5`,
+/// `{curve x1 1.25}`) is followed by a digit, and a knob name never starts with one.
+fn may_name_a_node(text: &str) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'.' && !w[1].is_ascii_digit())
+}
+
 /// Whether `group` encloses `node` (at any depth).
 fn is_ancestor(graph: &Graph, group: NodeId, node: NodeId) -> bool {
     let mut cur = graph.node(node).parent;
@@ -400,9 +409,9 @@ impl Setup {
             let mut links = Vec::new();
             for k in &node.knobs {
                 // Another node is only ever named by a dotted path (`Node.width`,
-                // `parent.bbox`): values without a dot read no other node's image, and
-                // are not parsed twice.
-                if !k.value.contains('.') || rules.knob_rule(&node.class, &k.name).is_some() {
+                // `parent.bbox`): values without a dot followed by a name read no other
+                // node's image, and are not parsed twice.
+                if !may_name_a_node(&k.value) || rules.knob_rule(&node.class, &k.name).is_some() {
                     continue;
                 }
                 let value = KnobValue::parse(&k.value);
