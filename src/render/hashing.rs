@@ -15,7 +15,7 @@ use crate::manifest::view::{FileRead, FileState};
 use crate::manifest::{Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::batch_object::{Batch, BatchFrame};
-use crate::store::{setup_object, FrameEntry, RenderRecord};
+use crate::store::{setup_object, FrameEntry, RenderRecord, SetupMemo};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -115,6 +115,29 @@ impl Hashed {
                 .nodes
                 .iter()
                 .any(|n| !n.knob_only && n.sem.files.iter().any(|f| n.knob(&f.knob).is_some()))
+    }
+
+    /// The memo of this setup under `key` (see [`SetupMemo`]): `None` when its frames
+    /// read files, whose content an unchanged setup does not vouch for.
+    pub(super) fn memo(&self, key: Hex128) -> Option<SetupMemo> {
+        if self.reads_files() {
+            return None;
+        }
+        let s = &self.setup;
+        let env = s
+            .nodes
+            .iter()
+            .flat_map(|n| &n.knobs)
+            .chain(&s.root)
+            .chain(&s.root_on_demand)
+            .flat_map(|k| k.env.iter().cloned())
+            .collect();
+        Some(SetupMemo {
+            key,
+            setup: self.setup_id,
+            env,
+            unknown_classes: self.unknown_classes(),
+        })
     }
 
     /// Classes of nodes the frames read that the profile does not know and no gizmo

@@ -59,7 +59,9 @@ mod sources_file;
 /// Every hash in a cache file (re-exported: the store is its main user).
 pub use crate::hash::Hex128;
 pub use error::{Result, StoreError};
-pub use hashfile::{FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, FORMAT, VERSION};
+pub use hashfile::{
+    FrameEntry, HashFile, HashMeta, RenderRecord, ScriptRef, SetupMemo, FORMAT, VERSION,
+};
 pub use master::{Master, Recovery, REPLACED_FILE};
 pub use objects::{object_refs, WRITE_WORKERS};
 pub use prune::{PruneOptions, PruneReport, DEFAULT_GRACE};
