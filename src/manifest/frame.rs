@@ -423,6 +423,9 @@ impl<'s> Prepared<'s> {
             });
             p.plan.push(slots);
         }
+        // Kept for the whole hashing: no room to spare.
+        p.static_bytes.shrink_to_fit();
+        p.holes.shrink_to_fit();
         for (i, n) in setup.nodes.iter().enumerate() {
             let all_static = p.plan[i].iter().all(|s| s.bytes.is_some())
                 && p.root_reads(i).all(|k| k.value.is_static());

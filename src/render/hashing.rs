@@ -49,8 +49,8 @@ pub struct Hashed {
 
 /// The objects that explain a set of hashed frames: the setup and the batch, with their
 /// names (the hashes of their bytes).
-pub(super) struct Objects {
-    pub setup: (Hex128, Vec<u8>),
+pub(super) struct Objects<'a> {
+    pub setup: (Hex128, &'a [u8]),
     pub batch: (Hex128, Batch, Vec<u8>),
 }
 
@@ -228,7 +228,7 @@ impl Hashed {
     }
 
     /// The setup and batch objects of the frames hashed, `None` when there are none.
-    pub(super) fn objects(&self) -> Option<Objects> {
+    pub(super) fn objects(&self) -> Option<Objects<'_>> {
         if self.frames.is_empty() {
             return None;
         }
@@ -243,7 +243,7 @@ impl Hashed {
         let batch = Batch::new(setup_name, frames);
         let bytes = batch.encode();
         Some(Objects {
-            setup: (setup_name, self.setup_json.clone()),
+            setup: (setup_name, &self.setup_json),
             batch: (Hex128::of(&bytes), batch, bytes),
         })
     }
