@@ -3,6 +3,9 @@
 #
 #   scripts/bench-render.sh                 5,000 nodes, 1,000 frames, 3 runs each
 #   NODES=1000 FRAMES=200 RUNS=5 scripts/bench-render.sh
+#   SCALE=only scripts/bench-render.sh      only the scaling table (5,000 and 50,000 nodes)
+#   SCALE=no scripts/bench-render.sh        only the 5,000-node targets below
+#   SC=/path/to/smartcache SCALE=only ...   the scaling table of another build (before/after)
 #
 # Targets (5,000 nodes, 10% of knobs animated, 1,000 frames):
 #   record of every frame            < 2 s
@@ -19,15 +22,29 @@
 # (a check adds a snapshot and its own batch object; those are not counted), against
 # `smartcache manifest -f MID | wc -c` (pretty-printed JSON, the target's measure); the
 # ratio to the same manifest without indentation is printed too.
+#
+# The scaling table (issue 15; SIZES, default "5000 50000" nodes, 10% animated, FRAMES
+# frames) prints per size the median wall time of `graph --json` (reading the script),
+# `record` of every frame into an empty cache, and `check` of the unchanged script, the
+# peak resident memory of record and check (`/usr/bin/time -f %M`, one run each), and
+# the ratios the issue targets:
+#   record / graph          <= 15    (record of 1,000 frames)
+#   check / graph           <= 2     (check of the unchanged script)
+#   peak memory / script    <= 10    (at 50,000 nodes)
+#   largest / smallest size <= 11x the time for 10x the nodes (record and check)
+# On a loaded machine the wall times are noisy: scripts/bench-compare.sh with
+# COUNT=instructions gives repeatable old/new ratios of record and check.
 set -eu
 NODES=${NODES:-5000}
 FRAMES=${FRAMES:-1000}
 RUNS=${RUNS:-3}
+SCALE=${SCALE:-yes}
+SIZES=${SIZES:-5000 50000}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 (cd "$here" && cargo build --release --quiet --bin smartcache \
     --example gen_script --example plain_manifest)
-sc="$here/target/release/smartcache"
+sc=${SC:-"$here/target/release/smartcache"}
 gen="$here/target/release/examples/gen_script"
 plain="$here/target/release/examples/plain_manifest"
 work=$(mktemp -d "${TMPDIR:-/tmp}/smartcache-bench-render.XXXXXX")
@@ -90,6 +107,55 @@ rows="$work/rows"
 : > "$rows"
 row() { printf '%-40s %14s %12s  %-5s %s\n' "$1" "$2" "$3" "$4" "$5" >> "$rows"; }
 
+# peak_kb CMD: peak resident memory of one run of CMD, in kB.
+peak_kb() {
+    /usr/bin/time -f '%M' -o "$work/peak" sh -c "exec $1" >/dev/null 2>&1 || true
+    tail -1 "$work/peak"
+}
+
+scale_table() {
+    srows="$work/srows"
+    : > "$srows"
+    srow() { printf '%-8s %9s %9s %9s %9s %8s %8s %9s %9s %8s\n' "$@" >> "$srows"; }
+    srow nodes script graph record check rec/gr chk/gr rec-peak chk-peak peak/scr
+    prev=""
+    for n in $SIZES; do
+        nk="$work/scale-$n.nk"
+        "$gen" --nodes "$n" --animated 0.1 --frames "$FRAMES" > "$nk"
+        cache="$work/scale-cache-$n"
+        args="$nk --node Write1 --frames $first-$last --cache-dir $cache"
+        size=$(wc -c < "$nk")
+        gr_ms=$(median_ms true "$sc graph $nk --json")
+        rec_ms=$(median_ms "rm -rf $cache" "$sc record $args")
+        rm -rf "$cache"
+        rec_kb=$(peak_kb "$sc record $args")
+        chk_ms=$(median_ms true "$sc check $args")
+        chk_kb=$(peak_kb "$sc check $args")
+        peak=$rec_kb
+        [ "$chk_kb" -gt "$peak" ] && peak=$chk_kb
+        srow "$n" "$(awk -v b="$size" 'BEGIN { printf "%.1fMB", b / 1e6 }')" \
+            "${gr_ms}ms" "${rec_ms}ms" "${chk_ms}ms" "$(ratio "$rec_ms" "$gr_ms")" \
+            "$(ratio "$chk_ms" "$gr_ms")" "$((rec_kb / 1024))MB" "$((chk_kb / 1024))MB" \
+            "$(ratio "$((peak * 1024))" "$size")"
+        if [ -n "$prev" ]; then
+            set -- $prev
+            echo "$n vs $1 nodes: record x$(ratio "$rec_ms" "$2") (<= 11), check x$(ratio "$chk_ms" "$3") (<= 11)" >> "$work/sgrowth"
+        fi
+        prev="$n $rec_ms $chk_ms"
+        rm -rf "$cache"
+    done
+    echo "== scaling: $FRAMES frames, 10% of knobs animated; $sc"
+    cat "$srows"
+    [ -f "$work/sgrowth" ] && cat "$work/sgrowth"
+    echo "targets: rec/gr <= 15, chk/gr <= 2, peak/scr <= 10 (at 50,000 nodes)"
+    echo "(times: medians of $RUNS runs; peaks: one run each; $(nproc) cores; hyperfine=$have_hyperfine)"
+}
+
+if [ "$SCALE" = only ]; then
+    scale_table
+    exit 0
+fi
+
 for animated in 0.1 0; do
     nk="$work/synthetic-$animated.nk"
     "$gen" --nodes "$NODES" --animated "$animated" --frames "$FRAMES" > "$nk"
@@ -130,3 +196,7 @@ echo
 printf '%-40s %14s %12s  %-5s %s\n' target measured limit "" "side by side"
 cat "$rows"
 echo "(medians of $RUNS runs; $(nproc) cores; hyperfine=$have_hyperfine)"
+if [ "$SCALE" != no ]; then
+    echo
+    scale_table
+fi

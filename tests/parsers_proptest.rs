@@ -289,9 +289,12 @@ proptest! {
             prop_assert!(n.links.iter().all(|&p| p < i));
         }
         let prepared = Prepared::new(&setup);
-        for frame in [-3.0, 0.0, 1.0, 7.5] {
+        let frames = [-3.0, 0.0, 1.0, 7.5];
+        let batched = prepared.frame_hashes(&frames, &NoSources);
+        for (frame, together) in frames.into_iter().zip(batched) {
             let (hash, _) = prepared.frame_hash(frame, &NoSources);
             prop_assert!(smartcache::hash::is_hex128(&hash));
+            prop_assert_eq!(&hash, &together.0);
             let view = prepared.view(frame, &NoSources);
             prop_assert!(view.records.len() <= 1 << 12);
         }

@@ -126,6 +126,11 @@ proptest! {
         let (ha, hb) = (pa.frame_hash(f, &NoSources).0, pb.frame_hash(f, &NoSources).0);
         prop_assert_eq!(&va.hash(), &ha);
         prop_assert_eq!(&vb.hash(), &hb);
+        // Frames hashed as a batch (node by node) hash as each frame on its own.
+        let batch = [f - 1.0, f, f + 2.0];
+        let single: Vec<String> = batch.iter().map(|&g| pa.frame_hash(g, &NoSources).0).collect();
+        let batched: Vec<String> = pa.frame_hashes(&batch, &NoSources).into_iter().map(|h| h.0).collect();
+        prop_assert_eq!(single, batched);
         prop_assert_eq!(va.content_eq(&vb), ha == hb);
         if ha != hb {
             let reasons = explain(Side { setup: &a, view: &va }, Side { setup: &b, view: &vb });

@@ -363,15 +363,25 @@ impl Curve {
     /// Indices of the keys that can change the value anywhere in `[lo, hi]` (a wider
     /// shutter than the default motion-blur window, say), ascending, without repeats.
     pub fn influence_in(&self, lo: f64, hi: f64) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.influence_into(lo, hi, &mut out);
+        out
+    }
+
+    /// [`Curve::influence_in`] written into `out` (cleared first), so that a caller
+    /// asking at every frame reuses one buffer rather than allocating one per call.
+    pub fn influence_into(&self, lo: f64, hi: f64, out: &mut Vec<usize>) {
+        out.clear();
         let n = self.keys.len();
         if self.every_key_influences() {
-            return (0..n).collect();
+            out.extend(0..n);
+            return;
         }
         if n == 0 {
-            return Vec::new();
+            return;
         }
         let keys = &self.keys;
-        let mut set = InfluenceSet::new();
+        let mut set = InfluenceSet { items: out };
 
         if lo <= keys[0].frame {
             set.add(0);
@@ -379,7 +389,10 @@ impl Curve {
                 && keys[0].extrap == Extrap::Linear
                 && self.tangent_deps(0, Side::Left, &mut set)
             {
-                return (0..n).collect();
+                {
+                    set.all(n);
+                    return;
+                }
             }
         }
         if hi >= keys[n - 1].frame {
@@ -388,7 +401,10 @@ impl Curve {
                 && keys[n - 1].extrap == Extrap::Linear
                 && self.tangent_deps(n - 1, Side::Right, &mut set)
             {
-                return (0..n).collect();
+                {
+                    set.all(n);
+                    return;
+                }
             }
         }
         // Segments (i, i + 1) whose open interval meets [lo, hi]: the first one ends
@@ -410,7 +426,10 @@ impl Curve {
                     let all = self.tangent_deps(i, Side::Right, &mut set)
                         || self.tangent_deps(i + 1, Side::Left, &mut set);
                     if all {
-                        return (0..n).collect();
+                        {
+                            set.all(n);
+                            return;
+                        }
                     }
                 }
             }
@@ -425,12 +444,12 @@ impl Curve {
             }
             set.add(j);
         }
-        set.into_sorted()
+        set.items.sort_unstable();
     }
 
     /// Adds the keys that key `j`'s tangent on `side` is computed from. Returns `true`
     /// when that is every key (a cubic key).
-    fn tangent_deps(&self, j: usize, side: Side, set: &mut InfluenceSet) -> bool {
+    fn tangent_deps(&self, j: usize, side: Side, set: &mut InfluenceSet<'_>) -> bool {
         let key = &self.keys[j];
         let user = match side {
             Side::Left => key.user_left(),
@@ -477,26 +496,21 @@ enum Side {
 }
 
 /// A small ordered set of key indices (influence sets hold a handful of keys).
-struct InfluenceSet {
-    items: Vec<usize>,
+struct InfluenceSet<'a> {
+    items: &'a mut Vec<usize>,
 }
 
-impl InfluenceSet {
-    fn new() -> Self {
-        Self {
-            items: Vec::with_capacity(6),
-        }
-    }
-
+impl InfluenceSet<'_> {
     fn add(&mut self, i: usize) {
         if !self.items.contains(&i) {
             self.items.push(i);
         }
     }
 
-    fn into_sorted(mut self) -> Vec<usize> {
-        self.items.sort_unstable();
-        self.items
+    /// Every one of `n` keys.
+    fn all(&mut self, n: usize) {
+        self.items.clear();
+        self.items.extend(0..n);
     }
 }
 

@@ -44,15 +44,16 @@ pub enum Part {
     Curve {
         /// Its byte range in the knob text.
         span: Range<usize>,
-        /// The parsed curve.
-        curve: Curve,
+        /// The parsed curve (boxed: most knobs are plain text, and a part is as large as
+        /// its largest kind).
+        curve: Box<Curve>,
     },
     /// A Blender F-curve (`{fcurve …}`, see [`super::fcurve`]), understood whole.
     FCurve {
         /// Its byte range in the knob text.
         span: Range<usize>,
         /// The parsed F-curve.
-        curve: FCurve,
+        curve: Box<FCurve>,
     },
     /// A computed value: a Nuke expression, a Tcl string, or opaque data whose
     /// dependencies were extracted but whose value cannot be derived.
@@ -62,7 +63,7 @@ pub enum Part {
         /// What kind of expression.
         kind: ExprKind,
         /// The parsed expression and what it reads.
-        expr: Expression,
+        expr: Box<Expression>,
     },
 }
 
@@ -142,7 +143,7 @@ impl KnobValue {
                 Part::FCurve { .. } => None,
                 Part::Expression { expr, kind, .. } => {
                     value.time_dependent |= *kind == ExprKind::Opaque;
-                    Some(expr)
+                    Some(&**expr)
                 }
             };
             if let Some(e) = e {
@@ -452,7 +453,7 @@ fn split(text: &str) -> Vec<Part> {
         return vec![Part::Expression {
             span: whole,
             kind: ExprKind::Tcl,
-            expr: expr::analyse_tcl(&unescape_word(text)),
+            expr: Box::new(expr::analyse_tcl(&unescape_word(text))),
         }];
     }
     // Fast path: a flat list (no nested brace) is plain unless it is a bare curve.
@@ -592,7 +593,10 @@ fn animation(text: &str, span: Range<usize>) -> Part {
         "fcurve" => {
             let curve = FCurve::parse(inner);
             if curve.is_regular() {
-                return Part::FCurve { span, curve };
+                return Part::FCurve {
+                    span,
+                    curve: Box::new(curve),
+                };
             }
             // Not understood: hashed as written, and depending on the frame.
             let mut expr = expr::analyse("");
@@ -600,7 +604,7 @@ fn animation(text: &str, span: Range<usize>) -> Part {
             return Part::Expression {
                 span,
                 kind: ExprKind::Opaque,
-                expr,
+                expr: Box::new(expr),
             };
         }
         "driver" => {
@@ -610,7 +614,7 @@ fn animation(text: &str, span: Range<usize>) -> Part {
             return Part::Expression {
                 span,
                 kind: ExprKind::Driver,
-                expr,
+                expr: Box::new(expr),
             };
         }
         _ => {}
@@ -621,9 +625,12 @@ fn animation(text: &str, span: Range<usize>) -> Part {
         Some(e) if !has_keys => Part::Expression {
             span,
             kind: ExprKind::Nuke,
-            expr: e,
+            expr: Box::new(e),
         },
-        _ => Part::Curve { span, curve },
+        _ => Part::Curve {
+            span,
+            curve: Box::new(curve),
+        },
     }
 }
 
@@ -757,7 +764,7 @@ fn roto(text: &str) -> Part {
     Part::Expression {
         span: 0..text.len(),
         kind: ExprKind::Opaque,
-        expr,
+        expr: Box::new(expr),
     }
 }
 

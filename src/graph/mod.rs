@@ -191,6 +191,94 @@ impl Script {
         };
         (get("first_frame", 1), get("last_frame", 100))
     }
+
+    /// xxh3-128 of everything the script was read into: the Root settings and every
+    /// node (its name, class, knobs, group, input wiring, and where its definition came
+    /// from), gizmos and nested scripts expanded. Two scripts with the same digest build
+    /// the same setup for the same output, rules, profile and environment, so a check
+    /// of an unchanged script can find what it built last time (see
+    /// [`crate::store::SetupMemo`]). Where nodes were read from in the file is left out:
+    /// it never changes what a frame depends on.
+    pub fn digest(&self) -> crate::hash::Hex128 {
+        let mut h = crate::hash::Hasher::new();
+        let text = |h: &mut crate::hash::Hasher, t: &str| {
+            h.update(&(t.len() as u64).to_le_bytes());
+            h.update(t.as_bytes());
+        };
+        let opt = |h: &mut crate::hash::Hasher, t: Option<&str>| match t {
+            Some(t) => {
+                h.update(&[1]);
+                text(h, t);
+            }
+            None => h.update(&[0]),
+        };
+        let id = |h: &mut crate::hash::Hasher, n: Option<NodeId>| {
+            h.update(&n.map_or(u64::MAX, |n| n.index() as u64).to_le_bytes());
+        };
+        let knobs = |h: &mut crate::hash::Hasher, knobs: &[Knob]| {
+            h.update(&(knobs.len() as u64).to_le_bytes());
+            for k in knobs {
+                text(h, &k.name);
+                text(h, &k.value);
+            }
+        };
+        // Every field, named, so that a field added to either struct is a decision here.
+        let Script {
+            path,
+            host,
+            version,
+            root,
+            graph,
+            warnings: _,
+        } = self;
+        text(&mut h, "smartcache-script-digest/1");
+        opt(
+            &mut h,
+            path.as_deref().map(|p| p.to_string_lossy()).as_deref(),
+        );
+        opt(&mut h, host.as_deref());
+        opt(&mut h, version.as_deref());
+        knobs(&mut h, root);
+        h.update(&(graph.len() as u64).to_le_bytes());
+        for (nid, node) in graph.nodes() {
+            let Node {
+                name,
+                class,
+                knobs: node_knobs,
+                parent,
+                input_count,
+                clone_of,
+                span: _,
+                group,
+                origin,
+                dir,
+                unloaded,
+            } = node;
+            id(&mut h, Some(nid));
+            text(&mut h, name);
+            text(&mut h, class);
+            knobs(&mut h, node_knobs);
+            id(&mut h, *parent);
+            h.update(&(*input_count as u64).to_le_bytes());
+            id(&mut h, *clone_of);
+            h.update(&[*group as u8]);
+            opt(
+                &mut h,
+                origin.as_deref().map(|p| p.to_string_lossy()).as_deref(),
+            );
+            opt(
+                &mut h,
+                dir.as_deref().map(|p| p.to_string_lossy()).as_deref(),
+            );
+            opt(&mut h, unloaded.as_deref());
+            let inputs = graph.inputs(nid);
+            h.update(&(inputs.len() as u64).to_le_bytes());
+            for i in inputs {
+                id(&mut h, i);
+            }
+        }
+        h.finish()
+    }
 }
 
 /// The node graph: nodes in creation (file) order, input edges weighted by slot.

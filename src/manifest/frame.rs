@@ -17,15 +17,18 @@
 //! Records come in post-order (inputs first), which depends only on the graph's shape.
 //! [`Prepared::view`] builds the typed [`FrameView`]; [`Prepared::frame_hash`] computes
 //! the same hash without building records whose content cannot vary with the frame
-//! (their digests are computed once).
+//! (their digests are computed once, and the bytes of an enabled node's record that
+//! cannot vary are laid out once, see `Template`); [`Prepared::frame_hashes`] computes
+//! it for a batch of frames node by node, so that a large setup is read once per batch
+//! rather than once per frame.
 
 use super::ctx::{Ctx, CtxKey};
 use super::setup::{ResolvedRef, Setup, SetupKnob, Target};
 use super::time::{self, Knobs, Num};
 use super::view::{
-    put_count, put_curve, put_files, put_knob_name, put_part, put_reads, put_record_head,
-    put_value_head, put_value_tail, root_digest, script_digest, Canon, Entry, FileRead, FrameBytes,
-    FrameView, KnobEntry, Read, ReadValue, Record, Stamp,
+    put_count, put_curve, put_files, put_knob_name, put_part, put_reads, put_record_head, put_text,
+    put_value_head, put_value_tail, put_visit, root_digest, script_digest, Canon, Entry, FileRead,
+    FrameBytes, FrameView, KnobEntry, Read, ReadValue, Record, Stamp,
 };
 use crate::eval::interp;
 use crate::eval::{ExprKind, FramePart, FrameValue, KnobValue, Part};
@@ -215,16 +218,25 @@ impl Knobs for NodeKnobs<'_, '_> {
     }
 }
 
+/// A frame hash (32 hex characters) and the files the frame read, by node (a position
+/// in [`Setup::nodes`]) and context.
+pub type FrameHash = (String, Vec<(usize, Ctx, Vec<FileRead>)>);
+
 /// Per-setup data computed once and shared by every frame: digests of knobs and
 /// records that cannot vary with the frame, and the traversal when it only shifts.
 pub struct Prepared<'s> {
     /// The setup prepared.
     pub setup: &'s Setup,
     /// Per node, the knobs recorded when it is enabled (not hidden), in order, with
-    /// the entry's digest when it is the same at every frame.
+    /// where their entries' bytes are when they are the same at every frame.
     plan: Vec<Vec<Slot>>,
-    /// The entry bytes of knobs that are the same at every frame.
+    /// The bytes written once: per node, its [`Template`]'s head and body, with the
+    /// entries of knobs that are the same at every frame inside the body.
     static_bytes: Vec<u8>,
+    /// Per node: its enabled record's bytes as written once (see [`Template`]).
+    template: Vec<Template>,
+    /// The holes of every template, node after node.
+    holes: Vec<Hole>,
     /// Per node: the record digest when the whole record is the same at every frame.
     static_record: Vec<Option<u128>>,
     /// The digest of the Root settings when they are the same at every frame.
@@ -244,6 +256,29 @@ pub struct Prepared<'s> {
 struct Slot {
     knob: u32,
     bytes: Option<(u32, u32)>,
+}
+
+/// The bytes of a node's record when it is enabled and its knobs are sampled at a
+/// frame, laid out once so that a frame writes only what can vary: the head is the
+/// class (the disabled flag and the time stamp follow it per visit); the body is the
+/// knob count, then each knob's name and entry, where the entries that vary with the
+/// frame are holes filled per visit. Ranges of [`Prepared::static_bytes`] (a node's
+/// bytes are contiguous, nodes in setup order, so a frame reads them in one sweep
+/// rather than gathering names and texts from all over the setup).
+#[derive(Debug, Clone, Copy)]
+struct Template {
+    head: (u32, u32),
+    body: (u32, u32),
+    /// Range of its holes in [`Prepared::holes`].
+    holes: (u32, u32),
+}
+
+/// A knob entry that varies with the frame: where it goes in its template's body and
+/// which knob of the node it is.
+#[derive(Debug, Clone, Copy)]
+struct Hole {
+    at: u32,
+    knob: u32,
 }
 
 /// A node's motion blur at a context.
@@ -311,6 +346,8 @@ impl<'s> Prepared<'s> {
             setup,
             plan: Vec::with_capacity(setup.nodes.len()),
             static_bytes: Vec::new(),
+            template: Vec::with_capacity(setup.nodes.len()),
+            holes: Vec::new(),
             static_record: vec![None; setup.nodes.len()],
             static_root: None,
             walk0: None,
@@ -348,21 +385,47 @@ impl<'s> Prepared<'s> {
             p.shape.push(shape);
         }
         let mut memo = Memo::new();
+        let range = |a: usize, b: usize| (a as u32, (b - a) as u32);
         for n in &setup.nodes {
             let mut slots = Vec::new();
-            for (j, k) in n.knobs.iter().enumerate().filter(|(_, k)| !k.hidden) {
-                let bytes = k.value.is_static().then(|| {
-                    let start = p.static_bytes.len();
+            let head = p.static_bytes.len();
+            put_text(&mut p.static_bytes, b'c', &n.class);
+            let body = p.static_bytes.len();
+            let first_hole = p.holes.len();
+            let recorded = n.knobs.iter().enumerate().filter(|(_, k)| !k.hidden);
+            put_count(&mut p.static_bytes, recorded.clone().count());
+            for (j, k) in recorded {
+                put_knob_name(&mut p.static_bytes, &k.name);
+                let start = p.static_bytes.len();
+                let bytes = if !k.value.is_static() {
+                    p.holes.push(Hole {
+                        at: (start - body) as u32,
+                        knob: j as u32,
+                    });
+                    None
+                } else if k.refs.is_empty() {
+                    // Its entry alone (the same bytes as the memoised entry's).
+                    put_plain_entry(&mut p.static_bytes, k, at0);
+                    Some(range(start, p.static_bytes.len()))
+                } else {
                     p.entry(None, k, at0, &mut memo).canon(&mut p.static_bytes);
-                    (start as u32, (p.static_bytes.len() - start) as u32)
-                });
+                    Some(range(start, p.static_bytes.len()))
+                };
                 slots.push(Slot {
                     knob: j as u32,
                     bytes,
                 });
             }
+            p.template.push(Template {
+                head: range(head, body),
+                body: range(body, p.static_bytes.len()),
+                holes: range(first_hole, p.holes.len()),
+            });
             p.plan.push(slots);
         }
+        // Kept for the whole hashing: no room to spare.
+        p.static_bytes.shrink_to_fit();
+        p.holes.shrink_to_fit();
         for (i, n) in setup.nodes.iter().enumerate() {
             let all_static = p.plan[i].iter().all(|s| s.bytes.is_some())
                 && p.root_reads(i).all(|k| k.value.is_static());
@@ -826,6 +889,30 @@ impl<'s> Prepared<'s> {
             let mut out = b.borrow_mut();
             out.clear();
             let stamp = self.shape[node].varying.then(|| Stamp::of(ctx));
+            if !disabled && kctx.frame.is_some() {
+                // The template: what `put_record_head` and the enabled knobs below
+                // write, the bytes that cannot vary copied in runs.
+                let t = self.template[node];
+                out.extend_from_slice(self.bytes(t.head));
+                out.push(disabled as u8);
+                stamp.canon(&mut out);
+                let body = self.bytes(t.body);
+                let mut at = 0;
+                for h in &self.holes[t.holes.0 as usize..(t.holes.0 + t.holes.1) as usize] {
+                    out.extend_from_slice(&body[at..h.at as usize]);
+                    at = h.at as usize;
+                    let k = &n.knobs[h.knob as usize];
+                    if k.refs.is_empty() {
+                        put_plain_entry(&mut out, k, kctx);
+                    } else {
+                        self.entry(Some(node), k, kctx, memo).canon(&mut out);
+                    }
+                }
+                out.extend_from_slice(&body[at..]);
+                self.put_root_reads(&mut out, node, kctx, memo);
+                put_files(&mut out, files);
+                return xxhash_rust::xxh3::xxh3_128(&out);
+            }
             put_record_head(&mut out, &n.class, disabled, stamp);
             if disabled {
                 let recorded: Vec<(usize, &'s SetupKnob)> = n
@@ -848,20 +935,31 @@ impl<'s> Prepared<'s> {
                 for s in &self.plan[node] {
                     write(&mut out, &n.knobs[s.knob as usize], Some(*s), memo);
                 }
-                if self.shape[node].reads_root {
-                    let root: Vec<&'s SetupKnob> = self.root_reads(node).collect();
-                    put_count(&mut out, root.len());
-                    for k in root {
-                        put_knob_name(&mut out, &k.name);
-                        self.entry(None, k, kctx, memo).canon(&mut out);
-                    }
-                } else {
-                    put_count(&mut out, 0);
-                }
+                self.put_root_reads(&mut out, node, kctx, memo);
             }
             put_files(&mut out, files);
             xxhash_rust::xxh3::xxh3_128(&out)
         })
+    }
+
+    /// A range of [`Prepared::static_bytes`].
+    fn bytes(&self, (start, len): (u32, u32)) -> &[u8] {
+        &self.static_bytes[start as usize..(start + len) as usize]
+    }
+
+    /// The on-demand Root settings an enabled node's record holds: their count, then
+    /// each name and entry at `kctx`.
+    fn put_root_reads(&self, out: &mut Vec<u8>, node: usize, kctx: Ctx, memo: &mut Memo<'s>) {
+        if !self.shape[node].reads_root {
+            put_count(out, 0);
+            return;
+        }
+        let root: Vec<&'s SetupKnob> = self.root_reads(node).collect();
+        put_count(out, root.len());
+        for k in root {
+            put_knob_name(out, &k.name);
+            self.entry(None, k, kctx, memo).canon(out);
+        }
     }
 
     /// Whether knob `k` of `node` is recorded (hidden knobs and, on a disabled node,
@@ -982,11 +1080,7 @@ impl<'s> Prepared<'s> {
     ///
     /// Equal to `self.view(frame, probe).hash()`, computed without building the records
     /// whose digests were computed once in [`Prepared::new`].
-    pub fn frame_hash(
-        &self,
-        frame: f64,
-        probe: &dyn SourceProbe,
-    ) -> (String, Vec<(usize, Ctx, Vec<FileRead>)>) {
+    pub fn frame_hash(&self, frame: f64, probe: &dyn SourceProbe) -> FrameHash {
         let mut memo = Memo::new();
         let mut sources = Vec::new();
         let root = match self.static_root {
@@ -1016,6 +1110,80 @@ impl<'s> Prepared<'s> {
             h.record(digest, walk.inputs_of(v).iter().copied());
         }
         (h.finish(), sources)
+    }
+
+    /// The frame hashes of `frames` and the files each read: the same as
+    /// [`Prepared::frame_hash`] of each frame, computed node by node rather than frame
+    /// by frame when every frame's traversal is the same up to a shift.
+    ///
+    /// Why: a frame of a large script rewrites the records of every node with a knob
+    /// that varies, and the data those records are written from (the knobs, their
+    /// curves) is spread over the whole setup, far more than a cache holds. Taking a
+    /// node's record for all of `frames` while its data is at hand, and streaming each
+    /// frame's bytes into a hasher of its own (which gives the hash of the whole
+    /// bytes), reads that data once per batch of frames instead of once per frame.
+    /// The records whose digests are the same at every frame are gathered once for
+    /// the batch. Each frame keeps its own memo of knob entries, so every entry is
+    /// built exactly as a frame on its own builds it.
+    pub fn frame_hashes(&self, frames: &[f64], probe: &dyn SourceProbe) -> Vec<FrameHash> {
+        let Some(walk) = &self.walk0 else {
+            return frames.iter().map(|&f| self.frame_hash(f, probe)).collect();
+        };
+        let mut memos: Vec<Memo<'s>> = frames.iter().map(|_| Memo::new()).collect();
+        let mut sources: Vec<Vec<(usize, Ctx, Vec<FileRead>)>> = vec![Vec::new(); frames.len()];
+        let root_files = self.root_files(probe);
+        let mut hashers: Vec<xxhash_rust::xxh3::Xxh3> = frames
+            .iter()
+            .zip(&mut memos)
+            .map(|(&f, memo)| {
+                let root = match self.static_root {
+                    Some(d) => d,
+                    None => self.root_digest(Ctx::at(f), memo),
+                };
+                let mut h = xxhash_rust::xxh3::Xxh3::new();
+                h.update(FrameBytes::new(root, root_files, 0).bytes());
+                h
+            })
+            .collect();
+        // The bytes of the records every frame of the batch shares, since the last
+        // record that varies.
+        let mut common = Vec::new();
+        let mut one = Vec::new();
+        for v in &walk.visits {
+            let node = v.node as usize;
+            let inputs = walk.inputs_of(v).iter().copied();
+            if let (Some(d), Some(_)) = (self.static_record[node], v.ctx.frame) {
+                put_visit(&mut common, d, inputs);
+                continue;
+            }
+            for h in &mut hashers {
+                h.update(&common);
+            }
+            common.clear();
+            for (i, &f) in frames.iter().enumerate() {
+                let ctx = v.ctx.shifted(f);
+                let files = if v.disabled || !self.shape[node].files {
+                    Vec::new()
+                } else {
+                    self.node_files(node, ctx, probe)
+                };
+                let d = self.record_digest(node, ctx, v.disabled, &files, &mut memos[i]);
+                if !files.is_empty() {
+                    sources[i].push((node, ctx, files));
+                }
+                one.clear();
+                put_visit(&mut one, d, inputs.clone());
+                hashers[i].update(&one);
+            }
+        }
+        hashers
+            .into_iter()
+            .zip(sources)
+            .map(|(mut h, s)| {
+                h.update(&common);
+                (crate::hash::to_hex(h.digest128()), s)
+            })
+            .collect()
     }
 
     // -------------------------------------------------------------------------------
@@ -1191,6 +1359,11 @@ fn with_buf(write: impl FnOnce(&mut Vec<u8>)) -> u128 {
 /// `plain_entry(k, ctx)`, written part by part without building the entry (the
 /// per-frame hash path).
 fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
+    thread_local! {
+        /// The keys influencing a curve part, reused (this runs per animated knob and
+        /// frame).
+        static KEYS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let v = &k.value;
     let (frame, lo, hi) = match ctx.frame {
         Some(f) => (Some(f), ctx.lo.min(f), ctx.hi.max(f)),
@@ -1200,15 +1373,16 @@ fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
     for p in v.parts() {
         match p {
             // What `part_at` gives, written without gathering the keys.
-            Part::Curve { curve, .. } if curve.is_exact() => {
-                let keys = curve.influence_in(lo, hi);
+            Part::Curve { curve, .. } if curve.is_exact() => KEYS.with(|keys| {
+                let mut keys = keys.borrow_mut();
+                curve.influence_into(lo, hi, &mut keys);
                 put_curve(
                     out,
                     &curve.flags,
                     keys.iter().map(|&i| curve.keys()[i].canonical()),
                     frame.and_then(|f| curve.value_at(f)),
                 );
-            }
+            }),
             _ => put_part(out, &v.part_at(p, frame, lo, hi)),
         }
     }

@@ -21,7 +21,7 @@ pub mod time;
 pub mod view;
 
 pub use ctx::Ctx;
-pub use frame::Prepared;
+pub use frame::{FrameHash, Prepared};
 pub use setup::{Setup, SetupError};
 pub use source::{NoSources, SourceProbe};
 pub use view::{FrameView, FRAME_FORMAT, FRAME_VERSION};

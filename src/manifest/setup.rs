@@ -302,6 +302,15 @@ fn is_image_property(knob: &str) -> bool {
     )
 }
 
+/// Whether a knob's text may name a knob of another node (`Node.width`, `parent.bbox`):
+/// only through a dot followed by a name. The decimal point of a number (`0.5`,
+/// `{curve x1 1.25}`) is followed by a digit, and a knob name never starts with one.
+fn may_name_a_node(text: &str) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'.' && !w[1].is_ascii_digit())
+}
+
 /// Whether `group` encloses `node` (at any depth).
 fn is_ancestor(graph: &Graph, group: NodeId, node: NodeId) -> bool {
     let mut cur = graph.node(node).parent;
@@ -348,8 +357,47 @@ fn mask_count(graph_knobs: &[crate::graph::Knob]) -> usize {
 /// Parse and sort a node's knobs, dropping the ones `rules` ignore (they are kept,
 /// hidden, when something reads them: see [`Setup::build`]).
 fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet) -> Vec<SetupKnob> {
-    // Last definition wins, as when Nuke loads a script; user-knob declarations are a
-    // list and are joined.
+    knob_texts(graph_knobs)
+        .into_iter()
+        .map(|(name, text)| SetupKnob::new(name, text, rules.knob_rule(class, name).is_some()))
+        .collect()
+}
+
+/// [`setup_knobs`] less the knobs an ignore rule hides whose text is plain (no braces,
+/// no Tcl substitution, no variable: it reads nothing and is read as written). Such a
+/// knob is only kept when something reads it, which is known once every reference is
+/// resolved: [`Setup::build`] adds it then ([`hidden_plain_knob`]), and parses no
+/// `xpos`, `ypos` or `label` of the thousands of nodes that nothing reads.
+fn read_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet) -> Vec<SetupKnob> {
+    knob_texts(graph_knobs)
+        .into_iter()
+        .filter_map(|(name, text)| {
+            let hidden = rules.knob_rule(class, name).is_some();
+            (!hidden || !is_plain(&text)).then(|| SetupKnob::new(name, text, hidden))
+        })
+        .collect()
+}
+
+/// A knob text that reads nothing and is recorded as written.
+fn is_plain(text: &str) -> bool {
+    !text.bytes().any(|b| matches!(b, b'{' | b'[' | b'$'))
+}
+
+/// The knob `name` of a node when [`read_knobs`] left it out: hidden, with a plain text.
+fn hidden_plain_knob(
+    graph_knobs: &[crate::graph::Knob],
+    class: &str,
+    name: &str,
+    rules: &RuleSet,
+) -> Option<SetupKnob> {
+    let text = knob_texts(graph_knobs).remove(name)?;
+    (rules.knob_rule(class, name).is_some() && is_plain(&text))
+        .then(|| SetupKnob::new(name, text, true))
+}
+
+/// A node's knob texts by name: the last definition wins, as when Nuke loads a script;
+/// user-knob declarations are a list and are joined.
+fn knob_texts(graph_knobs: &[crate::graph::Knob]) -> BTreeMap<&str, String> {
     let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
     for k in graph_knobs {
         // `inputs` is how many inputs the stack machine popped: wiring, which the
@@ -368,9 +416,6 @@ fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet)
         }
     }
     by_name
-        .into_iter()
-        .map(|(name, text)| SetupKnob::new(name, text, rules.knob_rule(class, name).is_some()))
-        .collect()
 }
 
 impl Setup {
@@ -400,9 +445,9 @@ impl Setup {
             let mut links = Vec::new();
             for k in &node.knobs {
                 // Another node is only ever named by a dotted path (`Node.width`,
-                // `parent.bbox`): values without a dot read no other node's image, and
-                // are not parsed twice.
-                if !k.value.contains('.') || rules.knob_rule(&node.class, &k.name).is_some() {
+                // `parent.bbox`): values without a dot followed by a name read no other
+                // node's image, and are not parsed twice.
+                if !may_name_a_node(&k.value) || rules.knob_rule(&node.class, &k.name).is_some() {
                     continue;
                 }
                 let value = KnobValue::parse(&k.value);
@@ -476,7 +521,7 @@ impl Setup {
                 inputs: dep.inputs.iter().map(map).collect(),
                 masks: if group { 0 } else { mask_count(&node.knobs) },
                 links,
-                knobs: setup_knobs(&node.knobs, &node.class, rules),
+                knobs: read_knobs(&node.knobs, &node.class, rules),
                 knob_only: false,
                 group,
                 topnode: None,
@@ -612,6 +657,18 @@ impl Setup {
         for (i, n) in nodes.iter_mut().enumerate() {
             n.knobs
                 .retain(|k| !k.hidden || read.contains(&(i, k.name.clone())));
+        }
+        // The hidden plain knobs `read_knobs` left out, where something reads them.
+        let mut read: Vec<&(usize, String)> = read.iter().collect();
+        read.sort();
+        for (i, name) in read {
+            let n = &mut nodes[*i];
+            if let Err(at) = n.knobs.binary_search_by(|k| k.name.as_str().cmp(name)) {
+                let g = graph.node(ids[*i]);
+                if let Some(k) = hidden_plain_knob(&g.knobs, &g.class, name, rules) {
+                    n.knobs.insert(at, k);
+                }
+            }
         }
         root.retain(|k| !k.hidden || root_read.contains(&k.name));
         root_on_demand.retain(|k| !k.hidden || root_read.contains(&k.name));
@@ -858,7 +915,7 @@ fn resolve(
                 inputs: Vec::new(),
                 masks: 0,
                 links: Vec::new(),
-                knobs: setup_knobs(&node.knobs, &node.class, rules),
+                knobs: read_knobs(&node.knobs, &node.class, rules),
                 knob_only: true,
                 group: false,
                 topnode: None,
@@ -933,6 +990,25 @@ mod tests {
             let names: Vec<&str> = setup.nodes.iter().map(|n| n.name.as_str()).collect();
             assert!(names.contains(&"Plate"), "{output}: {names:?}");
         }
+    }
+
+    /// A knob the ignore rules hide is parsed only when something reads it, and then
+    /// kept, hidden, in its place among the node's knobs.
+    #[test]
+    fn a_hidden_knob_that_something_reads_is_kept() {
+        let text = "Constant {\n inputs 0\n label plate\n xpos 10\n name C\n}\nText2 {\n message \"\\[value C.label]\"\n xpos 20\n name T\n}\n";
+        let setup = build(text, "T");
+        let c = setup.nodes.iter().find(|n| n.name == "C").unwrap();
+        let label = c.knob("label").expect("read, so kept");
+        assert!(label.hidden);
+        assert_eq!(label.text, "plate");
+        assert!(c.knob("xpos").is_none());
+        let names: Vec<&str> = c.knobs.iter().map(|k| k.name.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        let t = setup.nodes.iter().find(|n| n.name == "T").unwrap();
+        assert!(t.knob("xpos").is_none());
     }
 
     /// Caching a group caches what its Output depends on: the group is a node reading

@@ -446,17 +446,30 @@ impl FrameBytes {
 
     /// Add one record: its content digest, then its inputs.
     pub fn record(&mut self, digest: u128, inputs: impl ExactSizeIterator<Item = Option<u32>>) {
-        let out = &mut self.0;
-        out.extend_from_slice(&digest.to_le_bytes());
-        out.extend_from_slice(&(inputs.len() as u32).to_le_bytes());
-        for i in inputs {
-            out.extend_from_slice(&i.unwrap_or(u32::MAX).to_le_bytes());
-        }
+        put_visit(&mut self.0, digest, inputs);
+    }
+
+    /// The bytes gathered so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
     }
 
     /// The frame hash, as 32 hex characters.
     pub fn finish(&self) -> String {
         crate::hash::to_hex(xxh3_128(&self.0))
+    }
+}
+
+/// One record of a frame's bytes (see [`FrameBytes::record`]).
+pub(crate) fn put_visit(
+    out: &mut Vec<u8>,
+    digest: u128,
+    inputs: impl ExactSizeIterator<Item = Option<u32>>,
+) {
+    out.extend_from_slice(&digest.to_le_bytes());
+    out.extend_from_slice(&(inputs.len() as u32).to_le_bytes());
+    for i in inputs {
+        out.extend_from_slice(&i.unwrap_or(u32::MAX).to_le_bytes());
     }
 }
 

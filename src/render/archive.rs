@@ -16,6 +16,7 @@ use crate::manifest::view::FileRead;
 use crate::manifest::{Prepared, Setup, FRAME_VERSION};
 use crate::store::batch_object::Batch;
 use crate::store::{setup_object, CacheDir, FrameEntry, HashFile, RenderRecord};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -43,7 +44,7 @@ impl<'c> Archive<'c> {
     }
 
     /// Serve `objects` (of frames hashed now, not stored) from memory.
-    pub(super) fn with_current(mut self, setup: &Setup, objects: Objects) -> Self {
+    pub(super) fn with_current(mut self, setup: &Setup, objects: Objects<'_>) -> Self {
         self.setups.insert(objects.setup.0, Ok(setup.clone()));
         let (name, batch, _) = objects.batch;
         self.batches.insert(name, Ok(batch));
@@ -119,36 +120,62 @@ impl<'c> Archive<'c> {
             .map_err(Clone::clone)
     }
 
-    /// Explain why frame entry `old` became `new`, from the stored objects of both.
-    fn explain(&mut self, old: &FrameEntry, new: &FrameEntry) -> Vec<Reason> {
-        let (fo, fnew) = match (self.frame(old), self.frame(new)) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(r), _) | (_, Err(r)) => return vec![*r],
-        };
-        for name in [fo.setup_hash, fnew.setup_hash] {
-            if let Err(r) = self.load_setup(name) {
-                return vec![*r];
+    /// Explain why each frame entry `old` became `new`, from the stored objects of both,
+    /// by pair of hashes. The objects are loaded once; each pair of setups is prepared
+    /// once for all the frames hashed from it, and the frames' views are built and
+    /// diffed in parallel (an edit outdates every frame, and each frame's views cover
+    /// the whole setup).
+    fn explain_all(
+        &mut self,
+        pairs: Vec<(&FrameEntry, &FrameEntry)>,
+    ) -> HashMap<(Hex128, Hex128), Vec<Reason>> {
+        let mut out = HashMap::new();
+        type Todo = Vec<((Hex128, Hex128), StoredFrame, StoredFrame)>;
+        let mut by_setups: BTreeMap<(Hex128, Hex128), Todo> = BTreeMap::new();
+        for (old, new) in pairs {
+            let key = (old.hash, new.hash);
+            let mut load = || -> Result<(StoredFrame, StoredFrame), Box<Reason>> {
+                let (fo, fnew) = (self.frame(old)?, self.frame(new)?);
+                self.load_setup(fo.setup_hash)?;
+                self.load_setup(fnew.setup_hash)?;
+                Ok((fo, fnew))
+            };
+            match load() {
+                Ok((fo, fnew)) => by_setups
+                    .entry((fo.setup_hash, fnew.setup_hash))
+                    .or_default()
+                    .push((key, fo, fnew)),
+                Err(r) => {
+                    out.insert(key, vec![*r]);
+                }
             }
         }
-        let (Some(Ok(so)), Some(Ok(sn))) = (
-            self.setups.get(&fo.setup_hash),
-            self.setups.get(&fnew.setup_hash),
-        ) else {
-            return Vec::new(); // both were loaded above
-        };
-        let (po, pn) = (Prepared::new(so), Prepared::new(sn));
-        let vo = po.view(fo.frame, &RecordedSources(fo.sources));
-        let vn = pn.view(fnew.frame, &RecordedSources(fnew.sources));
-        explain(
-            Side {
-                setup: so,
-                view: &vo,
-            },
-            Side {
-                setup: sn,
-                view: &vn,
-            },
-        )
+        for ((ho, hn), frames) in by_setups {
+            let (Some(Ok(so)), Some(Ok(sn))) = (self.setups.get(&ho), self.setups.get(&hn)) else {
+                continue; // both were loaded above
+            };
+            let (po, pn) = (Prepared::new(so), Prepared::new(sn));
+            let explained: Vec<((Hex128, Hex128), Vec<Reason>)> = frames
+                .into_par_iter()
+                .map(|(key, fo, fnew)| {
+                    let vo = po.view(fo.frame, &RecordedSources(fo.sources));
+                    let vn = pn.view(fnew.frame, &RecordedSources(fnew.sources));
+                    let reasons = explain(
+                        Side {
+                            setup: so,
+                            view: &vo,
+                        },
+                        Side {
+                            setup: sn,
+                            view: &vn,
+                        },
+                    );
+                    (key, reasons)
+                })
+                .collect();
+            out.extend(explained);
+        }
+        out
     }
 
     /// Compare frame entries with the master's, explaining each difference.
@@ -157,11 +184,22 @@ impl<'c> Archive<'c> {
         master: Option<&HashFile>,
         current: &BTreeMap<i64, FrameEntry>,
     ) -> Result<Vec<FrameResult>, RenderError> {
-        let mut explained: HashMap<(Hex128, Hex128), Vec<Reason>> = HashMap::new();
         let mut out = Vec::with_capacity(current.len());
         let old_format = master
             .map(|m| m.meta.frame_format)
             .filter(|&v| v != FRAME_VERSION);
+        let mut pairs = Vec::new();
+        if let (Some(m), None) = (master, old_format) {
+            let mut seen = std::collections::HashSet::new();
+            for (f, now) in current {
+                if let Some(then) = m.frames.get(f) {
+                    if then.hash != now.hash && seen.insert((then.hash, now.hash)) {
+                        pairs.push((then, now));
+                    }
+                }
+            }
+        }
+        let explained = self.explain_all(pairs);
         for (f, now) in current {
             let (status, reasons) = match master.and_then(|m| m.frames.get(f)) {
                 None => (Status::Uncached, Vec::new()),
@@ -176,12 +214,13 @@ impl<'c> Archive<'c> {
                             ),
                         )],
                     ),
-                    None => {
-                        let reasons = explained
-                            .entry((then.hash, now.hash))
-                            .or_insert_with(|| self.explain(then, now));
-                        (Status::Outdated, reasons.clone())
-                    }
+                    None => (
+                        Status::Outdated,
+                        explained
+                            .get(&(then.hash, now.hash))
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
                 },
                 Some(then) => match &then.render {
                     Some(r) => render_status(r, self.cache.path())?,

@@ -15,10 +15,15 @@ use crate::manifest::view::{FileRead, FileState};
 use crate::manifest::{Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::batch_object::{Batch, BatchFrame};
-use crate::store::{setup_object, FrameEntry, RenderRecord};
+use crate::store::{setup_object, FrameEntry, RenderRecord, SetupMemo};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Frames hashed together by one thread ([`Prepared::frame_hashes`]): enough that a
+/// node's data is read once for many frames, few enough that two cores share 1,000
+/// frames evenly.
+const BATCH: usize = 25;
 
 /// One hashed frame.
 #[derive(Debug, Clone)]
@@ -44,8 +49,8 @@ pub struct Hashed {
 
 /// The objects that explain a set of hashed frames: the setup and the batch, with their
 /// names (the hashes of their bytes).
-pub(super) struct Objects {
-    pub setup: (Hex128, Vec<u8>),
+pub(super) struct Objects<'a> {
+    pub setup: (Hex128, &'a [u8]),
     pub batch: (Hex128, Batch, Vec<u8>),
 }
 
@@ -79,19 +84,23 @@ impl Hashed {
         let prepared = Prepared::new(setup);
         let root_files = prepared.root_files(probe).to_vec();
         let hashed: Vec<(i64, HashedFrame)> = frames
-            .par_iter()
-            .map(|&f| {
-                let (hash, sources) = prepared.frame_hash(f as f64, probe);
-                progress();
-                let mut sources: BTreeMap<String, Vec<FileRead>> = sources
-                    .into_iter()
-                    .map(|(node, ctx, s)| (source_key(&setup.nodes[node].name, ctx), s))
-                    .collect();
-                if !root_files.is_empty() {
-                    sources.insert(ROOT_KEY.to_string(), root_files.clone());
-                }
-                let hash = Hex128::parse(&hash).expect("frame hashes are written by hash::to_hex");
-                (f, HashedFrame { hash, sources })
+            .par_chunks(BATCH)
+            .flat_map_iter(|batch| {
+                let at: Vec<f64> = batch.iter().map(|&f| f as f64).collect();
+                let hashes = prepared.frame_hashes(&at, probe);
+                batch.iter().zip(hashes).map(|(&f, (hash, sources))| {
+                    progress();
+                    let mut sources: BTreeMap<String, Vec<FileRead>> = sources
+                        .into_iter()
+                        .map(|(node, ctx, s)| (source_key(&setup.nodes[node].name, ctx), s))
+                        .collect();
+                    if !root_files.is_empty() {
+                        sources.insert(ROOT_KEY.to_string(), root_files.clone());
+                    }
+                    let hash =
+                        Hex128::parse(&hash).expect("frame hashes are written by hash::to_hex");
+                    (f, HashedFrame { hash, sources })
+                })
             })
             .collect();
         self.frames.extend(hashed);
@@ -106,6 +115,29 @@ impl Hashed {
                 .nodes
                 .iter()
                 .any(|n| !n.knob_only && n.sem.files.iter().any(|f| n.knob(&f.knob).is_some()))
+    }
+
+    /// The memo of this setup under `key` (see [`SetupMemo`]): `None` when its frames
+    /// read files, whose content an unchanged setup does not vouch for.
+    pub(super) fn memo(&self, key: Hex128) -> Option<SetupMemo> {
+        if self.reads_files() {
+            return None;
+        }
+        let s = &self.setup;
+        let env = s
+            .nodes
+            .iter()
+            .flat_map(|n| &n.knobs)
+            .chain(&s.root)
+            .chain(&s.root_on_demand)
+            .flat_map(|k| k.env.iter().cloned())
+            .collect();
+        Some(SetupMemo {
+            key,
+            setup: self.setup_id,
+            env,
+            unknown_classes: self.unknown_classes(),
+        })
     }
 
     /// Classes of nodes the frames read that the profile does not know and no gizmo
@@ -196,7 +228,7 @@ impl Hashed {
     }
 
     /// The setup and batch objects of the frames hashed, `None` when there are none.
-    pub(super) fn objects(&self) -> Option<Objects> {
+    pub(super) fn objects(&self) -> Option<Objects<'_>> {
         if self.frames.is_empty() {
             return None;
         }
@@ -211,7 +243,7 @@ impl Hashed {
         let batch = Batch::new(setup_name, frames);
         let bytes = batch.encode();
         Some(Objects {
-            setup: (setup_name, self.setup_json.clone()),
+            setup: (setup_name, &self.setup_json),
             batch: (Hex128::of(&bytes), batch, bytes),
         })
     }

@@ -64,11 +64,15 @@ pub use crate::graph::LoadedScript;
 pub use hashing::{hash_frames, render_record, Hashed, HashedFrame};
 pub use report::{CheckReport, Explained, RecordReport};
 
+use crate::hash::Hex128;
 use crate::ignore::RuleSet;
 use crate::manifest::source::{FileProbe, SourceIndex};
 use crate::manifest::{SetupError, FRAME_VERSION};
 use crate::profile::Profile;
-use crate::store::{self, CacheDir, FrameEntry, HashFile, HashMeta, ScriptRef, SnapshotId};
+use crate::store::setup_object::SETUP_VERSION;
+use crate::store::{
+    self, CacheDir, FrameEntry, HashFile, HashMeta, ScriptRef, SetupMemo, SnapshotId,
+};
 use archive::Archive;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -336,7 +340,13 @@ fn frames_of(script: &LoadedScript, given: Option<&[i64]>) -> Result<Vec<i64>, R
     Ok((first..=last).collect())
 }
 
-fn meta(script: &LoadedScript, output: &str, rules: &RuleSet, profile: &Profile) -> HashMeta {
+fn meta(
+    script: &LoadedScript,
+    output: &str,
+    rules: &RuleSet,
+    profile: &Profile,
+    setup_memo: Option<SetupMemo>,
+) -> HashMeta {
     HashMeta {
         script: ScriptRef {
             path: script.path.to_string_lossy().into_owned(),
@@ -346,7 +356,27 @@ fn meta(script: &LoadedScript, output: &str, rules: &RuleSet, profile: &Profile)
         rules: rules.fingerprint(),
         profile: profile.fingerprint().to_string(),
         frame_format: FRAME_VERSION,
+        setup_memo,
     }
+}
+
+/// The key of a [`SetupMemo`]: everything the setup of `output` is built from besides
+/// the environment.
+fn setup_key(script: &LoadedScript, output: &str, rules: &RuleSet, profile: &Profile) -> Hex128 {
+    let mut h = crate::hash::Hasher::new();
+    for part in [
+        "smartcache-setup-key/1",
+        env!("CARGO_PKG_VERSION"),
+        &format!("{SETUP_VERSION}/{FRAME_VERSION}"),
+        &script.script.digest().to_string(),
+        output,
+        &rules.fingerprint(),
+        profile.fingerprint(),
+    ] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finish()
 }
 
 /// Store the objects that explain `hashed`'s frames, unless manifests are not kept;
@@ -358,7 +388,7 @@ fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<store::Hex1
     let Some(objects) = hashed.objects() else {
         return Ok(None);
     };
-    let names = cache.put_objects(&[objects.setup.1.as_slice(), objects.batch.2.as_slice()])?;
+    let names = cache.put_objects(&[objects.setup.1, objects.batch.2.as_slice()])?;
     Ok(names.into_iter().nth(1))
 }
 
@@ -377,6 +407,7 @@ pub fn record(
     cache.load_master()?;
     let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
+    let memo = hashed.memo(setup_key(script, opts.node, opts.rules, opts.profile));
     hashed.hash(&frames, &probe, opts.progress);
     let batch = store_objects(cache, &hashed)?;
     SourceIndex::save(cache, probe.into_observations())?;
@@ -395,7 +426,10 @@ pub fn record(
         }
         entries.insert(f, entry);
     }
-    let master = cache.record_master(meta(script, opts.node, opts.rules, opts.profile), entries)?;
+    let master = cache.record_master(
+        meta(script, opts.node, opts.rules, opts.profile, memo),
+        entries,
+    )?;
     let mut warnings: Vec<String> = master.recovery.iter().map(ToString::to_string).collect();
     warnings.extend(hashed.file_warnings());
     let unknown_classes = hashed.unknown_classes();
@@ -454,8 +488,13 @@ pub fn check(
     cache.require_exists()?;
     cache.check_layout()?;
     let (master, warnings) = load_master(cache)?;
+    let key = setup_key(script, opts.node, opts.rules, opts.profile);
+    if let Some(memo) = master.as_ref().and_then(|m| unchanged(m, key, &frames)) {
+        return check_unchanged(script, cache, opts, master, warnings, memo);
+    }
     let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
+    let memo = hashed.memo(key);
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
     let reads_files = hashed.reads_files();
@@ -498,7 +537,7 @@ pub fn check(
     }
     let snapshot = if opts.snapshot {
         let file = HashFile::new(
-            meta(script, opts.node, opts.rules, opts.profile),
+            meta(script, opts.node, opts.rules, opts.profile, memo),
             entries.clone(),
         );
         Some(cache.write_snapshot(&file)?)
@@ -512,6 +551,71 @@ pub fn check(
     let mut warnings = warnings;
     warnings.extend(hashed.file_warnings());
     let unknown_classes = hashed.unknown_classes();
+    warnings.extend(unknown_warning(&unknown_classes));
+    let mut report = CheckReport {
+        node: opts.node.to_string(),
+        snapshot,
+        frames,
+        has_master: master.is_some(),
+        warnings,
+        unknown_classes,
+    };
+    if opts.strict {
+        report.make_strict();
+    }
+    Ok(report)
+}
+
+/// The master's setup memo when it says that `frames` were all hashed from the setup
+/// this script builds now: the same key, the same environment, each frame recorded
+/// from that setup.
+fn unchanged(master: &HashFile, key: Hex128, frames: &[i64]) -> Option<SetupMemo> {
+    let memo = master.meta.setup_memo.as_ref()?;
+    let recorded = |f: &i64| {
+        master
+            .frames
+            .get(f)
+            .is_some_and(|e| e.setup == Some(memo.setup))
+    };
+    (memo.key == key && frames.iter().all(recorded) && memo.env_unchanged()).then(|| memo.clone())
+}
+
+/// A check whose frames were all recorded from the setup the script builds now, and
+/// read no file (see [`SetupMemo`]): every frame hash is the master's, so nothing is
+/// built or hashed. What is written and reported is what the full check would write
+/// and report for the same frames.
+fn check_unchanged(
+    script: &LoadedScript,
+    cache: &CacheDir,
+    opts: &CheckOptions<'_>,
+    master: Option<HashFile>,
+    mut warnings: Vec<String>,
+    memo: SetupMemo,
+) -> Result<CheckReport, RenderError> {
+    let master = master.as_ref();
+    let frames = frames_of(script, opts.frames)?;
+    let entries: BTreeMap<i64, FrameEntry> = frames
+        .iter()
+        .filter_map(|f| {
+            let e = master?.frames.get(f)?;
+            (opts.progress)();
+            Some((
+                *f,
+                FrameEntry {
+                    render: None,
+                    ..e.clone()
+                },
+            ))
+        })
+        .collect();
+    let unknown_classes = memo.unknown_classes.clone();
+    let snapshot = if opts.snapshot {
+        let meta = meta(script, opts.node, opts.rules, opts.profile, Some(memo));
+        Some(cache.write_snapshot(&HashFile::new(meta, entries.clone()))?)
+    } else {
+        None
+    };
+    let frames = Archive::new(cache).compare(master, &entries)?;
     warnings.extend(unknown_warning(&unknown_classes));
     let mut report = CheckReport {
         node: opts.node.to_string(),

@@ -13,9 +13,16 @@
 //!   "script": { "path": "comp.nk", "hash": "<32 hex>" },
 //!   "node": "Write1",
 //!   "rules": "<rules fingerprint>",
-//!   "frames": { "1001": { "hash": "<32 hex>", "render": { ... } } }
+//!   "profile": "<profile fingerprint>",
+//!   "frame_format": 2,
+//!   "setup_memo": { "key": "<32 hex>", "setup": "<32 hex>", "env": { "SHOW": "x" } },
+//!   "frames": { "1001": { "hash": "<32 hex>", "setup": "<32 hex>", "render": { ... } } }
 //! }
 //! ```
+//!
+//! `setup_memo` (optional; see [`SetupMemo`]) lets a check of an unchanged script skip
+//! building the setup. A file without it reads as before, and a build that does not
+//! know it ignores it.
 //!
 //! `format` and `version` are checked before anything else is read, so a file from a
 //! future version is refused with a message naming it instead of being half understood.
@@ -60,6 +67,43 @@ pub struct HashMeta {
     /// Version of the frame manifest format the hashes were computed with: a hash from
     /// another version is not comparable, and a check says to re-record.
     pub frame_format: u32,
+    /// What the setup of the newest frames was built from, when none of its frames
+    /// reads a file (see [`SetupMemo`]); absent in files written before it existed.
+    pub setup_memo: Option<SetupMemo>,
+}
+
+/// The id of a setup and what it was built from, so that a check of an unchanged
+/// script knows the setup's id without building the setup: reading the script and
+/// this file is then all a check of unchanged frames costs.
+///
+/// `key` is a digest of everything the setup is built from besides the environment
+/// (the script as read, the output node, the rules and profile fingerprints, the
+/// formats and this build's version); `env` is the environment variables the setup
+/// read, with their values then. The same key and the same values now mean the same
+/// setup. Only setups whose frames read no file on disk have one (a file may change
+/// under an unchanged setup).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupMemo {
+    /// What the setup was built from.
+    pub key: Hex128,
+    /// The setup's id ([`FrameEntry::setup`]).
+    pub setup: Hex128,
+    /// Environment variables the setup read, and their values (`None`: unset).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, Option<String>>,
+    /// Classes of the setup that neither the profile nor a gizmo defines (a check warns
+    /// about them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_classes: Vec<String>,
+}
+
+impl SetupMemo {
+    /// Whether the environment variables the setup read still have the values it read.
+    pub fn env_unchanged(&self) -> bool {
+        self.env
+            .iter()
+            .all(|(name, value)| std::env::var(name).ok() == *value)
+    }
 }
 
 /// The frame format of files that do not say (written before it was recorded).
@@ -172,6 +216,8 @@ struct WireOut<'a> {
     #[serde(skip_serializing_if = "is_empty")]
     profile: &'a str,
     frame_format: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    setup_memo: Option<&'a SetupMemo>,
     frames: &'a BTreeMap<i64, FrameEntry>,
 }
 
@@ -192,6 +238,8 @@ struct WireIn {
     profile: String,
     #[serde(default = "first_frame_format")]
     frame_format: u32,
+    #[serde(default)]
+    setup_memo: Option<SetupMemo>,
     frames: BTreeMap<i64, FrameEntry>,
 }
 
@@ -226,6 +274,7 @@ impl HashFile {
             rules: &self.meta.rules,
             profile: &self.meta.profile,
             frame_format: self.meta.frame_format,
+            setup_memo: self.meta.setup_memo.as_ref(),
             frames: &self.frames,
         };
         let mut bytes = serde_json::to_vec_pretty(&wire)?;
@@ -272,6 +321,7 @@ impl HashFile {
                 rules: wire.rules,
                 profile: wire.profile,
                 frame_format: wire.frame_format,
+                setup_memo: wire.setup_memo,
             },
             frames: wire.frames,
         };
@@ -302,6 +352,7 @@ mod tests {
             rules: "r".into(),
             profile: "p".into(),
             frame_format: 2,
+            setup_memo: None,
         };
         let mut frames = BTreeMap::new();
         frames.insert(10, FrameEntry::new(Hex128::of(b"a")));

@@ -60,7 +60,7 @@ mod sources_file;
 pub use crate::hash::Hex128;
 pub use error::{Result, StoreError};
 pub use hashfile::{
-    FrameEntry, HashFile, HashMeta, RenderBase, RenderRecord, ScriptRef, FORMAT, VERSION,
+    FrameEntry, HashFile, HashMeta, RenderBase, RenderRecord, ScriptRef, SetupMemo, FORMAT, VERSION,
 };
 pub use master::{Master, Recovery, REPLACED_FILE};
 pub use objects::{object_refs, WRITE_WORKERS};

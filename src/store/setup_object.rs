@@ -22,6 +22,7 @@
 use crate::manifest::setup::{ResolvedRef, RootFile, Setup, SetupKnob, SetupNode, Target};
 use crate::profile::Semantics;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -44,24 +45,27 @@ struct Header {
     version: u64,
 }
 
+/// The stored form. Encoding borrows every text and list from the setup (a setup of
+/// 50,000 nodes is not copied to be written); decoding owns them. Fields in the order
+/// they are written.
 #[derive(Serialize, Deserialize)]
-struct Wire {
-    format: String,
+struct Wire<'a> {
+    format: Cow<'a, str>,
     version: u64,
-    output: String,
-    rules: String,
-    profile: String,
+    output: Cow<'a, str>,
+    rules: Cow<'a, str>,
+    profile: Cow<'a, str>,
     result: Option<usize>,
     #[serde(default)]
-    root: BTreeMap<String, KnobWire>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    root_on_demand: BTreeMap<String, KnobWire>,
-    classes: BTreeMap<String, Semantics>,
-    nodes: Vec<NodeWire>,
+    root: KnobMap<'a>,
+    #[serde(default, skip_serializing_if = "KnobMap::is_empty")]
+    root_on_demand: KnobMap<'a>,
+    classes: BTreeMap<Cow<'a, str>, Cow<'a, Semantics>>,
+    nodes: NodeList<'a>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    script: Option<BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    root_files: Vec<RootFile>,
+    script: Option<Cow<'a, BTreeMap<String, String>>>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    root_files: Cow<'a, [RootFile]>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -72,81 +76,154 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+fn is_empty<T>(list: &[T]) -> bool {
+    list.is_empty()
+}
+
 #[derive(Serialize, Deserialize)]
-struct NodeWire {
-    name: String,
-    class: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    inputs: Vec<Option<usize>>,
+struct NodeWire<'a> {
+    name: Cow<'a, str>,
+    class: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    inputs: Cow<'a, [Option<usize>]>,
     #[serde(default, skip_serializing_if = "is_zero")]
     masks: usize,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    links: Vec<usize>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    links: Cow<'a, [usize]>,
     #[serde(default, skip_serializing_if = "is_false")]
     knob_only: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     group: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    topnode: Option<String>,
+    topnode: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    origin: Option<String>,
+    origin: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    dir: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    knobs: BTreeMap<String, KnobWire>,
+    dir: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "KnobMap::is_empty")]
+    knobs: KnobMap<'a>,
+}
+
+/// A node's knobs by name: read into a map; written straight from the setup's knobs,
+/// which are sorted by name (as [`crate::manifest::setup::SetupNode::knob`] requires),
+/// so the bytes are those of the map.
+enum KnobMap<'a> {
+    Read(BTreeMap<Cow<'a, str>, KnobWire<'a>>),
+    Write(&'a [SetupKnob]),
+}
+
+impl KnobMap<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            KnobMap::Read(m) => m.is_empty(),
+            KnobMap::Write(k) => k.is_empty(),
+        }
+    }
+}
+
+impl Default for KnobMap<'_> {
+    fn default() -> Self {
+        KnobMap::Read(BTreeMap::new())
+    }
+}
+
+impl Serialize for KnobMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            KnobMap::Read(m) => m.serialize(s),
+            KnobMap::Write(knobs) => {
+                debug_assert!(knobs.windows(2).all(|w| w[0].name < w[1].name));
+                s.collect_map(knobs.iter().map(|k| (k.name.as_str(), knob_wire(k))))
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for KnobMap<'_> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BTreeMap::deserialize(d).map(KnobMap::Read)
+    }
+}
+
+/// The setup's nodes: read into a list; written one by one from the setup, so that
+/// the stored form of a large setup is never held besides its bytes.
+enum NodeList<'a> {
+    Read(Vec<NodeWire<'a>>),
+    Write(&'a [SetupNode]),
+}
+
+impl Serialize for NodeList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NodeList::Read(v) => v.serialize(s),
+            NodeList::Write(nodes) => s.collect_seq(nodes.iter().map(node_wire)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeList<'_> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::deserialize(d).map(NodeList::Read)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
-enum KnobWire {
-    Text(String),
+enum KnobWire<'a> {
+    Text(Cow<'a, str>),
     Full {
-        text: String,
+        text: Cow<'a, str>,
         #[serde(default, skip_serializing_if = "is_false")]
         hidden: bool,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        refs: Vec<RefWire>,
+        refs: Vec<RefWire<'a>>,
         /// Environment variables read, with their values when the setup was built.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        env: BTreeMap<String, Option<String>>,
+        env: BTreeMap<Cow<'a, str>, Option<Cow<'a, str>>>,
     },
 }
 
 #[derive(Serialize, Deserialize)]
-struct RefWire {
-    text: String,
-    target: TargetWire,
+struct RefWire<'a> {
+    text: Cow<'a, str>,
+    target: TargetWire<'a>,
     #[serde(default, skip_serializing_if = "is_false")]
     other_frames: bool,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
-enum TargetWire {
-    Knob { node: usize, knob: String },
-    Root { root: String },
-    Word(String),
+enum TargetWire<'a> {
+    Knob { node: usize, knob: Cow<'a, str> },
+    Root { root: Cow<'a, str> },
+    Word(Cow<'a, str>),
 }
 
-fn knob_wire(k: &SetupKnob) -> KnobWire {
+fn knob_wire(k: &SetupKnob) -> KnobWire<'_> {
     if k.refs.is_empty() && !k.hidden && k.env.is_empty() {
-        return KnobWire::Text(k.text.clone());
+        return KnobWire::Text(Cow::Borrowed(&k.text));
     }
     KnobWire::Full {
-        text: k.text.clone(),
+        text: Cow::Borrowed(&k.text),
         hidden: k.hidden,
-        env: k.env.iter().cloned().collect(),
+        env: k
+            .env
+            .iter()
+            .map(|(n, v)| (Cow::Borrowed(n.as_str()), v.as_deref().map(Cow::Borrowed)))
+            .collect(),
         refs: k
             .refs
             .iter()
             .map(|r| RefWire {
-                text: r.text.clone(),
+                text: Cow::Borrowed(&r.text),
                 target: match &r.target {
                     Target::Knob { node, knob } => TargetWire::Knob {
                         node: *node,
-                        knob: knob.clone(),
+                        knob: Cow::Borrowed(knob),
                     },
-                    Target::Root { knob } => TargetWire::Root { root: knob.clone() },
+                    Target::Root { knob } => TargetWire::Root {
+                        root: Cow::Borrowed(knob),
+                    },
                     Target::Image => TargetWire::Word("image".into()),
                     Target::Unresolved => TargetWire::Word("unresolved".into()),
                 },
@@ -156,11 +233,24 @@ fn knob_wire(k: &SetupKnob) -> KnobWire {
     }
 }
 
-fn knobs_wire(knobs: &[SetupKnob]) -> BTreeMap<String, KnobWire> {
-    knobs
-        .iter()
-        .map(|k| (k.name.clone(), knob_wire(k)))
-        .collect()
+fn node_wire(n: &SetupNode) -> NodeWire<'_> {
+    NodeWire {
+        name: Cow::Borrowed(&n.name),
+        class: Cow::Borrowed(&n.class),
+        inputs: Cow::Borrowed(&n.inputs),
+        masks: n.masks,
+        links: Cow::Borrowed(&n.links),
+        knob_only: n.knob_only,
+        group: n.group,
+        topnode: opt(&n.topnode),
+        origin: opt(&n.origin),
+        dir: opt(&n.dir),
+        knobs: KnobMap::Write(&n.knobs),
+    }
+}
+
+fn opt(s: &Option<String>) -> Option<Cow<'_, str>> {
+    s.as_deref().map(Cow::Borrowed)
 }
 
 /// The setup as a stored object (JSON, fields in a fixed order, maps sorted).
@@ -168,38 +258,22 @@ pub fn encode(setup: &Setup) -> Vec<u8> {
     let mut classes = BTreeMap::new();
     for n in &setup.nodes {
         classes
-            .entry(n.class.clone())
-            .or_insert_with(|| (*n.sem).clone());
+            .entry(Cow::Borrowed(n.class.as_str()))
+            .or_insert_with(|| Cow::Borrowed(&*n.sem));
     }
     let wire = Wire {
         format: SETUP_FORMAT.into(),
         version: SETUP_VERSION,
-        output: setup.output.clone(),
-        rules: setup.rules.clone(),
-        profile: setup.profile.clone(),
+        output: Cow::Borrowed(&setup.output),
+        rules: Cow::Borrowed(&setup.rules),
+        profile: Cow::Borrowed(&setup.profile),
         result: setup.result,
-        root: knobs_wire(&setup.root),
-        root_on_demand: knobs_wire(&setup.root_on_demand),
+        root: KnobMap::Write(&setup.root),
+        root_on_demand: KnobMap::Write(&setup.root_on_demand),
         classes,
-        nodes: setup
-            .nodes
-            .iter()
-            .map(|n| NodeWire {
-                name: n.name.clone(),
-                class: n.class.clone(),
-                inputs: n.inputs.clone(),
-                masks: n.masks,
-                links: n.links.clone(),
-                knob_only: n.knob_only,
-                group: n.group,
-                topnode: n.topnode.clone(),
-                origin: n.origin.clone(),
-                dir: n.dir.clone(),
-                knobs: knobs_wire(&n.knobs),
-            })
-            .collect(),
-        script: setup.script.clone(),
-        root_files: setup.root_files.clone(),
+        nodes: NodeList::Write(&setup.nodes),
+        script: setup.script.as_ref().map(Cow::Borrowed),
+        root_files: Cow::Borrowed(&setup.root_files),
     };
     serde_json::to_vec(&wire).expect("serialising a setup to memory cannot fail")
 }
@@ -217,7 +291,10 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         )));
     }
     let wire: Wire = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-    let count = wire.nodes.len();
+    let NodeList::Read(wire_nodes) = wire.nodes else {
+        unreachable!("a decoded setup's nodes are read into a list")
+    };
+    let count = wire_nodes.len();
     if count > MAX_NODES {
         return Err(bad(format!("{count} nodes (at most {MAX_NODES})")));
     }
@@ -234,18 +311,26 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
                 env,
             } => (text, hidden, refs, env),
         };
-        let mut k = SetupKnob::new(name, text, hidden);
+        let mut k = SetupKnob::new(name, text.into_owned(), hidden);
         // The environment as it was when the setup was built, not as it is now.
-        k.env = env.into_iter().collect();
+        k.env = env
+            .into_iter()
+            .map(|(n, v)| (n.into_owned(), v.map(Cow::into_owned)))
+            .collect();
         for r in refs {
             let target = match r.target {
-                TargetWire::Knob { node, knob } if node < count => Target::Knob { node, knob },
+                TargetWire::Knob { node, knob } if node < count => Target::Knob {
+                    node,
+                    knob: knob.into_owned(),
+                },
                 TargetWire::Knob { node, .. } => {
                     return Err(bad(format!(
                         "node {owner} knob {name}: reference to node {node} out of range"
                     )))
                 }
-                TargetWire::Root { root } => Target::Root { knob: root },
+                TargetWire::Root { root } => Target::Root {
+                    knob: root.into_owned(),
+                },
                 TargetWire::Word(w) if w == "image" => Target::Image,
                 TargetWire::Word(w) if w == "unresolved" => Target::Unresolved,
                 TargetWire::Word(w) => {
@@ -253,14 +338,17 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
                 }
             };
             k.refs.push(ResolvedRef {
-                text: r.text,
+                text: r.text.into_owned(),
                 target,
                 other_frames: r.other_frames,
             });
         }
         Ok(k)
     };
-    let knobs = |m: BTreeMap<String, KnobWire>, owner: usize| {
+    let knobs = |m: KnobMap, owner: usize| {
+        let KnobMap::Read(m) = m else {
+            unreachable!("a decoded setup's knobs are read into a map")
+        };
         m.into_iter()
             .map(|(n, w)| knob(&n, w, owner))
             .collect::<Result<Vec<_>, _>>()
@@ -268,10 +356,10 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
     let classes: BTreeMap<String, Arc<Semantics>> = wire
         .classes
         .into_iter()
-        .map(|(c, s)| (c, Arc::new(s)))
+        .map(|(c, s)| (c.into_owned(), Arc::new(s.into_owned())))
         .collect();
     let mut nodes = Vec::with_capacity(count);
-    for (i, n) in wire.nodes.into_iter().enumerate() {
+    for (i, n) in wire_nodes.into_iter().enumerate() {
         // Inputs and links point to earlier nodes only: the closure is stored inputs
         // first, so a stored setup is acyclic by construction.
         let earlier = |p: usize| p < i;
@@ -287,7 +375,7 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
                 n.name
             )));
         }
-        let sem = classes.get(&n.class).cloned().ok_or_else(|| {
+        let sem = classes.get(n.class.as_ref()).cloned().ok_or_else(|| {
             bad(format!(
                 "node {i} ({}): class {} has no semantics",
                 n.name, n.class
@@ -295,29 +383,29 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         })?;
         nodes.push(SetupNode {
             knobs: knobs(n.knobs, i)?,
-            name: n.name,
-            class: n.class,
+            name: n.name.into_owned(),
+            class: n.class.into_owned(),
             sem,
-            inputs: n.inputs,
+            inputs: n.inputs.into_owned(),
             masks: n.masks,
-            links: n.links,
+            links: n.links.into_owned(),
             knob_only: n.knob_only,
             group: n.group,
-            topnode: n.topnode,
-            origin: n.origin,
-            dir: n.dir,
+            topnode: n.topnode.map(Cow::into_owned),
+            origin: n.origin.map(Cow::into_owned),
+            dir: n.dir.map(Cow::into_owned),
         });
     }
     Ok(Setup {
-        output: wire.output,
-        rules: wire.rules,
-        profile: wire.profile,
+        output: wire.output.into_owned(),
+        rules: wire.rules.into_owned(),
+        profile: wire.profile.into_owned(),
         root: knobs(wire.root, usize::MAX)?,
         root_on_demand: knobs(wire.root_on_demand, usize::MAX)?,
         nodes,
         result: wire.result,
-        script: wire.script,
-        root_files: wire.root_files,
+        script: wire.script.map(Cow::into_owned),
+        root_files: wire.root_files.into_owned(),
     })
 }
 

@@ -17,6 +17,7 @@ pub fn meta(node: &str, rules: &str) -> HashMeta {
         rules: rules.into(),
         profile: "p".into(),
         frame_format: 2,
+        setup_memo: None,
     }
 }
 
