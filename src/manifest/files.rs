@@ -25,8 +25,9 @@
 //! path (`Prepared::root_file_reads`).
 
 use super::ctx::Ctx;
-use super::frame::{single_expression, words_of, Prepared};
+use super::frame::Prepared;
 use super::scope::KnobScope;
+use super::scope::{single_expression, words_of};
 use super::setup::SetupKnob;
 use super::source::{source_key, SourceProbe, ROOT_KEY};
 use super::time::{self, ClipFrames, Knobs};
@@ -223,7 +224,7 @@ impl<'s> Prepared<'s> {
             }
         }
         let mut scope = KnobScope {
-            p: self,
+            setup: self.setup,
             owner,
             knob: k,
             depth: 0,

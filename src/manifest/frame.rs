@@ -23,6 +23,7 @@
 //! rather than once per frame.
 
 use super::ctx::{Ctx, CtxKey};
+use super::scope::{self, word_number};
 use super::setup::{ResolvedRef, Setup, SetupKnob, Target};
 use super::time::{self, Knobs, Num};
 use super::view::{
@@ -30,75 +31,12 @@ use super::view::{
     put_value_head, put_value_tail, put_visit, root_digest, script_digest, Canon, Entry, FileRead,
     FrameBytes, FrameView, KnobEntry, Read, ReadValue, Record, Stamp,
 };
-use crate::eval::interp;
-use crate::eval::{ExprKind, FramePart, FrameValue, KnobValue, Part};
+use crate::eval::{FrameValue, Part};
 use crate::profile::{Inputs, KnobRef, Time};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 pub use super::source::{NoSources, SourceProbe};
-
-/// A knob's numbers at frame `f` when they can be read off it without evaluating
-/// anything: plain numbers (or `true`/`false`) and animation curves; `None` for
-/// expressions and anything else.
-fn numbers_at(value: &KnobValue, f: f64) -> Option<Vec<f64>> {
-    if value.time_dependent() || !value.references().is_empty() || !value.env().is_empty() {
-        return None;
-    }
-    let fv = value.at_window(f, f, f);
-    let mut found = Vec::new();
-    for part in &fv.value {
-        match part {
-            FramePart::Text(t) => {
-                for w in t.split(|c: char| c.is_whitespace() || c == '{' || c == '}') {
-                    if !w.is_empty() {
-                        found.push(word_number(w)?);
-                    }
-                }
-            }
-            FramePart::Curve { value, .. } => found.push((*value)?),
-            FramePart::Raw { .. } => return None,
-        }
-    }
-    Some(found)
-}
-
-/// A knob's numeric value at `ctx`, when it is a single number (or `true`/`false`)
-/// that can be read off it; `None` for expressions and anything else. (The frame
-/// layer also evaluates expressions: see `Prepared::knob_number`.)
-pub fn number_at(value: &KnobValue, ctx: Ctx) -> Option<f64> {
-    let f = match ctx.frame {
-        Some(f) => f,
-        None if value.is_static() => 0.0,
-        None => return None,
-    };
-    match numbers_at(value, f)?.as_slice() {
-        [one] => Some(*one),
-        _ => None,
-    }
-}
-
-fn word_number(w: &str) -> Option<f64> {
-    match w.trim_matches('"') {
-        "true" => Some(1.0),
-        "false" => Some(0.0),
-        w => w.parse::<f64>().ok().filter(|v| v.is_finite()),
-    }
-}
-
-/// A knob's text as menu words (`start`, `start at`), when it is plain text.
-pub(crate) fn words_of(value: &KnobValue) -> Option<String> {
-    if !value.is_plain() {
-        return None;
-    }
-    let t = value.text().trim();
-    let t = t
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .or_else(|| t.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .unwrap_or(t);
-    Some(t.trim().to_string())
-}
 
 /// One node visited in a frame's traversal, in post-order.
 #[derive(Debug, Clone, Copy)]
@@ -183,8 +121,7 @@ impl Knobs for NodeKnobs<'_, '_> {
                     None if knob.value.is_static() => 0.0,
                     None => return Num::Unknown,
                 };
-                self.p
-                    .knob_number(Some(self.node), knob, f, None, 0)
+                scope::knob_number(self.p.setup, Some(self.node), knob, f, None, 0)
                     .map_or(Num::Unknown, Num::One)
             }
             None => {
@@ -205,9 +142,7 @@ impl Knobs for NodeKnobs<'_, '_> {
                 if ctx.frame.is_none() && !knob.value.is_static() {
                     return None;
                 }
-                self.p
-                    .knob_text(Some(self.node), knob, f, 0)
-                    .map(|w| vec![w])
+                scope::knob_text(self.p.setup, Some(self.node), knob, f, 0).map(|w| vec![w])
             }
             None => (!k.defaults.is_empty()).then(|| k.defaults.clone()),
         }
@@ -451,86 +386,6 @@ impl<'s> Prepared<'s> {
 
     pub(crate) fn knobs(&self, node: usize) -> NodeKnobs<'_, 's> {
         NodeKnobs { p: self, node }
-    }
-
-    /// The number knob `k` (of node `owner`, or Root) is worth at frame `f`, the
-    /// `component`-th of a list: read off plain numbers and curves, or computed by the
-    /// expression engine through the reads the knob's analysis resolved. `None` when it
-    /// cannot be known exactly.
-    pub(crate) fn knob_number(
-        &self,
-        owner: Option<usize>,
-        k: &'s SetupKnob,
-        f: f64,
-        component: Option<usize>,
-        depth: u32,
-    ) -> Option<f64> {
-        if let Some(nums) = numbers_at(&k.value, f) {
-            return match (component, nums.as_slice()) {
-                (None, [one]) => Some(*one),
-                // A single value stands for every component (`size 3` is 3 wide and high).
-                (Some(_), [one]) => Some(*one),
-                (Some(i), many) => many.get(i).copied(),
-                (None, _) => None,
-            };
-        }
-        if depth > super::scope::MAX_DEPTH || component.is_some_and(|c| c > 0) {
-            return None;
-        }
-        let mut scope = super::scope::KnobScope {
-            p: self,
-            owner,
-            knob: k,
-            depth,
-        };
-        if let Some(w) = words_of(&k.value) {
-            // A number given as an expression in a string knob (a Read's `frame`
-            // "frame+100"): nothing in it was analysed as a reference, so the scope
-            // refuses any knob it would read.
-            return interp::eval_expression(&w, f, &mut scope).ok();
-        }
-        match single_expression(&k.value)? {
-            (ExprKind::Nuke, text) => interp::eval_expression(text, f, &mut scope).ok(),
-            (ExprKind::Tcl, text) => {
-                let t = interp::eval_tcl(text, f, &mut scope).ok()?;
-                crate::eval::parse_decimal(t.trim())
-            }
-            // A driver translated into a Nuke expression (empty when it was not).
-            (ExprKind::Driver, text) if !text.is_empty() => {
-                interp::eval_expression(text, f, &mut scope).ok()
-            }
-            (ExprKind::Opaque | ExprKind::Driver, _) => None,
-        }
-    }
-
-    /// The text knob `k` gives a Tcl `[value]` at frame `f`: plain text as written
-    /// (quotes removed), a Tcl string evaluated, a whole number; `None` otherwise.
-    pub(crate) fn knob_text(
-        &self,
-        owner: Option<usize>,
-        k: &'s SetupKnob,
-        f: f64,
-        depth: u32,
-    ) -> Option<String> {
-        if let Some(w) = words_of(&k.value) {
-            return Some(w);
-        }
-        if depth > super::scope::MAX_DEPTH {
-            return None;
-        }
-        let mut scope = super::scope::KnobScope {
-            p: self,
-            owner,
-            knob: k,
-            depth,
-        };
-        match single_expression(&k.value) {
-            Some((ExprKind::Tcl, text)) => interp::eval_tcl(text, f, &mut scope).ok(),
-            _ => {
-                let v = self.knob_number(owner, k, f, None, depth)?;
-                (v.fract() == 0.0 && v.abs() < 1e15).then(|| format!("{}", v as i64))
-            }
-        }
     }
 
     fn disable_knob(&self, node: usize) -> Option<&'s SetupKnob> {
@@ -1314,27 +1169,6 @@ fn env_reads(k: &SetupKnob) -> Vec<Read<'_>> {
             value: ReadValue::Env(v.as_deref()),
         })
         .collect()
-}
-
-/// The one computed component of a value (`{{frame>=10}}`, `"\[value x]"`), with the
-/// text the expression engine reads; `None` when the value is anything else.
-pub(crate) fn single_expression(v: &KnobValue) -> Option<(ExprKind, &str)> {
-    let mut found = None;
-    for p in v.parts() {
-        match p {
-            Part::Plain(r) => {
-                let t = &v.text()[r.clone()];
-                if !t.trim().trim_matches(['{', '}']).trim().is_empty() {
-                    return None;
-                }
-            }
-            Part::Expression { kind, expr, .. } if found.is_none() => {
-                found = Some((*kind, expr.text.as_str()));
-            }
-            _ => return None,
-        }
-    }
-    found
 }
 
 fn entry_digest(e: &Entry<'_>) -> u128 {

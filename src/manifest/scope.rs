@@ -1,24 +1,27 @@
-//! What an expression may read while the manifest evaluates it.
+//! What a knob is worth at a frame, and what an expression may read while the manifest
+//! evaluates it.
 //!
 //! A node's traversal can depend on a computed knob: a Switch's `which {{frame>=10}}`,
-//! a `disable {{Ctrl.k}}`, a TimeOffset given by an expression. The expression engine
-//! ([`crate::eval::interp`]) computes such values through a [`Scope`]; this one answers
-//! only reads that the knob's analysis resolved ([`SetupKnob::refs`], its environment
-//! variables, its node's `[topnode]`), so everything a value used is already part of
-//! the knob's manifest entry. A read the analysis did not see is refused, and the
-//! caller stays conservative.
+//! a `disable {{Ctrl.k}}`, a TimeOffset given by an expression. `knob_number` and
+//! `knob_text` read such values off plain numbers, curves and menu words, or compute
+//! them with the expression engine ([`crate::eval::interp`]) through a [`KnobScope`];
+//! it answers only reads that the knob's analysis resolved ([`SetupKnob::refs`], its
+//! environment variables, its node's `[topnode]`), so everything a value used is
+//! already part of the knob's manifest entry. A read the analysis did not see is
+//! refused, and the caller stays conservative. Evaluation needs only the [`Setup`]:
+//! the frame walk (`frame.rs`) asks here, never the other way round.
 
-use super::frame::Prepared;
-use super::setup::{SetupKnob, Target};
-use crate::eval::interp::Scope;
+use super::setup::{Setup, SetupKnob, Target};
+use crate::eval::interp::{self, Scope};
+use crate::eval::{ExprKind, FramePart, KnobValue, Part};
 
 /// How deep a value may be computed through other computed values.
 pub const MAX_DEPTH: u32 = 32;
 
 /// The reads of one knob (of node `owner`, or of Root when `None`).
-pub struct KnobScope<'a, 's> {
+pub struct KnobScope<'s> {
     /// The prepared setup.
-    pub p: &'a Prepared<'s>,
+    pub setup: &'s Setup,
     /// The node whose knob is evaluated (`None`: Root).
     pub owner: Option<usize>,
     /// The knob evaluated.
@@ -39,12 +42,12 @@ fn component(sub: Option<&str>) -> Option<Option<usize>> {
     })
 }
 
-impl<'s> KnobScope<'_, 's> {
+impl<'s> KnobScope<'s> {
     /// The resolved reference read as `path`, and the sub-part after the knob's name.
     fn find(&self, path: &str) -> Option<(&'s Target, Option<&'s str>)> {
         let topnode = self
             .owner
-            .and_then(|o| self.p.setup.nodes[o].topnode.as_deref());
+            .and_then(|o| self.setup.nodes[o].topnode.as_deref());
         let r = self.knob.refs.iter().find(|r| {
             r.text == path
                 || topnode.is_some_and(|t| {
@@ -65,16 +68,16 @@ impl<'s> KnobScope<'_, 's> {
 
     fn target_knob(&self, t: &Target) -> Option<(Option<usize>, &'s SetupKnob)> {
         match t {
-            Target::Knob { node, knob } => self.p.setup.nodes[*node]
-                .knob(knob)
-                .map(|k| (Some(*node), k)),
-            Target::Root { knob } => self.p.setup.root_knob(knob).map(|k| (None, k)),
+            Target::Knob { node, knob } => {
+                self.setup.nodes[*node].knob(knob).map(|k| (Some(*node), k))
+            }
+            Target::Root { knob } => self.setup.root_knob(knob).map(|k| (None, k)),
             _ => None,
         }
     }
 }
 
-impl Scope for KnobScope<'_, '_> {
+impl Scope for KnobScope<'_> {
     fn number(&mut self, path: &str, frame: f64) -> Option<f64> {
         let (target, sub) = self.find(path)?;
         let (owner, k) = self.target_knob(target)?;
@@ -82,8 +85,14 @@ impl Scope for KnobScope<'_, '_> {
         if component == Some(None) {
             return None;
         }
-        self.p
-            .knob_number(owner, k, frame, component.flatten(), self.depth + 1)
+        knob_number(
+            self.setup,
+            owner,
+            k,
+            frame,
+            component.flatten(),
+            self.depth + 1,
+        )
     }
 
     fn text(&mut self, path: &str, frame: f64) -> Option<String> {
@@ -92,7 +101,7 @@ impl Scope for KnobScope<'_, '_> {
             return None;
         }
         let (owner, k) = self.target_knob(target)?;
-        self.p.knob_text(owner, k, frame, self.depth + 1)
+        knob_text(self.setup, owner, k, frame, self.depth + 1)
     }
 
     fn env(&mut self, name: &str) -> Option<String> {
@@ -121,10 +130,156 @@ impl Scope for KnobScope<'_, '_> {
 
     fn topnode(&mut self, node: Option<&str>) -> Option<String> {
         match node {
-            None => self
-                .owner
-                .and_then(|o| self.p.setup.nodes[o].topnode.clone()),
+            None => self.owner.and_then(|o| self.setup.nodes[o].topnode.clone()),
             Some(_) => None,
         }
     }
+}
+
+/// The number knob `k` (of node `owner`, or Root) is worth at frame `f`, the
+/// `component`-th of a list: read off plain numbers and curves, or computed by the
+/// expression engine through the reads the knob's analysis resolved. `None` when it
+/// cannot be known exactly.
+pub(crate) fn knob_number<'s>(
+    setup: &'s Setup,
+    owner: Option<usize>,
+    k: &'s SetupKnob,
+    f: f64,
+    component: Option<usize>,
+    depth: u32,
+) -> Option<f64> {
+    if let Some(nums) = numbers_at(&k.value, f) {
+        return match (component, nums.as_slice()) {
+            (None, [one]) => Some(*one),
+            // A single value stands for every component (`size 3` is 3 wide and high).
+            (Some(_), [one]) => Some(*one),
+            (Some(i), many) => many.get(i).copied(),
+            (None, _) => None,
+        };
+    }
+    if depth > MAX_DEPTH || component.is_some_and(|c| c > 0) {
+        return None;
+    }
+    let mut scope = KnobScope {
+        setup,
+        owner,
+        knob: k,
+        depth,
+    };
+    if let Some(w) = words_of(&k.value) {
+        // A number given as an expression in a string knob (a Read's `frame`
+        // "frame+100"): nothing in it was analysed as a reference, so the scope
+        // refuses any knob it would read.
+        return interp::eval_expression(&w, f, &mut scope).ok();
+    }
+    match single_expression(&k.value)? {
+        (ExprKind::Nuke, text) => interp::eval_expression(text, f, &mut scope).ok(),
+        (ExprKind::Tcl, text) => {
+            let t = interp::eval_tcl(text, f, &mut scope).ok()?;
+            crate::eval::parse_decimal(t.trim())
+        }
+        // A driver translated into a Nuke expression (empty when it was not).
+        (ExprKind::Driver, text) if !text.is_empty() => {
+            interp::eval_expression(text, f, &mut scope).ok()
+        }
+        (ExprKind::Opaque | ExprKind::Driver, _) => None,
+    }
+}
+
+/// The text knob `k` gives a Tcl `[value]` at frame `f`: plain text as written
+/// (quotes removed), a Tcl string evaluated, a whole number; `None` otherwise.
+pub(crate) fn knob_text<'s>(
+    setup: &'s Setup,
+    owner: Option<usize>,
+    k: &'s SetupKnob,
+    f: f64,
+    depth: u32,
+) -> Option<String> {
+    if let Some(w) = words_of(&k.value) {
+        return Some(w);
+    }
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let mut scope = KnobScope {
+        setup,
+        owner,
+        knob: k,
+        depth,
+    };
+    match single_expression(&k.value) {
+        Some((ExprKind::Tcl, text)) => interp::eval_tcl(text, f, &mut scope).ok(),
+        _ => {
+            let v = knob_number(setup, owner, k, f, None, depth)?;
+            (v.fract() == 0.0 && v.abs() < 1e15).then(|| format!("{}", v as i64))
+        }
+    }
+}
+
+/// A knob's numbers at frame `f` when they can be read off it without evaluating
+/// anything: plain numbers (or `true`/`false`) and animation curves; `None` for
+/// expressions and anything else.
+fn numbers_at(value: &KnobValue, f: f64) -> Option<Vec<f64>> {
+    if value.time_dependent() || !value.references().is_empty() || !value.env().is_empty() {
+        return None;
+    }
+    let fv = value.at_window(f, f, f);
+    let mut found = Vec::new();
+    for part in &fv.value {
+        match part {
+            FramePart::Text(t) => {
+                for w in t.split(|c: char| c.is_whitespace() || c == '{' || c == '}') {
+                    if !w.is_empty() {
+                        found.push(word_number(w)?);
+                    }
+                }
+            }
+            FramePart::Curve { value, .. } => found.push((*value)?),
+            FramePart::Raw { .. } => return None,
+        }
+    }
+    Some(found)
+}
+
+pub(crate) fn word_number(w: &str) -> Option<f64> {
+    match w.trim_matches('"') {
+        "true" => Some(1.0),
+        "false" => Some(0.0),
+        w => w.parse::<f64>().ok().filter(|v| v.is_finite()),
+    }
+}
+
+/// A knob's text as menu words (`start`, `start at`), when it is plain text.
+pub(crate) fn words_of(value: &KnobValue) -> Option<String> {
+    if !value.is_plain() {
+        return None;
+    }
+    let t = value.text().trim();
+    let t = t
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .or_else(|| t.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .unwrap_or(t);
+    Some(t.trim().to_string())
+}
+
+/// The one computed component of a value (`{{frame>=10}}`, `"\[value x]"`), with the
+/// text the expression engine reads; `None` when the value is anything else.
+pub(crate) fn single_expression(v: &KnobValue) -> Option<(ExprKind, &str)> {
+    let mut found = None;
+    for p in v.parts() {
+        match p {
+            Part::Plain(r) => {
+                let t = &v.text()[r.clone()];
+                if !t.trim().trim_matches(['{', '}']).trim().is_empty() {
+                    return None;
+                }
+            }
+            Part::Expression { kind, expr, .. } if found.is_none() => {
+                found = Some((*kind, expr.text.as_str()));
+            }
+            _ => return None,
+        }
+    }
+    found
 }
