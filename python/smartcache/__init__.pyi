@@ -159,7 +159,8 @@ class RenderCache:
         render: Optional[str] = None,
     ) -> RecordReport:
         """Record frames of `node` (default: the script's frame range) into the master.
-        `render`: the rendered files' frame pattern ("out.%04d.exr") to fingerprint."""
+        `render`: the rendered files' frame pattern ("out.%04d.exr") to fingerprint;
+        by default a Write node's `file` knob, as the CLI's record."""
     def check(
         self,
         script: Script,

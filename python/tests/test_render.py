@@ -215,3 +215,24 @@ def test_gizmos_on_the_plugin_path_and_strict(tmp_path, monkeypatch):
     assert [r.text for r in strict.frames[0].reasons] == [
         "strict: class GlowTool is not known to the profile"]
     assert json.loads(strict.to_json())["unknown_classes"] == ["GlowTool"]
+
+
+def test_record_takes_the_write_nodes_file_as_its_renders(shot, tmp_path):
+    """Without `render=`, a Write node's rendered files are its `file` knob's (as the
+    CLI's record): a render that disappears is a missing render."""
+    renders = shot / "renders"
+    renders.mkdir()
+    for f in range(1001, 1004):
+        (renders / ("comp.%04d.exr" % f)).write_bytes(b"frame %d" % f)
+    script = smartcache.Script.read(shot / "comp.nk")
+    cache = smartcache.RenderCache(tmp_path / "cache")
+    rec = cache.record(script, "Write1", frames="1001-1003")
+    assert rec.renders_missing == [] and rec.warnings == []
+    assert cache.check(script, "Write1", frames="1001-1003").valid
+    (renders / "comp.1002.exr").unlink()
+    report = cache.check(script, "Write1", frames="1001-1003")
+    assert [(f.frame, f.status) for f in report.frames] == [
+        (1001, "valid"), (1002, "missing-render"), (1003, "valid")]
+    # Nothing rendered yet: the hashes alone, and nothing said.
+    rec = cache.record(script, "Write1", frames="1050-1051")
+    assert rec.renders_missing == [] and rec.warnings == []

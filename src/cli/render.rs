@@ -471,17 +471,10 @@ fn record(
 /// The render pattern of `node` when it is a Write node: its file knob, resolved as
 /// Nuke resolves it. `None` (with a warning when the knob cannot be used) otherwise.
 fn write_render_pattern(loaded: &LoadedScript, node: &str) -> Option<String> {
-    let write = caches::write_nodes(&loaded.script)
-        .into_iter()
-        .find(|w| w.name == node)?;
-    match caches::render_pattern(loaded, &write) {
-        Ok(p) => Some(p),
-        Err(caches::PatternError::NoFile { .. }) => None,
-        Err(e) => {
-            eprintln!("warning: renders not recorded: {e}");
-            None
-        }
-    }
+    caches::output_render_pattern(loaded, node).unwrap_or_else(|e| {
+        eprintln!("warning: renders not recorded: {e}");
+        None
+    })
 }
 
 use super::color::paint;

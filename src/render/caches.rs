@@ -145,6 +145,27 @@ fn unquote(text: &str) -> String {
     t.to_string()
 }
 
+/// The render pattern of output `node` when it is a Write node with a file: its `file`
+/// knob resolved as Nuke resolves it ([`render_pattern`]). `Ok(None)`: `node` is no Write
+/// node, or its `file` is empty; `Err`: the knob cannot be used (say so: the renders go
+/// unrecorded).
+pub fn output_render_pattern(
+    script: &LoadedScript,
+    node: &str,
+) -> Result<Option<String>, PatternError> {
+    let Some(write) = write_nodes(&script.script)
+        .into_iter()
+        .find(|w| w.name == node)
+    else {
+        return Ok(None);
+    };
+    match render_pattern(script, &write) {
+        Ok(p) => Ok(Some(p)),
+        Err(PatternError::NoFile { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Why a Write node's `file` cannot be used as a render pattern.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PatternError {
