@@ -14,7 +14,6 @@ use smartcache::frames::format_spec;
 use smartcache::graph::expand::{expand, ExpandOptions};
 use smartcache::ignore::RuleSet;
 use smartcache::profile::Profile;
-use smartcache::render::caches::output_render_pattern;
 use smartcache::render::{
     self, CheckOptions, CheckReport as LibCheckReport, Explained, LoadedScript, RecordOptions,
     RecordReport as LibRecordReport,
@@ -494,25 +493,10 @@ impl RenderCache {
         let report = py
             .detach(|| {
                 let loaded = self.expanded(&script.inner, &layers.profile);
-                let implicit = render.is_none();
-                let (render, unusable) = match render {
-                    Some(r) => (Some(r.to_string()), None),
-                    None => match output_render_pattern(&loaded, node) {
-                        Ok(p) => (p, None),
-                        Err(e) => (None, Some(format!("renders not recorded: {e}"))),
-                    },
-                };
                 let mut opts = RecordOptions::new(node, &layers.rules, &layers.profile);
                 opts.frames = frames.as_deref();
-                opts.render = render.as_deref();
-                let mut report = render::record(&loaded, &self.cache, &opts)?;
-                report.warnings.extend(unusable);
-                // As the CLI: a Write node recorded before it rendered anything records
-                // its hashes alone, and nothing is said.
-                if implicit && report.renders_missing.len() == report.frames.len() {
-                    report.renders_missing.clear();
-                }
-                Ok(report)
+                opts.render = render;
+                render::record(&loaded, &self.cache, &opts)
             })
             .map_err(|e| errors::render(&e))?;
         Ok(RecordReport { inner: report })

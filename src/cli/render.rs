@@ -424,25 +424,15 @@ fn record(
     let frames = frames_of(cache_args.frames.as_deref(), &loaded)?;
     let cache_dir = cache_args.dir(&args);
     let cache = CacheDir::new(&cache_dir);
-    let implicit = render.is_none();
-    let render = match render {
-        Some(r) => Some(r),
-        None => write_render_pattern(&loaded, &args.node),
-    };
     let count = frame_count(frames.as_deref(), &loaded);
     let bar = progress_bar(count, "recording");
     let progress = || bar.inc(1);
     let mut opts = RecordOptions::new(&args.node, &rules, &profile).progress(&progress);
     opts.frames = frames.as_deref();
     opts.render = render.as_deref();
-    let mut report = render::record(&loaded, &cache, &opts)?;
+    let report = render::record(&loaded, &cache, &opts)?;
     bar.finish_and_clear();
     warn(&report.warnings);
-    // A Write node recorded before it rendered anything (the pattern was not asked
-    // for): the hashes alone are recorded, as without a pattern, and nothing is said.
-    if implicit && report.renders_missing.len() == report.frames.len() {
-        report.renders_missing.clear();
-    }
     if json {
         print_json(&serde_json::to_value(&report)?)?;
     } else {
@@ -466,15 +456,6 @@ fn record(
         }
     }
     Ok(EXIT_OK)
-}
-
-/// The render pattern of `node` when it is a Write node: its file knob, resolved as
-/// Nuke resolves it. `None` (with a warning when the knob cannot be used) otherwise.
-fn write_render_pattern(loaded: &LoadedScript, node: &str) -> Option<String> {
-    caches::output_render_pattern(loaded, node).unwrap_or_else(|e| {
-        eprintln!("warning: renders not recorded: {e}");
-        None
-    })
 }
 
 use super::color::paint;

@@ -201,6 +201,8 @@ pub struct RecordOptions<'a> {
     pub frames: Option<&'a [i64]>,
     /// The rendered files, as a frame pattern (`out.%04d.exr`, `out.####.exr`): each
     /// frame's file is fingerprinted, so a check reports a render deleted or replaced.
+    /// `None`: a Write node's `file` knob ([`caches::output_render_pattern`]; when none of
+    /// the frames is rendered yet, the hashes alone are recorded, and nothing is said).
     pub render: Option<&'a str>,
     /// Called once per hashed frame.
     pub progress: Progress<'a>,
@@ -411,13 +413,21 @@ pub fn record(
     hashed.hash(&frames, &probe, opts.progress);
     let batch = store_objects(cache, &hashed)?;
     SourceIndex::save(cache, probe.into_observations())?;
+    // Without a pattern given, a Write node's renders are its `file` knob's.
+    let (render, implicit, pattern_warning) = match opts.render {
+        Some(p) => (Some(p.to_string()), false, None),
+        None => match caches::output_render_pattern(script, opts.node) {
+            Ok(p) => (p, true, None),
+            Err(e) => (None, true, Some(format!("renders not recorded: {e}"))),
+        },
+    };
     let mut entries = BTreeMap::new();
     let mut renders_missing = Vec::new();
     for &f in hashed.frames.keys() {
         let Some(mut entry) = hashed.entry(f, batch) else {
             continue;
         };
-        if let Some(pattern) = opts.render {
+        if let Some(pattern) = render.as_deref() {
             let path = PathBuf::from(crate::frames::expand_pattern(pattern, f));
             match render_record(&path)? {
                 Some(r) => entry.render = Some(relative_to_cache(r, cache, &path)),
@@ -430,7 +440,13 @@ pub fn record(
         meta(script, opts.node, opts.rules, opts.profile, memo),
         entries,
     )?;
-    let mut warnings: Vec<String> = master.recovery.iter().map(ToString::to_string).collect();
+    // A Write node recorded before it rendered anything (the pattern was not asked
+    // for): the hashes alone are recorded, as without a pattern, and nothing is said.
+    if implicit && renders_missing.len() == hashed.frames.len() {
+        renders_missing.clear();
+    }
+    let mut warnings: Vec<String> = pattern_warning.into_iter().collect();
+    warnings.extend(master.recovery.iter().map(ToString::to_string));
     warnings.extend(hashed.file_warnings());
     let unknown_classes = hashed.unknown_classes();
     warnings.extend(unknown_warning(&unknown_classes));
