@@ -503,6 +503,30 @@ fn file_reasons(node: &str, old: &[FileRead], new: &[FileRead], out: &mut Vec<Re
 /// Explain how `new` differs from `old`: node by node (matched by name and time
 /// context), knob by knob. Never empty when the views' hashes differ.
 pub fn explain(old: Side<'_, '_>, new: Side<'_, '_>) -> Vec<Reason> {
+    let names = SetupNames::of(old.setup, new.setup);
+    explain_with(old, new, &names)
+}
+
+/// The node names of two setups, to tell a node new (or gone) upstream from a node
+/// only visited now (or no longer). Made once for the many frames of a pair of setups.
+pub struct SetupNames<'a> {
+    old: std::collections::HashSet<&'a str>,
+    new: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> SetupNames<'a> {
+    /// The names of the nodes of `old` and of `new`.
+    pub fn of(old: &'a Setup, new: &'a Setup) -> Self {
+        let names = |s: &'a Setup| s.nodes.iter().map(|n| n.name.as_str()).collect();
+        SetupNames {
+            old: names(old),
+            new: names(new),
+        }
+    }
+}
+
+/// [`explain`] with the setups' node names made beforehand.
+pub fn explain_with(old: Side<'_, '_>, new: Side<'_, '_>, names: &SetupNames<'_>) -> Vec<Reason> {
     let mut out = Vec::new();
     if old.setup.rules != new.setup.rules {
         out.push(Reason::simple(
@@ -539,10 +563,7 @@ pub fn explain(old: Side<'_, '_>, new: Side<'_, '_>) -> Vec<Reason> {
     // A node is new (or gone) upstream when the other setup does not have it at all; a
     // node only visited now (a branch a Switch or a disable opened) is explained by the
     // knob that opened it.
-    let on: std::collections::HashSet<&str> =
-        old.setup.nodes.iter().map(|n| n.name.as_str()).collect();
-    let nn: std::collections::HashSet<&str> =
-        new.setup.nodes.iter().map(|n| n.name.as_str()).collect();
+    let (on, nn) = (&names.old, &names.new);
     let input_names = |s: &Side<'_, '_>, i: usize| -> Vec<Option<String>> {
         s.view.records[i]
             .inputs

@@ -3,11 +3,14 @@
 //! * the fast frame hash equals the hash of the typed view;
 //! * two frames hash alike exactly when their views have the same content;
 //! * every pair of frames that hash differently is explained, with at least one reason,
-//!   and no reason says a value changed into the same text.
+//!   and no reason says a value changed into the same text;
+//! * explaining from sparse views (only the records that can differ, see
+//!   `PreparedPair`) gives exactly the reasons the full views give, whenever it gives any.
 
 use proptest::prelude::*;
 use smartcache::check::{explain, Side};
 use smartcache::ignore::RuleSet;
+use smartcache::manifest::PreparedPair;
 use smartcache::manifest::{NoSources, Prepared, Setup};
 use smartcache::profile::Profile;
 use std::path::Path;
@@ -140,6 +143,49 @@ proptest! {
                     let same_text = r.text.contains(&format!("{o} -> {n}"));
                     prop_assert!(!(o == n && same_text), "{}", r.text);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn sparse_explanations_are_the_full_ones(
+        nodes in prop::collection::vec(node(), 1..6),
+        edits in prop::collection::vec((0usize..6, 0u8..4, node()), 1..3),
+        frame in 1i64..30,
+    ) {
+        let Some(a) = setup(&script(&nodes)) else { return Ok(()) };
+        let mut edited = nodes.clone();
+        for (at, kind, n) in edits {
+            let i = at % edited.len();
+            match kind {
+                // Knobs of a node edited.
+                0 => edited[i].knobs = n.knobs,
+                // A node replaced, class and all.
+                1 => edited[i] = n,
+                // A node inserted (the names of those after it shift).
+                2 => edited.insert(i, n),
+                _ if edited.len() > 1 => {
+                    edited.remove(i);
+                }
+                _ => {}
+            }
+        }
+        let Some(b) = setup(&script(&edited)) else { return Ok(()) };
+        let (pa, pb) = (Prepared::new(&a), Prepared::new(&b));
+        let pair = PreparedPair::new(&pa, &pb);
+        // Several frames through one pair: the alignment made once serves them all.
+        for f in [frame as f64, frame as f64 + 1.0, frame as f64 - 3.0] {
+            if pa.frame_hash(f, &NoSources).0 == pb.frame_hash(f, &NoSources).0 {
+                continue;
+            }
+            let (sa, sb) = pair.views(f, &NoSources, &NoSources);
+            let sparse = explain(Side { setup: &a, view: &sa }, Side { setup: &b, view: &sb });
+            let (va, vb) = (pa.view(f, &NoSources), pb.view(f, &NoSources));
+            let full = explain(Side { setup: &a, view: &va }, Side { setup: &b, view: &vb });
+            if !sparse.is_empty() {
+                prop_assert_eq!(
+                    &sparse, &full, "frame {} of {} vs {}", f, script(&nodes), script(&edited)
+                );
             }
         }
     }

@@ -40,24 +40,24 @@ pub use super::source::{NoSources, SourceProbe};
 
 /// One node visited in a frame's traversal, in post-order.
 #[derive(Debug, Clone, Copy)]
-struct Visit {
-    node: u32,
-    ctx: Ctx,
-    disabled: bool,
+pub(super) struct Visit {
+    pub(super) node: u32,
+    pub(super) ctx: Ctx,
+    pub(super) disabled: bool,
     /// Range of this visit's inputs in [`Walk::inputs`].
-    inputs: (u32, u32),
+    pub(super) inputs: (u32, u32),
 }
 
 /// A frame's traversal: which nodes are visited in which context, with their active
 /// inputs as visit positions.
 #[derive(Clone)]
-struct Walk {
-    visits: Vec<Visit>,
+pub(super) struct Walk {
+    pub(super) visits: Vec<Visit>,
     inputs: Vec<Option<u32>>,
 }
 
 impl Walk {
-    fn inputs_of(&self, v: &Visit) -> &[Option<u32>] {
+    pub(super) fn inputs_of(&self, v: &Visit) -> &[Option<u32>] {
         &self.inputs[v.inputs.0 as usize..v.inputs.1 as usize]
     }
 }
@@ -247,12 +247,12 @@ struct Shape {
 
 /// Per-frame memo: knob entries built so far by (owner, knob address, context).
 #[derive(Default)]
-struct Memo<'s> {
+pub(super) struct Memo<'s> {
     entries: HashMap<(usize, usize, CtxKey), Rc<Entry<'s>>>,
 }
 
 impl<'s> Memo<'s> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Memo::default()
     }
     fn get(&self, k: &(usize, usize, CtxKey)) -> Option<&Rc<Entry<'s>>> {
@@ -690,7 +690,7 @@ impl<'s> Prepared<'s> {
     }
 
     /// The traversal of `frame`, and the shift to add to its contexts.
-    fn walk_for(&self, frame: f64) -> (std::borrow::Cow<'_, Walk>, f64) {
+    pub(super) fn walk_for(&self, frame: f64) -> (std::borrow::Cow<'_, Walk>, f64) {
         match &self.walk0 {
             Some(w) => (std::borrow::Cow::Borrowed(w), frame),
             None => (std::borrow::Cow::Owned(self.walk(frame)), 0.0),
@@ -831,7 +831,7 @@ impl<'s> Prepared<'s> {
     }
 
     /// A node's record at a visit.
-    fn record(
+    pub(super) fn record(
         &self,
         v: &Visit,
         inputs: Vec<Option<usize>>,
@@ -878,7 +878,7 @@ impl<'s> Prepared<'s> {
         }
     }
 
-    fn root_entries(&self, ctx: Ctx, memo: &mut Memo<'s>) -> Vec<KnobEntry<'s>> {
+    pub(super) fn root_entries(&self, ctx: Ctx, memo: &mut Memo<'s>) -> Vec<KnobEntry<'s>> {
         self.setup
             .root
             .iter()
@@ -945,26 +945,41 @@ impl<'s> Prepared<'s> {
         let (walk, shift) = self.walk_for(frame);
         let mut h = FrameBytes::new(root, self.root_files(probe), walk.visits.len());
         for v in &walk.visits {
-            let ctx = v.ctx.shifted(shift);
-            let node = v.node as usize;
-            let digest = match (self.static_record[node], ctx.frame) {
-                (Some(d), Some(_)) => d,
-                _ => {
-                    let files = if v.disabled || !self.shape[node].files {
-                        Vec::new()
-                    } else {
-                        self.node_files(node, ctx, probe)
-                    };
-                    let d = self.record_digest(node, ctx, v.disabled, &files, &mut memo);
-                    if !files.is_empty() {
-                        sources.push((node, ctx, files));
-                    }
-                    d
-                }
-            };
+            let (digest, files) = self.visit_digest(v, shift, probe, &mut memo);
+            if !files.is_empty() {
+                sources.push((v.node as usize, v.ctx.shifted(shift), files));
+            }
             h.record(digest, walk.inputs_of(v).iter().copied());
         }
         (h.finish(), sources)
+    }
+
+    /// The digest of a visit's record with its contexts shifted by `shift`, and the
+    /// files it read (none when its record is the same at every frame).
+    pub(super) fn visit_digest(
+        &self,
+        v: &Visit,
+        shift: f64,
+        probe: &dyn SourceProbe,
+        memo: &mut Memo<'s>,
+    ) -> (u128, Vec<FileRead>) {
+        let ctx = v.ctx.shifted(shift);
+        let node = v.node as usize;
+        if let (Some(d), Some(_)) = (self.static_record[node], ctx.frame) {
+            return (d, Vec::new());
+        }
+        let files = if v.disabled || !self.shape[node].files {
+            Vec::new()
+        } else {
+            self.node_files(node, ctx, probe)
+        };
+        let d = self.record_digest(node, ctx, v.disabled, &files, memo);
+        (d, files)
+    }
+
+    /// Whether the class of `node` reads files (its records hold their fingerprints).
+    pub(super) fn reads_files(&self, node: usize) -> bool {
+        self.shape.get(node).is_none_or(|s| s.files)
     }
 
     /// The frame hashes of `frames` and the files each read: the same as

@@ -9,11 +9,13 @@
 //! 3. [`view`]: the typed manifest of the frame and its one canonical byte form, whose
 //!    xxh3-128 is the frame hash.
 //!
-//! [`source`] fingerprints the files nodes read.
+//! [`source`] fingerprints the files nodes read; [`pair`] compares two setups frame by
+//! frame for explanations, building only the records that can differ.
 
 pub mod ctx;
 pub mod files;
 pub mod frame;
+pub mod pair;
 pub mod scope;
 pub mod setup;
 pub mod source;
@@ -22,6 +24,7 @@ pub mod view;
 
 pub use ctx::Ctx;
 pub use frame::{FrameHash, Prepared};
+pub use pair::PreparedPair;
 pub use setup::{Setup, SetupError};
 pub use source::{NoSources, SourceProbe};
 pub use view::{FrameView, FRAME_FORMAT, FRAME_VERSION};

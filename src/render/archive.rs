@@ -9,11 +9,11 @@
 
 use super::hashing::{hash_bounded, Objects};
 use super::RenderError;
-use crate::check::{explain, FrameResult, Reason, ReasonKind, Side, Status};
+use crate::check::{explain_with, FrameResult, Reason, ReasonKind, SetupNames, Side, Status};
 use crate::hash::Hex128;
 use crate::manifest::source::RecordedSources;
-use crate::manifest::view::FileRead;
-use crate::manifest::{Prepared, Setup, FRAME_VERSION};
+use crate::manifest::view::{FileRead, FrameView};
+use crate::manifest::{Prepared, PreparedPair, Setup, FRAME_VERSION};
 use crate::store::batch_object::Batch;
 use crate::store::{setup_object, CacheDir, FrameEntry, HashFile, RenderRecord};
 use rayon::prelude::*;
@@ -155,22 +155,34 @@ impl<'c> Archive<'c> {
                 continue; // both were loaded above
             };
             let (po, pn) = (Prepared::new(so), Prepared::new(sn));
+            let pair = PreparedPair::new(&po, &pn);
+            let names = SetupNames::of(so, sn);
             let explained: Vec<((Hex128, Hex128), Vec<Reason>)> = frames
                 .into_par_iter()
                 .map(|(key, fo, fnew)| {
-                    let vo = po.view(fo.frame, &RecordedSources(fo.sources));
-                    let vn = pn.view(fnew.frame, &RecordedSources(fnew.sources));
-                    let reasons = explain(
-                        Side {
+                    let (ro, rn) = (RecordedSources(fo.sources), RecordedSources(fnew.sources));
+                    let sides = |vo: &FrameView<'_>, vn: &FrameView<'_>| {
+                        let old = Side {
                             setup: so,
-                            view: &vo,
-                        },
-                        Side {
+                            view: vo,
+                        };
+                        let new = Side {
                             setup: sn,
-                            view: &vn,
-                        },
-                    );
-                    (key, reasons)
+                            view: vn,
+                        };
+                        explain_with(old, new, &names)
+                    };
+                    // The records that can differ first; every record when those
+                    // give no reason (see `PreparedPair`).
+                    if fo.frame == fnew.frame {
+                        let (vo, vn) = pair.views(fo.frame, &ro, &rn);
+                        let reasons = sides(&vo, &vn);
+                        if !reasons.is_empty() {
+                            return (key, reasons);
+                        }
+                    }
+                    let (vo, vn) = (po.view(fo.frame, &ro), pn.view(fnew.frame, &rn));
+                    (key, sides(&vo, &vn))
                 })
                 .collect();
             out.extend(explained);
