@@ -184,3 +184,55 @@ fn frames_default_to_the_script_range_and_an_empty_range_is_an_error() {
         )
     );
 }
+
+#[test]
+fn a_warm_check_reports_what_a_cold_one_does() {
+    // A host keeps a `Warm` across edits; each check must report exactly what a check
+    // keeping nothing reports (reused record digests, setups served from memory).
+    let (_d, root) = shot();
+    let (rules, profile) = (RuleSet::builtin(), Profile::nuke());
+    let cache = CacheDir::new(root.join("cache"));
+    let frames: Vec<i64> = (1030..=1070).collect();
+    let warm = render::Warm::new();
+    let nk = root.join("comp.nk");
+    let script = LoadedScript::read(&nk).unwrap();
+    let record = RecordOptions::new("Write1", &rules, &profile)
+        .frames(&frames)
+        .warm(&warm);
+    render::record(&script, &cache, &record).unwrap();
+    let plate = root.join("plates/plate.1045.png");
+    let edits: [&dyn Fn(); 6] = [
+        &|| {},
+        &|| std::fs::write(&plate, b"another plate").unwrap(),
+        &|| edit(&nk, "x1050 1.2", "x1050 1.4"),
+        &|| edit(&nk, "center {960 540}", "center {961 540}"),
+        &|| edit(&nk, "x1100 99}", "x1100 98}"),
+        &|| edit(&nk, "blur_size 4", "blur_size 5"),
+    ];
+    let mut outdated = Vec::new();
+    for e in edits {
+        e();
+        let edited = LoadedScript::read(&nk).unwrap();
+        let check = CheckOptions::new("Write1", &rules, &profile)
+            .frames(&frames)
+            .snapshot(false);
+        let cold = render::check(&edited, &cache, &check).unwrap();
+        let hot = render::check(&edited, &cache, &check.warm(&warm)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&hot).unwrap(),
+            serde_json::to_value(&cold).unwrap()
+        );
+        outdated.push(smartcache::frames::format_spec(&cold.to_render()));
+    }
+    assert_eq!(
+        outdated,
+        [
+            "",
+            "1045",
+            "1041-1059",
+            "1030-1070",
+            "1030-1070",
+            "1030-1070"
+        ]
+    );
+}

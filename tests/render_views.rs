@@ -5,15 +5,18 @@
 //! * every pair of frames that hash differently is explained, with at least one reason,
 //!   and no reason says a value changed into the same text;
 //! * explaining from sparse views (only the records that can differ, see
-//!   `PreparedPair`) gives exactly the reasons the full views give, whenever it gives any.
+//!   `PreparedPair`) gives exactly the reasons the full views give, whenever it gives any;
+//! * hashing an edited setup with the record digests kept from hashing the original
+//!   (`Digests`, as a long-lived process does) gives the hashes of hashing it cold.
 
 use proptest::prelude::*;
 use smartcache::check::{explain, Side};
 use smartcache::ignore::RuleSet;
-use smartcache::manifest::PreparedPair;
+use smartcache::manifest::{Digests, PreparedPair};
 use smartcache::manifest::{NoSources, Prepared, Setup};
 use smartcache::profile::Profile;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One generated node: a class, and knob lines.
 #[derive(Debug, Clone)]
@@ -96,6 +99,29 @@ fn script(nodes: &[GenNode]) -> String {
     s
 }
 
+/// `nodes` with `edits` applied: (where, what, a node to take knobs or all from).
+fn edit(nodes: &[GenNode], edits: Vec<(usize, u8, GenNode)>) -> Vec<GenNode> {
+    let mut edited = nodes.to_vec();
+    for (at, kind, n) in edits {
+        let i = at % edited.len();
+        match kind {
+            // Knobs of a node edited.
+            0 => edited[i].knobs = n.knobs,
+            // A node replaced, class and all.
+            1 => edited[i] = n,
+            // A node inserted (the names of those after it shift).
+            2 => edited.insert(i, n),
+            // Nothing changed.
+            3 => {}
+            _ if edited.len() > 1 => {
+                edited.remove(i);
+            }
+            _ => {}
+        }
+    }
+    edited
+}
+
 fn setup(text: &str) -> Option<Setup> {
     let script = smartcache::graph::load_bytes(text.as_bytes(), Path::new("gen.nk")).ok()?;
     let out = script
@@ -150,26 +176,11 @@ proptest! {
     #[test]
     fn sparse_explanations_are_the_full_ones(
         nodes in prop::collection::vec(node(), 1..6),
-        edits in prop::collection::vec((0usize..6, 0u8..4, node()), 1..3),
+        edits in prop::collection::vec((0usize..6, 0u8..5, node()), 1..3),
         frame in 1i64..30,
     ) {
         let Some(a) = setup(&script(&nodes)) else { return Ok(()) };
-        let mut edited = nodes.clone();
-        for (at, kind, n) in edits {
-            let i = at % edited.len();
-            match kind {
-                // Knobs of a node edited.
-                0 => edited[i].knobs = n.knobs,
-                // A node replaced, class and all.
-                1 => edited[i] = n,
-                // A node inserted (the names of those after it shift).
-                2 => edited.insert(i, n),
-                _ if edited.len() > 1 => {
-                    edited.remove(i);
-                }
-                _ => {}
-            }
-        }
+        let edited = edit(&nodes, edits);
         let Some(b) = setup(&script(&edited)) else { return Ok(()) };
         let (pa, pb) = (Prepared::new(&a), Prepared::new(&b));
         let pair = PreparedPair::new(&pa, &pb);
@@ -187,6 +198,33 @@ proptest! {
                     &sparse, &full, "frame {} of {} vs {}", f, script(&nodes), script(&edited)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn reused_digests_hash_as_cold_hashing_does(
+        nodes in prop::collection::vec(node(), 1..6),
+        edits in prop::collection::vec((0usize..6, 0u8..5, node()), 1..3),
+        frame in 1i64..30,
+    ) {
+        let Some(a) = setup(&script(&nodes)) else { return Ok(()) };
+        let Some(b) = setup(&script(&edit(&nodes, edits))) else { return Ok(()) };
+        let f = frame as f64;
+        let first = [f, f + 1.0, f + 5.0];
+        let pa = Prepared::new(&a);
+        let mut kept = Vec::new();
+        let ha = pa.frame_hashes_with(&first, &NoSources, None, Some(&mut kept));
+        prop_assert_eq!(&ha, &pa.frame_hashes(&first, &NoSources));
+        let Some(digests) = Digests::gather(&pa, Arc::new(a.clone()), vec![(first.to_vec(), kept)])
+        else {
+            return Ok(());
+        };
+        let pb = Prepared::new(&b);
+        let reuse = digests.reuse(&pb, &b);
+        // The frames hashed before, and frames partly hashed before, partly not.
+        for then in [&first[..], &[f, f + 1.0, f + 2.0, f + 5.0]] {
+            let warm = pb.frame_hashes_with(then, &NoSources, reuse.as_ref(), None);
+            prop_assert_eq!(warm, pb.frame_hashes(then, &NoSources));
         }
     }
 }

@@ -391,6 +391,11 @@ impl CheckReport {
 /// under (the built-in ones, then `$SMARTCACHE_RULES`/`$SMARTCACHE_PROFILE`, then the
 /// files given, as the CLI layers them), and where gizmos are found (`plugin_path`,
 /// then `$NUKE_PATH`, then `~/.nuke`, as the CLI's `--plugin-path`).
+///
+/// Kept for the life of the object: the record digests of the last record or check and
+/// the setups decoded to explain outdated frames ([`render::Warm`]), so that a check
+/// after an edit recomputes only what the edit changed; results are the same as a
+/// fresh object's.
 #[pyclass(frozen, module = "smartcache", name = "RenderCache")]
 pub struct RenderCache {
     cache: CacheDir,
@@ -400,6 +405,7 @@ pub struct RenderCache {
     /// layers), loaded once each.
     layers: Mutex<HashMap<String, Arc<Layers>>>,
     plugin_path: Vec<PathBuf>,
+    warm: render::Warm,
 }
 
 /// The ignore rules and node-class profile of one host.
@@ -457,6 +463,7 @@ impl RenderCache {
             profile_files: files(profiles)?,
             layers: Mutex::new(HashMap::new()),
             plugin_path: files(plugin_path)?,
+            warm: render::Warm::new(),
         };
         // Bad rule or profile files are reported here, not at the first record.
         cache.layers(py, "nuke")?;
@@ -493,7 +500,8 @@ impl RenderCache {
         let report = py
             .detach(|| {
                 let loaded = self.expanded(&script.inner, &layers.profile);
-                let mut opts = RecordOptions::new(node, &layers.rules, &layers.profile);
+                let mut opts =
+                    RecordOptions::new(node, &layers.rules, &layers.profile).warm(&self.warm);
                 opts.frames = frames.as_deref();
                 opts.render = render;
                 render::record(&loaded, &self.cache, &opts)
@@ -523,7 +531,8 @@ impl RenderCache {
                 let loaded = self.expanded(&script.inner, &layers.profile);
                 let mut opts = CheckOptions::new(node, &layers.rules, &layers.profile)
                     .snapshot(snapshot)
-                    .strict(strict);
+                    .strict(strict)
+                    .warm(&self.warm);
                 opts.frames = frames.as_deref();
                 render::check(&loaded, &self.cache, &opts)
             })

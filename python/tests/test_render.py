@@ -80,6 +80,25 @@ def test_read_only_check_writes_nothing(shot, tmp_path):
     assert report.frames[5].reasons[0].text == "Grade1.white key at 1050 changed 1.2 -> 1.4"
 
 
+def test_a_cache_object_kept_across_edits_checks_as_a_new_one(shot, tmp_path):
+    # A panel keeps one RenderCache and re-checks after each edit: it reuses what the
+    # last run computed, and must report exactly what a fresh object reports.
+    kept = smartcache.RenderCache(tmp_path / "cache")
+    kept.record(smartcache.Script.read(shot / "comp.nk"), "Write1", frames="1030-1070")
+    edits = [("x1050 1.2", "x1050 1.4", "1041-1059"),
+             ("center {960 540}", "center {961 540}", "1030-1070"),
+             ("center {961 540}", "center {960 540}", "1041-1059"),
+             ("x1050 1.4", "x1050 1.2", "")]
+    for old, new, outdated in edits:
+        edit(shot / "comp.nk", old, new)
+        script = smartcache.Script.read(shot / "comp.nk")
+        fresh = smartcache.RenderCache(tmp_path / "cache")
+        cold = fresh.check(script, "Write1", frames="1030-1070", snapshot=False)
+        warm = kept.check(script, "Write1", frames="1030-1070", snapshot=False)
+        assert warm.to_json() == cold.to_json()
+        assert warm.outdated == outdated
+
+
 def test_reports_are_the_cli_json(shot, tmp_path):
     cache = smartcache.RenderCache(shot / "lib")
     script = smartcache.Script.read(shot / "comp.nk")

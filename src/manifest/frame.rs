@@ -36,6 +36,7 @@ use crate::profile::{Inputs, KnobRef, Time};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::reuse::Reuse;
 pub use super::source::{NoSources, SourceProbe};
 
 /// One node visited in a frame's traversal, in post-order.
@@ -982,6 +983,20 @@ impl<'s> Prepared<'s> {
         self.shape.get(node).is_none_or(|s| s.files)
     }
 
+    /// The traversal of every frame up to a shift of time, when there is one.
+    pub(super) fn walk0(&self) -> Option<&Walk> {
+        self.walk0.as_ref()
+    }
+
+    /// Whether the digest of a visit of the shift-invariant traversal is computed per
+    /// frame from the setup alone: its record can vary, and it reads no file (whose
+    /// content is looked at anew each time). Those are the digests
+    /// [`Prepared::frame_hashes_with`] keeps and reuses.
+    pub(super) fn keepable(&self, v: &Visit) -> bool {
+        let node = v.node as usize;
+        (self.static_record[node].is_none() || v.ctx.frame.is_none()) && !self.reads_files(node)
+    }
+
     /// The frame hashes of `frames` and the files each read: the same as
     /// [`Prepared::frame_hash`] of each frame, computed node by node rather than frame
     /// by frame when every frame's traversal is the same up to a shift.
@@ -996,6 +1011,21 @@ impl<'s> Prepared<'s> {
     /// the batch. Each frame keeps its own memo of knob entries, so every entry is
     /// built exactly as a frame on its own builds it.
     pub fn frame_hashes(&self, frames: &[f64], probe: &dyn SourceProbe) -> Vec<FrameHash> {
+        self.frame_hashes_with(frames, probe, None, None)
+    }
+
+    /// [`Prepared::frame_hashes`], taking the digests of records `reuse` has from an
+    /// earlier hashing, and pushing onto `keep` the digest of every record
+    /// [`Prepared::keepable`] (visit by visit, frame by frame) for a later one (see
+    /// [`super::reuse`]). Neither applies when the traversal is not the same at every
+    /// frame.
+    pub fn frame_hashes_with(
+        &self,
+        frames: &[f64],
+        probe: &dyn SourceProbe,
+        reuse: Option<&Reuse<'_>>,
+        mut keep: Option<&mut Vec<u128>>,
+    ) -> Vec<FrameHash> {
         let Some(walk) = &self.walk0 else {
             return frames.iter().map(|&f| self.frame_hash(f, probe)).collect();
         };
@@ -1019,7 +1049,9 @@ impl<'s> Prepared<'s> {
         // record that varies.
         let mut common = Vec::new();
         let mut one = Vec::new();
-        for v in &walk.visits {
+        let reuse_at = reuse.and_then(|r| Some((r, r.columns(frames)?)));
+        let mut reused = Vec::with_capacity(frames.len());
+        for (at, v) in walk.visits.iter().enumerate() {
             let node = v.node as usize;
             let inputs = walk.inputs_of(v).iter().copied();
             if let (Some(d), Some(_)) = (self.static_record[node], v.ctx.frame) {
@@ -1030,6 +1062,25 @@ impl<'s> Prepared<'s> {
                 h.update(&common);
             }
             common.clear();
+            let kept = match keep.as_deref_mut() {
+                Some(k) if self.keepable(v) => Some(k),
+                _ => None,
+            };
+            if reuse_at
+                .as_ref()
+                .is_some_and(|(r, cols)| r.digests(at, cols, &mut reused))
+            {
+                for (h, &d) in hashers.iter_mut().zip(&reused) {
+                    one.clear();
+                    put_visit(&mut one, d, inputs.clone());
+                    h.update(&one);
+                }
+                if let Some(k) = kept {
+                    k.extend_from_slice(&reused);
+                }
+                continue;
+            }
+            let mut kept = kept;
             for (i, &f) in frames.iter().enumerate() {
                 let ctx = v.ctx.shifted(f);
                 let files = if v.disabled || !self.shape[node].files {
@@ -1040,6 +1091,9 @@ impl<'s> Prepared<'s> {
                 let d = self.record_digest(node, ctx, v.disabled, &files, &mut memos[i]);
                 if !files.is_empty() {
                     sources[i].push((node, ctx, files));
+                }
+                if let Some(k) = kept.as_deref_mut() {
+                    k.push(d);
                 }
                 one.clear();
                 put_visit(&mut one, d, inputs.clone());

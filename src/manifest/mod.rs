@@ -10,12 +10,14 @@
 //!    xxh3-128 is the frame hash.
 //!
 //! [`source`] fingerprints the files nodes read; [`pair`] compares two setups frame by
-//! frame for explanations, building only the records that can differ.
+//! frame for explanations, building only the records that can differ; [`reuse`] keeps
+//! record digests from one hashing for the next in a long-lived process.
 
 pub mod ctx;
 pub mod files;
 pub mod frame;
 pub mod pair;
+pub mod reuse;
 pub mod scope;
 pub mod setup;
 pub mod source;
@@ -25,6 +27,7 @@ pub mod view;
 pub use ctx::Ctx;
 pub use frame::{FrameHash, Prepared};
 pub use pair::PreparedPair;
+pub use reuse::Digests;
 pub use setup::{Setup, SetupError};
 pub use source::{NoSources, SourceProbe};
 pub use view::{FrameView, FRAME_FORMAT, FRAME_VERSION};

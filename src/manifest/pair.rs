@@ -257,7 +257,7 @@ fn sparse_view<'s>(
 /// its own in equal contexts, files aside. Its own content must be the same
 /// ([`same_content`]), and so must that of every node its expressions read, and the
 /// Root settings it reads.
-fn same_nodes(old: &Setup, new: &Setup) -> Vec<bool> {
+pub(super) fn same_nodes(old: &Setup, new: &Setup) -> Vec<bool> {
     if old.rules != new.rules || old.profile != new.profile {
         return vec![false; new.nodes.len()];
     }

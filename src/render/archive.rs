@@ -19,11 +19,14 @@ use crate::store::{setup_object, CacheDir, FrameEntry, HashFile, RenderRecord};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Loads stored setups and batch objects to rebuild the manifests of past frames.
 pub(super) struct Archive<'c> {
     cache: &'c CacheDir,
-    setups: HashMap<Hex128, Result<Setup, Box<Reason>>>,
+    /// A setup prepared already (the one just hashed), by object name.
+    prepared: Option<(Hex128, &'c Prepared<'c>)>,
+    setups: HashMap<Hex128, Result<Arc<Setup>, Box<Reason>>>,
     batches: HashMap<Hex128, Result<Batch, Box<Reason>>>,
 }
 
@@ -38,17 +41,41 @@ impl<'c> Archive<'c> {
     pub(super) fn new(cache: &'c CacheDir) -> Self {
         Archive {
             cache,
+            prepared: None,
             setups: HashMap::new(),
             batches: HashMap::new(),
         }
     }
 
     /// Serve `objects` (of frames hashed now, not stored) from memory.
-    pub(super) fn with_current(mut self, setup: &Setup, objects: Objects<'_>) -> Self {
+    pub(super) fn with_current(mut self, setup: &Arc<Setup>, objects: Objects<'_>) -> Self {
         self.setups.insert(objects.setup.0, Ok(setup.clone()));
         let (name, batch, _) = objects.batch;
         self.batches.insert(name, Ok(batch));
         self
+    }
+
+    /// Serve the setup objects `setups` (decoded already, by name) from memory.
+    pub(super) fn with_setups(mut self, setups: HashMap<Hex128, Arc<Setup>>) -> Self {
+        for (name, s) in setups {
+            self.setups.entry(name).or_insert(Ok(s));
+        }
+        self
+    }
+
+    /// Use `prepared` (of the setup object `name`, served with it) rather than
+    /// preparing that setup again.
+    pub(super) fn with_prepared(mut self, name: Hex128, prepared: &'c Prepared<'c>) -> Self {
+        self.prepared = Some((name, prepared));
+        self
+    }
+
+    /// The setups decoded (or served), by object name.
+    pub(super) fn into_setups(self) -> HashMap<Hex128, Arc<Setup>> {
+        self.setups
+            .into_iter()
+            .filter_map(|(name, s)| Some((name, s.ok()?)))
+            .collect()
     }
 
     /// Read and decode object `name`, or the reason it cannot be used.
@@ -111,7 +138,11 @@ impl<'c> Archive<'c> {
     /// Load the setup object `name` (once), or the reason it cannot be used.
     fn load_setup(&mut self, name: Hex128) -> Result<(), Box<Reason>> {
         if !self.setups.contains_key(&name) {
-            let s = self.object(name, |b| setup_object::decode(b).map_err(|e| e.to_string()));
+            let s = self.object(name, |b| {
+                setup_object::decode(b)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            });
             self.setups.insert(name, s);
         }
         self.setups[&name]
@@ -154,8 +185,23 @@ impl<'c> Archive<'c> {
             let (Some(Ok(so)), Some(Ok(sn))) = (self.setups.get(&ho), self.setups.get(&hn)) else {
                 continue; // both were loaded above
             };
-            let (po, pn) = (Prepared::new(so), Prepared::new(sn));
-            let pair = PreparedPair::new(&po, &pn);
+            let ready = |name: Hex128| self.prepared.filter(|(n, _)| *n == name).map(|(_, p)| p);
+            let (own_o, own_n);
+            let po = match ready(ho) {
+                Some(p) => p,
+                None => {
+                    own_o = Prepared::new(so);
+                    &own_o
+                }
+            };
+            let pn = match ready(hn) {
+                Some(p) => p,
+                None => {
+                    own_n = Prepared::new(sn);
+                    &own_n
+                }
+            };
+            let pair = PreparedPair::new(po, pn);
             let names = SetupNames::of(so, sn);
             let explained: Vec<((Hex128, Hex128), Vec<Reason>)> = frames
                 .into_par_iter()

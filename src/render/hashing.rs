@@ -6,19 +6,20 @@
 //! read there. A read-only check makes the same objects in memory only
 //! ([`Hashed::objects`]), so its explanations need nothing on disk.
 
-use super::{Progress, RenderError};
+use super::{Progress, RenderError, Warm};
 use crate::graph::Script;
 use crate::hash::Hex128;
 use crate::ignore::RuleSet;
 use crate::manifest::source::{source_key, ROOT_KEY};
 use crate::manifest::view::{FileRead, FileState};
-use crate::manifest::{Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
+use crate::manifest::{Digests, Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::batch_object::{Batch, BatchFrame};
 use crate::store::{setup_object, FrameEntry, RenderRecord, SetupMemo};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Frames hashed together by one thread ([`Prepared::frame_hashes`]): enough that a
 /// node's data is read once for many frames, few enough that two cores share 1,000
@@ -37,7 +38,7 @@ pub struct HashedFrame {
 /// The hashes of a set of frames of one output.
 pub struct Hashed {
     /// What the output depends on, frame-independent.
-    pub setup: Setup,
+    pub setup: Arc<Setup>,
     /// The setup as stored (its object name is the hash of these bytes).
     pub setup_json: Vec<u8>,
     /// The setup's id: the hash of the hashing format and the setup (see
@@ -69,7 +70,7 @@ impl Hashed {
         h.update(&setup_json);
         Ok(Hashed {
             setup_id: h.finish(),
-            setup,
+            setup: Arc::new(setup),
             setup_json,
             frames: BTreeMap::new(),
         })
@@ -77,18 +78,51 @@ impl Hashed {
 
     /// Hash `frames`, in parallel, calling `progress` after each frame.
     pub fn hash(&mut self, frames: &[i64], probe: &dyn SourceProbe, progress: Progress<'_>) {
+        self.hash_warm(frames, probe, progress, None);
+    }
+
+    /// [`Hashed::hash`], taking the record digests `warm` kept from an earlier run
+    /// where they still hold, and keeping this run's there for the next (see
+    /// [`crate::manifest::reuse`]); the hashes are the same as without.
+    pub fn hash_warm(
+        &mut self,
+        frames: &[i64],
+        probe: &dyn SourceProbe,
+        progress: Progress<'_>,
+        warm: Option<&Warm>,
+    ) {
         if frames.is_empty() {
             return;
         }
-        let setup = &self.setup;
-        let prepared = Prepared::new(setup);
+        let setup = self.setup.clone();
+        self.hash_prepared(&Prepared::new(&setup), frames, probe, progress, warm);
+    }
+
+    /// [`Hashed::hash_warm`] with the setup prepared already (`prepared`, made from
+    /// [`Hashed::setup`]), to be used again after, to explain.
+    pub(super) fn hash_prepared(
+        &mut self,
+        prepared: &Prepared<'_>,
+        frames: &[i64],
+        probe: &dyn SourceProbe,
+        progress: Progress<'_>,
+        warm: Option<&Warm>,
+    ) {
+        if frames.is_empty() {
+            return;
+        }
+        let setup = &*self.setup;
         let root_files = prepared.root_files(probe).to_vec();
-        let hashed: Vec<(i64, HashedFrame)> = frames
+        let prev = warm.and_then(Warm::take_digests);
+        let reuse = prev.as_ref().and_then(|d| d.reuse(prepared, setup));
+        type Batched = (Vec<(i64, HashedFrame)>, Option<(Vec<f64>, Vec<u128>)>);
+        let batches: Vec<Batched> = frames
             .par_chunks(BATCH)
-            .flat_map_iter(|batch| {
+            .map(|batch| {
                 let at: Vec<f64> = batch.iter().map(|&f| f as f64).collect();
-                let hashes = prepared.frame_hashes(&at, probe);
-                batch.iter().zip(hashes).map(|(&f, (hash, sources))| {
+                let mut keep = warm.map(|_| Vec::new());
+                let hashes = prepared.frame_hashes_with(&at, probe, reuse.as_ref(), keep.as_mut());
+                let hashed = batch.iter().zip(hashes).map(|(&f, (hash, sources))| {
                     progress();
                     let mut sources: BTreeMap<String, Vec<FileRead>> = sources
                         .into_iter()
@@ -100,10 +134,18 @@ impl Hashed {
                     let hash =
                         Hex128::parse(&hash).expect("frame hashes are written by hash::to_hex");
                     (f, HashedFrame { hash, sources })
-                })
+                });
+                (hashed.collect(), keep.map(|k| (at, k)))
             })
             .collect();
-        self.frames.extend(hashed);
+        let mut kept = Vec::new();
+        for (hashed, k) in batches {
+            self.frames.extend(hashed);
+            kept.extend(k);
+        }
+        if let Some(w) = warm {
+            w.put_digests(Digests::gather(prepared, self.setup.clone(), kept));
+        }
     }
 
     /// Whether any frame of this setup reads a file on disk (then an unchanged setup
@@ -227,12 +269,17 @@ impl Hashed {
         })
     }
 
+    /// The name of the setup's object (the hash of its stored bytes).
+    pub(super) fn setup_name(&self) -> Hex128 {
+        Hex128::of(&self.setup_json)
+    }
+
     /// The setup and batch objects of the frames hashed, `None` when there are none.
     pub(super) fn objects(&self) -> Option<Objects<'_>> {
         if self.frames.is_empty() {
             return None;
         }
-        let setup_name = Hex128::of(&self.setup_json);
+        let setup_name = self.setup_name();
         let mut frames = BTreeMap::new();
         for (f, h) in &self.frames {
             frames.entry(h.hash).or_insert_with(|| BatchFrame {

@@ -59,22 +59,24 @@ pub mod caches;
 mod hashing;
 mod report;
 pub mod suggest;
+mod warm;
 
 pub use crate::graph::LoadedScript;
 pub use hashing::{hash_frames, render_record, Hashed, HashedFrame};
 pub use report::{CheckReport, Explained, RecordReport};
+pub use warm::Warm;
 
 use crate::hash::Hex128;
 use crate::ignore::RuleSet;
 use crate::manifest::source::{FileProbe, SourceIndex};
-use crate::manifest::{SetupError, FRAME_VERSION};
+use crate::manifest::{Prepared, SetupError, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::setup_object::SETUP_VERSION;
 use crate::store::{
     self, CacheDir, FrameEntry, HashFile, HashMeta, ScriptRef, SetupMemo, SnapshotId,
 };
 use archive::Archive;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Errors of the render-cache workflows.
@@ -206,6 +208,8 @@ pub struct RecordOptions<'a> {
     pub render: Option<&'a str>,
     /// Called once per hashed frame.
     pub progress: Progress<'a>,
+    /// State kept between runs in a long-lived process ([`Warm`]).
+    pub warm: Option<&'a Warm>,
 }
 
 impl<'a> RecordOptions<'a> {
@@ -219,6 +223,7 @@ impl<'a> RecordOptions<'a> {
             frames: None,
             render: None,
             progress: &no_progress,
+            warm: None,
         }
     }
 
@@ -237,6 +242,12 @@ impl<'a> RecordOptions<'a> {
     /// Call `progress` once per hashed frame.
     pub fn progress(mut self, progress: Progress<'a>) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Keep state in `warm` for later runs, and use what it kept (see [`Warm`]).
+    pub fn warm(mut self, warm: &'a Warm) -> Self {
+        self.warm = Some(warm);
         self
     }
 }
@@ -270,6 +281,8 @@ pub struct CheckOptions<'a> {
     pub strict: bool,
     /// Called once per checked frame.
     pub progress: Progress<'a>,
+    /// State kept between runs in a long-lived process ([`Warm`]).
+    pub warm: Option<&'a Warm>,
 }
 
 impl<'a> CheckOptions<'a> {
@@ -284,6 +297,7 @@ impl<'a> CheckOptions<'a> {
             snapshot: true,
             strict: false,
             progress: &no_progress,
+            warm: None,
         }
     }
 
@@ -308,6 +322,12 @@ impl<'a> CheckOptions<'a> {
     /// Call `progress` once per checked frame.
     pub fn progress(mut self, progress: Progress<'a>) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Keep state in `warm` for later runs, and use what it kept (see [`Warm`]).
+    pub fn warm(mut self, warm: &'a Warm) -> Self {
+        self.warm = Some(warm);
         self
     }
 }
@@ -410,8 +430,12 @@ pub fn record(
     let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
     let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
     let memo = hashed.memo(setup_key(script, opts.node, opts.rules, opts.profile));
-    hashed.hash(&frames, &probe, opts.progress);
+    hashed.hash_warm(&frames, &probe, opts.progress, opts.warm);
     let batch = store_objects(cache, &hashed)?;
+    if let Some(w) = opts.warm {
+        // The master's setup, which the next checks explain against.
+        w.put_setups(HashMap::from([(hashed.setup_name(), hashed.setup.clone())]));
+    }
     SourceIndex::save(cache, probe.into_observations())?;
     // Without a pattern given, a Write node's renders are its `file` knob's.
     let (render, implicit, pattern_warning) = match opts.render {
@@ -531,17 +555,25 @@ pub fn check(
         .filter(|f| !reused.contains_key(f))
         .collect();
     reused.keys().for_each(|_| (opts.progress)());
-    hashed.hash(&todo, &probe, opts.progress);
-    let mut archive = Archive::new(cache);
+    // The setup is prepared once, for hashing and for explaining.
+    let setup = hashed.setup.clone();
+    let prepared = Prepared::new(&setup);
+    hashed.hash_prepared(&prepared, &todo, &probe, opts.progress, opts.warm);
+    // Setups decoded by earlier runs, and the one hashed now, are served from memory.
+    let mut archive = Archive::new(cache)
+        .with_setups(opts.warm.map(Warm::setups).unwrap_or_default())
+        .with_prepared(hashed.setup_name(), &prepared);
     let batch = if opts.snapshot {
         let batch = store_objects(cache, &hashed)?;
         SourceIndex::save(cache, probe.into_observations())?;
+        archive = archive.with_setups(HashMap::from([(hashed.setup_name(), hashed.setup.clone())]));
         batch
     } else {
         // Nothing is written: the objects are served from memory.
         hashed.objects().map(|objects| {
             let name = objects.batch.0;
-            archive = Archive::new(cache).with_current(&hashed.setup, objects);
+            archive = std::mem::replace(&mut archive, Archive::new(cache))
+                .with_current(&hashed.setup, objects);
             name
         })
     };
@@ -561,6 +593,9 @@ pub fn check(
         None
     };
     let mut frames = archive.compare(master.as_ref(), &entries)?;
+    if let Some(w) = opts.warm {
+        w.put_setups(archive.into_setups());
+    }
     for r in &mut frames {
         r.unverifiable = hashed.unverifiable(r.frame);
     }

@@ -1,0 +1,62 @@
+//! What a long-lived process keeps between the records and checks of one output, so
+//! that a check after an edit costs what the edit changed.
+//!
+//! A host panel (the Python package's `RenderCache`, the Blender add-on) checks again
+//! after every edit. Two things of the previous run are worth keeping: the per-frame
+//! digests of the records that vary ([`Digests`], reused for the nodes the edit left
+//! alone, see [`crate::manifest::reuse`]), and the setups decoded from the cache's
+//! stored objects to explain outdated frames (the master's setup is the same object
+//! check after check). Nothing here changes a result: a warm check hashes and explains
+//! exactly as a cold one does.
+//!
+//! The CLI runs once per process and keeps nothing.
+
+use crate::hash::Hex128;
+use crate::manifest::{Digests, Setup};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Setups kept decoded at most (the master's, usually one, and the latest check's).
+const SETUPS: usize = 4;
+
+/// State kept between runs over one cache directory (see the module docs). Shareable
+/// between threads; a run takes what it needs and puts back what it made.
+#[derive(Debug, Default)]
+pub struct Warm {
+    digests: Mutex<Option<Digests>>,
+    setups: Mutex<HashMap<Hex128, Arc<Setup>>>,
+}
+
+impl Warm {
+    /// Nothing kept yet.
+    pub fn new() -> Self {
+        Warm::default()
+    }
+
+    /// The digests kept by the last run, taken out (a run puts its own back).
+    pub(super) fn take_digests(&self) -> Option<Digests> {
+        self.digests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Keep the digests of this run for the next.
+    pub(super) fn put_digests(&self, d: Option<Digests>) {
+        *self.digests.lock().unwrap_or_else(PoisonError::into_inner) = d;
+    }
+
+    /// The decoded setups kept, by object name.
+    pub(super) fn setups(&self) -> HashMap<Hex128, Arc<Setup>> {
+        self.setups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Keep decoded setups for the next run, at most [`SETUPS`] of them.
+    pub(super) fn put_setups(&self, decoded: HashMap<Hex128, Arc<Setup>>) {
+        let keep = decoded.into_iter().take(SETUPS).collect();
+        *self.setups.lock().unwrap_or_else(PoisonError::into_inner) = keep;
+    }
+}
