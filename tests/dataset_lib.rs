@@ -589,7 +589,11 @@ fn status_through_the_base_sees_every_change() {
     // Added next to existing files, removed, and made a duplicate of another.
     fx.write("seq/render_layer_beauty.0003.exr", "content new!");
     fs::remove_file(src.join("seq0")).unwrap();
-    fs::write(src.join("seq.d/render_layer_beauty.0001.exr"), "same content").unwrap();
+    fs::write(
+        src.join("seq.d/render_layer_beauty.0001.exr"),
+        "same content",
+    )
+    .unwrap();
     let r = status();
     let state = |rel: &str| {
         r.files
