@@ -144,34 +144,38 @@ impl StatusReport {
 }
 
 /// The keys that occur more than once in `keys` (xxh3-128 hashes, so uniformly
-/// distributed): the keys are distributed into buckets by their top bits (about 16 keys
-/// a bucket, in two linear passes), so equal keys share a bucket, and each bucket is
-/// sorted on its own. Cheaper than sorting the whole vector (100,000 keys: a fifth of
-/// the comparisons), which `status` did before.
-fn repeated(keys: Vec<u128>) -> HashSet<u128> {
+/// distributed): the keys are moved, in place, into buckets by their top bits (about 16
+/// keys a bucket: one counting pass, then each key swapped once into its bucket), so
+/// equal keys share a bucket, and each bucket is sorted on its own. Cheaper than sorting
+/// the whole vector (100,000 keys: a fifth of the comparisons), which `status` did before.
+fn repeated(mut keys: Vec<u128>) -> HashSet<u128> {
     if keys.len() < 2 {
         return HashSet::new();
     }
     let bits = (keys.len() / 16).max(2).ilog2().min(24);
     let bucket = |k: u128| (k >> (128 - bits)) as usize;
-    let mut next = vec![0usize; (1 << bits) + 1];
+    // starts[b]..starts[b + 1]: bucket b, once the keys are in place.
+    let mut starts = vec![0usize; (1 << bits) + 1];
     for &k in &keys {
-        next[bucket(k) + 1] += 1;
+        starts[bucket(k) + 1] += 1;
     }
-    for b in 1..next.len() {
-        next[b] += next[b - 1];
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
     }
-    let starts = next.clone();
-    let mut sorted = vec![0u128; keys.len()];
-    for &k in &keys {
-        let b = bucket(k);
-        sorted[next[b]] = k;
-        next[b] += 1;
+    // next[b]: the first place of bucket b not yet holding one of its keys.
+    let mut next = starts.clone();
+    for b in 0..(1 << bits) {
+        while next[b] < starts[b + 1] {
+            let d = bucket(keys[next[b]]);
+            if d != b {
+                keys.swap(next[b], next[d]);
+            }
+            next[d] += 1;
+        }
     }
-    drop(keys);
     let mut shared = HashSet::new();
     for w in starts.windows(2) {
-        let run = &mut sorted[w[0]..w[1]];
+        let run = &mut keys[w[0]..w[1]];
         run.sort_unstable();
         shared.extend(run.windows(2).filter(|p| p[0] == p[1]).map(|p| p[0]));
     }
