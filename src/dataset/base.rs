@@ -899,6 +899,19 @@ impl super::view::EntryList for Table {
     fn entry(&self, i: usize) -> (&str, EntryRef<'_>) {
         Table::entry(self, i)
     }
+    fn path(&self, i: usize) -> &str {
+        let rec = &self.entries[i * ENTRY_LEN..(i + 1) * ENTRY_LEN];
+        // Every span was checked on load; the fallback never applies.
+        text(&self.heap, rec, 0).unwrap_or("")
+    }
+    fn hash(&self, i: usize) -> &str {
+        let rec = &self.entries[i * ENTRY_LEN..(i + 1) * ENTRY_LEN];
+        text(&self.heap, rec, 52).unwrap_or("")
+    }
+    fn stamp(&self, i: usize) -> (Fingerprint, i64) {
+        let rec = &self.entries[i * ENTRY_LEN..(i + 1) * ENTRY_LEN];
+        (fp_at(rec, 12), num(rec, 44) as i64)
+    }
 }
 
 fn artifact_of(rec: &[u8], t: impl Fn(usize) -> String) -> Artifact {
@@ -1517,6 +1530,11 @@ mod tests {
             let (q, got) = t.entry(i);
             assert_eq!((q, got.to_entry()), (p.as_str(), e.clone()));
             assert_eq!(t.find(p), Some(i));
+            // The partial readers `status` uses agree with the whole entry.
+            use crate::dataset::view::EntryList;
+            assert_eq!(EntryList::path(&t, i), p.as_str());
+            assert_eq!(EntryList::hash(&t, i), e.hash.as_str());
+            assert_eq!(EntryList::stamp(&t, i), (e.fp, e.at));
         }
         assert_eq!(t.find("/s/b"), None);
         assert_eq!(t.removals().collect::<Vec<_>>(), vec![("/s/gone", 77)]);

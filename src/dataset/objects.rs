@@ -44,7 +44,8 @@ pub(crate) struct ObjectSet {
     /// Hashes of `<fan-out>/<name>` of the files in the directories that were listed.
     names: HashSet<u128, BuildHasherDefault<PreHashed>>,
     /// Fan-out directories not listed because their recorded fingerprint still holds.
-    settled: HashSet<String>,
+    /// (Two-character names asked about once per source: hashed with xxh3, not SipHash.)
+    settled: HashSet<String, BuildHasherDefault<PreHashed>>,
 }
 
 /// A fan-out directory's fingerprint, recorded when every artifact named in it was there.

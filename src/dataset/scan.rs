@@ -89,6 +89,15 @@ impl Scanned {
         }
     }
 
+    /// The content hash of [`Self::entry`], without decoding the rest of the entry.
+    pub fn hash<'a>(&'a self, entries: &Entries<'a>) -> Option<&'a str> {
+        match self.detail.as_deref() {
+            None => self.old.map(|j| entries.hash(j as usize)),
+            Some(Detail::Unreadable(_)) => None,
+            Some(Detail::Read { hash, .. }) => Some(hash),
+        }
+    }
+
     /// Bytes read to validate the file.
     pub fn bytes_read(&self) -> u64 {
         match self.detail.as_deref() {
@@ -118,8 +127,7 @@ pub(crate) fn scan(entries: &Entries, sources: &Sources, trust_index: bool) -> S
         .enumerate()
         .map(|(i, &old)| {
             let file = sources.get(i);
-            let entry = old.map(|j| entries.get(j as usize).1);
-            let (state, detail) = check(file, entry, fresh, trust_index);
+            let (state, detail) = check(file, old, entries, fresh, trust_index);
             Scanned { old, state, detail }
         })
         .collect();
@@ -140,7 +148,7 @@ fn align(entries: &Entries, sources: &Sources) -> (Vec<Option<u32>>, Vec<u32>) {
     for file in sources.iter() {
         let mut found = None;
         while next < n {
-            match file.cmp_path(entries.get(next).0) {
+            match file.cmp_path(entries.path(next)) {
                 Ordering::Greater => {
                     unmatched.push(next as u32);
                     next += 1;
@@ -159,9 +167,12 @@ fn align(entries: &Entries, sources: &Sources) -> (Vec<Option<u32>>, Vec<u32>) {
     (matched, unmatched)
 }
 
+/// Validate `file` against its entry (`old`, a position in `entries`). An unchanged file
+/// reads only the entry's fingerprint and time; its hash only when the content is read.
 fn check(
     file: SourceFile,
-    old: Option<EntryRef>,
+    old: Option<u32>,
+    entries: &Entries,
     fresh: bool,
     trust_index: bool,
 ) -> (FileState, Option<Box<Detail>>) {
@@ -192,8 +203,9 @@ fn check(
         },
         _ => fp, // `item_fingerprint` above covered the sidecars
     };
-    if let Some(e) = old {
-        if e.fp == fp && !fp.is_racy(e.at) {
+    let stamp = old.map(|j| entries.stamp(j as usize));
+    if let Some((old_fp, old_at)) = stamp {
+        if old_fp == fp && !fp.is_racy(old_at) {
             return (FileState::Unchanged, None);
         }
     }
@@ -201,11 +213,17 @@ fn check(
         Ok(x) => x,
         Err(e) => return unreadable(e),
     };
-    let state = match old {
-        None => FileState::New,
-        Some(e) if e.hash != hash => FileState::Changed,
-        Some(e) if e.fp == fp => FileState::Unchanged,
-        Some(_) => FileState::Touched,
+    let state = match (old, stamp) {
+        (Some(j), Some((old_fp, _))) => {
+            if entries.hash(j as usize) != hash {
+                FileState::Changed
+            } else if old_fp == fp {
+                FileState::Unchanged
+            } else {
+                FileState::Touched
+            }
+        }
+        _ => FileState::New,
     };
     (
         state,

@@ -143,6 +143,45 @@ impl StatusReport {
     }
 }
 
+/// The keys that occur more than once in `keys` (xxh3-128 hashes, so uniformly
+/// distributed): the keys are moved, in place, into buckets by their top bits (about 16
+/// keys a bucket: one counting pass, then each key swapped once into its bucket), so
+/// equal keys share a bucket, and each bucket is sorted on its own. Cheaper than sorting
+/// the whole vector (100,000 keys: a fifth of the comparisons), which `status` did before.
+fn repeated(mut keys: Vec<u128>) -> HashSet<u128> {
+    if keys.len() < 2 {
+        return HashSet::new();
+    }
+    let bits = (keys.len() / 16).max(2).ilog2().min(24);
+    let bucket = |k: u128| (k >> (128 - bits)) as usize;
+    // starts[b]..starts[b + 1]: bucket b, once the keys are in place.
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for &k in &keys {
+        starts[bucket(k) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    // next[b]: the first place of bucket b not yet holding one of its keys.
+    let mut next = starts.clone();
+    for b in 0..(1 << bits) {
+        while next[b] < starts[b + 1] {
+            let d = bucket(keys[next[b]]);
+            if d != b {
+                keys.swap(next[b], next[d]);
+            }
+            next[d] += 1;
+        }
+    }
+    let mut shared = HashSet::new();
+    for w in starts.windows(2) {
+        let run = &mut keys[w[0]..w[1]];
+        run.sort_unstable();
+        shared.extend(run.windows(2).filter(|p| p[0] == p[1]).map(|p| p[0]));
+    }
+    shared
+}
+
 /// A variant checked by `status`: (variant, producer if known, extension, variant key).
 type Target = (String, Option<String>, String, String);
 
@@ -235,26 +274,20 @@ impl DatasetCache {
 
         // Contents held by more than one source, over the cache as it would be after this
         // scan: every content hash in one vector (as xxh3-128 keys: fixed size, compared
-        // in one instruction), sorted in parallel, runs of equal keys picked out. A hash
-        // map counting 100,000 string keys one by one costs several times more.
+        // in one instruction), equal keys found by [`repeated`]. A hash map counting
+        // 100,000 string keys one by one costs several times more.
         let key = |hash: &str| xxh3_128(hash.as_bytes());
         let mut keys: Vec<u128> = scanned
             .files
             .par_iter()
             .with_min_len(1024)
-            .filter_map(|s| s.entry(&entries).map(|e| key(e.hash)))
+            .filter_map(|s| s.hash(&entries).map(key))
             .collect();
         keys.extend(scanned.unmatched.iter().filter_map(|&j| {
             let (p, e) = entries.get(j as usize);
             (!sources.covers(p)).then(|| key(e.hash))
         }));
-        keys.par_sort_unstable();
-        let shared: HashSet<u128> = keys
-            .windows(2)
-            .filter(|w| w[0] == w[1])
-            .map(|w| w[0])
-            .collect();
-        drop(keys);
+        let shared = repeated(keys);
         let duplicate = |e: EntryRef| !shared.is_empty() && shared.contains(&key(e.hash));
 
         let artifact_state = |e: EntryRef, (v, producer, ext, key): &Target| match producer {
@@ -403,5 +436,31 @@ impl DatasetCache {
             files,
             warnings: snap.warnings.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated;
+
+    #[test]
+    fn repeated_finds_exactly_the_keys_seen_twice() {
+        for n in [0usize, 1, 2, 3, 17, 100, 5000] {
+            let mut keys: Vec<u128> = (0..n as u128)
+                .map(|i| xxhash_rust::xxh3::xxh3_128(&i.to_le_bytes()))
+                .collect();
+            // Some keys twice or three times, and extremes of the key space.
+            let dups: Vec<u128> = keys.iter().step_by(7).copied().collect();
+            keys.extend(&dups);
+            keys.extend(dups.iter().step_by(3));
+            keys.extend([0, 0, u128::MAX, u128::MAX, 1]);
+            let mut want: Vec<u128> = dups.clone();
+            want.extend([0, u128::MAX]);
+            want.sort_unstable();
+            want.dedup();
+            let mut got: Vec<u128> = repeated(keys).into_iter().collect();
+            got.sort_unstable();
+            assert_eq!(got, want, "{n} keys");
+        }
     }
 }

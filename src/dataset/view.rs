@@ -93,6 +93,20 @@ pub(crate) trait EntryList: Sync {
     fn len(&self) -> usize;
     /// The `i`-th entry in path order (`i < len()`).
     fn entry(&self, i: usize) -> (&str, EntryRef<'_>);
+    /// The path of the `i`-th entry alone (the merge with the walk needs no more).
+    fn path(&self, i: usize) -> &str {
+        self.entry(i).0
+    }
+    /// The content hash of the `i`-th entry alone.
+    fn hash(&self, i: usize) -> &str {
+        self.entry(i).1.hash
+    }
+    /// The fingerprint of the `i`-th entry and when it was taken: all that validating an
+    /// unchanged file needs.
+    fn stamp(&self, i: usize) -> (Fingerprint, i64) {
+        let e = self.entry(i).1;
+        (e.fp, e.at)
+    }
 }
 
 /// An index's entries in path order, with indexed access.
@@ -106,6 +120,30 @@ impl<'a> Entries<'a> {
         match self {
             Entries::List(t) => t.len(),
             Entries::Refs(v) => v.len(),
+        }
+    }
+
+    /// The path of the `i`-th entry in path order (`i < len()`).
+    pub fn path(&self, i: usize) -> &'a str {
+        match self {
+            Entries::List(t) => t.path(i),
+            Entries::Refs(v) => v[i].0,
+        }
+    }
+
+    /// The content hash of the `i`-th entry in path order (`i < len()`).
+    pub fn hash(&self, i: usize) -> &'a str {
+        match self {
+            Entries::List(t) => t.hash(i),
+            Entries::Refs(v) => v[i].1.hash,
+        }
+    }
+
+    /// The fingerprint of the `i`-th entry in path order and when it was taken.
+    pub fn stamp(&self, i: usize) -> (Fingerprint, i64) {
+        match self {
+            Entries::List(t) => t.stamp(i),
+            Entries::Refs(v) => (v[i].1.fp, v[i].1.at),
         }
     }
 
