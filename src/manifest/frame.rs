@@ -1016,7 +1016,7 @@ impl<'s> Prepared<'s> {
 
     /// [`Prepared::frame_hashes`], taking the digests of records `reuse` has from an
     /// earlier hashing, and pushing onto `keep` the digest of every record
-    /// [`Prepared::keepable`] (visit by visit, frame by frame) for a later one (see
+    /// `Prepared::keepable` (visit by visit, frame by frame) for a later one (see
     /// [`super::reuse`]). Neither applies when the traversal is not the same at every
     /// frame.
     pub fn frame_hashes_with(

@@ -7,7 +7,7 @@
 //! every record is the same on both sides.
 //!
 //! A [`PreparedPair`] works out once per pair of setups which nodes have the same
-//! content in both ([`same_content`]: class, semantics, knobs, what their expressions
+//! content in both (`same_content`: class, semantics, knobs, what their expressions
 //! read, transitively), and which visits of the two traversals match (same node name,
 //! same time context). Per frame it then builds *sparse* views: full records only for
 //! the visits that can differ — visits the other side does not have, visits whose class,

@@ -3,7 +3,7 @@
 //! Why: a host panel checks the cache again after every edit. At 50,000 nodes most of a
 //! check is computing, frame by frame, the records of the nodes whose knobs are
 //! animated; an edit changes one node. [`Digests`] keeps the per-frame digests of those
-//! records (the ones [`Prepared::keepable`] names: computed per frame from the setup
+//! records (the ones `Prepared::keepable` names: computed per frame from the setup
 //! alone, no file read) from one hashing, with the setup they came from; the next
 //! hashing, over the setup rebuilt from the edited script, takes a visit's digests from
 //! it when:
