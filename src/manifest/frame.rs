@@ -186,6 +186,66 @@ pub struct Prepared<'s> {
     root_files: std::sync::OnceLock<Vec<FileRead>>,
 }
 
+/// What [`Prepared::new`] computed from a setup, apart from the setup: kept by a
+/// long-lived process beside the setup it came from (see
+/// [`crate::render::Warm`]), to prepare the same setup again for nothing.
+pub struct PreparedParts {
+    plan: Vec<Vec<Slot>>,
+    static_bytes: Vec<u8>,
+    template: Vec<Template>,
+    holes: Vec<Hole>,
+    static_record: Vec<Option<u128>>,
+    static_root: Option<u128>,
+    walk0: Option<Walk>,
+    shape: Vec<Shape>,
+    /// The setup's node count, a check that the parts are put back on their setup.
+    nodes: usize,
+}
+
+impl std::fmt::Debug for PreparedParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedParts")
+            .field("nodes", &self.nodes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One frame's hash being computed in a batch: its bytes go to the hasher in chunks of
+/// at least [`Stream::FEED`] bytes, since a call per record (a few dozen bytes) costs
+/// more than hashing them. The hash does not depend on how the bytes are chunked.
+#[derive(Default)]
+struct Stream {
+    hasher: xxhash_rust::xxh3::Xxh3,
+    pending: Vec<u8>,
+}
+
+impl Stream {
+    const FEED: usize = 16 * 1024;
+
+    fn put(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        self.feed();
+    }
+
+    /// A visit of a record with digest `d` and these inputs (see [`put_visit`]).
+    fn visit(&mut self, d: u128, inputs: impl ExactSizeIterator<Item = Option<u32>>) {
+        put_visit(&mut self.pending, d, inputs);
+        self.feed();
+    }
+
+    fn feed(&mut self) {
+        if self.pending.len() >= Self::FEED {
+            self.hasher.update(&self.pending);
+            self.pending.clear();
+        }
+    }
+
+    fn finish(mut self) -> u128 {
+        self.hasher.update(&self.pending);
+        self.hasher.digest128()
+    }
+}
+
 /// A knob recorded by an enabled node: its position, and where its entry's bytes are
 /// in [`Prepared::static_bytes`] when they are the same at every frame.
 #[derive(Debug, Clone, Copy)]
@@ -276,6 +336,44 @@ fn memo_key(owner: Option<usize>, k: &SetupKnob, ctx: Ctx) -> (usize, usize, Ctx
 }
 
 impl<'s> Prepared<'s> {
+    /// What was computed from the setup, to be put back on the same setup later
+    /// ([`Prepared::from_parts`]). The files read are not kept: they are looked at
+    /// anew.
+    pub fn into_parts(self) -> PreparedParts {
+        PreparedParts {
+            nodes: self.setup.nodes.len(),
+            plan: self.plan,
+            static_bytes: self.static_bytes,
+            template: self.template,
+            holes: self.holes,
+            static_record: self.static_record,
+            static_root: self.static_root,
+            walk0: self.walk0,
+            shape: self.shape,
+        }
+    }
+
+    /// `setup` prepared with `parts`, which [`Prepared::into_parts`] gave for this same
+    /// setup (the same object: the caller keeps them together); prepared anew when
+    /// the parts cannot be this setup's.
+    pub fn from_parts(setup: &'s Setup, parts: PreparedParts) -> Self {
+        if parts.nodes != setup.nodes.len() {
+            return Prepared::new(setup);
+        }
+        Prepared {
+            setup,
+            plan: parts.plan,
+            static_bytes: parts.static_bytes,
+            template: parts.template,
+            holes: parts.holes,
+            static_record: parts.static_record,
+            static_root: parts.static_root,
+            walk0: parts.walk0,
+            shape: parts.shape,
+            root_files: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Prepare `setup` for viewing frames (per-node work done once).
     pub fn new(setup: &'s Setup) -> Self {
         let mut p = Prepared {
@@ -1032,7 +1130,7 @@ impl<'s> Prepared<'s> {
         let mut memos: Vec<Memo<'s>> = frames.iter().map(|_| Memo::new()).collect();
         let mut sources: Vec<Vec<(usize, Ctx, Vec<FileRead>)>> = vec![Vec::new(); frames.len()];
         let root_files = self.root_files(probe);
-        let mut hashers: Vec<xxhash_rust::xxh3::Xxh3> = frames
+        let mut streams: Vec<Stream> = frames
             .iter()
             .zip(&mut memos)
             .map(|(&f, memo)| {
@@ -1040,15 +1138,14 @@ impl<'s> Prepared<'s> {
                     Some(d) => d,
                     None => self.root_digest(Ctx::at(f), memo),
                 };
-                let mut h = xxhash_rust::xxh3::Xxh3::new();
-                h.update(FrameBytes::new(root, root_files, 0).bytes());
-                h
+                let mut s = Stream::default();
+                s.put(FrameBytes::new(root, root_files, 0).bytes());
+                s
             })
             .collect();
         // The bytes of the records every frame of the batch shares, since the last
         // record that varies.
         let mut common = Vec::new();
-        let mut one = Vec::new();
         let reuse_at = reuse.and_then(|r| Some((r, r.columns(frames)?)));
         let mut reused = Vec::with_capacity(frames.len());
         for (at, v) in walk.visits.iter().enumerate() {
@@ -1058,8 +1155,8 @@ impl<'s> Prepared<'s> {
                 put_visit(&mut common, d, inputs);
                 continue;
             }
-            for h in &mut hashers {
-                h.update(&common);
+            for s in &mut streams {
+                s.put(&common);
             }
             common.clear();
             let kept = match keep.as_deref_mut() {
@@ -1070,10 +1167,8 @@ impl<'s> Prepared<'s> {
                 .as_ref()
                 .is_some_and(|(r, cols)| r.digests(at, cols, &mut reused))
             {
-                for (h, &d) in hashers.iter_mut().zip(&reused) {
-                    one.clear();
-                    put_visit(&mut one, d, inputs.clone());
-                    h.update(&one);
+                for (s, &d) in streams.iter_mut().zip(&reused) {
+                    s.visit(d, inputs.clone());
                 }
                 if let Some(k) = kept {
                     k.extend_from_slice(&reused);
@@ -1095,17 +1190,15 @@ impl<'s> Prepared<'s> {
                 if let Some(k) = kept.as_deref_mut() {
                     k.push(d);
                 }
-                one.clear();
-                put_visit(&mut one, d, inputs.clone());
-                hashers[i].update(&one);
+                streams[i].visit(d, inputs.clone());
             }
         }
-        hashers
+        streams
             .into_iter()
             .zip(sources)
-            .map(|(mut h, s)| {
-                h.update(&common);
-                (crate::hash::to_hex(h.digest128()), s)
+            .map(|(mut stream, s)| {
+                stream.put(&common);
+                (crate::hash::to_hex(stream.finish()), s)
             })
             .collect()
     }

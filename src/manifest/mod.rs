@@ -25,7 +25,7 @@ pub mod time;
 pub mod view;
 
 pub use ctx::Ctx;
-pub use frame::{FrameHash, Prepared};
+pub use frame::{FrameHash, Prepared, PreparedParts};
 pub use pair::PreparedPair;
 pub use reuse::Digests;
 pub use setup::{Setup, SetupError};

@@ -13,7 +13,7 @@ use crate::check::{explain_with, FrameResult, Reason, ReasonKind, SetupNames, Si
 use crate::hash::Hex128;
 use crate::manifest::source::RecordedSources;
 use crate::manifest::view::{FileRead, FrameView};
-use crate::manifest::{Prepared, PreparedPair, Setup, FRAME_VERSION};
+use crate::manifest::{Prepared, PreparedPair, PreparedParts, Setup, FRAME_VERSION};
 use crate::store::batch_object::Batch;
 use crate::store::{setup_object, CacheDir, FrameEntry, HashFile, RenderRecord};
 use rayon::prelude::*;
@@ -26,6 +26,8 @@ pub(super) struct Archive<'c> {
     cache: &'c CacheDir,
     /// A setup prepared already (the one just hashed), by object name.
     prepared: Option<(Hex128, &'c Prepared<'c>)>,
+    /// What preparing other setups computed, by object name (see [`PreparedParts`]).
+    parts: HashMap<Hex128, PreparedParts>,
     setups: HashMap<Hex128, Result<Arc<Setup>, Box<Reason>>>,
     batches: HashMap<Hex128, Result<Batch, Box<Reason>>>,
 }
@@ -42,6 +44,7 @@ impl<'c> Archive<'c> {
         Archive {
             cache,
             prepared: None,
+            parts: HashMap::new(),
             setups: HashMap::new(),
             batches: HashMap::new(),
         }
@@ -70,11 +73,19 @@ impl<'c> Archive<'c> {
         self
     }
 
-    /// The setups decoded (or served), by object name.
-    pub(super) fn into_setups(self) -> HashMap<Hex128, Arc<Setup>> {
+    /// Prepare the setups of `parts` from them (see [`PreparedParts`]).
+    pub(super) fn with_parts(mut self, parts: HashMap<Hex128, PreparedParts>) -> Self {
+        self.parts = parts;
+        self
+    }
+
+    /// The setups decoded (or served), by object name, with the parts of those
+    /// prepared here.
+    pub(super) fn into_setups(self) -> super::warm::KeptSetups {
+        let mut parts = self.parts;
         self.setups
             .into_iter()
-            .filter_map(|(name, s)| Some((name, s.ok()?)))
+            .filter_map(|(name, s)| Some((name, (s.ok()?, parts.remove(&name)))))
             .collect()
     }
 
@@ -185,21 +196,15 @@ impl<'c> Archive<'c> {
             let (Some(Ok(so)), Some(Ok(sn))) = (self.setups.get(&ho), self.setups.get(&hn)) else {
                 continue; // both were loaded above
             };
-            let ready = |name: Hex128| self.prepared.filter(|(n, _)| *n == name).map(|(_, p)| p);
-            let (own_o, own_n);
-            let po = match ready(ho) {
-                Some(p) => p,
-                None => {
-                    own_o = Prepared::new(so);
-                    &own_o
-                }
-            };
-            let pn = match ready(hn) {
-                Some(p) => p,
-                None => {
-                    own_n = Prepared::new(sn);
-                    &own_n
-                }
+            // The setup hashed now is prepared already, for the new side (it looked at
+            // the files of now, which the old side's frames may not have read); others
+            // are prepared from the parts kept by an earlier run, or anew (and their
+            // parts kept after).
+            let ready = self.prepared.filter(|(n, _)| *n == hn).map(|(_, p)| p);
+            let own_o = Some(prepare(&mut self.parts, ho, so));
+            let own_n = ready.is_none().then(|| prepare(&mut self.parts, hn, sn));
+            let (Some(po), Some(pn)) = (own_o.as_ref(), ready.or(own_n.as_ref())) else {
+                continue; // each is either ready or owned
             };
             let pair = PreparedPair::new(po, pn);
             let names = SetupNames::of(so, sn);
@@ -232,6 +237,12 @@ impl<'c> Archive<'c> {
                 })
                 .collect();
             out.extend(explained);
+            drop(pair);
+            for (name, own) in [(ho, own_o), (hn, own_n)] {
+                if let Some(p) = own {
+                    self.parts.insert(name, p.into_parts());
+                }
+            }
         }
         out
     }
@@ -293,6 +304,18 @@ impl<'c> Archive<'c> {
             });
         }
         Ok(out)
+    }
+}
+
+/// Setup `s` (the object `name`) prepared from its parts in `parts`, or anew.
+fn prepare<'s>(
+    parts: &mut HashMap<Hex128, PreparedParts>,
+    name: Hex128,
+    s: &'s Setup,
+) -> Prepared<'s> {
+    match parts.remove(&name) {
+        Some(p) => Prepared::from_parts(s, p),
+        None => Prepared::new(s),
     }
 }
 

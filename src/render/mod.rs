@@ -69,7 +69,7 @@ pub use warm::Warm;
 use crate::hash::Hex128;
 use crate::ignore::RuleSet;
 use crate::manifest::source::{FileProbe, SourceIndex};
-use crate::manifest::{Prepared, SetupError, FRAME_VERSION};
+use crate::manifest::{Prepared, PreparedParts, Setup, SetupError, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::setup_object::SETUP_VERSION;
 use crate::store::{
@@ -78,6 +78,7 @@ use crate::store::{
 use archive::Archive;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Errors of the render-cache workflows.
 #[derive(Debug, thiserror::Error)]
@@ -434,7 +435,10 @@ pub fn record(
     let batch = store_objects(cache, &hashed)?;
     if let Some(w) = opts.warm {
         // The master's setup, which the next checks explain against.
-        w.put_setups(HashMap::from([(hashed.setup_name(), hashed.setup.clone())]));
+        w.put_setups(HashMap::from([(
+            hashed.setup_name(),
+            (hashed.setup.clone(), None),
+        )]));
     }
     SourceIndex::save(cache, probe.into_observations())?;
     // Without a pattern given, a Write node's renders are its `file` knob's.
@@ -560,8 +564,11 @@ pub fn check(
     let prepared = Prepared::new(&setup);
     hashed.hash_prepared(&prepared, &todo, &probe, opts.progress, opts.warm);
     // Setups decoded by earlier runs, and the one hashed now, are served from memory.
+    let kept = opts.warm.map(Warm::take_setups).unwrap_or_default();
+    let (setups, parts) = split_kept(kept);
     let mut archive = Archive::new(cache)
-        .with_setups(opts.warm.map(Warm::setups).unwrap_or_default())
+        .with_setups(setups)
+        .with_parts(parts)
         .with_prepared(hashed.setup_name(), &prepared);
     let batch = if opts.snapshot {
         let batch = store_objects(cache, &hashed)?;
@@ -615,6 +622,24 @@ pub fn check(
         report.make_strict();
     }
     Ok(report)
+}
+
+/// Setups kept decoded, and the prepared parts of those that have them, by name.
+type Split = (HashMap<Hex128, Arc<Setup>>, HashMap<Hex128, PreparedParts>);
+
+/// Kept setups apart from their prepared parts (see [`Warm`]).
+fn split_kept(kept: warm::KeptSetups) -> Split {
+    let mut parts = HashMap::new();
+    let setups = kept
+        .into_iter()
+        .map(|(name, (s, p))| {
+            if let Some(p) = p {
+                parts.insert(name, p);
+            }
+            (name, s)
+        })
+        .collect();
+    (setups, parts)
 }
 
 /// The master's setup memo when it says that `frames` were all hashed from the setup

@@ -12,9 +12,13 @@
 //! The CLI runs once per process and keeps nothing.
 
 use crate::hash::Hex128;
-use crate::manifest::{Digests, Setup};
+use crate::manifest::{Digests, PreparedParts, Setup};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// Decoded setups by object name, with what preparing them computed (when they were
+/// prepared).
+pub(super) type KeptSetups = HashMap<Hex128, (Arc<Setup>, Option<PreparedParts>)>;
 
 /// Setups kept decoded at most (the master's, usually one, and the latest check's).
 const SETUPS: usize = 4;
@@ -24,7 +28,8 @@ const SETUPS: usize = 4;
 #[derive(Debug, Default)]
 pub struct Warm {
     digests: Mutex<Option<Digests>>,
-    setups: Mutex<HashMap<Hex128, Arc<Setup>>>,
+    /// Decoded setups by object name, with what preparing them computed.
+    setups: Mutex<KeptSetups>,
 }
 
 impl Warm {
@@ -46,17 +51,18 @@ impl Warm {
         *self.digests.lock().unwrap_or_else(PoisonError::into_inner) = d;
     }
 
-    /// The decoded setups kept, by object name.
-    pub(super) fn setups(&self) -> HashMap<Hex128, Arc<Setup>> {
-        self.setups
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// The decoded setups kept, by object name, with their prepared parts (taken out:
+    /// a run puts them back).
+    pub(super) fn take_setups(&self) -> KeptSetups {
+        std::mem::take(&mut *self.setups.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Keep decoded setups for the next run, at most [`SETUPS`] of them.
-    pub(super) fn put_setups(&self, decoded: HashMap<Hex128, Arc<Setup>>) {
-        let keep = decoded.into_iter().take(SETUPS).collect();
+    /// Keep decoded setups (and their prepared parts) for the next run, at most
+    /// [`SETUPS`] of them, those with parts first.
+    pub(super) fn put_setups(&self, decoded: KeptSetups) {
+        let mut all: Vec<_> = decoded.into_iter().collect();
+        all.sort_by_key(|(_, (_, parts))| parts.is_none());
+        let keep = all.into_iter().take(SETUPS).collect();
         *self.setups.lock().unwrap_or_else(PoisonError::into_inner) = keep;
     }
 }
