@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use smartcache::check::{FrameResult as LibFrameResult, Reason as LibReason};
 use smartcache::frames::format_spec;
-use smartcache::graph::expand::{expand, ExpandOptions};
+use smartcache::graph::expand::{expand, may_expand, ExpandOptions};
 use smartcache::ignore::RuleSet;
 use smartcache::profile::Profile;
 use smartcache::render::{
@@ -19,6 +19,7 @@ use smartcache::render::{
     RecordReport as LibRecordReport,
 };
 use smartcache::store::CacheDir;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -431,12 +432,16 @@ impl RenderCache {
     }
 
     /// `script` with its gizmos and nested scripts read into the graph, as the CLI
-    /// reads a script before hashing it.
-    fn expanded(&self, script: &LoadedScript, profile: &Profile) -> LoadedScript {
+    /// reads a script before hashing it (a copy only when there is something to read:
+    /// a check after every edit of a large script should not copy it each time).
+    fn expanded<'s>(&self, script: &'s LoadedScript, profile: &Profile) -> Cow<'s, LoadedScript> {
+        if !may_expand(&script.script, profile) {
+            return Cow::Borrowed(script);
+        }
         let mut loaded = script.clone();
         let opts = ExpandOptions::with_env(self.plugin_path.clone(), loaded.base_dir());
         expand(&mut loaded.script, &opts, profile);
-        loaded
+        Cow::Owned(loaded)
     }
 }
 

@@ -114,6 +114,20 @@ pub enum ExpandError {
     },
 }
 
+/// Whether [`expand`] may change `script` under `profile`: a node names a nested
+/// script, or has a class the profile does not know (a gizmo, perhaps). When not, a
+/// caller holding a shared script can use it as it is rather than expand a copy.
+pub fn may_expand(script: &Script, profile: &Profile) -> bool {
+    script.graph.nodes().any(|(_, node)| {
+        let nested = profile
+            .semantics(&node.class)
+            .files
+            .iter()
+            .any(|f| f.kind == FileKind::Script && node.knob(&f.knob).is_some());
+        nested || (!node.is_group() && !profile.is_known(&node.class))
+    })
+}
+
 /// Load the gizmos and nested scripts `script` refers to into its graph (see the
 /// module docs). A definition that cannot be loaded is not an error here: the node is
 /// marked ([`super::Node::unloaded`]), and only an output that reads it fails.

@@ -33,6 +33,7 @@ use crate::eval::{KnobValue, Reference};
 use crate::graph::{CycleError, Graph, NodeId, Script};
 use crate::ignore::RuleSet;
 use crate::profile::{FileKind, Profile, Semantics, Time};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -359,7 +360,10 @@ fn mask_count(graph_knobs: &[crate::graph::Knob]) -> usize {
 fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet) -> Vec<SetupKnob> {
     knob_texts(graph_knobs)
         .into_iter()
-        .map(|(name, text)| SetupKnob::new(name, text, rules.knob_rule(class, name).is_some()))
+        .map(|(name, text)| {
+            let hidden = rules.knob_rule(class, name).is_some();
+            SetupKnob::new(name, text.into_owned(), hidden)
+        })
         .collect()
 }
 
@@ -373,7 +377,7 @@ fn read_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet) 
         .into_iter()
         .filter_map(|(name, text)| {
             let hidden = rules.knob_rule(class, name).is_some();
-            (!hidden || !is_plain(&text)).then(|| SetupKnob::new(name, text, hidden))
+            (!hidden || !is_plain(&text)).then(|| SetupKnob::new(name, text.into_owned(), hidden))
         })
         .collect()
 }
@@ -390,29 +394,35 @@ fn hidden_plain_knob(
     name: &str,
     rules: &RuleSet,
 ) -> Option<SetupKnob> {
-    let text = knob_texts(graph_knobs).remove(name)?;
+    let (_, text) = knob_texts(graph_knobs)
+        .into_iter()
+        .find(|(n, _)| *n == name)?;
     (rules.knob_rule(class, name).is_some() && is_plain(&text))
-        .then(|| SetupKnob::new(name, text, true))
+        .then(|| SetupKnob::new(name, text.into_owned(), true))
 }
 
 /// A node's knob texts by name: the last definition wins, as when Nuke loads a script;
 /// user-knob declarations are a list and are joined.
-fn knob_texts(graph_knobs: &[crate::graph::Knob]) -> BTreeMap<&str, String> {
-    let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
-    for k in graph_knobs {
-        // `inputs` is how many inputs the stack machine popped: wiring, which the
-        // record holds as its input list (and masks).
-        if k.name == "inputs" {
-            continue;
-        }
-        match by_name.get_mut(k.name.as_str()) {
-            Some(v) if k.name == "addUserKnob" => {
-                v.push('\n');
-                v.push_str(&k.value);
+fn knob_texts(graph_knobs: &[crate::graph::Knob]) -> Vec<(&str, Cow<'_, str>)> {
+    // `inputs` is how many inputs the stack machine popped: wiring, which the record
+    // holds as its input list (and masks).
+    let mut all: Vec<(&str, Cow<'_, str>)> = graph_knobs
+        .iter()
+        .filter(|k| k.name != "inputs")
+        .map(|k| (k.name.as_str(), Cow::Borrowed(k.value.as_str())))
+        .collect();
+    // A stable sort: the definitions of one name stay in file order.
+    all.sort_by(|a, b| a.0.cmp(b.0));
+    let mut by_name: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(all.len());
+    for (name, text) in all {
+        match by_name.last_mut() {
+            Some((n, t)) if *n == name && name == "addUserKnob" => {
+                let joined = t.to_mut();
+                joined.push('\n');
+                joined.push_str(&text);
             }
-            _ => {
-                by_name.insert(&k.name, k.value.clone());
-            }
+            Some((n, t)) if *n == name => *t = text,
+            _ => by_name.push((name, text)),
         }
     }
     by_name
