@@ -163,6 +163,16 @@ pub type FrameHash = (String, Vec<(usize, Ctx, Vec<FileRead>)>);
 pub struct Prepared<'s> {
     /// The setup prepared.
     pub setup: &'s Setup,
+    /// What was computed from it (read through `Deref`).
+    parts: PreparedParts,
+    /// The files every frame reads, looked at once (by the first probe asking).
+    root_files: std::sync::OnceLock<Vec<FileRead>>,
+}
+
+/// What [`Prepared::new`] computed from a setup, apart from the setup and the files
+/// it reads: kept by a long-lived process beside the setup it came from (see
+/// [`crate::render::Warm`]), to prepare the same setup again for nothing.
+pub struct PreparedParts {
     /// Per node, the knobs recorded when it is enabled (not hidden), in order, with
     /// where their entries' bytes are when they are the same at every frame.
     plan: Vec<Vec<Slot>>,
@@ -182,24 +192,21 @@ pub struct Prepared<'s> {
     walk0: Option<Walk>,
     /// Per node: what shapes its visits, decided once where it cannot vary.
     shape: Vec<Shape>,
-    /// The files every frame reads, looked at once (by the first probe asking).
-    root_files: std::sync::OnceLock<Vec<FileRead>>,
-}
-
-/// What [`Prepared::new`] computed from a setup, apart from the setup: kept by a
-/// long-lived process beside the setup it came from (see
-/// [`crate::render::Warm`]), to prepare the same setup again for nothing.
-pub struct PreparedParts {
-    plan: Vec<Vec<Slot>>,
-    static_bytes: Vec<u8>,
-    template: Vec<Template>,
-    holes: Vec<Hole>,
-    static_record: Vec<Option<u128>>,
-    static_root: Option<u128>,
-    walk0: Option<Walk>,
-    shape: Vec<Shape>,
     /// The setup's node count, a check that the parts are put back on their setup.
     nodes: usize,
+}
+
+impl std::ops::Deref for Prepared<'_> {
+    type Target = PreparedParts;
+    fn deref(&self) -> &PreparedParts {
+        &self.parts
+    }
+}
+
+impl std::ops::DerefMut for Prepared<'_> {
+    fn deref_mut(&mut self) -> &mut PreparedParts {
+        &mut self.parts
+    }
 }
 
 impl std::fmt::Debug for PreparedParts {
@@ -340,17 +347,7 @@ impl<'s> Prepared<'s> {
     /// ([`Prepared::from_parts`]). The files read are not kept: they are looked at
     /// anew.
     pub fn into_parts(self) -> PreparedParts {
-        PreparedParts {
-            nodes: self.setup.nodes.len(),
-            plan: self.plan,
-            static_bytes: self.static_bytes,
-            template: self.template,
-            holes: self.holes,
-            static_record: self.static_record,
-            static_root: self.static_root,
-            walk0: self.walk0,
-            shape: self.shape,
-        }
+        self.parts
     }
 
     /// `setup` prepared with `parts`, which [`Prepared::into_parts`] gave for this same
@@ -362,14 +359,7 @@ impl<'s> Prepared<'s> {
         }
         Prepared {
             setup,
-            plan: parts.plan,
-            static_bytes: parts.static_bytes,
-            template: parts.template,
-            holes: parts.holes,
-            static_record: parts.static_record,
-            static_root: parts.static_root,
-            walk0: parts.walk0,
-            shape: parts.shape,
+            parts,
             root_files: std::sync::OnceLock::new(),
         }
     }
@@ -378,14 +368,17 @@ impl<'s> Prepared<'s> {
     pub fn new(setup: &'s Setup) -> Self {
         let mut p = Prepared {
             setup,
-            plan: Vec::with_capacity(setup.nodes.len()),
-            static_bytes: Vec::new(),
-            template: Vec::with_capacity(setup.nodes.len()),
-            holes: Vec::new(),
-            static_record: vec![None; setup.nodes.len()],
-            static_root: None,
-            walk0: None,
-            shape: Vec::with_capacity(setup.nodes.len()),
+            parts: PreparedParts {
+                plan: Vec::with_capacity(setup.nodes.len()),
+                static_bytes: Vec::new(),
+                template: Vec::with_capacity(setup.nodes.len()),
+                holes: Vec::new(),
+                static_record: vec![None; setup.nodes.len()],
+                static_root: None,
+                walk0: None,
+                shape: Vec::with_capacity(setup.nodes.len()),
+                nodes: setup.nodes.len(),
+            },
             root_files: std::sync::OnceLock::new(),
         };
         let at0 = Ctx::at(0.0);
@@ -450,11 +443,12 @@ impl<'s> Prepared<'s> {
                     bytes,
                 });
             }
-            p.template.push(Template {
+            let t = Template {
                 head: range(head, body),
                 body: range(body, p.static_bytes.len()),
                 holes: range(first_hole, p.holes.len()),
-            });
+            };
+            p.template.push(t);
             p.plan.push(slots);
         }
         // Kept for the whole hashing: no room to spare.
