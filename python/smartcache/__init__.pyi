@@ -139,7 +139,9 @@ class CheckReport:
 class RenderCache:
     """A render-cache directory, with the ignore rules and node-class profile to hash
     under (built in, then $SMARTCACHE_RULES / $SMARTCACHE_PROFILE, then the files given)
-    and the directories gizmos are found in (plugin_path, then $NUKE_PATH, ~/.nuke)."""
+    and the directories gizmos are found in (plugin_path, then $NUKE_PATH, ~/.nuke).
+    Keep one object across edits: it keeps the record digests and decoded setups of its
+    last run, so a check recomputes only what an edit changed (results as a new one's)."""
     def __init__(
         self,
         cache_dir: StrPath,
