@@ -26,6 +26,8 @@
 
 use std::ops::Range;
 
+use compact_str::CompactString;
+
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
@@ -107,9 +109,28 @@ impl ExprKind {
 }
 
 /// A knob's value, parsed once and viewed at any frame with [`KnobValue::at`].
+///
+/// Most knobs of a script are plain text (`size 2.394`, `filter gaussian`): such a value
+/// is its text and one inline plain part, with no analysis allocated, so that a setup of
+/// tens of thousands of nodes costs little more memory than the script's text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnobValue {
-    text: String,
+    text: CompactString,
+    shape: Shape,
+}
+
+/// What [`KnobValue::parse`] found in a text.
+#[derive(Debug, Clone, PartialEq)]
+enum Shape {
+    /// One plain part covering the whole text: no component, nothing read.
+    Plain([Part; 1]),
+    /// Anything else, with what its components read.
+    Analysed(Box<Analysis>),
+}
+
+/// The parts of a value that is not one plain text, and what they read.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Analysis {
     parts: Vec<Part>,
     refs: Vec<Reference>,
     unresolvable: Vec<String>,
@@ -122,14 +143,17 @@ impl KnobValue {
     /// of the text; a value with no nested brace and no substitution is a single plain
     /// part found without any structuring.
     pub fn parse(text: &str) -> KnobValue {
-        let parts = split(text);
-        let mut value = KnobValue {
-            text: text.to_owned(),
+        let mut parts = split(text);
+        if let [Part::Plain(_)] = parts.as_slice() {
+            let part = parts.pop().expect("one part");
+            return KnobValue {
+                text: text.into(),
+                shape: Shape::Plain([part]),
+            };
+        }
+        let mut value = Analysis {
             parts,
-            refs: Vec::new(),
-            unresolvable: Vec::new(),
-            env: Vec::new(),
-            time_dependent: false,
+            ..Analysis::default()
         };
         for part in &value.parts {
             let e = match part {
@@ -159,7 +183,17 @@ impl KnobValue {
         value.unresolvable.dedup();
         value.env.sort();
         value.env.dedup();
-        value
+        KnobValue {
+            text: text.into(),
+            shape: Shape::Analysed(Box::new(value)),
+        }
+    }
+
+    fn analysis(&self) -> Option<&Analysis> {
+        match &self.shape {
+            Shape::Plain(_) => None,
+            Shape::Analysed(a) => Some(a),
+        }
     }
 
     /// The knob text as written.
@@ -169,49 +203,52 @@ impl KnobValue {
 
     /// The components, in text order; the plain parts cover everything else.
     pub fn parts(&self) -> &[Part] {
-        &self.parts
+        match &self.shape {
+            Shape::Plain(p) => p,
+            Shape::Analysed(a) => &a.parts,
+        }
     }
 
     /// `true` when the whole value is one plain text.
     pub fn is_plain(&self) -> bool {
-        matches!(self.parts.as_slice(), [Part::Plain(_)])
+        matches!(self.shape, Shape::Plain(_))
     }
 
     /// `true` when some component is an animation curve (`{curve …}` or an expression
     /// with keys). A keyless expression such as `{{frame}}` is not animated but is
     /// [`time_dependent`](Self::time_dependent).
     pub fn is_animated(&self) -> bool {
-        self.parts
+        self.parts()
             .iter()
             .any(|p| matches!(p, Part::Curve { .. } | Part::FCurve { .. }))
     }
 
     /// Every knob the value reads, sorted, without repeats.
     pub fn references(&self) -> &[Reference] {
-        &self.refs
+        self.analysis().map_or(&[], |a| &a.refs)
     }
 
     /// Environment variables the value reads (see [`Expression::env`]).
     pub fn env(&self) -> &[String] {
-        &self.env
+        self.analysis().map_or(&[], |a| &a.env)
     }
 
     /// Parts that cannot be resolved statically (see [`Expression::unresolvable`]).
     pub fn unresolvable(&self) -> &[String] {
-        &self.unresolvable
+        self.analysis().map_or(&[], |a| &a.unresolvable)
     }
 
     /// The frame itself must be part of the manifest: an expression reads the frame, or
     /// a component's value at a frame cannot be computed here.
     pub fn time_dependent(&self) -> bool {
-        self.time_dependent
+        self.analysis().is_some_and(|a| a.time_dependent)
     }
 
     /// Same frame view on every frame, apart from what referenced knobs contribute:
     /// nothing time-dependent and every curve constant.
     pub fn is_locally_static(&self) -> bool {
-        !self.time_dependent
-            && self.parts.iter().all(|p| match p {
+        !self.time_dependent()
+            && self.parts().iter().all(|p| match p {
                 Part::Curve { curve, .. } => curve.is_constant(),
                 Part::FCurve { curve, .. } => curve.is_constant(),
                 _ => true,
@@ -221,7 +258,7 @@ impl KnobValue {
     /// Same value on every frame: locally static and reading no other knob. The
     /// manifest can then compute the node's record once, not per frame.
     pub fn is_static(&self) -> bool {
-        self.is_locally_static() && self.refs.is_empty() && self.env.is_empty()
+        self.is_locally_static() && self.references().is_empty() && self.env().is_empty()
     }
 
     /// The value at `frame`, as canonical content for the manifest. Curves record the
@@ -247,11 +284,11 @@ impl KnobValue {
 
     fn view(&self, frame: Option<f64>, lo: f64, hi: f64) -> FrameValue<'_> {
         FrameValue {
-            refs: &self.refs,
-            time_dependent: self.time_dependent,
-            unresolvable: &self.unresolvable,
+            refs: self.references(),
+            time_dependent: self.time_dependent(),
+            unresolvable: self.unresolvable(),
             value: self
-                .parts
+                .parts()
                 .iter()
                 .map(|p| self.part_at(p, frame, lo, hi))
                 .collect(),

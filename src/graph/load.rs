@@ -76,9 +76,11 @@ impl LoadedScript {
 
 /// Parse script bytes of either format into a graph (`path` names them in errors).
 pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<Script, LoadError> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        Ok(crate::json_graph::parse(bytes, Some(path))?)
+    let mut script = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        crate::json_graph::parse(bytes, Some(path))?
     } else {
-        Ok(crate::nk::parse(bytes, Some(path))?)
-    }
+        crate::nk::parse(bytes, Some(path))?
+    };
+    script.graph.shrink_to_fit();
+    Ok(script)
 }

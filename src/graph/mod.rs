@@ -18,6 +18,7 @@ pub use load::{load_bytes, LoadError, LoadedScript};
 
 pub use walk::{CycleError, Dependency};
 
+use compact_str::CompactString;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -46,14 +47,14 @@ pub struct Span {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Knob {
     /// The knob's name.
-    pub name: String,
-    /// The knob's exact text.
-    pub value: String,
+    pub name: CompactString,
+    /// The knob's exact text (inline when short, as most are).
+    pub value: CompactString,
 }
 
 impl Knob {
     /// A knob named `name` with text `value`.
-    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<CompactString>, value: impl Into<CompactString>) -> Self {
         Self {
             name: name.into(),
             value: value.into(),
@@ -294,6 +295,14 @@ impl Graph {
     /// An empty graph.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Give back the room the graph grew into while it was read: a large script's
+    /// graph is kept while its setups are built.
+    pub fn shrink_to_fit(&mut self) {
+        self.g.shrink_to_fit();
+        self.by_name.shrink_to_fit();
+        self.kids.shrink_to_fit();
     }
 
     /// Add a node. If a node of that full name exists already, the new node takes the

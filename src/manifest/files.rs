@@ -94,7 +94,7 @@ impl<'s> Prepared<'s> {
         out: &mut Vec<FileRead>,
     ) {
         let unverifiable = |path: &str, why: String| FileRead {
-            knob: k.name.clone(),
+            knob: k.name.to_string(),
             path: display_text(path),
             state: FileState::Unverifiable(why),
         };
@@ -103,14 +103,14 @@ impl<'s> Prepared<'s> {
             None if !k.value.time_dependent() => ctx.lo.max(-1e15),
             None => {
                 return out.push(unverifiable(
-                    &k.text,
+                    k.text(),
                     "the path depends on the frame, read over a span of frames".into(),
                 ))
             }
         };
         let pattern = match self.path_text(Some(node), k, f) {
             Ok(p) => p,
-            Err(why) => return out.push(unverifiable(&k.text, why)),
+            Err(why) => return out.push(unverifiable(k.text(), why)),
         };
         let mut patterns = Vec::new();
         let dir = self.setup.nodes[node].dir.as_deref();
@@ -127,7 +127,7 @@ impl<'s> Prepared<'s> {
         for pattern in patterns {
             if !has_frame_token(&pattern) {
                 out.push(FileRead {
-                    knob: k.name.clone(),
+                    knob: k.name.to_string(),
                     state: probe.state(&pattern),
                     path: pattern,
                 });
@@ -149,7 +149,7 @@ impl<'s> Prepared<'s> {
                         out.extend(nearest_files(&k.name, &pattern, t, a, b, probe));
                     }
                     (state, _, _) => out.push(FileRead {
-                        knob: k.name.clone(),
+                        knob: k.name.to_string(),
                         path,
                         state,
                     }),
@@ -253,7 +253,7 @@ impl<'s> Prepared<'s> {
         let views = self
             .setup
             .root_knob("views")
-            .map(|k| view_names(&k.text))
+            .map(|k| view_names(k.text()))
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| vec!["main".to_string()]);
         views
@@ -505,7 +505,7 @@ fn is_absolute(p: &str) -> bool {
 }
 
 fn path_is_empty(k: &SetupKnob) -> bool {
-    k.text
+    k.text()
         .trim()
         .trim_matches(['"', '{', '}'])
         .trim()

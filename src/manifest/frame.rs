@@ -920,7 +920,7 @@ impl<'s> Prepared<'s> {
                 || sem
                     .disable_input
                     .as_ref()
-                    .is_some_and(|r| r.names.contains(&k.name)))
+                    .is_some_and(|r| r.names.iter().any(|n| *n == k.name)))
     }
 
     /// A node's record at a visit.

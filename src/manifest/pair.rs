@@ -343,7 +343,7 @@ fn knobs_same(os: &Setup, o: &[SetupKnob], ns: &Setup, n: &[SetupKnob]) -> bool 
     o.len() == n.len()
         && o.iter().zip(n).all(|(a, b)| {
             a.name == b.name
-                && a.text == b.text
+                && a.text() == b.text()
                 && a.hidden == b.hidden
                 && a.env == b.env
                 && a.refs.len() == b.refs.len()

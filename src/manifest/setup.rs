@@ -33,6 +33,7 @@ use crate::eval::{KnobValue, Reference};
 use crate::graph::{CycleError, Graph, NodeId, Script};
 use crate::ignore::RuleSet;
 use crate::profile::{FileKind, Profile, Semantics, Time};
+use compact_str::CompactString;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -85,10 +86,8 @@ impl SetupNode {
 #[derive(Debug, Clone)]
 pub struct SetupKnob {
     /// The knob's name.
-    pub name: String,
-    /// Its exact text.
-    pub text: String,
-    /// Its text, parsed.
+    pub name: CompactString,
+    /// Its text, parsed (the exact text is [`SetupKnob::text`]).
     pub value: KnobValue,
     /// Resolved references, in the order the analysis lists them.
     pub refs: Vec<ResolvedRef>,
@@ -101,12 +100,17 @@ pub struct SetupKnob {
 }
 
 impl SetupKnob {
+    /// The knob's exact text.
+    pub fn text(&self) -> &str {
+        self.value.text()
+    }
+
     /// For a knob naming a file: the shell-style variables in its text (`$SHOW`,
     /// `${SHOT}`), which Nuke expands from the environment in file paths, are read now
     /// like the ones Tcl reads (`$env(SHOW)`). `$F`/`$F4` are frame numbers, `$gui` and
     /// `$frame` Nuke's own.
     pub fn capture_path_vars(&mut self) {
-        for name in path_vars(&self.text) {
+        for name in path_vars(self.text()) {
             if !self.env.iter().any(|(n, _)| *n == name) {
                 let v = std::env::var(&name).ok();
                 self.env.push((name, v));
@@ -128,8 +132,8 @@ impl SetupKnob {
 
     /// A knob parsed from its text, with nothing resolved yet (environment variables it
     /// reads are read now).
-    pub fn new(name: &str, text: String, hidden: bool) -> SetupKnob {
-        let value = KnobValue::parse(&text);
+    pub fn new(name: &str, text: &str, hidden: bool) -> SetupKnob {
+        let value = KnobValue::parse(text);
         let env = value
             .env()
             .iter()
@@ -137,8 +141,7 @@ impl SetupKnob {
             .collect();
         SetupKnob {
             value,
-            name: name.to_string(),
-            text,
+            name: name.into(),
             refs: Vec::new(),
             hidden,
             env,
@@ -362,7 +365,7 @@ fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet)
         .into_iter()
         .map(|(name, text)| {
             let hidden = rules.knob_rule(class, name).is_some();
-            SetupKnob::new(name, text.into_owned(), hidden)
+            SetupKnob::new(name, &text, hidden)
         })
         .collect()
 }
@@ -373,13 +376,17 @@ fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet)
 /// resolved: [`Setup::build`] adds it then ([`hidden_plain_knob`]), and parses no
 /// `xpos`, `ypos` or `label` of the thousands of nodes that nothing reads.
 fn read_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet) -> Vec<SetupKnob> {
-    knob_texts(graph_knobs)
+    let mut knobs: Vec<SetupKnob> = knob_texts(graph_knobs)
         .into_iter()
         .filter_map(|(name, text)| {
             let hidden = rules.knob_rule(class, name).is_some();
-            (!hidden || !is_plain(&text)).then(|| SetupKnob::new(name, text.into_owned(), hidden))
+            (!hidden || !is_plain(&text)).then(|| SetupKnob::new(name, &text, hidden))
         })
-        .collect()
+        .collect();
+    // Tens of thousands of nodes keep their knobs for the whole run: not the spare
+    // capacity a filtered collect leaves.
+    knobs.shrink_to_fit();
+    knobs
 }
 
 /// A knob text that reads nothing and is recorded as written.
@@ -398,7 +405,7 @@ fn hidden_plain_knob(
         .into_iter()
         .find(|(n, _)| *n == name)?;
     (rules.knob_rule(class, name).is_some() && is_plain(&text))
-        .then(|| SetupKnob::new(name, text.into_owned(), true))
+        .then(|| SetupKnob::new(name, &text, true))
 }
 
 /// A node's knob texts by name: the last definition wins, as when Nuke loads a script;
@@ -550,7 +557,7 @@ impl Setup {
         let on_demand = profile.root_on_demand();
         let (mut root_on_demand, mut root): (Vec<SetupKnob>, Vec<SetupKnob>) = all_root
             .into_iter()
-            .partition(|k| on_demand.contains(&k.name));
+            .partition(|k| on_demand.iter().any(|n| *n == k.name));
         let mut next = 0;
         let mut root_done = false;
         loop {
@@ -617,7 +624,7 @@ impl Setup {
                 k.refs
                     .iter()
                     .any(|r| r.text.starts_with(crate::eval::expr::TOPNODE))
-                    || k.text.contains(crate::eval::expr::TOPNODE)
+                    || k.text().contains(crate::eval::expr::TOPNODE)
             });
             if asks {
                 n.topnode = graph.topnode(ids[p]).map(|t| graph.node(t).name.clone());
@@ -666,7 +673,7 @@ impl Setup {
         }
         for (i, n) in nodes.iter_mut().enumerate() {
             n.knobs
-                .retain(|k| !k.hidden || read.contains(&(i, k.name.clone())));
+                .retain(|k| !k.hidden || read.contains(&(i, k.name.to_string())));
         }
         // The hidden plain knobs `read_knobs` left out, where something reads them.
         let mut read: Vec<&(usize, String)> = read.iter().collect();
@@ -680,8 +687,8 @@ impl Setup {
                 }
             }
         }
-        root.retain(|k| !k.hidden || root_read.contains(&k.name));
-        root_on_demand.retain(|k| !k.hidden || root_read.contains(&k.name));
+        root.retain(|k| !k.hidden || root_read.contains(k.name.as_str()));
+        root_on_demand.retain(|k| !k.hidden || root_read.contains(k.name.as_str()));
 
         // 5. Paths: knobs naming files expand environment variables, as Nuke does; so
         //    do the project directory and the Root knobs naming files.
@@ -799,7 +806,7 @@ fn script_digests(script: &Script, rules: &RuleSet) -> BTreeMap<String, String> 
         if !k.hidden {
             root.update(k.name.as_bytes());
             root.update(b"\0");
-            root.update(k.text.as_bytes());
+            root.update(k.text().as_bytes());
             root.update(b"\0");
         }
     }
@@ -812,7 +819,7 @@ fn script_digests(script: &Script, rules: &RuleSet) -> BTreeMap<String, String> 
             if !k.hidden {
                 h.update(k.name.as_bytes());
                 h.update(b"\0");
-                h.update(k.text.as_bytes());
+                h.update(k.text().as_bytes());
                 h.update(b"\0");
             }
         }
@@ -1011,7 +1018,7 @@ mod tests {
         let c = setup.nodes.iter().find(|n| n.name == "C").unwrap();
         let label = c.knob("label").expect("read, so kept");
         assert!(label.hidden);
-        assert_eq!(label.text, "plate");
+        assert_eq!(label.text(), "plate");
         assert!(c.knob("xpos").is_none());
         let names: Vec<&str> = c.knobs.iter().map(|k| k.name.as_str()).collect();
         let mut sorted = names.clone();

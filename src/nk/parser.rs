@@ -9,6 +9,7 @@ use super::error::{ErrorKind, ParseError};
 use super::lexer::{LexError, Lexer, Word, WordKind};
 use super::text::{decode, Locator, Source};
 use crate::graph::{Knob, Node, NodeId, Script, Span};
+use compact_str::CompactString;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -422,19 +423,19 @@ impl<'a> Parser<'a> {
             let (Some(first), Some(last)) = (words.get(1), words.last()) else {
                 // A bare word in a body (seen in shipped toolsets): Nuke loads it as a
                 // knob with no value, so it is kept, hashed, and reported.
-                let w = self.err(key.start, ErrorKind::KnobWithoutValue(name.clone()));
+                let w = self.err(key.start, ErrorKind::KnobWithoutValue(name.to_string()));
                 self.script
                     .warnings
                     .push(format!("{w}; kept as a knob with an empty value"));
                 out.knobs.push(Knob {
                     name,
-                    value: String::new(),
+                    value: CompactString::default(),
                 });
                 continue;
             };
             match name.as_str() {
-                "name" if words.len() == 2 => out.name = Some(word_text(&self.text, *first)),
-                "name" => out.name = Some(self.text.text(first.start, last.end)),
+                "name" if words.len() == 2 => out.name = Some(word_text(&self.text, *first).into()),
+                "name" => out.name = Some(self.text.text(first.start, last.end).into()),
                 "inputs" => out.inputs_at = Some(first.start),
                 _ => {}
             }
@@ -444,6 +445,9 @@ impl<'a> Parser<'a> {
             });
         }
         self.scratch = words;
+        // The graph keeps every node's knobs: not the spare room (a large script has
+        // hundreds of thousands of knobs).
+        out.knobs.shrink_to_fit();
         Ok(out)
     }
 
@@ -458,7 +462,7 @@ impl<'a> Parser<'a> {
         match parse_inputs(&v.value) {
             Some(n) => Ok(n),
             None => {
-                let value = v.value.clone();
+                let value = v.value.to_string();
                 Err(self.err(at, ErrorKind::BadInputs(value)))
             }
         }
@@ -484,7 +488,14 @@ impl<'a> Parser<'a> {
             Some(name) => name,
             None => self.auto_name(&class),
         };
-        let id = self.add(class, short, parsed.knobs, n_inputs, head.start, body.end);
+        let id = self.add(
+            class.into(),
+            short,
+            parsed.knobs,
+            n_inputs,
+            head.start,
+            body.end,
+        );
         if self.script.graph.node(id).is_group() {
             self.open_group(id, head.start)?;
         }
@@ -545,7 +556,7 @@ impl<'a> Parser<'a> {
         if !named {
             // The inherited `name` knob would name the source: make it name the clone.
             if let Some(k) = knobs.iter_mut().rev().find(|k| k.name == "name") {
-                k.value = short.clone();
+                k.value = short.as_str().into();
             }
         }
         let id = self.add(class, short, knobs, n_inputs, head.start, body.end);
@@ -637,7 +648,7 @@ fn parse_inputs(value: &str) -> Option<usize> {
 
 /// The text a single word stands for (names, keys): a braced word's content
 /// verbatim, a quoted or bare word's content with backslash escapes applied.
-fn word_text(src: &Source, w: Word) -> String {
+fn word_text(src: &Source, w: Word) -> CompactString {
     match w.kind {
         WordKind::Braced => src.text(w.start + 1, w.end - 1),
         WordKind::Quoted => src.unescaped(w.start + 1, w.end - 1),

@@ -1,6 +1,8 @@
 //! Turning script bytes into text: lossless-enough UTF-8 decoding, Tcl backslash
 //! unescaping for names, and byte offsets to `line:col`.
 
+use compact_str::CompactString;
+
 /// Decode `bytes` as UTF-8 without ever failing: valid sequences are kept as they are
 /// and every invalid byte is written as `\xNN`, so that two values differing only in
 /// invalid bytes still differ (a lossy U+FFFD replacement would make them equal and
@@ -41,22 +43,23 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// The text of `bytes[start..end]`, decoded as [`decode`] does.
-    pub fn text(&self, start: usize, end: usize) -> String {
+    /// The text of `bytes[start..end]`, decoded as [`decode`] does (inline when short,
+    /// as most knob texts and names are).
+    pub fn text(&self, start: usize, end: usize) -> CompactString {
         match self.utf8.and_then(|s| s.get(start..end)) {
-            Some(t) => t.to_owned(),
-            None => decode(&self.bytes[start..end]),
+            Some(t) => CompactString::new(t),
+            None => decode(&self.bytes[start..end]).into(),
         }
     }
 
     /// The text of `bytes[start..end]` with backslash escapes applied ([`unescape`]).
-    pub fn unescaped(&self, start: usize, end: usize) -> String {
+    pub fn unescaped(&self, start: usize, end: usize) -> CompactString {
         let b = &self.bytes[start..end];
         // Names and keys are short: a plain scan beats a vectorised search's set-up.
         if !b.contains(&b'\\') {
             return self.text(start, end);
         }
-        unescape(b)
+        unescape(b).into()
     }
 }
 

@@ -201,10 +201,10 @@ enum TargetWire<'a> {
 
 fn knob_wire(k: &SetupKnob) -> KnobWire<'_> {
     if k.refs.is_empty() && !k.hidden && k.env.is_empty() {
-        return KnobWire::Text(Cow::Borrowed(&k.text));
+        return KnobWire::Text(Cow::Borrowed(k.text()));
     }
     KnobWire::Full {
-        text: Cow::Borrowed(&k.text),
+        text: Cow::Borrowed(k.text()),
         hidden: k.hidden,
         env: k
             .env
@@ -311,7 +311,7 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
                 env,
             } => (text, hidden, refs, env),
         };
-        let mut k = SetupKnob::new(name, text.into_owned(), hidden);
+        let mut k = SetupKnob::new(name, &text, hidden);
         // The environment as it was when the setup was built, not as it is now.
         k.env = env
             .into_iter()
