@@ -509,7 +509,7 @@ impl RenderCache {
                     RecordOptions::new(node, &layers.rules, &layers.profile).warm(&self.warm);
                 opts.frames = frames.as_deref();
                 opts.render = render;
-                render::record(&loaded, &self.cache, &opts)
+                render::record(loaded, &self.cache, &opts)
             })
             .map_err(|e| errors::render(&e))?;
         Ok(RecordReport { inner: report })
@@ -539,7 +539,7 @@ impl RenderCache {
                     .strict(strict)
                     .warm(&self.warm);
                 opts.frames = frames.as_deref();
-                render::check(&loaded, &self.cache, &opts)
+                render::check(loaded, &self.cache, &opts)
             })
             .map_err(|e| errors::render(&e))?;
         Ok(CheckReport { inner: report })

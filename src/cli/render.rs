@@ -430,7 +430,8 @@ fn record(
     let mut opts = RecordOptions::new(&args.node, &rules, &profile).progress(&progress);
     opts.frames = frames.as_deref();
     opts.render = render.as_deref();
-    let report = render::record(&loaded, &cache, &opts)?;
+    // Given away: the graph is released once the setup is built.
+    let report = render::record(loaded, &cache, &opts)?;
     bar.finish_and_clear();
     warn(&report.warnings);
     if json {
@@ -584,7 +585,8 @@ fn check(
         .progress(&progress)
         .strict(strict);
     opts.frames = frames.as_deref();
-    let report = render::check(&loaded, &cache, &opts)?;
+    // Given away: the graph is released once the setup is built.
+    let report = render::check(loaded, &cache, &opts)?;
     bar.finish_and_clear();
     warn(&report.warnings);
     if let Some(path) = &job.openjd {

@@ -63,17 +63,24 @@ impl Hashed {
         rules: &RuleSet,
         profile: &Profile,
     ) -> Result<Hashed, RenderError> {
-        let setup = Setup::build(script, output, rules, profile)?;
+        Ok(Hashed::from_setup(Setup::build(
+            script, output, rules, profile,
+        )?))
+    }
+
+    /// [`Hashed::new`] from a setup built already (the script it was built from may be
+    /// gone: the setup is all that hashing reads).
+    pub fn from_setup(setup: Setup) -> Hashed {
         let setup_json = setup_object::encode(&setup);
         let mut h = crate::hash::Hasher::new();
         h.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
         h.update(&setup_json);
-        Ok(Hashed {
+        Hashed {
             setup_id: h.finish(),
             setup: Arc::new(setup),
             setup_json,
             frames: BTreeMap::new(),
-        })
+        }
     }
 
     /// Hash `frames`, in parallel, calling `progress` after each frame.

@@ -364,22 +364,69 @@ fn frames_of(script: &LoadedScript, given: Option<&[i64]>) -> Result<Vec<i64>, R
 }
 
 fn meta(
-    script: &LoadedScript,
+    script: ScriptRef,
     output: &str,
     rules: &RuleSet,
     profile: &Profile,
     setup_memo: Option<SetupMemo>,
 ) -> HashMeta {
     HashMeta {
-        script: ScriptRef {
-            path: script.path.to_string_lossy().into_owned(),
-            hash: script.hash,
-        },
+        script,
         node: output.to_string(),
         rules: rules.fingerprint(),
         profile: profile.fingerprint().to_string(),
         frame_format: FRAME_VERSION,
         setup_memo,
+    }
+}
+
+/// How a hash file names `script`.
+fn script_ref(script: &LoadedScript) -> ScriptRef {
+    ScriptRef {
+        path: script.path.to_string_lossy().into_owned(),
+        hash: script.hash,
+    }
+}
+
+/// A script given to [`record`] or [`check`]: borrowed from a caller that keeps it (the
+/// Python `Script` object), or owned, and then released as soon as the output's setup
+/// is built, so that a large script's graph is not held while its frames are hashed
+/// (the command line gives its script away).
+pub enum ScriptArg<'a> {
+    /// The caller keeps the script.
+    Borrowed(&'a LoadedScript),
+    /// The script is dropped once its setup is built.
+    Owned(Box<LoadedScript>),
+}
+
+impl<'a> From<&'a LoadedScript> for ScriptArg<'a> {
+    fn from(s: &'a LoadedScript) -> Self {
+        ScriptArg::Borrowed(s)
+    }
+}
+
+impl From<LoadedScript> for ScriptArg<'_> {
+    fn from(s: LoadedScript) -> Self {
+        ScriptArg::Owned(Box::new(s))
+    }
+}
+
+impl<'a> From<std::borrow::Cow<'a, LoadedScript>> for ScriptArg<'a> {
+    fn from(s: std::borrow::Cow<'a, LoadedScript>) -> Self {
+        match s {
+            std::borrow::Cow::Borrowed(s) => s.into(),
+            std::borrow::Cow::Owned(s) => s.into(),
+        }
+    }
+}
+
+impl std::ops::Deref for ScriptArg<'_> {
+    type Target = LoadedScript;
+    fn deref(&self) -> &LoadedScript {
+        match self {
+            ScriptArg::Borrowed(s) => s,
+            ScriptArg::Owned(s) => s,
+        }
     }
 }
 
@@ -417,11 +464,13 @@ fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<store::Hex1
 
 /// Record frames of `opts.node` into the master: new frames are added, recorded ones
 /// replaced. Several processes may record into one cache at once.
-pub fn record(
-    script: &LoadedScript,
+pub fn record<'s>(
+    script: impl Into<ScriptArg<'s>>,
     cache: &CacheDir,
     opts: &RecordOptions<'_>,
 ) -> Result<RecordReport, RenderError> {
+    let arg = script.into();
+    let script = &*arg;
     suggest::require_node(script, opts.node)?;
     let frames = frames_of(script, opts.frames)?;
     // Refuse a cache that would be refused at the end (a symlink leading outside, a
@@ -429,8 +478,21 @@ pub fn record(
     cache.check_layout()?;
     cache.load_master()?;
     let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
-    let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
-    let memo = hashed.memo(setup_key(script, opts.node, opts.rules, opts.profile));
+    // Without a pattern given, a Write node's renders are its `file` knob's.
+    let (render, implicit, pattern_warning) = match opts.render {
+        Some(p) => (Some(p.to_string()), false, None),
+        None => match caches::output_render_pattern(script, opts.node) {
+            Ok(p) => (p, true, None),
+            Err(e) => (None, true, Some(format!("renders not recorded: {e}"))),
+        },
+    };
+    let setup = Setup::build(&script.script, opts.node, opts.rules, opts.profile)?;
+    let key = setup_key(script, opts.node, opts.rules, opts.profile);
+    let named = script_ref(script);
+    // Everything else comes from the setup.
+    drop(arg);
+    let mut hashed = Hashed::from_setup(setup);
+    let memo = hashed.memo(key);
     hashed.hash_warm(&frames, &probe, opts.progress, opts.warm);
     let batch = store_objects(cache, &hashed)?;
     if let Some(w) = opts.warm {
@@ -441,14 +503,6 @@ pub fn record(
         )]));
     }
     SourceIndex::save(cache, probe.into_observations())?;
-    // Without a pattern given, a Write node's renders are its `file` knob's.
-    let (render, implicit, pattern_warning) = match opts.render {
-        Some(p) => (Some(p.to_string()), false, None),
-        None => match caches::output_render_pattern(script, opts.node) {
-            Ok(p) => (p, true, None),
-            Err(e) => (None, true, Some(format!("renders not recorded: {e}"))),
-        },
-    };
     let mut entries = BTreeMap::new();
     let mut renders_missing = Vec::new();
     for &f in hashed.frames.keys() {
@@ -465,7 +519,7 @@ pub fn record(
         entries.insert(f, entry);
     }
     let master = cache.record_master(
-        meta(script, opts.node, opts.rules, opts.profile, memo),
+        meta(named, opts.node, opts.rules, opts.profile, memo),
         entries,
     )?;
     // A Write node recorded before it rendered anything (the pattern was not asked
@@ -522,11 +576,13 @@ fn relative_to_cache(
 
 /// Check frames of `opts.node` against the master: compare frame by frame, explain
 /// what changed, and (unless `opts.snapshot` is `false`) write a timestamped snapshot.
-pub fn check(
-    script: &LoadedScript,
+pub fn check<'s>(
+    script: impl Into<ScriptArg<'s>>,
     cache: &CacheDir,
     opts: &CheckOptions<'_>,
 ) -> Result<CheckReport, RenderError> {
+    let arg = script.into();
+    let script = &*arg;
     suggest::require_node(script, opts.node)?;
     let frames = frames_of(script, opts.frames)?;
     cache.require_exists()?;
@@ -537,7 +593,11 @@ pub fn check(
         return check_unchanged(script, cache, opts, master, warnings, memo);
     }
     let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
-    let mut hashed = Hashed::new(&script.script, opts.node, opts.rules, opts.profile)?;
+    let setup = Setup::build(&script.script, opts.node, opts.rules, opts.profile)?;
+    let named = script_ref(script);
+    // Everything else comes from the setup.
+    drop(arg);
+    let mut hashed = Hashed::from_setup(setup);
     let memo = hashed.memo(key);
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
@@ -592,7 +652,7 @@ pub fn check(
     }
     let snapshot = if opts.snapshot {
         let file = HashFile::new(
-            meta(script, opts.node, opts.rules, opts.profile, memo),
+            meta(named, opts.node, opts.rules, opts.profile, memo),
             entries.clone(),
         );
         Some(cache.write_snapshot(&file)?)
@@ -686,7 +746,13 @@ fn check_unchanged(
         .collect();
     let unknown_classes = memo.unknown_classes.clone();
     let snapshot = if opts.snapshot {
-        let meta = meta(script, opts.node, opts.rules, opts.profile, Some(memo));
+        let meta = meta(
+            script_ref(script),
+            opts.node,
+            opts.rules,
+            opts.profile,
+            Some(memo),
+        );
         Some(cache.write_snapshot(&HashFile::new(meta, entries.clone()))?)
     } else {
         None
