@@ -12,9 +12,11 @@
 
 pub mod expand;
 mod load;
+mod node_map;
 mod walk;
 
 pub use load::{load_bytes, LoadError, LoadedScript};
+pub use node_map::NodeMap;
 
 pub use walk::{CycleError, Dependency};
 
@@ -295,6 +297,13 @@ impl Graph {
     /// An empty graph.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// One more than the largest node index ever used: ids index vectors of this
+    /// length (see [`NodeMap`]).
+    pub fn node_bound(&self) -> usize {
+        use petgraph::visit::NodeIndexable;
+        self.g.node_bound()
     }
 
     /// Give back the room the graph grew into while it was read: a large script's

@@ -3,8 +3,7 @@
 //! Both walks keep an explicit stack: real scripts are deep and a generated
 //! 100,000-node chain must not overflow the call stack.
 
-use super::{Graph, NodeId};
-use std::collections::HashMap;
+use super::{Graph, NodeId, NodeMap};
 use std::fmt;
 
 /// A cycle in the graph, named by the nodes on it in order.
@@ -174,13 +173,10 @@ impl Graph {
             links: Vec<NodeId>,
             next: usize,
         }
-        let mut mark: HashMap<NodeId, Mark> = HashMap::new();
+        let mut mark: NodeMap<Mark> = NodeMap::new(self);
         let mut order: Vec<Dependency> = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
-        let push = |id: NodeId,
-                    stack: &mut Vec<Frame>,
-                    mark: &mut HashMap<NodeId, Mark>,
-                    extra: &mut F| {
+        let push = |id: NodeId, stack: &mut Vec<Frame>, mark: &mut NodeMap<Mark>, extra: &mut F| {
             let inputs = self.direct_deps(id, opaque);
             let mut links: Vec<NodeId> = Vec::new();
             for l in extra(id) {
@@ -209,7 +205,7 @@ impl Graph {
                     top.inputs[k]
                 };
                 let Some(child) = child else { continue };
-                match mark.get(&child) {
+                match mark.get(child) {
                     Some(Mark::Done(_)) => {}
                     // A link back to a node being visited (an expression reading the info
                     // of a node downstream of it) is already satisfied: that node is in
@@ -229,7 +225,7 @@ impl Graph {
                 continue;
             }
             let frame = stack.pop().expect("non-empty");
-            let pos = |n: NodeId| match mark.get(&n) {
+            let pos = |n: NodeId| match mark.get(n) {
                 Some(Mark::Done(p)) => Some(*p),
                 _ => None,
             };
@@ -247,9 +243,9 @@ impl Graph {
     /// Check that the raw input edges form no cycle (a `.nk` stack machine cannot make
     /// one, but hand-edited JSON graphs can). Iterative three-colour depth-first search.
     pub fn check_acyclic(&self) -> Result<(), CycleError> {
-        let mut state: HashMap<NodeId, bool> = HashMap::new(); // false = on stack, true = done
+        let mut state: NodeMap<bool> = NodeMap::new(self); // false = on stack, true = done
         for root in self.ids() {
-            if state.contains_key(&root) {
+            if state.contains(root) {
                 continue;
             }
             let mut stack: Vec<(NodeId, Vec<NodeId>, usize)> = Vec::new();
@@ -260,7 +256,7 @@ impl Graph {
                 if *next < children.len() {
                     let c = children[*next];
                     *next += 1;
-                    match state.get(&c) {
+                    match state.get(c) {
                         Some(true) => {}
                         Some(false) => {
                             let from = stack.iter().position(|f| f.0 == c).unwrap_or(0);

@@ -30,12 +30,12 @@
 //!   name the node that changed.
 
 use crate::eval::{KnobValue, Reference};
-use crate::graph::{CycleError, Graph, NodeId, Script};
+use crate::graph::{CycleError, Graph, NodeId, NodeMap, Script};
 use crate::ignore::RuleSet;
 use crate::profile::{FileKind, Profile, Semantics, Time};
 use compact_str::CompactString;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// A setup node: a member of the closure, or a knob-only member (a node whose knobs
@@ -507,9 +507,9 @@ impl Setup {
         };
 
         // 2. Skipped classes pass their input 0 through.
-        let mut pos_of: HashMap<NodeId, usize> = HashMap::new();
+        let mut pos_of: NodeMap<usize> = NodeMap::new(graph);
         let mut replaced: Vec<Option<usize>> = Vec::with_capacity(closure.len());
-        let mut nodes: Vec<SetupNode> = Vec::new();
+        let mut nodes: Vec<SetupNode> = Vec::with_capacity(closure.len());
         let mut ids: Vec<NodeId> = Vec::new();
         for dep in &closure {
             let node = graph.node(dep.id);
@@ -718,6 +718,8 @@ impl Setup {
             .chain(&root_on_demand)
             .any(|k| !k.hidden && k.opaque_parts().next().is_some());
         let script_digest = opaque_expr.then(|| script_digests(script, rules));
+        // Knob-only members may have grown the list past the closure's room.
+        nodes.shrink_to_fit();
 
         Ok(Setup {
             output: output.to_string(),
@@ -890,7 +892,7 @@ fn resolve(
     r: &Reference,
     nodes: &mut Vec<SetupNode>,
     ids: &mut Vec<NodeId>,
-    pos_of: &mut HashMap<NodeId, usize>,
+    pos_of: &mut NodeMap<usize>,
     root: &[crate::graph::Knob],
     rules: &RuleSet,
     sem: &mut dyn FnMut(&str) -> Arc<Semantics>,
@@ -920,7 +922,7 @@ fn resolve(
     if reads_image(graph.node(nid), &knob) {
         return Target::Image;
     }
-    let pos = match pos_of.get(&nid) {
+    let pos = match pos_of.get(nid) {
         Some(&p) => p,
         None => {
             let node = graph.node(nid);
