@@ -14,8 +14,8 @@
 use proptest::prelude::*;
 use smartcache::check::{explain, Side};
 use smartcache::ignore::RuleSet;
-use smartcache::manifest::{Digests, Kept, PreparedPair};
 use smartcache::manifest::view::BLOCK;
+use smartcache::manifest::{Digests, Kept, PreparedPair};
 use smartcache::manifest::{NoSources, Prepared, Setup};
 use smartcache::profile::Profile;
 use std::path::Path;
@@ -135,7 +135,9 @@ fn padded(nodes: &[GenNode], pad: &Pad) -> String {
                 (false, false) => "1.5".to_string(),
                 (false, true) => "2.5".to_string(),
             };
-            s.push_str(&format!("Grade {{\n inputs 1\n white {white}\n name S{j}\n}}\n"));
+            s.push_str(&format!(
+                "Grade {{\n inputs 1\n white {white}\n name S{j}\n}}\n"
+            ));
         }
     };
     let mut s = String::from("Root {\n inputs 0\n first_frame 1\n last_frame 30\n}\n");
@@ -330,7 +332,9 @@ fn a_block_is_taken_whole_only_from_the_same_positions() {
         }
         s.push_str("Merge2 {\n inputs 2\n name M\n}\nConstant {\n inputs 0\n name C0\n}\n");
         for j in 0..BLOCK - 3 {
-            s.push_str(&format!("Grade {{\n inputs 1\n white 1.5\n name S{j}\n}}\n"));
+            s.push_str(&format!(
+                "Grade {{\n inputs 1\n white 1.5\n name S{j}\n}}\n"
+            ));
         }
         s.push_str("Merge2 {\n inputs 2\n name N9\n}\n");
         s
@@ -340,7 +344,11 @@ fn a_block_is_taken_whole_only_from_the_same_positions() {
     let pa = Prepared::new(&a);
     let pb = Prepared::new(&b);
     let names = |p: &Prepared<'_>| -> Vec<String> {
-        p.view(3.0, &NoSources).records.iter().map(|r| r.name.to_string()).collect()
+        p.view(3.0, &NoSources)
+            .records
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect()
     };
     let (na, nb) = (names(&pa), names(&pb));
     assert_eq!(na.len(), BLOCK + 2, "{na:?}");
@@ -383,7 +391,12 @@ fn a_block_is_taken_whole_only_with_the_same_inputs() {
         v.records.iter().map(|r| r.name.to_string()).collect()
     };
     assert_eq!(names(&va), names(&vb));
-    assert_ne!(va.records[3].inputs, vb.records[3].inputs, "{:?}", names(&va));
+    assert_ne!(
+        va.records[3].inputs,
+        vb.records[3].inputs,
+        "{:?}",
+        names(&va)
+    );
     let mut kept = Kept::default();
     pa.frame_hashes_with(&frames, &NoSources, None, Some(&mut kept));
     let digests = Digests::gather(&pa, Arc::new(a.clone()), vec![(frames.to_vec(), kept)]).unwrap();

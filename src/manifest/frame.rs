@@ -196,6 +196,8 @@ pub struct PreparedParts {
     /// Per block of [`BLOCK`] visits of `walk0`: its digest when every record in it is
     /// the same at every frame (the block is then the same bytes at every frame).
     blocks: Vec<Option<u128>>,
+    /// How many visits of `walk0` are `Prepared::keepable`.
+    keepable: usize,
     /// Per node: what shapes its visits, decided once where it cannot vary.
     shape: Vec<Shape>,
     /// The setup's node count, a check that the parts are put back on their setup.
@@ -347,6 +349,7 @@ impl<'s> Prepared<'s> {
                 static_root: None,
                 walk0: None,
                 blocks: Vec::new(),
+                keepable: 0,
                 shape: Vec::with_capacity(setup.nodes.len()),
                 nodes: setup.nodes.len(),
             },
@@ -442,6 +445,7 @@ impl<'s> Prepared<'s> {
         if p.shift_invariant() {
             let walk = p.walk(0.0);
             p.blocks = p.static_blocks(&walk);
+            p.keepable = walk.visits.iter().filter(|v| p.keepable(v)).count();
             p.walk0 = Some(walk);
         }
         p
@@ -1135,6 +1139,10 @@ impl<'s> Prepared<'s> {
             .collect();
         let reuse_at = reuse.and_then(|r| Some((r, r.columns(frames)?)));
         let mut reused = Vec::with_capacity(frames.len());
+        if let Some(k) = keep.as_deref_mut() {
+            k.rows.reserve(self.keepable * frames.len());
+            k.blocks.reserve(self.blocks.len() * frames.len());
+        }
         // Per frame: the bytes of the block being hashed.
         let mut bytes: Vec<Vec<u8>> = vec![Vec::new(); frames.len()];
         for (b, visits) in walk.visits.chunks(BLOCK).enumerate() {

@@ -143,6 +143,8 @@ impl Hashed {
             self.frames.extend(hashed);
             kept.extend(k);
         }
+        drop(reuse);
+        super::warm::drop_aside(prev);
         if let Some(w) = warm {
             w.put_digests(Digests::gather(prepared, self.setup.clone(), kept));
         }
