@@ -6,13 +6,16 @@
 //!   and no reason says a value changed into the same text;
 //! * explaining from sparse views (only the records that can differ, see
 //!   `PreparedPair`) gives exactly the reasons the full views give, whenever it gives any;
-//! * hashing an edited setup with the record digests kept from hashing the original
-//!   (`Digests`, as a long-lived process does) gives the hashes of hashing it cold.
+//! * hashing an edited setup with the record and block digests kept from hashing the
+//!   original (`Digests`, as a long-lived process does) gives the hashes of hashing it
+//!   cold, on scripts long enough to have many blocks of visits, with edits that keep
+//!   or move the positions of visits.
 
 use proptest::prelude::*;
 use smartcache::check::{explain, Side};
 use smartcache::ignore::RuleSet;
-use smartcache::manifest::{Digests, PreparedPair};
+use smartcache::manifest::view::BLOCK;
+use smartcache::manifest::{Digests, Kept, PreparedPair};
 use smartcache::manifest::{NoSources, Prepared, Setup};
 use smartcache::profile::Profile;
 use std::path::Path;
@@ -82,6 +85,61 @@ fn node() -> impl Strategy<Value = GenNode> {
 
 /// A chain of nodes over two constants, each node reading the stack's top two items.
 fn script(nodes: &[GenNode]) -> String {
+    padded(nodes, &Pad::default())
+}
+
+/// A chain of plain nodes read by one of the generated nodes, so that a frame has
+/// many visits (several blocks of them, see `FrameBytes`), most of them the same at
+/// every frame and some animated.
+#[derive(Debug, Clone, Default)]
+struct Pad {
+    /// Nodes in the chain.
+    len: usize,
+    /// After which generated node it comes.
+    after: usize,
+    /// A node of the chain whose value is changed.
+    edit: Option<usize>,
+    /// Two nodes of the chain that swap places (names and all).
+    swap: Option<(usize, usize)>,
+}
+
+fn pad() -> impl Strategy<Value = Pad> {
+    (
+        0usize..200,
+        0usize..6,
+        prop::option::of(0usize..200),
+        prop::option::of((0usize..15, 1usize..4, any::<bool>())),
+    )
+        .prop_map(|(len, after, edit, swap)| Pad {
+            len,
+            after,
+            edit,
+            // Two animated nodes (one in 13 is, with curves of their own), or an
+            // animated one and a plain one.
+            swap: swap.map(|(a, by, both)| (13 * a + 5, 13 * (a + by) + 5 - !both as usize)),
+        })
+}
+
+/// [`script`] with a chain of `pad.len` plain nodes read by the generated node after
+/// `pad.after` (one in 13 animated; node `pad.edit`'s value changed, nodes `pad.swap`
+/// swapped).
+fn padded(nodes: &[GenNode], pad: &Pad) -> String {
+    let chain = |s: &mut String| {
+        let mut order: Vec<usize> = (0..pad.len).collect();
+        if let Some((a, b)) = pad.swap.filter(|&(a, b)| a < pad.len && b < pad.len) {
+            order.swap(a, b);
+        }
+        for j in order {
+            let white = match (j % 13 == 5, Some(j) == pad.edit) {
+                (true, edited) => format!("{{{{curve x1 0 x30 {}}}}}", j + edited as usize),
+                (false, false) => "1.5".to_string(),
+                (false, true) => "2.5".to_string(),
+            };
+            s.push_str(&format!(
+                "Grade {{\n inputs 1\n white {white}\n name S{j}\n}}\n"
+            ));
+        }
+    };
     let mut s = String::from("Root {\n inputs 0\n first_frame 1\n last_frame 30\n}\n");
     s.push_str("Constant {\n inputs 0\n name C0\n}\nConstant {\n inputs 0\n name C1\n}\n");
     for (i, n) in nodes.iter().enumerate() {
@@ -94,6 +152,9 @@ fn script(nodes: &[GenNode]) -> String {
             s.push_str("Constant {\n inputs 0\n name K");
             s.push_str(&i.to_string());
             s.push_str("\n}\n");
+            if i == pad.after % (nodes.len() - 1) {
+                chain(&mut s);
+            }
         }
     }
     s
@@ -202,17 +263,38 @@ proptest! {
     }
 
     #[test]
+    fn padded_hashes_and_views_agree(
+        nodes in prop::collection::vec(node(), 2..6),
+        pad in pad(),
+        frame in 1i64..30,
+    ) {
+        // Many visits: blocks the same at every frame, and blocks that vary.
+        let Some(a) = setup(&padded(&nodes, &pad)) else { return Ok(()) };
+        let pa = Prepared::new(&a);
+        let f = frame as f64;
+        prop_assert_eq!(pa.view(f, &NoSources).hash(), pa.frame_hash(f, &NoSources).0);
+        let batch = [f - 1.0, f, f + 2.0];
+        let single: Vec<String> = batch.iter().map(|&g| pa.view(g, &NoSources).hash()).collect();
+        let batched: Vec<String> = pa.frame_hashes(&batch, &NoSources).into_iter().map(|h| h.0).collect();
+        prop_assert_eq!(single, batched);
+    }
+
+    #[test]
     fn reused_digests_hash_as_cold_hashing_does(
         nodes in prop::collection::vec(node(), 1..6),
         edits in prop::collection::vec((0usize..6, 0u8..5, node()), 1..3),
+        pad in pad(),
         frame in 1i64..30,
     ) {
-        let Some(a) = setup(&script(&nodes)) else { return Ok(()) };
-        let Some(b) = setup(&script(&edit(&nodes, edits))) else { return Ok(()) };
+        let (before, after) = (Pad { edit: None, swap: None, ..pad.clone() }, pad);
+        let text = padded(&nodes, &before);
+        let edited = padded(&edit(&nodes, edits), &after);
+        let Some(a) = setup(&text) else { return Ok(()) };
+        let Some(b) = setup(&edited) else { return Ok(()) };
         let f = frame as f64;
         let first = [f, f + 1.0, f + 5.0];
         let pa = Prepared::new(&a);
-        let mut kept = Vec::new();
+        let mut kept = Kept::default();
         let ha = pa.frame_hashes_with(&first, &NoSources, None, Some(&mut kept));
         prop_assert_eq!(&ha, &pa.frame_hashes(&first, &NoSources));
         let Some(digests) = Digests::gather(&pa, Arc::new(a.clone()), vec![(first.to_vec(), kept)])
@@ -226,5 +308,101 @@ proptest! {
             let warm = pb.frame_hashes_with(then, &NoSources, reuse.as_ref(), None);
             prop_assert_eq!(warm, pb.frame_hashes(then, &NoSources));
         }
+        // Nothing edited: every block is taken from the earlier hashing.
+        if let (true, Some(r)) = (text == edited, &reuse) {
+            let blocks = pb.view(f, &NoSources).records.len().div_ceil(BLOCK);
+            prop_assert_eq!(r.reused_blocks(), blocks);
+        }
     }
+}
+
+/// Two animated nodes with the same inputs (none) that swap places at the end of a
+/// block, read by a node in the next block: every record of the first block has a
+/// digest kept, and the same inputs, but not at the same position, so that block is
+/// hashed anew (taking it whole would hash the old order).
+#[test]
+fn a_block_is_taken_whole_only_from_the_same_positions() {
+    let script = |first: &str, second: &str| {
+        let mut s = String::from("Root {\n inputs 0\n first_frame 1\n last_frame 30\n}\n");
+        for name in [first, second] {
+            let v = if name == "P" { 1 } else { 2 };
+            s.push_str(&format!(
+                "Constant {{\n inputs 0\n color {{{{curve x1 0 x30 {v}}}}}\n name {name}\n}}\n"
+            ));
+        }
+        s.push_str("Merge2 {\n inputs 2\n name M\n}\nConstant {\n inputs 0\n name C0\n}\n");
+        for j in 0..BLOCK - 3 {
+            s.push_str(&format!(
+                "Grade {{\n inputs 1\n white 1.5\n name S{j}\n}}\n"
+            ));
+        }
+        s.push_str("Merge2 {\n inputs 2\n name N9\n}\n");
+        s
+    };
+    let a = setup(&script("P", "Q")).unwrap();
+    let b = setup(&script("Q", "P")).unwrap();
+    let pa = Prepared::new(&a);
+    let pb = Prepared::new(&b);
+    let names = |p: &Prepared<'_>| -> Vec<String> {
+        p.view(3.0, &NoSources)
+            .records
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect()
+    };
+    let (na, nb) = (names(&pa), names(&pb));
+    assert_eq!(na.len(), BLOCK + 2, "{na:?}");
+    assert_eq!(na[BLOCK - 2..BLOCK + 1], ["Q", "P", "M"], "{na:?}");
+    assert_eq!(nb[BLOCK - 2..BLOCK + 1], ["P", "Q", "M"], "{nb:?}");
+    let frames = [3.0, 4.0, 9.0];
+    let mut kept = Kept::default();
+    pa.frame_hashes_with(&frames, &NoSources, None, Some(&mut kept));
+    let digests = Digests::gather(&pa, Arc::new(a.clone()), vec![(frames.to_vec(), kept)]).unwrap();
+    let reuse = digests.reuse(&pb, &b).unwrap();
+    assert_eq!(reuse.reused(), 2, "P and Q have their digests kept");
+    let warm = pb.frame_hashes_with(&frames, &NoSources, Some(&reuse), None);
+    assert_eq!(warm, pb.frame_hashes(&frames, &NoSources));
+    assert_ne!(warm, pa.frame_hashes(&frames, &NoSources));
+}
+
+/// A node that reads the same two nodes the other way round, both visited before it:
+/// every visit keeps its position and record, only that node's inputs differ, so the
+/// block is hashed anew.
+#[test]
+fn a_block_is_taken_whole_only_with_the_same_inputs() {
+    let script = |first: &str, second: &str| {
+        format!(
+            "Root {{\n inputs 0\n first_frame 1\n last_frame 30\n}}\n\
+             Constant {{\n inputs 0\n color {{{{curve x1 0 x30 1}}}}\n name P\n}}\n\
+             set P1 [stack 0]\n\
+             Constant {{\n inputs 0\n color 2\n name Q\n}}\n\
+             set Q1 [stack 0]\n\
+             push ${first}1\npush ${second}1\nMerge2 {{\n inputs 2\n name M\n}}\n\
+             push $P1\npush $Q1\nMerge2 {{\n inputs 2\n name X\n}}\n\
+             Merge2 {{\n inputs 2\n name N9\n}}\n"
+        )
+    };
+    let a = setup(&script("P", "Q")).unwrap();
+    let b = setup(&script("Q", "P")).unwrap();
+    let (pa, pb) = (Prepared::new(&a), Prepared::new(&b));
+    let frames = [3.0, 4.0, 9.0];
+    let (va, vb) = (pa.view(3.0, &NoSources), pb.view(3.0, &NoSources));
+    let names = |v: &smartcache::manifest::FrameView<'_>| -> Vec<String> {
+        v.records.iter().map(|r| r.name.to_string()).collect()
+    };
+    assert_eq!(names(&va), names(&vb));
+    assert_ne!(
+        va.records[3].inputs,
+        vb.records[3].inputs,
+        "{:?}",
+        names(&va)
+    );
+    let mut kept = Kept::default();
+    pa.frame_hashes_with(&frames, &NoSources, None, Some(&mut kept));
+    let digests = Digests::gather(&pa, Arc::new(a.clone()), vec![(frames.to_vec(), kept)]).unwrap();
+    let reuse = digests.reuse(&pb, &b).unwrap();
+    assert_eq!(reuse.reused(), 1, "P has its digests kept");
+    let warm = pb.frame_hashes_with(&frames, &NoSources, Some(&reuse), None);
+    assert_eq!(warm, pb.frame_hashes(&frames, &NoSources));
+    assert_ne!(warm, pa.frame_hashes(&frames, &NoSources));
 }

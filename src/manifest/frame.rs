@@ -20,23 +20,26 @@
 //! (their digests are computed once, and the bytes of an enabled node's record that
 //! cannot vary are laid out once, see `Template`); [`Prepared::frame_hashes`] computes
 //! it for a batch of frames node by node, so that a large setup is read once per batch
-//! rather than once per frame.
+//! rather than once per frame, and takes the digest of a block of visits (see
+//! [`FrameBytes`]) whose records cannot vary from [`Prepared::new`], which hashed it
+//! once.
 
 use super::ctx::{Ctx, CtxKey};
 use super::scope::{self, word_number};
 use super::setup::{ResolvedRef, Setup, SetupKnob, Target};
 use super::time::{self, Knobs, Num};
 use super::view::{
-    put_count, put_curve, put_files, put_knob_name, put_part, put_reads, put_record_head, put_text,
-    put_value_head, put_value_tail, put_visit, root_digest, script_digest, Canon, Entry, FileRead,
-    FrameBytes, FrameView, KnobEntry, Read, ReadValue, Record, Stamp,
+    block_digest, put_count, put_curve, put_files, put_knob_name, put_part, put_reads,
+    put_record_head, put_text, put_value_head, put_value_tail, put_visit, root_digest,
+    script_digest, Canon, Entry, FileRead, FrameBytes, FrameView, KnobEntry, Read, ReadValue,
+    Record, Stamp, BLOCK,
 };
 use crate::eval::{FrameValue, Part};
 use crate::profile::{Inputs, KnobRef, Time};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::reuse::Reuse;
+use super::reuse::{Kept, Reuse};
 pub use super::source::{NoSources, SourceProbe};
 
 /// One node visited in a frame's traversal, in post-order.
@@ -190,6 +193,11 @@ pub struct PreparedParts {
     /// The traversal at frame 0, when every frame's traversal is the same up to a
     /// shift of its contexts (see [`Prepared::shift_invariant`]).
     walk0: Option<Walk>,
+    /// Per block of [`BLOCK`] visits of `walk0`: its digest when every record in it is
+    /// the same at every frame (the block is then the same bytes at every frame).
+    blocks: Vec<Option<u128>>,
+    /// How many visits of `walk0` are `Prepared::keepable`.
+    keepable: usize,
     /// Per node: what shapes its visits, decided once where it cannot vary.
     shape: Vec<Shape>,
     /// The setup's node count, a check that the parts are put back on their setup.
@@ -214,42 +222,6 @@ impl std::fmt::Debug for PreparedParts {
         f.debug_struct("PreparedParts")
             .field("nodes", &self.nodes)
             .finish_non_exhaustive()
-    }
-}
-
-/// One frame's hash being computed in a batch: its bytes go to the hasher in chunks of
-/// at least [`Stream::FEED`] bytes, since a call per record (a few dozen bytes) costs
-/// more than hashing them. The hash does not depend on how the bytes are chunked.
-#[derive(Default)]
-struct Stream {
-    hasher: xxhash_rust::xxh3::Xxh3,
-    pending: Vec<u8>,
-}
-
-impl Stream {
-    const FEED: usize = 16 * 1024;
-
-    fn put(&mut self, bytes: &[u8]) {
-        self.pending.extend_from_slice(bytes);
-        self.feed();
-    }
-
-    /// A visit of a record with digest `d` and these inputs (see [`put_visit`]).
-    fn visit(&mut self, d: u128, inputs: impl ExactSizeIterator<Item = Option<u32>>) {
-        put_visit(&mut self.pending, d, inputs);
-        self.feed();
-    }
-
-    fn feed(&mut self) {
-        if self.pending.len() >= Self::FEED {
-            self.hasher.update(&self.pending);
-            self.pending.clear();
-        }
-    }
-
-    fn finish(mut self) -> u128 {
-        self.hasher.update(&self.pending);
-        self.hasher.digest128()
     }
 }
 
@@ -376,6 +348,8 @@ impl<'s> Prepared<'s> {
                 static_record: vec![None; setup.nodes.len()],
                 static_root: None,
                 walk0: None,
+                blocks: Vec::new(),
+                keepable: 0,
                 shape: Vec::with_capacity(setup.nodes.len()),
                 nodes: setup.nodes.len(),
             },
@@ -469,9 +443,38 @@ impl<'s> Prepared<'s> {
             p.static_root = Some(p.root_digest(at0, &mut memo));
         }
         if p.shift_invariant() {
-            p.walk0 = Some(p.walk(0.0));
+            let walk = p.walk(0.0);
+            p.blocks = p.static_blocks(&walk);
+            p.keepable = walk.visits.iter().filter(|v| p.keepable(v)).count();
+            p.walk0 = Some(walk);
         }
         p
+    }
+
+    /// Per block of `walk`'s visits: its digest when every record in it is the same
+    /// at every frame (then so are its inputs, positions in a traversal that only
+    /// shifts, and the block's bytes).
+    fn static_blocks(&self, walk: &Walk) -> Vec<Option<u128>> {
+        let mut bytes = Vec::new();
+        walk.visits
+            .chunks(BLOCK)
+            .map(|visits| {
+                bytes.clear();
+                for v in visits {
+                    let d = self.static_digest(v)?;
+                    put_visit(&mut bytes, d, walk.inputs_of(v).iter().copied());
+                }
+                Some(block_digest(&bytes))
+            })
+            .collect()
+    }
+
+    /// The digest of a visit's record when it is the same at every frame.
+    pub(super) fn static_digest(&self, v: &Visit) -> Option<u128> {
+        match (self.static_record[v.node as usize], v.ctx.frame) {
+            (Some(d), Some(_)) => Some(d),
+            _ => None,
+        }
     }
 
     // -------------------------------------------------------------------------------
@@ -1096,27 +1099,26 @@ impl<'s> Prepared<'s> {
     /// Why: a frame of a large script rewrites the records of every node with a knob
     /// that varies, and the data those records are written from (the knobs, their
     /// curves) is spread over the whole setup, far more than a cache holds. Taking a
-    /// node's record for all of `frames` while its data is at hand, and streaming each
-    /// frame's bytes into a hasher of its own (which gives the hash of the whole
-    /// bytes), reads that data once per batch of frames instead of once per frame.
-    /// The records whose digests are the same at every frame are gathered once for
-    /// the batch. Each frame keeps its own memo of knob entries, so every entry is
-    /// built exactly as a frame on its own builds it.
+    /// node's record for all of `frames` while its data is at hand, each frame
+    /// gathering its own bytes block by block, reads that data once per batch of
+    /// frames instead of once per frame. A block whose records are the same at every
+    /// frame was hashed once by [`Prepared::new`]. Each frame keeps its own memo of
+    /// knob entries, so every entry is built exactly as a frame on its own builds it.
     pub fn frame_hashes(&self, frames: &[f64], probe: &dyn SourceProbe) -> Vec<FrameHash> {
         self.frame_hashes_with(frames, probe, None, None)
     }
 
-    /// [`Prepared::frame_hashes`], taking the digests of records `reuse` has from an
-    /// earlier hashing, and pushing onto `keep` the digest of every record
-    /// `Prepared::keepable` (visit by visit, frame by frame) for a later one (see
-    /// [`super::reuse`]). Neither applies when the traversal is not the same at every
-    /// frame.
+    /// [`Prepared::frame_hashes`], taking the digests of records and of blocks of
+    /// visits `reuse` has from an earlier hashing, and keeping in `keep` the digest of
+    /// every record `Prepared::keepable` (visit by visit, frame by frame) and of every
+    /// block (block by block, frame by frame) for a later one (see [`super::reuse`]).
+    /// Neither applies when the traversal is not the same at every frame.
     pub fn frame_hashes_with(
         &self,
         frames: &[f64],
         probe: &dyn SourceProbe,
         reuse: Option<&Reuse<'_>>,
-        mut keep: Option<&mut Vec<u128>>,
+        mut keep: Option<&mut Kept>,
     ) -> Vec<FrameHash> {
         let Some(walk) = &self.walk0 else {
             return frames.iter().map(|&f| self.frame_hash(f, probe)).collect();
@@ -1124,7 +1126,7 @@ impl<'s> Prepared<'s> {
         let mut memos: Vec<Memo<'s>> = frames.iter().map(|_| Memo::new()).collect();
         let mut sources: Vec<Vec<(usize, Ctx, Vec<FileRead>)>> = vec![Vec::new(); frames.len()];
         let root_files = self.root_files(probe);
-        let mut streams: Vec<Stream> = frames
+        let mut out: Vec<FrameBytes> = frames
             .iter()
             .zip(&mut memos)
             .map(|(&f, memo)| {
@@ -1132,69 +1134,131 @@ impl<'s> Prepared<'s> {
                     Some(d) => d,
                     None => self.root_digest(Ctx::at(f), memo),
                 };
-                let mut s = Stream::default();
-                s.put(FrameBytes::new(root, root_files, 0).bytes());
-                s
+                FrameBytes::new(root, root_files, walk.visits.len())
             })
             .collect();
-        // The bytes of the records every frame of the batch shares, since the last
-        // record that varies.
-        let mut common = Vec::new();
         let reuse_at = reuse.and_then(|r| Some((r, r.columns(frames)?)));
         let mut reused = Vec::with_capacity(frames.len());
-        for (at, v) in walk.visits.iter().enumerate() {
-            let node = v.node as usize;
-            let inputs = walk.inputs_of(v).iter().copied();
-            if let (Some(d), Some(_)) = (self.static_record[node], v.ctx.frame) {
-                put_visit(&mut common, d, inputs);
-                continue;
-            }
-            for s in &mut streams {
-                s.put(&common);
-            }
-            common.clear();
-            let kept = match keep.as_deref_mut() {
-                Some(k) if self.keepable(v) => Some(k),
-                _ => None,
-            };
-            if reuse_at
-                .as_ref()
-                .is_some_and(|(r, cols)| r.digests(at, cols, &mut reused))
-            {
-                for (s, &d) in streams.iter_mut().zip(&reused) {
-                    s.visit(d, inputs.clone());
+        if let Some(k) = keep.as_deref_mut() {
+            k.rows.reserve(self.keepable * frames.len());
+            k.blocks.reserve(self.blocks.len() * frames.len());
+        }
+        // Per frame: the bytes of the block being hashed.
+        let mut bytes: Vec<Vec<u8>> = vec![Vec::new(); frames.len()];
+        for (b, visits) in walk.visits.chunks(BLOCK).enumerate() {
+            let first = b * BLOCK;
+            if let Some(d) = self.blocks.get(b).copied().flatten() {
+                // The same bytes at every frame: no record in it is kept.
+                for o in &mut out {
+                    o.block(d);
                 }
-                if let Some(k) = kept {
-                    k.extend_from_slice(&reused);
+                if let Some(k) = keep.as_deref_mut() {
+                    k.blocks.extend(std::iter::repeat_n(d, frames.len()));
                 }
                 continue;
             }
-            let mut kept = kept;
-            for (i, &f) in frames.iter().enumerate() {
-                let ctx = v.ctx.shifted(f);
-                let files = if v.disabled || !self.shape[node].files {
-                    Vec::new()
-                } else {
-                    self.node_files(node, ctx, probe)
+            if let Some((r, cols)) = &reuse_at {
+                if self.reuse_block(b, visits, first, r, cols, keep.as_deref_mut(), &mut reused) {
+                    for (o, &d) in out.iter_mut().zip(&reused) {
+                        o.block(d);
+                    }
+                    if let Some(k) = keep.as_deref_mut() {
+                        k.blocks.extend_from_slice(&reused);
+                    }
+                    continue;
+                }
+            }
+            bytes.iter_mut().for_each(Vec::clear);
+            for (at, v) in (first..).zip(visits) {
+                let node = v.node as usize;
+                let inputs = walk.inputs_of(v).iter().copied();
+                if let Some(d) = self.static_digest(v) {
+                    for b in &mut bytes {
+                        put_visit(b, d, inputs.clone());
+                    }
+                    continue;
+                }
+                let kept = match keep.as_deref_mut() {
+                    Some(k) if self.keepable(v) => Some(&mut k.rows),
+                    _ => None,
                 };
-                let d = self.record_digest(node, ctx, v.disabled, &files, &mut memos[i]);
-                if !files.is_empty() {
-                    sources[i].push((node, ctx, files));
+                if reuse_at
+                    .as_ref()
+                    .is_some_and(|(r, cols)| r.digests(at, cols, &mut reused))
+                {
+                    for (b, &d) in bytes.iter_mut().zip(&reused) {
+                        put_visit(b, d, inputs.clone());
+                    }
+                    if let Some(k) = kept {
+                        k.extend_from_slice(&reused);
+                    }
+                    continue;
                 }
-                if let Some(k) = kept.as_deref_mut() {
-                    k.push(d);
+                let mut kept = kept;
+                for (i, &f) in frames.iter().enumerate() {
+                    let ctx = v.ctx.shifted(f);
+                    let files = if v.disabled || !self.shape[node].files {
+                        Vec::new()
+                    } else {
+                        self.node_files(node, ctx, probe)
+                    };
+                    let d = self.record_digest(node, ctx, v.disabled, &files, &mut memos[i]);
+                    if !files.is_empty() {
+                        sources[i].push((node, ctx, files));
+                    }
+                    if let Some(k) = kept.as_deref_mut() {
+                        k.push(d);
+                    }
+                    put_visit(&mut bytes[i], d, inputs.clone());
                 }
-                streams[i].visit(d, inputs.clone());
+            }
+            for (o, b) in out.iter_mut().zip(&bytes) {
+                let d = block_digest(b);
+                o.block(d);
+                if let Some(k) = keep.as_deref_mut() {
+                    k.blocks.push(d);
+                }
             }
         }
-        streams
-            .into_iter()
+        out.into_iter()
             .zip(sources)
-            .map(|(mut stream, s)| {
-                stream.put(&common);
-                (crate::hash::to_hex(stream.finish()), s)
-            })
+            .map(|(o, s)| (o.finish(), s))
             .collect()
+    }
+
+    /// Whether block `b` (`visits`, from position `first`) takes the digests `reuse`
+    /// has for it at every frame of `cols`, which are then in `out`; the digests of
+    /// its kept records are pushed onto `keep` as well (all of them, or none).
+    #[allow(clippy::too_many_arguments)]
+    fn reuse_block(
+        &self,
+        b: usize,
+        visits: &[Visit],
+        first: usize,
+        reuse: &Reuse<'_>,
+        cols: &[(u32, u32)],
+        keep: Option<&mut Kept>,
+        out: &mut Vec<u128>,
+    ) -> bool {
+        if !reuse.block_digests(b, cols, out) {
+            return false;
+        }
+        let Some(k) = keep else {
+            return true;
+        };
+        let len = k.rows.len();
+        let mut row = Vec::with_capacity(cols.len());
+        for (at, v) in (first..).zip(visits) {
+            if !self.keepable(v) {
+                continue;
+            }
+            if !reuse.digests(at, cols, &mut row) {
+                k.rows.truncate(len);
+                return false;
+            }
+            k.rows.extend_from_slice(&row);
+        }
+        true
     }
 
     // -------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ pub mod view;
 pub use ctx::Ctx;
 pub use frame::{FrameHash, Prepared, PreparedParts};
 pub use pair::PreparedPair;
-pub use reuse::Digests;
+pub use reuse::{Digests, Kept};
 pub use setup::{Setup, SetupError};
 pub use source::{NoSources, SourceProbe};
 pub use view::{FrameView, FRAME_FORMAT, FRAME_VERSION};

@@ -1,12 +1,14 @@
-//! Record digests kept from one hashing for the next, in a long-lived process.
+//! Record and block digests kept from one hashing for the next, in a long-lived
+//! process.
 //!
 //! Why: a host panel checks the cache again after every edit. At 50,000 nodes most of a
 //! check is computing, frame by frame, the records of the nodes whose knobs are
-//! animated; an edit changes one node. [`Digests`] keeps the per-frame digests of those
-//! records (the ones `Prepared::keepable` names: computed per frame from the setup
-//! alone, no file read) from one hashing, with the setup they came from; the next
-//! hashing, over the setup rebuilt from the edited script, takes a visit's digests from
-//! it when:
+//! animated, then hashing each frame's visits; an edit changes one node. [`Digests`]
+//! keeps, with the setup they came from, two things of one hashing: the per-frame
+//! digests of the records that vary (the ones `Prepared::keepable` names: computed per
+//! frame from the setup alone, no file read), and the per-frame digests of every block
+//! of visits (see [`super::view::FrameBytes`]). The next hashing, over the setup
+//! rebuilt from the edited script, takes a visit's record digests from it when:
 //!
 //! * the node has the same content in both setups, and so has every node its
 //!   expressions read, and the Root settings it reads ([`super::pair`]'s `same_nodes`,
@@ -16,27 +18,61 @@
 //!   the shift-invariant traversal both hashings walk;
 //! * every frame asked for was hashed before.
 //!
+//! and takes a whole block's digests when, besides, both traversals have as many
+//! visits and, at every position of the block, the visit has the same inputs
+//! (positions) in both, and its record is the same bytes in both at every frame: the
+//! same record digest that cannot vary in both, or a record whose digests are taken as
+//! above from the visit at that very position. The block is then the same bytes at
+//! every frame, so it has the same digest. A frame whose blocks all come from the
+//! earlier hashing hashes a few kilobytes; the records of the other blocks come from
+//! it where they can.
+//!
 //! Everything else is computed, so a reused frame hash is the hash computed from
 //! scratch (tests/render_views.rs checks it against cold hashing after random edits).
-//! Records reading files are never kept: their content is looked at anew.
+//! Records reading files are never kept, nor the blocks holding them: their content is
+//! looked at anew.
 
 use super::ctx::CtxKey;
-use super::frame::Prepared;
+use super::frame::{Prepared, Walk};
 use super::pair::same_nodes;
 use super::setup::Setup;
+use super::view::BLOCK;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The digests of the varying records of one hashing, and the setup they came from.
+/// What one batch of frames kept for a later hashing ([`Prepared::frame_hashes_with`]):
+/// the digests of its kept records, row by row (a row: one visit, one digest per frame
+/// of the batch), then those of its blocks likewise.
+#[derive(Debug, Default)]
+pub struct Kept {
+    pub(super) rows: Vec<u128>,
+    pub(super) blocks: Vec<u128>,
+}
+
+/// What the record at a position of a traversal is, for reusing its block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    /// The same at every frame, with this digest.
+    Fixed(u128),
+    /// Kept, in this row.
+    Row(u32),
+    /// Neither: its block is computed.
+    Other,
+}
+
+/// The digests of the varying records and of the blocks of one hashing, and the setup
+/// they came from.
 pub struct Digests {
     setup: Arc<Setup>,
     /// Row of each kept visit, by (node name, context, disabled).
     rows: HashMap<(Box<str>, CtxKey, bool), u32>,
+    /// The traversal hashed: its visits' inputs, and what each record was.
+    walk: Walk,
+    slots: Vec<Slot>,
     /// Where each frame's digests are: (batch, position in it), by the frame's bits.
     cols: HashMap<u64, (u32, u32)>,
-    /// Per batch of frames hashed together: its digests, row by row, each row one per
-    /// frame of the batch.
-    batches: Vec<(usize, Vec<u128>)>,
+    /// Per batch of frames hashed together: its frame count and what it kept.
+    batches: Vec<(usize, Kept)>,
 }
 
 impl std::fmt::Debug for Digests {
@@ -49,39 +85,50 @@ impl std::fmt::Debug for Digests {
 }
 
 impl Digests {
-    /// Gather the digests `Prepared::frame_hashes_with` kept for each batch of
-    /// `frames` (`kept[b]` for `frames[b]`) while hashing `prepared`, which was made
-    /// from `setup`. `None` when the traversal is not shift-invariant (nothing kept).
+    /// Gather what `Prepared::frame_hashes_with` kept for each batch of `frames`
+    /// (`kept[b]` for `frames[b]`) while hashing `prepared`, which was made from
+    /// `setup`. `None` when the traversal is not shift-invariant (nothing kept).
     pub fn gather(
         prepared: &Prepared<'_>,
         setup: Arc<Setup>,
-        batches: Vec<(Vec<f64>, Vec<u128>)>,
+        batches: Vec<(Vec<f64>, Kept)>,
     ) -> Option<Digests> {
         let walk = prepared.walk0()?;
-        let rows: HashMap<(Box<str>, CtxKey, bool), u32> = walk
+        let mut rows = HashMap::new();
+        let slots: Vec<Slot> = walk
             .visits
             .iter()
-            .filter(|v| prepared.keepable(v))
-            .enumerate()
-            .map(|(row, v)| {
+            .map(|v| {
+                if let Some(d) = prepared.static_digest(v) {
+                    return Slot::Fixed(d);
+                }
+                if !prepared.keepable(v) {
+                    return Slot::Other;
+                }
+                let row = rows.len() as u32;
                 let name: Box<str> = setup.nodes[v.node as usize].name.as_str().into();
-                ((name, v.ctx.key(), v.disabled), row as u32)
+                rows.insert((name, v.ctx.key(), v.disabled), row);
+                Slot::Row(row)
             })
             .collect();
+        let blocks = walk.visits.len().div_ceil(BLOCK);
         let mut cols = HashMap::new();
         let mut kept = Vec::with_capacity(batches.len());
-        for (b, (frames, digests)) in batches.into_iter().enumerate() {
-            if digests.len() != rows.len() * frames.len() {
+        for (b, (frames, k)) in batches.into_iter().enumerate() {
+            if k.rows.len() != rows.len() * frames.len() || k.blocks.len() != blocks * frames.len()
+            {
                 return None; // not gathered as documented: keep nothing
             }
             for (i, f) in frames.iter().enumerate() {
                 cols.insert(f.to_bits(), (b as u32, i as u32));
             }
-            kept.push((frames.len(), digests));
+            kept.push((frames.len(), k));
         }
         Some(Digests {
             setup,
             rows,
+            walk: walk.clone(),
+            slots,
             cols,
             batches: kept,
         })
@@ -92,7 +139,7 @@ impl Digests {
     pub fn reuse<'d>(&'d self, prepared: &Prepared<'_>, new: &Setup) -> Option<Reuse<'d>> {
         let walk = prepared.walk0()?;
         let same = same_nodes(&self.setup, new);
-        let from = walk
+        let from: Vec<Option<u32>> = walk
             .visits
             .iter()
             .map(|v| {
@@ -104,15 +151,40 @@ impl Digests {
                 self.rows.get(&(name, v.ctx.key(), v.disabled)).copied()
             })
             .collect();
-        Some(Reuse { prev: self, from })
+        // A position's record is the same bytes in both hashings at every frame.
+        let same_record = |at: usize| match (prepared.static_digest(&walk.visits[at]), from[at]) {
+            (Some(d), _) => self.slots[at] == Slot::Fixed(d),
+            (None, Some(row)) => self.slots[at] == Slot::Row(row),
+            (None, None) => false,
+        };
+        let blocks = if walk.visits.len() == self.walk.visits.len() {
+            (0..walk.visits.len())
+                .step_by(BLOCK)
+                .map(|first| {
+                    (first..(first + BLOCK).min(walk.visits.len())).all(|at| {
+                        same_record(at)
+                            && walk.inputs_of(&walk.visits[at])
+                                == self.walk.inputs_of(&self.walk.visits[at])
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Some(Reuse {
+            prev: self,
+            from,
+            blocks,
+        })
     }
 }
 
-/// The digests one hashing takes from an earlier one: per visit of its traversal, the
-/// earlier row with the same record.
+/// What one hashing takes from an earlier one: per visit of its traversal, the earlier
+/// row with the same record; per block, whether the earlier block is the same bytes.
 pub struct Reuse<'d> {
     prev: &'d Digests,
     from: Vec<Option<u32>>,
+    blocks: Vec<bool>,
 }
 
 impl Reuse<'_> {
@@ -133,13 +205,43 @@ impl Reuse<'_> {
         columns: &[(u32, u32)],
         out: &mut Vec<u128>,
     ) -> bool {
+        match self.from.get(visit) {
+            Some(&Some(row)) => self.gather(row as usize, columns, out, |k| &k.rows),
+            _ => {
+                out.clear();
+                false
+            }
+        }
+    }
+
+    /// The digests of block `block` at the frames of `columns` into `out`; `false`
+    /// when the block is not the same as the earlier one.
+    pub(super) fn block_digests(
+        &self,
+        block: usize,
+        columns: &[(u32, u32)],
+        out: &mut Vec<u128>,
+    ) -> bool {
+        match self.blocks.get(block) {
+            Some(true) => self.gather(block, columns, out, |k| &k.blocks),
+            _ => {
+                out.clear();
+                false
+            }
+        }
+    }
+
+    fn gather(
+        &self,
+        row: usize,
+        columns: &[(u32, u32)],
+        out: &mut Vec<u128>,
+        list: impl Fn(&Kept) -> &Vec<u128>,
+    ) -> bool {
         out.clear();
-        let Some(Some(row)) = self.from.get(visit) else {
-            return false;
-        };
         for &(b, i) in columns {
-            let (len, digests) = &self.prev.batches[b as usize];
-            match digests.get(*row as usize * len + i as usize) {
+            let (len, kept) = &self.prev.batches[b as usize];
+            match list(kept).get(row * len + i as usize) {
                 Some(&d) => out.push(d),
                 None => return false,
             }
@@ -150,5 +252,10 @@ impl Reuse<'_> {
     /// How many visits can take their digests from the earlier hashing.
     pub fn reused(&self) -> usize {
         self.from.iter().flatten().count()
+    }
+
+    /// How many blocks of visits can take their digests from the earlier hashing.
+    pub fn reused_blocks(&self) -> usize {
+        self.blocks.iter().filter(|&&b| b).count()
     }
 }

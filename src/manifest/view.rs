@@ -21,10 +21,11 @@ use std::rc::Rc;
 use xxhash_rust::xxh3::xxh3_128;
 
 /// Format tag and version inside every hashed frame. Version 2: typed views, time
-/// contexts with knob windows, class semantics from the profile.
+/// contexts with knob windows, class semantics from the profile. Version 3: the visits
+/// hashed in blocks (see [`FrameBytes`]).
 pub const FRAME_FORMAT: &str = "smartcache-frame";
 /// Version of [`FRAME_FORMAT`] this build hashes.
-pub const FRAME_VERSION: u32 = 2;
+pub const FRAME_VERSION: u32 = 3;
 
 /// The manifest of one frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -429,35 +430,80 @@ impl Record<'_> {
 }
 
 /// The bytes a frame hash is taken over: format tag and version, the Root settings'
-/// digest, then each record's digest and inputs (see [`FrameBytes::record`]). Gathered
-/// in one buffer and hashed once, which is the same hash as streaming them.
-pub struct FrameBytes(Vec<u8>);
+/// digest, the files every frame reads, the number of visits, then the digest of each
+/// block of [`BLOCK`] consecutive visits (the last block may be shorter). A block's
+/// digest is xxh3-128 of its visits' bytes: each record's digest and inputs (see
+/// [`FrameBytes::record`]).
+///
+/// Why blocks: at 50,000 nodes a frame is about 1 MB of visit bytes, most of them
+/// records that cannot vary with the frame. Blocks are cut by position alone (never by
+/// what a record holds), so the typed view and the fast paths cut them alike, and a
+/// block whose visits are the same bytes at every frame, or the same bytes as an
+/// earlier hashing's, is hashed once and given to every frame as its digest: a frame
+/// then hashes a few kilobytes of block digests plus the blocks that do vary. Every
+/// byte of every visit still reaches the hash, through its block's digest, in place.
+pub struct FrameBytes {
+    out: Vec<u8>,
+    /// The bytes of the block being gathered.
+    block: Vec<u8>,
+    /// Visits in it.
+    in_block: usize,
+}
+
+/// Visits per block of a frame's bytes (see [`FrameBytes`]).
+pub const BLOCK: usize = 64;
 
 impl FrameBytes {
-    /// Start a frame: format tag and version, the Root settings, the files every
-    /// frame reads.
-    pub fn new(root_digest: u128, root_files: &[FileRead], records: usize) -> FrameBytes {
-        let mut out = Vec::with_capacity(64 + records * 28);
+    /// Start a frame of `visits` visits: format tag and version, the Root settings, the
+    /// files every frame reads, the number of visits.
+    pub fn new(root_digest: u128, root_files: &[FileRead], visits: usize) -> FrameBytes {
+        let mut out = Vec::with_capacity(64 + visits.div_ceil(BLOCK) * 16);
         out.extend_from_slice(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
         out.extend_from_slice(&root_digest.to_le_bytes());
         put_files(&mut out, root_files);
-        FrameBytes(out)
+        put_len(&mut out, visits);
+        FrameBytes {
+            out,
+            block: Vec::new(),
+            in_block: 0,
+        }
     }
 
-    /// Add one record: its content digest, then its inputs.
+    /// Add one visit: its record's content digest, then its inputs.
     pub fn record(&mut self, digest: u128, inputs: impl ExactSizeIterator<Item = Option<u32>>) {
-        put_visit(&mut self.0, digest, inputs);
+        put_visit(&mut self.block, digest, inputs);
+        self.in_block += 1;
+        if self.in_block == BLOCK {
+            self.end_block();
+        }
     }
 
-    /// The bytes gathered so far.
-    pub fn bytes(&self) -> &[u8] {
-        &self.0
+    /// Add a whole block of visits by its digest ([`block_digest`] of its bytes), at a
+    /// block boundary.
+    pub(crate) fn block(&mut self, digest: u128) {
+        debug_assert_eq!(self.in_block, 0, "a block digest is added at a boundary");
+        self.out.extend_from_slice(&digest.to_le_bytes());
+    }
+
+    fn end_block(&mut self) {
+        if self.in_block > 0 {
+            let d = block_digest(&self.block);
+            self.out.extend_from_slice(&d.to_le_bytes());
+            self.block.clear();
+            self.in_block = 0;
+        }
     }
 
     /// The frame hash, as 32 hex characters.
-    pub fn finish(&self) -> String {
-        crate::hash::to_hex(xxh3_128(&self.0))
+    pub fn finish(mut self) -> String {
+        self.end_block();
+        crate::hash::to_hex(xxh3_128(&self.out))
     }
+}
+
+/// The digest of a block of visits' bytes (see [`FrameBytes`]).
+pub(crate) fn block_digest(bytes: &[u8]) -> u128 {
+    xxh3_128(bytes)
 }
 
 /// One record of a frame's bytes (see [`FrameBytes::record`]).
@@ -505,7 +551,7 @@ pub fn script_digest(script: &BTreeMap<String, String>) -> u128 {
 
 impl FrameView<'_> {
     /// The frame hash of this view: xxh3-128 over the format, the Root settings, and
-    /// each record's digest and inputs in order.
+    /// each record's digest and inputs in order, block by block (see [`FrameBytes`]).
     pub fn hash(&self) -> String {
         let root = root_digest(&self.root, self.script.map(script_digest));
         let mut h = FrameBytes::new(root, &self.root_files, self.records.len());

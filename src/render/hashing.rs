@@ -12,7 +12,7 @@ use crate::hash::Hex128;
 use crate::ignore::RuleSet;
 use crate::manifest::source::{source_key, ROOT_KEY};
 use crate::manifest::view::{FileRead, FileState};
-use crate::manifest::{Digests, Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
+use crate::manifest::{Digests, Kept, Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::batch_object::{Batch, BatchFrame};
 use crate::store::{setup_object, FrameEntry, RenderRecord, SetupMemo};
@@ -122,12 +122,12 @@ impl Hashed {
         let root_files = prepared.root_files(probe).to_vec();
         let prev = warm.and_then(Warm::take_digests);
         let reuse = prev.as_ref().and_then(|d| d.reuse(prepared, setup));
-        type Batched = (Vec<(i64, HashedFrame)>, Option<(Vec<f64>, Vec<u128>)>);
+        type Batched = (Vec<(i64, HashedFrame)>, Option<(Vec<f64>, Kept)>);
         let batches: Vec<Batched> = frames
             .par_chunks(BATCH)
             .map(|batch| {
                 let at: Vec<f64> = batch.iter().map(|&f| f as f64).collect();
-                let mut keep = warm.map(|_| Vec::new());
+                let mut keep = warm.map(|_| Kept::default());
                 let hashes = prepared.frame_hashes_with(&at, probe, reuse.as_ref(), keep.as_mut());
                 let hashed = batch.iter().zip(hashes).map(|(&f, (hash, sources))| {
                     progress();
@@ -150,6 +150,8 @@ impl Hashed {
             self.frames.extend(hashed);
             kept.extend(k);
         }
+        drop(reuse);
+        super::warm::drop_aside(prev);
         if let Some(w) = warm {
             w.put_digests(Digests::gather(prepared, self.setup.clone(), kept));
         }
