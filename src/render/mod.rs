@@ -603,7 +603,10 @@ pub fn check<'s>(
     // reads files on disk (which may have changed): take it from the master.
     let reads_files = hashed.reads_files();
     let reuse = |f: &i64| -> Option<FrameEntry> {
-        let e = master.as_ref()?.frames.get(f)?;
+        let master = master
+            .as_ref()
+            .filter(|m| m.meta.frame_format == FRAME_VERSION)?;
+        let e = master.frames.get(f)?;
         (!reads_files && e.setup == Some(hashed.setup_id)).then(|| FrameEntry {
             render: None,
             ..e.clone()
@@ -713,7 +716,13 @@ fn unchanged(master: &HashFile, key: Hex128, frames: &[i64]) -> Option<SetupMemo
             .get(f)
             .is_some_and(|e| e.setup == Some(memo.setup))
     };
-    (memo.key == key && frames.iter().all(recorded) && memo.env_unchanged()).then(|| memo.clone())
+    // The key names the frame format too; the stated one is checked all the same, so
+    // that a master written by another format is never taken as it is.
+    (master.meta.frame_format == FRAME_VERSION
+        && memo.key == key
+        && frames.iter().all(recorded)
+        && memo.env_unchanged())
+    .then(|| memo.clone())
 }
 
 /// A check whose frames were all recorded from the setup the script builds now, and

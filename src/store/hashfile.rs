@@ -14,7 +14,7 @@
 //!   "node": "Write1",
 //!   "rules": "<rules fingerprint>",
 //!   "profile": "<profile fingerprint>",
-//!   "frame_format": 2,
+//!   "frame_format": 3,
 //!   "setup_memo": { "key": "<32 hex>", "setup": "<32 hex>", "env": { "SHOW": "x" } },
 //!   "frames": { "1001": { "hash": "<32 hex>", "setup": "<32 hex>", "render": { ... } } }
 //! }
