@@ -406,3 +406,39 @@ fn a_block_is_taken_whole_only_with_the_same_inputs() {
     assert_eq!(warm, pb.frame_hashes(&frames, &NoSources));
     assert_ne!(warm, pa.frame_hashes(&frames, &NoSources));
 }
+
+/// Two animated nodes of one name reading the same input (a script may repeat a name;
+/// the last one takes it for lookups) whose curves are swapped: the kept digests are those of the node the
+/// name finds, matched by content, and hashing with them is cold hashing.
+#[test]
+fn kept_digests_follow_the_node_a_repeated_name_finds() {
+    let script = |first: u32, second: u32| {
+        format!(
+            "Root {{\n inputs 0\n first_frame 1\n last_frame 30\n}}\n\
+             Constant {{\n inputs 0\n color 0.5\n name C\n}}\n\
+             set C1 [stack 0]\n\
+             Grade {{\n white {{{{curve x1 1 x30 {first}}}}}\n name A\n}}\n\
+             push $C1\n\
+             Grade {{\n white {{{{curve x1 1 x30 {second}}}}}\n name A\n}}\n\
+             Merge2 {{\n inputs 2\n name N9\n}}\n"
+        )
+    };
+    let a = setup(&script(2, 3)).unwrap();
+    let b = setup(&script(3, 2)).unwrap();
+    let names: Vec<&str> = a.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names.iter().filter(|n| **n == "A").count(), 2, "{names:?}");
+    let (pa, pb) = (Prepared::new(&a), Prepared::new(&b));
+    let frames = [3.0, 4.0, 9.0];
+    let mut kept = Kept::default();
+    pa.frame_hashes_with(&frames, &NoSources, None, Some(&mut kept));
+    let digests = Digests::gather(&pa, Arc::new(a.clone()), vec![(frames.to_vec(), kept)]).unwrap();
+    let reuse = digests.reuse(&pb, &b).unwrap();
+    assert_eq!(
+        reuse.reused(),
+        1,
+        "the new first A has the old second A's content"
+    );
+    let warm = pb.frame_hashes_with(&frames, &NoSources, Some(&reuse), None);
+    assert_eq!(warm, pb.frame_hashes(&frames, &NoSources));
+    assert_ne!(warm, pa.frame_hashes(&frames, &NoSources));
+}

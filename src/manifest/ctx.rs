@@ -13,6 +13,8 @@
 //! move it anywhere in the window, so that a key edit outside the window is not a
 //! change and one inside is.
 
+use std::collections::HashMap;
+
 /// Where (in time) a node is evaluated.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ctx {
@@ -105,6 +107,45 @@ impl Ctx {
                 format_frame(self.hi)
             ),
             None => format!("{}-{}", format_frame(self.lo), format_frame(self.hi)),
+        }
+    }
+}
+
+/// Values by (node position, context), for the visits of one traversal: the first
+/// context of a node in a flat table (almost every node is visited in one context),
+/// the others in a map. Walking, keeping digests and matching two traversals look
+/// visits up this way, tens of thousands per frame, without hashing a name.
+pub(super) struct NodeCtxMap {
+    first: Vec<Option<(CtxKey, u32)>>,
+    more: HashMap<(u32, CtxKey), u32>,
+}
+
+impl NodeCtxMap {
+    /// An empty map for the nodes `0..nodes`.
+    pub(super) fn new(nodes: usize) -> Self {
+        NodeCtxMap {
+            first: vec![None; nodes],
+            more: HashMap::new(),
+        }
+    }
+
+    /// The value of `node` in `ctx`, if set (`None` too for a node past the map's).
+    pub(super) fn get(&self, node: u32, ctx: CtxKey) -> Option<u32> {
+        match *self.first.get(node as usize)? {
+            Some((c, v)) if c == ctx => Some(v),
+            None => None,
+            Some(_) => self.more.get(&(node, ctx)).copied(),
+        }
+    }
+
+    /// Set the value of `node` in `ctx`, replacing an earlier one.
+    pub(super) fn set(&mut self, node: u32, ctx: CtxKey, value: u32) {
+        let slot = &mut self.first[node as usize];
+        match slot {
+            Some((c, _)) if *c != ctx => {
+                self.more.insert((node, ctx), value);
+            }
+            _ => *slot = Some((ctx, value)),
         }
     }
 }

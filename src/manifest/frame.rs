@@ -24,7 +24,7 @@
 //! [`FrameBytes`]) whose records cannot vary from [`Prepared::new`], which hashed it
 //! once.
 
-use super::ctx::{Ctx, CtxKey};
+use super::ctx::{Ctx, CtxKey, NodeCtxMap};
 use super::scope::{self, word_number};
 use super::setup::{ResolvedRef, Setup, SetupKnob, Target};
 use super::time::{self, Knobs, Num};
@@ -66,41 +66,8 @@ impl Walk {
     }
 }
 
-/// Where each (node, context) pair was visited in the current frame: the first context
-/// of a node in a flat table (almost every node is visited in one context), the others
-/// in a map.
-struct Seen {
-    first: Vec<Option<(CtxKey, u32)>>,
-    more: HashMap<(u32, CtxKey), u32>,
-}
-
 /// Marks a (node, context) pair that is on the traversal stack.
 const ON_STACK: u32 = u32::MAX;
-
-impl Seen {
-    fn new(n: usize) -> Self {
-        Seen {
-            first: vec![None; n],
-            more: HashMap::new(),
-        }
-    }
-    fn get(&self, node: u32, ctx: CtxKey) -> Option<u32> {
-        match self.first[node as usize] {
-            Some((c, v)) if c == ctx => Some(v),
-            None => None,
-            Some(_) => self.more.get(&(node, ctx)).copied(),
-        }
-    }
-    fn set(&mut self, node: u32, ctx: CtxKey, value: u32) {
-        let slot = &mut self.first[node as usize];
-        match slot {
-            Some((c, _)) if *c != ctx => {
-                self.more.insert((node, ctx), value);
-            }
-            _ => *slot = Some((ctx, value)),
-        }
-    }
-}
 
 /// The knobs of one node, answering the time rules' questions ([`Knobs`]).
 pub(crate) struct NodeKnobs<'a, 's> {
@@ -730,23 +697,26 @@ impl<'s> Prepared<'s> {
             end: usize,
             next: usize,
         }
-        let mut seen = Seen::new(self.setup.nodes.len());
+        let mut seen = NodeCtxMap::new(self.setup.nodes.len());
         let mut buf: Vec<Option<(u32, Ctx)>> = Vec::new();
         let mut stack: Vec<Pending> = Vec::new();
-        let push =
-            |node: u32, ctx: Ctx, buf: &mut Vec<_>, stack: &mut Vec<Pending>, seen: &mut Seen| {
-                let begin = buf.len();
-                let disabled = self.children(node as usize, ctx, buf);
-                seen.set(node, ctx.key(), ON_STACK);
-                stack.push(Pending {
-                    node,
-                    ctx,
-                    disabled,
-                    start: begin,
-                    end: buf.len(),
-                    next: begin,
-                });
-            };
+        let push = |node: u32,
+                    ctx: Ctx,
+                    buf: &mut Vec<_>,
+                    stack: &mut Vec<Pending>,
+                    seen: &mut NodeCtxMap| {
+            let begin = buf.len();
+            let disabled = self.children(node as usize, ctx, buf);
+            seen.set(node, ctx.key(), ON_STACK);
+            stack.push(Pending {
+                node,
+                ctx,
+                disabled,
+                start: begin,
+                end: buf.len(),
+                next: begin,
+            });
+        };
         push(
             start as u32,
             Ctx::at(frame),

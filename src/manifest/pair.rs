@@ -24,7 +24,7 @@
 //! common case), matching the visits is done once for all frames, so a frame costs
 //! what the changed nodes cost.
 
-use super::ctx::CtxKey;
+use super::ctx::NodeCtxMap;
 use super::frame::{Memo, Prepared, Visit, Walk};
 use super::setup::{ResolvedRef, Setup, SetupKnob, SetupNode, Target};
 use super::source::SourceProbe;
@@ -38,8 +38,10 @@ use std::sync::OnceLock;
 pub struct PreparedPair<'a, 's> {
     old: &'a Prepared<'s>,
     new: &'a Prepared<'s>,
-    /// Per node of the new setup: the old setup has a node of the same name with the
-    /// same content, so their records in equal contexts are equal (files aside).
+    /// Per node of the new setup: the old setup's node of the same name.
+    named: Vec<Option<u32>>,
+    /// Per node of the new setup: that node has the same content, so their records in
+    /// equal contexts are equal (files aside).
     same: Vec<bool>,
     /// The visits matched once for every frame, when both traversals only shift.
     shifted: OnceLock<Alignment>,
@@ -63,8 +65,13 @@ struct Alignment {
 impl<'a, 's> PreparedPair<'a, 's> {
     /// Compare `old` (a frame's setup as recorded) with `new` (as it is now).
     pub fn new(old: &'a Prepared<'s>, new: &'a Prepared<'s>) -> Self {
+        let named = named_nodes(old.setup, new.setup);
         PreparedPair {
-            same: same_nodes(old.setup, new.setup),
+            same: matched_by(old.setup, new.setup, &named)
+                .iter()
+                .map(Option::is_some)
+                .collect(),
+            named,
             old,
             new,
             shifted: OnceLock::new(),
@@ -145,29 +152,29 @@ impl<'a, 's> PreparedPair<'a, 's> {
     /// context, and sort out which can differ.
     fn align(&self, wo: &Walk, so: f64, wn: &Walk, sn: f64) -> Alignment {
         let (old, new) = (self.old.setup, self.new.setup);
-        let key = |s: &'s Setup, v: &Visit, shift: f64| -> (&'s str, CtxKey) {
-            (
-                s.nodes[v.node as usize].name.as_str(),
-                v.ctx.shifted(shift).key(),
-            )
-        };
-        let index: HashMap<(&str, CtxKey), u32> = wo
-            .visits
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (key(old, v, so), i as u32))
-            .collect();
+        // Old visits by node and context; a new visit looks up the old node of its name.
+        let mut index = NodeCtxMap::new(old.nodes.len());
+        for (i, v) in wo.visits.iter().enumerate() {
+            index.set(v.node, v.ctx.shifted(so).key(), i as u32);
+        }
         let mut of_old = vec![None; wo.visits.len()];
         let mut of_new = vec![None; wn.visits.len()];
         let (mut differ, mut compare) = (Vec::new(), Vec::new());
-        let input_names = |s: &'s Setup, w: &Walk, v: &Visit| -> Vec<Option<&'s str>> {
-            w.inputs_of(v)
-                .iter()
-                .map(|i| i.map(|i| s.nodes[w.visits[i as usize].node as usize].name.as_str()))
-                .collect()
+        let input_name = |s: &'s Setup, w: &Walk, i: &Option<u32>| -> Option<&'s str> {
+            i.map(|i| s.nodes[w.visits[i as usize].node as usize].name.as_str())
+        };
+        let same_inputs = |va: &Visit, vb: &Visit| {
+            let (ia, ib) = (wo.inputs_of(va), wn.inputs_of(vb));
+            ia.len() == ib.len()
+                && ia
+                    .iter()
+                    .zip(ib)
+                    .all(|(x, y)| input_name(old, wo, x) == input_name(new, wn, y))
         };
         for (b, vb) in wn.visits.iter().enumerate() {
-            let Some(&a) = index.get(&key(new, vb, sn)) else {
+            let found =
+                self.named[vb.node as usize].and_then(|o| index.get(o, vb.ctx.shifted(sn).key()));
+            let Some(a) = found else {
                 differ.push(b as u32);
                 continue;
             };
@@ -175,10 +182,7 @@ impl<'a, 's> PreparedPair<'a, 's> {
             of_old[a as usize] = Some(b as u32);
             let va = &wo.visits[a as usize];
             let (no, nn) = (&old.nodes[va.node as usize], &new.nodes[vb.node as usize]);
-            if no.class != nn.class
-                || va.disabled != vb.disabled
-                || input_names(old, wo, va) != input_names(new, wn, vb)
-            {
+            if no.class != nn.class || va.disabled != vb.disabled || !same_inputs(va, vb) {
                 differ.push(b as u32);
             } else if !self.same[vb.node as usize]
                 || self.old.reads_files(va.node as usize)
@@ -253,30 +257,45 @@ fn sparse_view<'s>(
     }
 }
 
-/// Per node of `new`: whether `old` has a node of the same name whose records equal
-/// its own in equal contexts, files aside. Its own content must be the same
+/// Per node of `new`: the node of `old` of the same name, when their records are equal
+/// in equal contexts, files aside. Its own content must be the same
 /// ([`same_content`]), and so must that of every node its expressions read, and the
 /// Root settings it reads.
-pub(super) fn same_nodes(old: &Setup, new: &Setup) -> Vec<bool> {
-    if old.rules != new.rules || old.profile != new.profile {
-        return vec![false; new.nodes.len()];
-    }
-    let by_name: HashMap<&str, usize> = old
+pub(super) fn matched_nodes(old: &Setup, new: &Setup) -> Vec<Option<u32>> {
+    matched_by(old, new, &named_nodes(old, new))
+}
+
+/// For each node of `new`, the node of `old` of the same name (the last of that name,
+/// as a lookup by name finds).
+fn named_nodes(old: &Setup, new: &Setup) -> Vec<Option<u32>> {
+    let by_name: HashMap<&str, u32> = old
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i))
+        .map(|(i, n)| (n.name.as_str(), i as u32))
         .collect();
+    new.nodes
+        .iter()
+        .map(|n| by_name.get(n.name.as_str()).copied())
+        .collect()
+}
+
+/// [`matched_nodes`] with the old node of each new node's name given (`named`).
+fn matched_by(old: &Setup, new: &Setup, named: &[Option<u32>]) -> Vec<Option<u32>> {
+    if old.rules != new.rules || old.profile != new.profile {
+        return vec![None; new.nodes.len()];
+    }
     let root_same = knobs_same(old, &old.root_on_demand, new, &new.root_on_demand)
         && knobs_same(old, &old.root, new, &new.root);
-    let mut same: Vec<bool> = new
+    let mut same: Vec<Option<u32>> = new
         .nodes
         .iter()
-        .map(|n| {
-            by_name.get(n.name.as_str()).is_some_and(|&i| {
-                same_content(old, &old.nodes[i], new, n)
-                    && (root_same || !reads_root(new, n) && !reads_root(old, &old.nodes[i]))
-            })
+        .zip(named)
+        .map(|(n, &i)| {
+            let o = &old.nodes[i? as usize];
+            (same_content(old, o, new, n)
+                && (root_same || !reads_root(new, n) && !reads_root(old, o)))
+            .then_some(i?)
         })
         .collect();
     // A node reading a knob of a node whose content differs reads another value.
@@ -288,11 +307,10 @@ pub(super) fn same_nodes(old: &Setup, new: &Setup) -> Vec<bool> {
             }
         }
     }
-    let mut todo: Vec<usize> = (0..same.len()).filter(|&j| !same[j]).collect();
+    let mut todo: Vec<usize> = (0..same.len()).filter(|&j| same[j].is_none()).collect();
     while let Some(t) = todo.pop() {
         for &j in &readers[t] {
-            if same[j] {
-                same[j] = false;
+            if same[j].take().is_some() {
                 todo.push(j);
             }
         }

@@ -10,12 +10,13 @@
 //! of visits (see [`super::view::FrameBytes`]). The next hashing, over the setup
 //! rebuilt from the edited script, takes a visit's record digests from it when:
 //!
-//! * the node has the same content in both setups, and so has every node its
-//!   expressions read, and the Root settings it reads ([`super::pair`]'s `same_nodes`,
-//!   the rule that also decides which records explanations skip): its record in a
-//!   given context is then the same bytes;
-//! * the visit is the same: same node name, same time context, same disabled state, in
-//!   the shift-invariant traversal both hashings walk;
+//! * the node has the same content as the old node its name finds (the last of that
+//!   name), and so has every node its expressions read, and the Root settings it reads
+//!   ([`super::pair`]'s `matched_nodes`, the rule that also decides which records
+//!   explanations skip): its record in a given context is then the same bytes;
+//! * the visit is the same: that old node's visit in the same time context, with the
+//!   same disabled state, in the shift-invariant traversal both hashings walk (kept by
+//!   node position, so that a lookup hashes no name);
 //! * every frame asked for was hashed before.
 //!
 //! and takes a whole block's digests when, besides, both traversals have as many
@@ -32,9 +33,9 @@
 //! Records reading files are never kept, nor the blocks holding them: their content is
 //! looked at anew.
 
-use super::ctx::CtxKey;
+use super::ctx::NodeCtxMap;
 use super::frame::{Prepared, Walk};
-use super::pair::same_nodes;
+use super::pair::matched_nodes;
 use super::setup::Setup;
 use super::view::BLOCK;
 use std::collections::HashMap;
@@ -64,8 +65,10 @@ enum Slot {
 /// they came from.
 pub struct Digests {
     setup: Arc<Setup>,
-    /// Row of each kept visit, by (node name, context, disabled).
-    rows: HashMap<(Box<str>, CtxKey, bool), u32>,
+    /// Row of each kept visit, by node position in `setup` and context.
+    rows: NodeCtxMap,
+    /// Whether the visit of each row was disabled.
+    disabled: Vec<bool>,
     /// The traversal hashed: its visits' inputs, and what each record was.
     walk: Walk,
     slots: Vec<Slot>,
@@ -78,7 +81,7 @@ pub struct Digests {
 impl std::fmt::Debug for Digests {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Digests")
-            .field("rows", &self.rows.len())
+            .field("rows", &self.disabled.len())
             .field("frames", &self.cols.len())
             .finish()
     }
@@ -94,28 +97,34 @@ impl Digests {
         batches: Vec<(Vec<f64>, Kept)>,
     ) -> Option<Digests> {
         let walk = prepared.walk0()?;
-        let mut rows = HashMap::new();
-        let slots: Vec<Slot> = walk
-            .visits
-            .iter()
-            .map(|v| {
-                if let Some(d) = prepared.static_digest(v) {
-                    return Slot::Fixed(d);
-                }
-                if !prepared.keepable(v) {
-                    return Slot::Other;
-                }
-                let row = rows.len() as u32;
-                let name: Box<str> = setup.nodes[v.node as usize].name.as_str().into();
-                rows.insert((name, v.ctx.key(), v.disabled), row);
-                Slot::Row(row)
-            })
-            .collect();
+        let mut rows = NodeCtxMap::new(setup.nodes.len());
+        let mut disabled = Vec::new();
+        let mut slots: Vec<Slot> = Vec::with_capacity(walk.visits.len());
+        for v in &walk.visits {
+            if let Some(d) = prepared.static_digest(v) {
+                slots.push(Slot::Fixed(d));
+                continue;
+            }
+            if !prepared.keepable(v) {
+                slots.push(Slot::Other);
+                continue;
+            }
+            // A traversal visits a node once per context: a repeat would make two rows
+            // one, so nothing is kept.
+            if rows.get(v.node, v.ctx.key()).is_some() {
+                return None;
+            }
+            let row = disabled.len() as u32;
+            rows.set(v.node, v.ctx.key(), row);
+            disabled.push(v.disabled);
+            slots.push(Slot::Row(row));
+        }
         let blocks = walk.visits.len().div_ceil(BLOCK);
         let mut cols = HashMap::new();
         let mut kept = Vec::with_capacity(batches.len());
         for (b, (frames, k)) in batches.into_iter().enumerate() {
-            if k.rows.len() != rows.len() * frames.len() || k.blocks.len() != blocks * frames.len()
+            if k.rows.len() != disabled.len() * frames.len()
+                || k.blocks.len() != blocks * frames.len()
             {
                 return None; // not gathered as documented: keep nothing
             }
@@ -127,6 +136,7 @@ impl Digests {
         Some(Digests {
             setup,
             rows,
+            disabled,
             walk: walk.clone(),
             slots,
             cols,
@@ -138,17 +148,18 @@ impl Digests {
     /// digests.
     pub fn reuse<'d>(&'d self, prepared: &Prepared<'_>, new: &Setup) -> Option<Reuse<'d>> {
         let walk = prepared.walk0()?;
-        let same = same_nodes(&self.setup, new);
+        // Each new node's match in the old setup, when its content is the same.
+        let same = matched_nodes(&self.setup, new);
         let from: Vec<Option<u32>> = walk
             .visits
             .iter()
             .map(|v| {
-                let node = v.node as usize;
-                if !same[node] || !prepared.keepable(v) {
+                let old = same[v.node as usize]?;
+                if !prepared.keepable(v) {
                     return None;
                 }
-                let name: Box<str> = new.nodes[node].name.as_str().into();
-                self.rows.get(&(name, v.ctx.key(), v.disabled)).copied()
+                let row = self.rows.get(old, v.ctx.key())?;
+                (self.disabled[row as usize] == v.disabled).then_some(row)
             })
             .collect();
         // A position's record is the same bytes in both hashings at every frame.
