@@ -17,6 +17,11 @@ mod errors;
 mod render;
 mod transform;
 
+/// The extension's Rust allocations (see the note in Cargo.toml for why not the
+/// system's).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use pyo3::prelude::*;
 
 #[pymodule]
