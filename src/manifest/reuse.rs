@@ -250,6 +250,25 @@ impl Reuse<'_> {
         list: impl Fn(&Kept) -> &Vec<u128>,
     ) -> bool {
         out.clear();
+        // The frames of one earlier batch, in its order (a check of the frames recorded
+        // last time): one slice.
+        if let Some(&(b0, i0)) = columns.first() {
+            let run = columns
+                .iter()
+                .enumerate()
+                .all(|(k, &(b, i))| b == b0 && i as usize == i0 as usize + k);
+            let (len, kept) = &self.prev.batches[b0 as usize];
+            if run && i0 as usize + columns.len() <= *len {
+                let at = row * len + i0 as usize;
+                return match list(kept).get(at..at + columns.len()) {
+                    Some(ds) => {
+                        out.extend_from_slice(ds);
+                        true
+                    }
+                    None => false,
+                };
+            }
+        }
         for &(b, i) in columns {
             let (len, kept) = &self.prev.batches[b as usize];
             match list(kept).get(row * len + i as usize) {
