@@ -39,7 +39,7 @@ use crate::profile::{Inputs, KnobRef, Time};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::reuse::{Kept, Reuse};
+use super::reuse::{Columns, Kept, Reuse};
 pub use super::source::{NoSources, SourceProbe};
 
 /// One node visited in a frame's traversal, in post-order.
@@ -1206,7 +1206,7 @@ impl<'s> Prepared<'s> {
         visits: &[Visit],
         first: usize,
         reuse: &Reuse<'_>,
-        cols: &[(u32, u32)],
+        cols: &Columns,
         keep: Option<&mut Kept>,
         out: &mut Vec<u128>,
     ) -> bool {

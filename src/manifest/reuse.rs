@@ -201,21 +201,27 @@ pub struct Reuse<'d> {
 impl Reuse<'_> {
     /// Where the digests of each of `frames` are, when every one was kept: looked up
     /// once per batch of frames, then used for every visit.
-    pub(super) fn columns(&self, frames: &[f64]) -> Option<Vec<(u32, u32)>> {
-        frames
+    pub(super) fn columns(&self, frames: &[f64]) -> Option<Columns> {
+        let at: Vec<(u32, u32)> = frames
             .iter()
             .map(|f| self.prev.cols.get(&f.to_bits()).copied())
-            .collect()
+            .collect::<Option<_>>()?;
+        // The frames of one earlier batch, in its order (a check of the frames recorded
+        // last time): every row's digests are then one slice of that batch.
+        let run = at.first().copied().filter(|&(b0, i0)| {
+            let len = self.prev.batches[b0 as usize].0;
+            i0 as usize + at.len() <= len
+                && at
+                    .iter()
+                    .enumerate()
+                    .all(|(k, &(b, i))| b == b0 && i as usize == i0 as usize + k)
+        });
+        Some(Columns { at, run })
     }
 
     /// The digests of visit `visit` at the frames of `columns` (see
     /// [`Reuse::columns`]) into `out`; `false` when the visit has none kept.
-    pub(super) fn digests(
-        &self,
-        visit: usize,
-        columns: &[(u32, u32)],
-        out: &mut Vec<u128>,
-    ) -> bool {
+    pub(super) fn digests(&self, visit: usize, columns: &Columns, out: &mut Vec<u128>) -> bool {
         match self.from.get(visit) {
             Some(&Some(row)) => self.gather(row as usize, columns, out, |k| &k.rows),
             _ => {
@@ -230,7 +236,7 @@ impl Reuse<'_> {
     pub(super) fn block_digests(
         &self,
         block: usize,
-        columns: &[(u32, u32)],
+        columns: &Columns,
         out: &mut Vec<u128>,
     ) -> bool {
         match self.blocks.get(block) {
@@ -245,31 +251,23 @@ impl Reuse<'_> {
     fn gather(
         &self,
         row: usize,
-        columns: &[(u32, u32)],
+        columns: &Columns,
         out: &mut Vec<u128>,
         list: impl Fn(&Kept) -> &Vec<u128>,
     ) -> bool {
         out.clear();
-        // The frames of one earlier batch, in its order (a check of the frames recorded
-        // last time): one slice.
-        if let Some(&(b0, i0)) = columns.first() {
-            let run = columns
-                .iter()
-                .enumerate()
-                .all(|(k, &(b, i))| b == b0 && i as usize == i0 as usize + k);
-            let (len, kept) = &self.prev.batches[b0 as usize];
-            if run && i0 as usize + columns.len() <= *len {
-                let at = row * len + i0 as usize;
-                return match list(kept).get(at..at + columns.len()) {
-                    Some(ds) => {
-                        out.extend_from_slice(ds);
-                        true
-                    }
-                    None => false,
-                };
-            }
+        if let Some((b, i)) = columns.run {
+            let (len, kept) = &self.prev.batches[b as usize];
+            let at = row * len + i as usize;
+            return match list(kept).get(at..at + columns.at.len()) {
+                Some(ds) => {
+                    out.extend_from_slice(ds);
+                    true
+                }
+                None => false,
+            };
         }
-        for &(b, i) in columns {
+        for &(b, i) in &columns.at {
             let (len, kept) = &self.prev.batches[b as usize];
             match list(kept).get(row * len + i as usize) {
                 Some(&d) => out.push(d),
@@ -287,5 +285,20 @@ impl Reuse<'_> {
     /// How many blocks of visits can take their digests from the earlier hashing.
     pub fn reused_blocks(&self) -> usize {
         self.blocks.iter().filter(|&&b| b).count()
+    }
+}
+
+/// Where the digests of a batch of frames are in the earlier hashing ([`Reuse::columns`]):
+/// (batch, position in it) per frame, and, when those are one earlier batch's
+/// consecutive positions, the first of them.
+pub(super) struct Columns {
+    at: Vec<(u32, u32)>,
+    run: Option<(u32, u32)>,
+}
+
+impl Columns {
+    /// How many frames.
+    pub(super) fn len(&self) -> usize {
+        self.at.len()
     }
 }

@@ -76,6 +76,7 @@ use crate::store::{
     self, CacheDir, FrameEntry, HashFile, HashMeta, ScriptRef, SetupMemo, SnapshotId,
 };
 use archive::Archive;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -392,42 +393,46 @@ fn script_ref(script: &LoadedScript) -> ScriptRef {
 /// Python `Script` object), or owned, and then released as soon as the output's setup
 /// is built, so that a large script's graph is not held while its frames are hashed
 /// (the command line gives its script away).
-pub enum ScriptArg<'a> {
-    /// The caller keeps the script.
-    Borrowed(&'a LoadedScript),
-    /// The script is dropped once its setup is built.
-    Owned(Box<LoadedScript>),
-}
+pub struct ScriptArg<'a>(Cow<'a, LoadedScript>);
 
 impl<'a> From<&'a LoadedScript> for ScriptArg<'a> {
     fn from(s: &'a LoadedScript) -> Self {
-        ScriptArg::Borrowed(s)
+        ScriptArg(Cow::Borrowed(s))
     }
 }
 
 impl From<LoadedScript> for ScriptArg<'_> {
     fn from(s: LoadedScript) -> Self {
-        ScriptArg::Owned(Box::new(s))
+        ScriptArg(Cow::Owned(s))
     }
 }
 
-impl<'a> From<std::borrow::Cow<'a, LoadedScript>> for ScriptArg<'a> {
-    fn from(s: std::borrow::Cow<'a, LoadedScript>) -> Self {
-        match s {
-            std::borrow::Cow::Borrowed(s) => s.into(),
-            std::borrow::Cow::Owned(s) => s.into(),
-        }
+impl<'a> From<Cow<'a, LoadedScript>> for ScriptArg<'a> {
+    fn from(s: Cow<'a, LoadedScript>) -> Self {
+        ScriptArg(s)
     }
 }
 
 impl std::ops::Deref for ScriptArg<'_> {
     type Target = LoadedScript;
     fn deref(&self) -> &LoadedScript {
-        match self {
-            ScriptArg::Borrowed(s) => s,
-            ScriptArg::Owned(s) => s,
-        }
+        &self.0
     }
+}
+
+/// Build the setup of `node` in `script` and what hashing needs of it, giving the
+/// script up (an owned one is dropped here, before any frame is hashed); also how the
+/// hash file names the script.
+fn setup_of(
+    script: ScriptArg<'_>,
+    node: &str,
+    rules: &RuleSet,
+    profile: &Profile,
+) -> Result<(Hashed, ScriptRef), RenderError> {
+    let setup = Setup::build(&script.script, node, rules, profile)?;
+    let named = script_ref(&script);
+    drop(script);
+    Ok((Hashed::from_setup(setup), named))
 }
 
 /// The key of a [`SetupMemo`]: everything the setup of `output` is built from besides
@@ -486,12 +491,9 @@ pub fn record<'s>(
             Err(e) => (None, true, Some(format!("renders not recorded: {e}"))),
         },
     };
-    let setup = Setup::build(&script.script, opts.node, opts.rules, opts.profile)?;
     let key = setup_key(script, opts.node, opts.rules, opts.profile);
-    let named = script_ref(script);
     // Everything else comes from the setup.
-    drop(arg);
-    let mut hashed = Hashed::from_setup(setup);
+    let (mut hashed, named) = setup_of(arg, opts.node, opts.rules, opts.profile)?;
     let memo = hashed.memo(key);
     hashed.hash_warm(&frames, &probe, opts.progress, opts.warm);
     let batch = store_objects(cache, &hashed)?;
@@ -593,11 +595,8 @@ pub fn check<'s>(
         return check_unchanged(script, cache, opts, master, warnings, memo);
     }
     let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
-    let setup = Setup::build(&script.script, opts.node, opts.rules, opts.profile)?;
-    let named = script_ref(script);
     // Everything else comes from the setup.
-    drop(arg);
-    let mut hashed = Hashed::from_setup(setup);
+    let (mut hashed, named) = setup_of(arg, opts.node, opts.rules, opts.profile)?;
     let memo = hashed.memo(key);
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
