@@ -24,7 +24,7 @@ fn graph_json(script: &smartcache::graph::Script) -> Value {
             let inputs: Vec<Value> = g
                 .inputs(id)
                 .into_iter()
-                .map(|s| s.map_or(Value::Null, |s| Value::from(g.node(s).name.clone())))
+                .map(|s| s.map_or(Value::Null, |s| Value::from(g.node(s).name.as_str())))
                 .collect();
             json!({"name": n.name, "class": n.class, "inputs": inputs})
         })

@@ -81,7 +81,7 @@ fn every_corpus_value_parses_and_views_consistently() {
             count += 1;
             let v = KnobValue::parse(value);
             let mut at = 0;
-            for p in v.parts() {
+            for p in v.parts().iter() {
                 let span = p.span();
                 assert_eq!(
                     span.start,

@@ -235,7 +235,7 @@ proptest! {
         let _ = (v.is_static(), v.is_animated(), v.references().len());
         // The parts cover the text exactly, in order.
         let mut at = 0;
-        for p in v.parts() {
+        for p in v.parts().iter() {
             let span = p.span();
             prop_assert_eq!(span.start, at);
             at = span.end;

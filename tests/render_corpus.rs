@@ -217,7 +217,7 @@ fn choose_edit_in(
                 }
                 if let Some(range) = at {
                     return Some(KnobEdit {
-                        node: sn.name.clone(),
+                        node: sn.name.to_string(),
                         knob: kname.to_string(),
                         range,
                         new_value,
@@ -288,7 +288,7 @@ fn run_file(src: &Path, work: &Path, tally: &mut Tally) {
     let frames = frames_for(&loaded.script);
     let outputs: Vec<String> = terminals(&loaded.script, is_gizmo(src))
         .into_iter()
-        .map(|id| loaded.script.graph.node(id).name.clone())
+        .map(|id| loaded.script.graph.node(id).name.to_string())
         .collect();
     tally.files += 1;
     tally.terminals += outputs.len();
@@ -633,7 +633,7 @@ fn every_group_of_the_corpus_is_an_output_whose_children_count() {
             .graph
             .nodes()
             .filter(|(_, n)| n.is_group())
-            .map(|(_, n)| n.name.clone())
+            .map(|(_, n)| n.name.to_string())
             .collect();
         for (i, name) in group_names.iter().enumerate() {
             groups += 1;

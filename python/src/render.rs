@@ -85,7 +85,7 @@ impl Script {
             .script
             .graph
             .nodes()
-            .map(|(_, n)| n.name.clone())
+            .map(|(_, n)| n.name.to_string())
             .collect()
     }
 

@@ -18,6 +18,7 @@
 //! effective letters and its frame), so an untouched key has identical bytes however
 //! its neighbours were edited.
 
+use compact_str::CompactString;
 use std::borrow::Cow;
 
 use super::expr::{self, Expression};
@@ -84,7 +85,7 @@ pub struct Key {
     pub left_handle: f64,
     /// `v`: right handle length.
     pub right_handle: f64,
-    canonical: String,
+    canonical: CompactString,
 }
 
 impl Key {
@@ -109,7 +110,7 @@ impl Key {
 pub struct Curve {
     /// The expression the animation evaluates instead of plain `curve` (e.g.
     /// `-1+parent.curve` or `curve(((frame-1001)%15)+1001)`), if any.
-    pub expression: Option<Expression>,
+    pub expression: Option<Box<Expression>>,
     /// Header words between the expression and the first key (`i`, `I`), as written.
     pub flags: Vec<String>,
     /// Keys in frame order.
@@ -177,7 +178,7 @@ impl Curve {
         let tokens = rest.split_ascii_whitespace();
         let expression = match &*head {
             "" | "curve" => None,
-            h => Some(expr::analyse(h)),
+            h => Some(Box::new(expr::analyse(h))),
         };
 
         let mut flags = Vec::new();
@@ -534,7 +535,7 @@ impl RawKey<'_> {
             right_slope: None,
             left_handle: 1.0,
             right_handle: 1.0,
-            canonical: String::new(),
+            canonical: CompactString::default(),
         };
         let extrap = match self.extrap {
             Extrap::Constant => 'k',
@@ -544,7 +545,7 @@ impl RawKey<'_> {
             Some((_, text)) => text.to_owned(),
             None => format_f64(frame),
         };
-        let mut c = format!(
+        let mut c = compact_str::format_compact!(
             "{}{} x{} {}",
             self.interp.letter(),
             extrap,

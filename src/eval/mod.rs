@@ -43,4 +43,4 @@ pub mod value;
 pub use curve::{Curve, Extrap, Interp, Key, BLUR_HALF_WINDOW};
 pub use expr::{Expression, Reference};
 pub use num::{format_f64, parse_decimal};
-pub use value::{ExprKind, FramePart, FrameValue, KnobValue, Part};
+pub use value::{ExprKind, FramePart, FrameValue, KnobValue, Part, Parts};

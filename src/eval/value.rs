@@ -111,21 +111,27 @@ impl ExprKind {
 /// A knob's value, parsed once and viewed at any frame with [`KnobValue::at`].
 ///
 /// Most knobs of a script are plain text (`size 2.394`, `filter gaussian`): such a value
-/// is its text and one inline plain part, with no analysis allocated, so that a setup of
-/// tens of thousands of nodes costs little more memory than the script's text.
+/// is its text alone, one plain part covering it, with no analysis allocated, so that a
+/// setup of tens of thousands of nodes costs little more memory than the script's text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnobValue {
     text: CompactString,
-    shape: Shape,
+    /// `None`: one plain part covering the whole text, no component, nothing read.
+    analysis: Option<Box<Analysis>>,
 }
 
-/// What [`KnobValue::parse`] found in a text.
-#[derive(Debug, Clone, PartialEq)]
-enum Shape {
-    /// One plain part covering the whole text: no component, nothing read.
-    Plain([Part; 1]),
-    /// Anything else, with what its components read.
-    Analysed(Box<Analysis>),
+/// The components of a [`KnobValue`] ([`KnobValue::parts`]): a plain value's one part
+/// is made when asked for, not stored.
+pub struct Parts<'a> {
+    whole: [Part; 1],
+    listed: Option<&'a [Part]>,
+}
+
+impl std::ops::Deref for Parts<'_> {
+    type Target = [Part];
+    fn deref(&self) -> &[Part] {
+        self.listed.unwrap_or(&self.whole)
+    }
 }
 
 /// The parts of a value that is not one plain text, and what they read.
@@ -143,13 +149,14 @@ impl KnobValue {
     /// of the text; a value with no nested brace and no substitution is a single plain
     /// part found without any structuring.
     pub fn parse(text: &str) -> KnobValue {
-        let mut parts = split(text);
-        if let [Part::Plain(_)] = parts.as_slice() {
-            let part = parts.pop().expect("one part");
-            return KnobValue {
-                text: text.into(),
-                shape: Shape::Plain([part]),
-            };
+        let parts = split(text);
+        if let [Part::Plain(r)] = parts.as_slice() {
+            if *r == (0..text.len()) {
+                return KnobValue {
+                    text: text.into(),
+                    analysis: None,
+                };
+            }
         }
         let mut value = Analysis {
             parts,
@@ -162,7 +169,7 @@ impl KnobValue {
                     // A curve smartcache does not evaluate is recorded as written, so
                     // the frame has to be recorded beside it.
                     value.time_dependent |= !curve.is_exact();
-                    curve.expression.as_ref()
+                    curve.expression.as_deref()
                 }
                 Part::FCurve { .. } => None,
                 Part::Expression { expr, kind, .. } => {
@@ -185,15 +192,12 @@ impl KnobValue {
         value.env.dedup();
         KnobValue {
             text: text.into(),
-            shape: Shape::Analysed(Box::new(value)),
+            analysis: Some(Box::new(value)),
         }
     }
 
     fn analysis(&self) -> Option<&Analysis> {
-        match &self.shape {
-            Shape::Plain(_) => None,
-            Shape::Analysed(a) => Some(a),
-        }
+        self.analysis.as_deref()
     }
 
     /// The knob text as written.
@@ -202,16 +206,22 @@ impl KnobValue {
     }
 
     /// The components, in text order; the plain parts cover everything else.
-    pub fn parts(&self) -> &[Part] {
-        match &self.shape {
-            Shape::Plain(p) => p,
-            Shape::Analysed(a) => &a.parts,
+    pub fn parts(&self) -> Parts<'_> {
+        Parts {
+            whole: [Part::Plain(0..self.text.len())],
+            listed: self.listed_parts(),
         }
+    }
+
+    /// The components when the value is not one plain text ([`KnobValue::parts`]
+    /// borrowed from the value, not made).
+    pub fn listed_parts(&self) -> Option<&[Part]> {
+        self.analysis().map(|a| a.parts.as_slice())
     }
 
     /// `true` when the whole value is one plain text.
     pub fn is_plain(&self) -> bool {
-        matches!(self.shape, Shape::Plain(_))
+        self.analysis.is_none()
     }
 
     /// `true` when some component is an animation curve (`{curve …}` or an expression
@@ -287,11 +297,13 @@ impl KnobValue {
             refs: self.references(),
             time_dependent: self.time_dependent(),
             unresolvable: self.unresolvable(),
-            value: self
-                .parts()
-                .iter()
-                .map(|p| self.part_at(p, frame, lo, hi))
-                .collect(),
+            value: match self.listed_parts() {
+                None => vec![FramePart::Text(&self.text)],
+                Some(parts) => parts
+                    .iter()
+                    .map(|p| self.part_at(p, frame, lo, hi))
+                    .collect(),
+            },
         }
     }
 
@@ -414,15 +426,15 @@ impl Serialize for FrameValue<'_> {
         }
         match self.value.as_slice() {
             [FramePart::Text(t)] => m.serialize_entry("value", t)?,
-            parts => m.serialize_entry("value", &Parts(parts))?,
+            parts => m.serialize_entry("value", &FrameParts(parts))?,
         }
         m.end()
     }
 }
 
-struct Parts<'p, 'a>(&'p [FramePart<'a>]);
+struct FrameParts<'p, 'a>(&'p [FramePart<'a>]);
 
-impl Serialize for Parts<'_, '_> {
+impl Serialize for FrameParts<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for p in self.0 {
@@ -662,7 +674,7 @@ fn animation(text: &str, span: Range<usize>) -> Part {
         Some(e) if !has_keys => Part::Expression {
             span,
             kind: ExprKind::Nuke,
-            expr: Box::new(e),
+            expr: e,
         },
         _ => Part::Curve {
             span,

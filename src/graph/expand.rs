@@ -162,7 +162,7 @@ pub fn expand(script: &mut Script, opts: &ExpandOptions, profile: &Profile) -> E
             Err(e) => {
                 let node = script.graph.node_mut(id);
                 node.unloaded = Some(e.to_string());
-                out.failed.push((node.name.clone(), e.to_string()));
+                out.failed.push((node.name.to_string(), e.to_string()));
             }
         }
     }
@@ -212,7 +212,7 @@ fn expand_node(
             let path = base.join(&written);
             if !path.is_file() {
                 return Err(ExpandError::Missing {
-                    node: node.name.clone(),
+                    node: node.name.to_string(),
                     knob,
                     path,
                 });
@@ -221,7 +221,7 @@ fn expand_node(
             let sub = read(&node.name, &path)?;
             (path, sub, None)
         } else if !node.is_group() && !profile.is_known(&node.class) {
-            let class = node.class.clone();
+            let class = node.class.to_string();
             let found = gizmo_files
                 .entry(class.clone())
                 .or_insert_with(|| find_gizmo(&class, &opts.plugin_path))
@@ -242,8 +242,8 @@ fn expand_node(
         } else {
             return Ok(Vec::new());
         };
-        let name = node.name.clone();
-        let class = node.class.clone();
+        let name = node.name.to_string();
+        let class = node.class.to_string();
         Ok(match top {
             Some(t) => {
                 out.gizmos.push((name, class, path.clone()));
@@ -453,7 +453,7 @@ fn graft_script(graph: &mut Graph, at: NodeId, sub: &Script, origin: &Path) -> V
         };
         chosen
             .into_iter()
-            .map(|n| sg.node(n).name.clone())
+            .map(|n| sg.node(n).name.to_string())
             .collect()
     };
     graph.node_mut(at).group = true;

@@ -68,9 +68,9 @@ impl Knob {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     /// Full dotted name, e.g. `Group1.Blur1`.
-    pub name: String,
+    pub name: CompactString,
     /// The node class (`Blur`, `Group`, a gizmo's name).
-    pub class: String,
+    pub class: CompactString,
     /// Knobs in file order. For a clone: the source's knobs with the clone block's own
     /// knobs layered on top (a knob the block repeats replaces the source's value).
     pub knobs: Vec<Knob>,
@@ -99,7 +99,7 @@ pub struct Node {
 
 impl Node {
     /// A node with no knobs, inputs or parent.
-    pub fn new(name: impl Into<String>, class: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<CompactString>, class: impl Into<CompactString>) -> Self {
         let class = class.into();
         Self {
             name: name.into(),
@@ -288,7 +288,7 @@ impl Script {
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     g: StableDiGraph<Node, usize>,
-    by_name: HashMap<String, NodeId>,
+    by_name: HashMap<CompactString, NodeId>,
     /// Children of each group in creation order; `None` is the top level.
     kids: HashMap<Option<NodeId>, Vec<NodeId>>,
 }

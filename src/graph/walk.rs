@@ -216,7 +216,7 @@ impl Graph {
                         return Err(CycleError {
                             nodes: stack[from..]
                                 .iter()
-                                .map(|f| self.node(f.id).name.clone())
+                                .map(|f| self.node(f.id).name.to_string())
                                 .collect(),
                         });
                     }
@@ -263,7 +263,7 @@ impl Graph {
                             return Err(CycleError {
                                 nodes: stack[from..]
                                     .iter()
-                                    .map(|f| self.node(f.0).name.clone())
+                                    .map(|f| self.node(f.0).name.to_string())
                                     .collect(),
                             });
                         }

@@ -73,7 +73,7 @@ impl<'s> Prepared<'s> {
                 FileKind::Image if proxy_mode && has_proxy => continue,
                 FileKind::Proxy if !proxy_mode => continue,
                 // A nested script read into the graph counts node by node, not as a file.
-                FileKind::Script if n.group && n.origin.is_some() => continue,
+                FileKind::Script if n.group && n.origin().is_some() => continue,
                 _ => {}
             }
             self.knob_files(node, k, fk.kind, ctx, probe, &mut out);
@@ -113,7 +113,7 @@ impl<'s> Prepared<'s> {
             Err(why) => return out.push(unverifiable(k.text(), why)),
         };
         let mut patterns = Vec::new();
-        let dir = self.setup.nodes[node].dir.as_deref();
+        let dir = self.setup.nodes[node].dir();
         for p in self.views(&pattern) {
             let p = match dir {
                 Some(d) if !is_absolute(&p) => format!("{}/{}", d.trim_end_matches('/'), p),

@@ -143,9 +143,10 @@ pub struct Prepared<'s> {
 /// it reads: kept by a long-lived process beside the setup it came from (see
 /// [`crate::render::Warm`]), to prepare the same setup again for nothing.
 pub struct PreparedParts {
-    /// Per node, the knobs recorded when it is enabled (not hidden), in order, with
-    /// where their entries' bytes are when they are the same at every frame.
-    plan: Vec<Vec<Slot>>,
+    /// The knobs each node records when it is enabled (not hidden), in order, with
+    /// where their entries' bytes are when they are the same at every frame: node after
+    /// node (a node's are [`Template::slots`]), one list for tens of thousands of nodes.
+    slots: Vec<Slot>,
     /// The bytes written once: per node, its [`Template`]'s head and body, with the
     /// entries of knobs that are the same at every frame inside the body.
     static_bytes: Vec<u8>,
@@ -213,6 +214,8 @@ struct Template {
     body: (u32, u32),
     /// Range of its holes in [`Prepared::holes`].
     holes: (u32, u32),
+    /// Range of its slots in [`Prepared::slots`].
+    slots: (u32, u32),
 }
 
 /// A knob entry that varies with the frame: where it goes in its template's body and
@@ -308,7 +311,7 @@ impl<'s> Prepared<'s> {
         let mut p = Prepared {
             setup,
             parts: PreparedParts {
-                plan: Vec::with_capacity(setup.nodes.len()),
+                slots: Vec::new(),
                 static_bytes: Vec::new(),
                 template: Vec::with_capacity(setup.nodes.len()),
                 holes: Vec::new(),
@@ -355,7 +358,7 @@ impl<'s> Prepared<'s> {
         let mut memo = Memo::new();
         let range = |a: usize, b: usize| (a as u32, (b - a) as u32);
         for n in &setup.nodes {
-            let mut slots = Vec::new();
+            let first_slot = p.slots.len();
             let head = p.static_bytes.len();
             put_text(&mut p.static_bytes, b'c', &n.class);
             let body = p.static_bytes.len();
@@ -371,7 +374,7 @@ impl<'s> Prepared<'s> {
                         knob: j as u32,
                     });
                     None
-                } else if k.refs.is_empty() {
+                } else if k.refs().is_empty() {
                     // Its entry alone (the same bytes as the memoised entry's).
                     put_plain_entry(&mut p.static_bytes, k, at0);
                     Some(range(start, p.static_bytes.len()))
@@ -379,7 +382,7 @@ impl<'s> Prepared<'s> {
                     p.entry(None, k, at0, &mut memo).canon(&mut p.static_bytes);
                     Some(range(start, p.static_bytes.len()))
                 };
-                slots.push(Slot {
+                p.slots.push(Slot {
                     knob: j as u32,
                     bytes,
                 });
@@ -388,15 +391,16 @@ impl<'s> Prepared<'s> {
                 head: range(head, body),
                 body: range(body, p.static_bytes.len()),
                 holes: range(first_hole, p.holes.len()),
+                slots: range(first_slot, p.slots.len()),
             };
             p.template.push(t);
-            p.plan.push(slots);
         }
         // Kept for the whole hashing: no room to spare.
         p.static_bytes.shrink_to_fit();
         p.holes.shrink_to_fit();
+        p.slots.shrink_to_fit();
         for (i, n) in setup.nodes.iter().enumerate() {
-            let all_static = p.plan[i].iter().all(|s| s.bytes.is_some())
+            let all_static = p.plan(i).iter().all(|s| s.bytes.is_some())
                 && p.root_reads(i).all(|k| k.value.is_static());
             let frame_free =
                 !n.sem.varying && n.sem.files.is_empty() && !n.sem.own_all && p.shape[i].pad == 0.0;
@@ -802,7 +806,7 @@ impl<'s> Prepared<'s> {
                         out.extend_from_slice(&self.static_bytes[a as usize..(a + l) as usize])
                     }
                     // Nothing to read: its entry alone, not kept.
-                    _ if k.refs.is_empty() => put_plain_entry(out, k, kctx),
+                    _ if k.refs().is_empty() => put_plain_entry(out, k, kctx),
                     _ => self.entry(Some(node), k, kctx, memo).canon(out),
                 }
             };
@@ -823,7 +827,7 @@ impl<'s> Prepared<'s> {
                     out.extend_from_slice(&body[at..h.at as usize]);
                     at = h.at as usize;
                     let k = &n.knobs[h.knob as usize];
-                    if k.refs.is_empty() {
+                    if k.refs().is_empty() {
                         put_plain_entry(&mut out, k, kctx);
                     } else {
                         self.entry(Some(node), k, kctx, memo).canon(&mut out);
@@ -844,7 +848,8 @@ impl<'s> Prepared<'s> {
                     .collect();
                 put_count(&mut out, recorded.len());
                 for (j, k) in recorded {
-                    let slot = self.plan[node]
+                    let slot = self
+                        .plan(node)
                         .iter()
                         .find(|s| s.knob as usize == j)
                         .copied();
@@ -852,8 +857,8 @@ impl<'s> Prepared<'s> {
                 }
                 put_count(&mut out, 0);
             } else {
-                put_count(&mut out, self.plan[node].len());
-                for s in &self.plan[node] {
+                put_count(&mut out, self.plan(node).len());
+                for s in self.plan(node) {
                     write(&mut out, &n.knobs[s.knob as usize], Some(*s), memo);
                 }
                 self.put_root_reads(&mut out, node, kctx, memo);
@@ -861,6 +866,12 @@ impl<'s> Prepared<'s> {
             put_files(&mut out, files);
             xxhash_rust::xxh3::xxh3_128(&out)
         })
+    }
+
+    /// The knobs `node` records when enabled, with their entries' bytes when static.
+    fn plan(&self, node: usize) -> &[Slot] {
+        let (start, len) = self.template[node].slots;
+        &self.slots[start as usize..(start + len) as usize]
     }
 
     /// A range of [`Prepared::static_bytes`].
@@ -1250,7 +1261,7 @@ impl<'s> Prepared<'s> {
         if let Some(e) = memo.get(&key) {
             return e.clone();
         }
-        if k.refs.is_empty() {
+        if k.refs().is_empty() {
             let e = Rc::new(plain_entry(k, ctx));
             memo.insert(key, e.clone());
             return e;
@@ -1267,7 +1278,7 @@ impl<'s> Prepared<'s> {
                 }
                 active.push(key);
                 stack.push((o, knob, c, true));
-                for r in &knob.refs {
+                for r in knob.refs() {
                     if let Some((o2, k2, c2)) = self.target(r, c) {
                         let k2key = memo_key(o2, k2, c2);
                         if !memo.contains_key(&k2key) && !active.contains(&k2key) {
@@ -1280,7 +1291,7 @@ impl<'s> Prepared<'s> {
             active.retain(|a| *a != key);
             let mut e = plain_entry(knob, c);
             let mut reads: Vec<Read<'s>> = std::mem::take(&mut e.reads);
-            reads.extend(knob.refs.iter().map(|r| Read {
+            reads.extend(knob.refs().iter().map(|r| Read {
                 path: &r.text,
                 value: self.read_value(r, c, memo),
             }));
@@ -1352,7 +1363,7 @@ fn plain_entry(k: &SetupKnob, ctx: Ctx) -> Entry<'_> {
 
 /// The environment variables a knob reads, as reads (`$env(NAME)`).
 fn env_reads(k: &SetupKnob) -> Vec<Read<'_>> {
-    k.env
+    k.env()
         .iter()
         .map(|(name, v)| Read {
             path: name,
@@ -1394,7 +1405,7 @@ fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
         None => (None, ctx.lo, ctx.hi),
     };
     put_value_head(out, v.parts().len());
-    for p in v.parts() {
+    for p in v.parts().iter() {
         match p {
             // What `part_at` gives, written without gathering the keys.
             Part::Curve { curve, .. } if curve.is_exact() => KEYS.with(|keys| {

@@ -301,7 +301,7 @@ fn matched_by(old: &Setup, new: &Setup, named: &[Option<u32>]) -> Vec<Option<u32
     // A node reading a knob of a node whose content differs reads another value.
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); new.nodes.len()];
     for (j, n) in new.nodes.iter().enumerate() {
-        for r in n.knobs.iter().flat_map(|k| &k.refs) {
+        for r in n.knobs.iter().flat_map(|k| k.refs()) {
             if let Target::Knob { node, .. } = r.target {
                 readers[node].push(j);
             }
@@ -322,7 +322,7 @@ fn matched_by(old: &Setup, new: &Setup, named: &[Option<u32>]) -> Vec<Option<u32
 fn reads_root(s: &Setup, n: &SetupNode) -> bool {
     n.knobs
         .iter()
-        .flat_map(|k| &k.refs)
+        .flat_map(|k| k.refs())
         .any(|r| matches!(r.target, Target::Root { .. }))
         || s.root_on_demand
             .iter()
@@ -340,9 +340,7 @@ fn same_content(os: &Setup, o: &SetupNode, ns: &Setup, n: &SetupNode) -> bool {
         && o.masks == n.masks
         && o.knob_only == n.knob_only
         && o.group == n.group
-        && o.topnode == n.topnode
-        && o.dir == n.dir
-        && o.origin == n.origin
+        && o.extras == n.extras
         && o.inputs.len() == n.inputs.len()
         && o.inputs
             .iter()
@@ -363,11 +361,11 @@ fn knobs_same(os: &Setup, o: &[SetupKnob], ns: &Setup, n: &[SetupKnob]) -> bool 
             a.name == b.name
                 && a.text() == b.text()
                 && a.hidden == b.hidden
-                && a.env == b.env
-                && a.refs.len() == b.refs.len()
-                && a.refs
+                && a.env() == b.env()
+                && a.refs().len() == b.refs().len()
+                && a.refs()
                     .iter()
-                    .zip(&b.refs)
+                    .zip(b.refs())
                     .all(|(x, y)| ref_same(os, x, ns, y))
         })
 }

@@ -45,10 +45,8 @@ fn component(sub: Option<&str>) -> Option<Option<usize>> {
 impl<'s> KnobScope<'s> {
     /// The resolved reference read as `path`, and the sub-part after the knob's name.
     fn find(&self, path: &str) -> Option<(&'s Target, Option<&'s str>)> {
-        let topnode = self
-            .owner
-            .and_then(|o| self.setup.nodes[o].topnode.as_deref());
-        let r = self.knob.refs.iter().find(|r| {
+        let topnode = self.owner.and_then(|o| self.setup.nodes[o].topnode());
+        let r = self.knob.refs().iter().find(|r| {
             r.text == path
                 || topnode.is_some_and(|t| {
                     r.text.strip_prefix(crate::eval::expr::TOPNODE)
@@ -106,7 +104,7 @@ impl Scope for KnobScope<'_> {
 
     fn env(&mut self, name: &str) -> Option<String> {
         self.knob
-            .env
+            .env()
             .iter()
             .find(|(n, _)| n == name)
             .and_then(|(_, v)| v.clone())
@@ -121,7 +119,7 @@ impl Scope for KnobScope<'_> {
             // Shell-style variables of a path, read when the setup was built.
             n => self
                 .knob
-                .env
+                .env()
                 .iter()
                 .find(|(e, _)| e == n)
                 .and_then(|(_, v)| v.clone()),
@@ -130,7 +128,9 @@ impl Scope for KnobScope<'_> {
 
     fn topnode(&mut self, node: Option<&str>) -> Option<String> {
         match node {
-            None => self.owner.and_then(|o| self.setup.nodes[o].topnode.clone()),
+            None => self
+                .owner
+                .and_then(|o| self.setup.nodes[o].topnode().map(str::to_string)),
             Some(_) => None,
         }
     }
@@ -266,8 +266,10 @@ pub(crate) fn words_of(value: &KnobValue) -> Option<String> {
 /// The one computed component of a value (`{{frame>=10}}`, `"\[value x]"`), with the
 /// text the expression engine reads; `None` when the value is anything else.
 pub(crate) fn single_expression(v: &KnobValue) -> Option<(ExprKind, &str)> {
+    // One plain text is no expression.
+    let parts = v.listed_parts()?;
     let mut found = None;
-    for p in v.parts() {
+    for p in parts {
         match p {
             Part::Plain(r) => {
                 let t = &v.text()[r.clone()];

@@ -43,9 +43,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct SetupNode {
     /// Full dotted name, for display and explanations only (never hashed).
-    pub name: String,
+    pub name: CompactString,
     /// The node class.
-    pub class: String,
+    pub class: CompactString,
     /// What the class does to a frame (from the profile the setup was built with).
     pub sem: Arc<Semantics>,
     /// Effective input slots as positions in [`Setup::nodes`].
@@ -61,6 +61,14 @@ pub struct SetupNode {
     /// A group kept as a node of its own: input 0 is what it passes when disabled,
     /// input 1 its Output (what it reads when enabled).
     pub group: bool,
+    /// What few nodes have, boxed: a setup holds tens of thousands of nodes.
+    pub extras: Option<Box<NodeExtras>>,
+}
+
+/// What few [`SetupNode`]s have: the fields are `None` on most nodes, and a node has
+/// no extras when all are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeExtras {
     /// The node at the top of its input-0 chain, when one of its knobs asks
     /// (`[topnode]`).
     pub topnode: Option<String>,
@@ -72,7 +80,39 @@ pub struct SetupNode {
     pub dir: Option<String>,
 }
 
+impl NodeExtras {
+    /// `Some` unless every field is `None`.
+    pub fn boxed(self) -> Option<Box<NodeExtras>> {
+        (self != NodeExtras::default()).then(|| Box::new(self))
+    }
+
+    /// The extras of a graph node (where it came from).
+    fn of(node: &crate::graph::Node) -> Option<Box<NodeExtras>> {
+        NodeExtras {
+            topnode: None,
+            origin: node.origin.as_ref().map(|p| p.display().to_string()),
+            dir: node.dir.as_ref().map(|p| p.display().to_string()),
+        }
+        .boxed()
+    }
+}
+
 impl SetupNode {
+    /// The node at the top of its input-0 chain, when one of its knobs asks.
+    pub fn topnode(&self) -> Option<&str> {
+        self.extras.as_ref()?.topnode.as_deref()
+    }
+
+    /// Where its definition came from when not from the script, for display.
+    pub fn origin(&self) -> Option<&str> {
+        self.extras.as_ref()?.origin.as_deref()
+    }
+
+    /// The folder its relative file paths are taken from, when not the script's.
+    pub fn dir(&self) -> Option<&str> {
+        self.extras.as_ref()?.dir.as_deref()
+    }
+
     /// The knob named `name`, if the setup kept it.
     pub fn knob(&self, name: &str) -> Option<&SetupKnob> {
         self.knobs
@@ -89,14 +129,19 @@ pub struct SetupKnob {
     pub name: CompactString,
     /// Its text, parsed (the exact text is [`SetupKnob::text`]).
     pub value: KnobValue,
-    /// Resolved references, in the order the analysis lists them.
-    pub refs: Vec<ResolvedRef>,
+    /// What the value reads besides its text, boxed: most knobs read nothing, and a
+    /// setup holds hundreds of thousands of knobs.
+    reads: Option<Box<KnobReads>>,
     /// Dropped by an ignore rule (or a group's knob) but kept because an expression
     /// reads it: it appears in the referencing knob's record, not in its own node's.
     pub hidden: bool,
-    /// The environment variables the value reads, with their values when the setup
-    /// was built (`None`: unset).
-    pub env: Vec<(String, Option<String>)>,
+}
+
+/// The references and environment variables of a [`SetupKnob`] that reads some.
+#[derive(Debug, Clone, Default)]
+struct KnobReads {
+    refs: Vec<ResolvedRef>,
+    env: Vec<(String, Option<String>)>,
 }
 
 impl SetupKnob {
@@ -110,13 +155,46 @@ impl SetupKnob {
     /// like the ones Tcl reads (`$env(SHOW)`). `$F`/`$F4` are frame numbers, `$gui` and
     /// `$frame` Nuke's own.
     pub fn capture_path_vars(&mut self) {
+        let mut env = self.env().to_vec();
         for name in path_vars(self.text()) {
-            if !self.env.iter().any(|(n, _)| *n == name) {
+            if !env.iter().any(|(n, _)| *n == name) {
                 let v = std::env::var(&name).ok();
-                self.env.push((name, v));
+                env.push((name, v));
             }
         }
-        self.env.sort();
+        env.sort();
+        self.set_env(env);
+    }
+
+    /// Resolved references, in the order the analysis lists them.
+    pub fn refs(&self) -> &[ResolvedRef] {
+        self.reads.as_ref().map_or(&[], |r| &r.refs)
+    }
+
+    /// The environment variables the value reads, sorted, with their values when the
+    /// setup was built (`None`: unset).
+    pub fn env(&self) -> &[(String, Option<String>)] {
+        self.reads.as_ref().map_or(&[], |r| &r.env)
+    }
+
+    /// Set the resolved references.
+    pub fn set_refs(&mut self, refs: Vec<ResolvedRef>) {
+        self.reads_mut(|r| r.refs = refs);
+    }
+
+    /// Set the environment variables read (sorted by name).
+    pub fn set_env(&mut self, env: Vec<(String, Option<String>)>) {
+        self.reads_mut(|r| r.env = env);
+    }
+
+    fn reads_mut(&mut self, f: impl FnOnce(&mut KnobReads)) {
+        let mut reads = self.reads.take().map(|b| *b).unwrap_or_default();
+        f(&mut reads);
+        if !reads.refs.is_empty() || !reads.env.is_empty() {
+            reads.refs.shrink_to_fit();
+            reads.env.shrink_to_fit();
+            self.reads = Some(Box::new(reads));
+        }
     }
 
     /// The parts of the value that cannot be analysed, less the path variables
@@ -124,7 +202,7 @@ impl SetupKnob {
     pub fn opaque_parts(&self) -> impl Iterator<Item = &String> {
         self.value.unresolvable().iter().filter(move |u| {
             !path_vars(u).iter().any(|n| {
-                self.env.iter().any(|(e, _)| e == n)
+                self.env().iter().any(|(e, _)| e == n)
                     && (*u == &format!("${n}") || *u == &format!("${{{n}}}"))
             }) && !is_frame_var(u.trim_start_matches('$'))
         })
@@ -139,13 +217,14 @@ impl SetupKnob {
             .iter()
             .map(|n| (n.clone(), std::env::var(n).ok()))
             .collect();
-        SetupKnob {
+        let mut k = SetupKnob {
             value,
             name: name.into(),
-            refs: Vec::new(),
+            reads: None,
             hidden,
-            env,
-        }
+        };
+        k.set_env(env);
+        k
     }
 }
 
@@ -511,7 +590,8 @@ impl Setup {
         let mut replaced: Vec<Option<usize>> = Vec::with_capacity(closure.len());
         let mut nodes: Vec<SetupNode> = Vec::with_capacity(closure.len());
         let mut ids: Vec<NodeId> = Vec::new();
-        for dep in &closure {
+        // Consumed: each dependency's lists are freed as its node is made.
+        for dep in closure {
             let node = graph.node(dep.id);
             if let Some(why) = &node.unloaded {
                 return Err(SetupError::Unloaded(why.clone()));
@@ -532,8 +612,8 @@ impl Setup {
             let group = node.is_group();
             let pos = nodes.len();
             nodes.push(SetupNode {
-                name: node.name.clone(),
-                class: node.class.clone(),
+                name: node.name.as_str().into(),
+                class: node.class.as_str().into(),
                 sem: s,
                 inputs: dep.inputs.iter().map(map).collect(),
                 masks: if group { 0 } else { mask_count(&node.knobs) },
@@ -541,15 +621,14 @@ impl Setup {
                 knobs: read_knobs(&node.knobs, &node.class, rules),
                 knob_only: false,
                 group,
-                topnode: None,
-                origin: node.origin.as_ref().map(|p| p.display().to_string()),
-                dir: node.dir.as_ref().map(|p| p.display().to_string()),
+                extras: NodeExtras::of(node),
             });
             ids.push(dep.id);
             pos_of.insert(dep.id, pos);
             replaced.push(Some(pos));
         }
         let result = replaced.last().copied().flatten();
+        drop(replaced);
 
         // 3. Resolve references, adding knob-only members for nodes that are read but not
         //    in the closure (a worklist, since a read knob may read others).
@@ -609,9 +688,9 @@ impl Setup {
                     });
                 }
                 match owner {
-                    Some(p) => nodes[p].knobs[ki].refs = resolved,
-                    None if ki < root.len() => root[ki].refs = resolved,
-                    None => root_on_demand[ki - root.len()].refs = resolved,
+                    Some(p) => nodes[p].knobs[ki].set_refs(resolved),
+                    None if ki < root.len() => root[ki].set_refs(resolved),
+                    None => root_on_demand[ki - root.len()].set_refs(resolved),
                 }
             }
             if owner.is_some() {
@@ -621,13 +700,17 @@ impl Setup {
 
         for (p, n) in nodes.iter_mut().enumerate() {
             let asks = n.knobs.iter().any(|k| {
-                k.refs
+                k.refs()
                     .iter()
                     .any(|r| r.text.starts_with(crate::eval::expr::TOPNODE))
                     || k.text().contains(crate::eval::expr::TOPNODE)
             });
             if asks {
-                n.topnode = graph.topnode(ids[p]).map(|t| graph.node(t).name.clone());
+                let mut extras = n.extras.take().map(|e| *e).unwrap_or_default();
+                extras.topnode = graph
+                    .topnode(ids[p])
+                    .map(|t| graph.node(t).name.to_string());
+                n.extras = extras.boxed();
             }
         }
 
@@ -648,7 +731,7 @@ impl Setup {
             .chain(&root)
             .chain(&root_on_demand)
         {
-            for r in &k.refs {
+            for r in k.refs() {
                 match &r.target {
                     Target::Knob { node, knob } => {
                         read.insert((*node, knob.clone()));
@@ -829,7 +912,7 @@ fn script_digests(script: &Script, rules: &RuleSet) -> BTreeMap<String, String> 
             h.update(i.map_or("", |i| g.node(i).name.as_str()).as_bytes());
             h.update(b"\0");
         }
-        out.insert(n.name.clone(), h.finish_hex());
+        out.insert(n.name.to_string(), h.finish_hex());
     }
     out
 }
@@ -928,8 +1011,8 @@ fn resolve(
             let node = graph.node(nid);
             let p = nodes.len();
             nodes.push(SetupNode {
-                name: node.name.clone(),
-                class: node.class.clone(),
+                name: node.name.as_str().into(),
+                class: node.class.as_str().into(),
                 sem: sem(&node.class),
                 inputs: Vec::new(),
                 masks: 0,
@@ -937,9 +1020,7 @@ fn resolve(
                 knobs: read_knobs(&node.knobs, &node.class, rules),
                 knob_only: true,
                 group: false,
-                topnode: None,
-                origin: node.origin.as_ref().map(|p| p.display().to_string()),
-                dir: node.dir.as_ref().map(|p| p.display().to_string()),
+                extras: NodeExtras::of(node),
             });
             ids.push(nid);
             pos_of.insert(nid, p);
@@ -970,7 +1051,7 @@ mod tests {
         let script =
             crate::graph::load_bytes(GROUP_BBOX_KNOB.as_bytes(), Path::new("t.nk")).unwrap();
         let grade = setup.nodes.iter().find(|n| n.name == "G.Gr").unwrap();
-        let target = |knob: &str| grade.knob(knob).unwrap().refs[0].target.clone();
+        let target = |knob: &str| grade.knob(knob).unwrap().refs()[0].target.clone();
         let g = setup.nodes.iter().position(|n| n.name == "G").unwrap();
         let b = setup.nodes.iter().position(|n| n.name == "G.B").unwrap();
         assert_eq!(

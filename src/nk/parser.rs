@@ -100,7 +100,7 @@ impl<'a> Parser<'a> {
             }
         }
         if let Some(scope) = self.scopes.last() {
-            let group = self.script.graph.node(scope.group).name.clone();
+            let group = self.script.graph.node(scope.group).name.to_string();
             let line = scope.line;
             return Err(self.err(src.len(), ErrorKind::UnclosedGroup { group, line }));
         }
@@ -488,14 +488,7 @@ impl<'a> Parser<'a> {
             Some(name) => name,
             None => self.auto_name(&class),
         };
-        let id = self.add(
-            class.into(),
-            short,
-            parsed.knobs,
-            n_inputs,
-            head.start,
-            body.end,
-        );
+        let id = self.add(class, short, parsed.knobs, n_inputs, head.start, body.end);
         if self.script.graph.node(id).is_group() {
             self.open_group(id, head.start)?;
         }
@@ -567,7 +560,7 @@ impl<'a> Parser<'a> {
     /// Create a node in the current group: pop its inputs, wire them, push it.
     fn add(
         &mut self,
-        class: String,
+        class: CompactString,
         short: String,
         knobs: Vec<Knob>,
         n_inputs: usize,

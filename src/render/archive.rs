@@ -51,8 +51,8 @@ impl<'c> Archive<'c> {
     }
 
     /// Serve `objects` (of frames hashed now, not stored) from memory.
-    pub(super) fn with_current(mut self, setup: &Arc<Setup>, objects: Objects<'_>) -> Self {
-        self.setups.insert(objects.setup.0, Ok(setup.clone()));
+    pub(super) fn with_current(mut self, setup: &Arc<Setup>, objects: Objects) -> Self {
+        self.setups.insert(objects.setup, Ok(setup.clone()));
         let (name, batch, _) = objects.batch;
         self.batches.insert(name, Ok(batch));
         self

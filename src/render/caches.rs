@@ -99,7 +99,7 @@ pub fn write_nodes(script: &Script) -> Vec<WriteNode> {
         .nodes()
         .filter(|(_, n)| WRITE_CLASSES.contains(&n.class.as_str()) && !from_elsewhere(script, n))
         .map(|(_, n)| WriteNode {
-            name: n.name.clone(),
+            name: n.name.to_string(),
             file: n.knob("file").map(unquote).filter(|f| !f.trim().is_empty()),
             limit: limit_of(n),
         })

@@ -39,8 +39,9 @@ pub struct HashedFrame {
 pub struct Hashed {
     /// What the output depends on, frame-independent.
     pub setup: Arc<Setup>,
-    /// The setup as stored (its object name is the hash of these bytes).
-    pub setup_json: Vec<u8>,
+    /// The name of the setup's object: the hash of its stored bytes, which are made
+    /// again when the object is stored ([`Hashed::objects`]).
+    setup_name: Hex128,
     /// The setup's id: the hash of the hashing format and the setup (see
     /// [`FrameEntry::setup`]).
     pub setup_id: Hex128,
@@ -50,8 +51,8 @@ pub struct Hashed {
 
 /// The objects that explain a set of hashed frames: the setup and the batch, with their
 /// names (the hashes of their bytes).
-pub(super) struct Objects<'a> {
-    pub setup: (Hex128, &'a [u8]),
+pub(super) struct Objects {
+    pub setup: Hex128,
     pub batch: (Hex128, Batch, Vec<u8>),
 }
 
@@ -71,16 +72,26 @@ impl Hashed {
     /// [`Hashed::new`] from a setup built already (the script it was built from may be
     /// gone: the setup is all that hashing reads).
     pub fn from_setup(setup: Setup) -> Hashed {
-        let setup_json = setup_object::encode(&setup);
-        let mut h = crate::hash::Hasher::new();
-        h.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
-        h.update(&setup_json);
+        let mut id = crate::hash::Hasher::new();
+        id.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
+        let mut name = crate::hash::Hasher::new();
+        {
+            let mut both = std::io::BufWriter::with_capacity(1 << 16, Tee(&mut id, &mut name));
+            setup_object::encode_to(&setup, &mut both)
+                .and_then(|()| std::io::Write::flush(&mut both))
+                .expect("hashing a setup's bytes cannot fail");
+        }
         Hashed {
-            setup_id: h.finish(),
+            setup_id: id.finish(),
+            setup_name: name.finish(),
             setup: Arc::new(setup),
-            setup_json,
             frames: BTreeMap::new(),
         }
+    }
+
+    /// The setup's object as stored: its name is [`Hashed::setup_name`].
+    pub(super) fn setup_bytes(&self) -> Vec<u8> {
+        setup_object::encode(&self.setup)
     }
 
     /// Hash `frames`, in parallel, calling `progress` after each frame.
@@ -181,7 +192,7 @@ impl Hashed {
             .flat_map(|n| &n.knobs)
             .chain(&s.root)
             .chain(&s.root_on_demand)
-            .flat_map(|k| k.env.iter().cloned())
+            .flat_map(|k| k.env().iter().cloned())
             .collect();
         Some(SetupMemo {
             key,
@@ -199,7 +210,7 @@ impl Hashed {
             .nodes
             .iter()
             .filter(|n| !n.knob_only && !n.group && !n.sem.known)
-            .map(|n| n.class.clone())
+            .map(|n| n.class.to_string())
             .collect();
         out.sort();
         out.dedup();
@@ -280,11 +291,11 @@ impl Hashed {
 
     /// The name of the setup's object (the hash of its stored bytes).
     pub(super) fn setup_name(&self) -> Hex128 {
-        Hex128::of(&self.setup_json)
+        self.setup_name
     }
 
     /// The setup and batch objects of the frames hashed, `None` when there are none.
-    pub(super) fn objects(&self) -> Option<Objects<'_>> {
+    pub(super) fn objects(&self) -> Option<Objects> {
         if self.frames.is_empty() {
             return None;
         }
@@ -299,7 +310,7 @@ impl Hashed {
         let batch = Batch::new(setup_name, frames);
         let bytes = batch.encode();
         Some(Objects {
-            setup: (setup_name, &self.setup_json),
+            setup: setup_name,
             batch: (Hex128::of(&bytes), batch, bytes),
         })
     }
@@ -308,6 +319,21 @@ impl Hashed {
     pub(super) fn distinct(&self) -> usize {
         let set: std::collections::HashSet<Hex128> = self.frames.values().map(|h| h.hash).collect();
         set.len()
+    }
+}
+
+/// Bytes written to both hashers.
+struct Tee<'a>(&'a mut crate::hash::Hasher, &'a mut crate::hash::Hasher);
+
+impl std::io::Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        self.1.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -359,4 +385,30 @@ pub(super) fn hash_bounded(path: &Path, size: u64) -> Option<Hex128> {
     let mut hasher = crate::hash::Hasher::new();
     let read = crate::fsutil::read_all(reader, &mut hasher, path, size).ok()?;
     (len == size && read == size).then(|| hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The setup's name and id are hashed from bytes that are not kept: they must be
+    /// the hashes of the bytes stored later, or no explanation finds its setup.
+    #[test]
+    fn setup_name_and_id_are_the_hashes_of_the_stored_bytes() {
+        let text = "Root {\n name t.nk\n}\nCheckerBoard2 {\n name C\n}\n\
+                    Blur {\n size {{curve x1 1 x10 5}}\n label \"[value size]\"\n name B\n}\n";
+        let script =
+            crate::graph::load_bytes(text.as_bytes(), Path::new("t.nk")).expect("a script");
+        let setup = Setup::build(&script, "B", &RuleSet::builtin(), &Profile::nuke()).unwrap();
+        let bytes = setup_object::encode(&setup);
+        let hashed = Hashed::from_setup(setup);
+        assert_eq!(hashed.setup_name(), Hex128::of(&bytes));
+        assert_eq!(hashed.setup_bytes(), bytes);
+        let mut id = bytes.clone();
+        id.splice(
+            0..0,
+            format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").into_bytes(),
+        );
+        assert_eq!(hashed.setup_id, Hex128::of(&id));
+    }
 }

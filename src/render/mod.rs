@@ -463,7 +463,8 @@ fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<store::Hex1
     let Some(objects) = hashed.objects() else {
         return Ok(None);
     };
-    let names = cache.put_objects(&[objects.setup.1, objects.batch.2.as_slice()])?;
+    let setup = hashed.setup_bytes();
+    let names = cache.put_objects(&[setup.as_slice(), objects.batch.2.as_slice()])?;
     Ok(names.into_iter().nth(1))
 }
 

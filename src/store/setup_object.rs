@@ -19,7 +19,9 @@
 //! and a frame walk ends), sizes bounded. A damaged object is an error, never a panic
 //! or a hang.
 
-use crate::manifest::setup::{ResolvedRef, RootFile, Setup, SetupKnob, SetupNode, Target};
+use crate::manifest::setup::{
+    NodeExtras, ResolvedRef, RootFile, Setup, SetupKnob, SetupNode, Target,
+};
 use crate::profile::Semantics;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -200,19 +202,19 @@ enum TargetWire<'a> {
 }
 
 fn knob_wire(k: &SetupKnob) -> KnobWire<'_> {
-    if k.refs.is_empty() && !k.hidden && k.env.is_empty() {
+    if k.refs().is_empty() && !k.hidden && k.env().is_empty() {
         return KnobWire::Text(Cow::Borrowed(k.text()));
     }
     KnobWire::Full {
         text: Cow::Borrowed(k.text()),
         hidden: k.hidden,
         env: k
-            .env
+            .env()
             .iter()
             .map(|(n, v)| (Cow::Borrowed(n.as_str()), v.as_deref().map(Cow::Borrowed)))
             .collect(),
         refs: k
-            .refs
+            .refs()
             .iter()
             .map(|r| RefWire {
                 text: Cow::Borrowed(&r.text),
@@ -242,19 +244,24 @@ fn node_wire(n: &SetupNode) -> NodeWire<'_> {
         links: Cow::Borrowed(&n.links),
         knob_only: n.knob_only,
         group: n.group,
-        topnode: opt(&n.topnode),
-        origin: opt(&n.origin),
-        dir: opt(&n.dir),
+        topnode: n.topnode().map(Cow::Borrowed),
+        origin: n.origin().map(Cow::Borrowed),
+        dir: n.dir().map(Cow::Borrowed),
         knobs: KnobMap::Write(&n.knobs),
     }
 }
 
-fn opt(s: &Option<String>) -> Option<Cow<'_, str>> {
-    s.as_deref().map(Cow::Borrowed)
-}
-
 /// The setup as a stored object (JSON, fields in a fixed order, maps sorted).
 pub fn encode(setup: &Setup) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_to(setup, &mut out).expect("serialising a setup to memory cannot fail");
+    out
+}
+
+/// [`encode`] into `out`, which may be a hasher: a setup's name and id are hashes of its
+/// bytes, which are not kept meanwhile (at 50,000 nodes they are megabytes that only
+/// `record` writes, once).
+pub fn encode_to(setup: &Setup, out: impl std::io::Write) -> std::io::Result<()> {
     let mut classes = BTreeMap::new();
     for n in &setup.nodes {
         classes
@@ -275,7 +282,7 @@ pub fn encode(setup: &Setup) -> Vec<u8> {
         script: setup.script.as_ref().map(Cow::Borrowed),
         root_files: Cow::Borrowed(&setup.root_files),
     };
-    serde_json::to_vec(&wire).expect("serialising a setup to memory cannot fail")
+    serde_json::to_writer(out, &wire).map_err(std::io::Error::other)
 }
 
 /// Read a stored setup object back, validating it (see the module docs).
@@ -313,10 +320,12 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         };
         let mut k = SetupKnob::new(name, &text, hidden);
         // The environment as it was when the setup was built, not as it is now.
-        k.env = env
-            .into_iter()
-            .map(|(n, v)| (n.into_owned(), v.map(Cow::into_owned)))
-            .collect();
+        k.set_env(
+            env.into_iter()
+                .map(|(n, v)| (n.into_owned(), v.map(Cow::into_owned)))
+                .collect(),
+        );
+        let mut resolved = Vec::with_capacity(refs.len());
         for r in refs {
             let target = match r.target {
                 TargetWire::Knob { node, knob } if node < count => Target::Knob {
@@ -337,12 +346,13 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
                     return Err(bad(format!("node {owner} knob {name}: unknown target {w}")))
                 }
             };
-            k.refs.push(ResolvedRef {
+            resolved.push(ResolvedRef {
                 text: r.text.into_owned(),
                 target,
                 other_frames: r.other_frames,
             });
         }
+        k.set_refs(resolved);
         Ok(k)
     };
     let knobs = |m: KnobMap, owner: usize| {
@@ -383,17 +393,20 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         })?;
         nodes.push(SetupNode {
             knobs: knobs(n.knobs, i)?,
-            name: n.name.into_owned(),
-            class: n.class.into_owned(),
+            name: n.name.as_ref().into(),
+            class: n.class.as_ref().into(),
             sem,
             inputs: n.inputs.into_owned(),
             masks: n.masks,
             links: n.links.into_owned(),
             knob_only: n.knob_only,
             group: n.group,
-            topnode: n.topnode.map(Cow::into_owned),
-            origin: n.origin.map(Cow::into_owned),
-            dir: n.dir.map(Cow::into_owned),
+            extras: NodeExtras {
+                topnode: n.topnode.map(Cow::into_owned),
+                origin: n.origin.map(Cow::into_owned),
+                dir: n.dir.map(Cow::into_owned),
+            }
+            .boxed(),
         });
     }
     Ok(Setup {
