@@ -152,7 +152,7 @@ fn to_json(script: &Script, ids: &[NodeId]) -> anyhow::Result<String> {
                     .into_iter()
                     .map(|s| s.map(|s| g.node(s).name.as_str()))
                     .collect(),
-                origin: n.origin.as_ref().map(|p| p.display().to_string()),
+                origin: n.origin().map(|p| p.display().to_string()),
             }
         })
         .collect();

@@ -161,7 +161,7 @@ pub fn expand(script: &mut Script, opts: &ExpandOptions, profile: &Profile) -> E
             }
             Err(e) => {
                 let node = script.graph.node_mut(id);
-                node.unloaded = Some(e.to_string());
+                node.definition_mut().unloaded = Some(e.to_string());
                 out.failed.push((node.name.to_string(), e.to_string()));
             }
         }
@@ -172,9 +172,9 @@ pub fn expand(script: &mut Script, opts: &ExpandOptions, profile: &Profile) -> E
 /// The chain of files a grafted node came through: its parent's, and its own file.
 fn chain_with(chain: &[PathBuf], graph: &Graph, n: NodeId) -> Vec<PathBuf> {
     let mut c = chain.to_vec();
-    if let Some(o) = &graph.node(n).origin {
-        if c.last() != Some(o) {
-            c.push(o.clone());
+    if let Some(o) = graph.node(n).origin() {
+        if c.last().map(PathBuf::as_path) != Some(o) {
+            c.push(o.to_path_buf());
         }
     }
     c
@@ -208,7 +208,9 @@ fn expand_node(
                 // Built at run time: the file knob says so when hashed (unverifiable).
                 return Ok(Vec::new());
             }
-            let base = node.dir.clone().unwrap_or_else(|| opts.script_dir.clone());
+            let base = node
+                .dir()
+                .map_or_else(|| opts.script_dir.clone(), Path::to_path_buf);
             let path = base.join(&written);
             if !path.is_file() {
                 return Err(ExpandError::Missing {
@@ -384,8 +386,9 @@ fn graft(
         node.group = src.group;
         node.span = src.span;
         node.parent = Some(src.parent.and_then(|p| map.get(&p).copied()).unwrap_or(at));
-        node.origin = Some(origin.to_path_buf());
-        node.dir = dir.map(Path::to_path_buf);
+        let d = node.definition_mut();
+        d.origin = Some(origin.to_path_buf());
+        d.dir = dir.map(Path::to_path_buf);
         let id = graph.add_node(node);
         map.insert(n, id);
         new_ids.push(id);
@@ -417,12 +420,12 @@ fn graft_gizmo(
     // The definition's knobs (declarations, defaults) first; the instance's win.
     let mut knobs: Vec<Knob> = def.knobs.clone();
     knobs.append(&mut graph.node_mut(at).knobs);
-    let dir = graph.node(at).dir.clone();
+    let dir = graph.node(at).dir().map(Path::to_path_buf);
     {
         let n = graph.node_mut(at);
         n.knobs = knobs;
         n.group = true;
-        n.origin = Some(origin.to_path_buf());
+        n.definition_mut().origin = Some(origin.to_path_buf());
     }
     graft(graph, at, sub, roots, Some(&strip), origin, dir.as_deref())
 }
@@ -462,7 +465,7 @@ fn graft_script(graph: &mut Graph, at: NodeId, sub: &Script, origin: &Path) -> V
         let prefix = graph.node(at).name.clone();
         let mut out = Node::new(format!("{prefix}.Output"), "Output");
         out.parent = Some(at);
-        out.origin = Some(origin.to_path_buf());
+        out.definition_mut().origin = Some(origin.to_path_buf());
         out.knobs = sub
             .root
             .iter()

@@ -25,7 +25,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Index of a node in a [`Graph`].
 pub type NodeId = NodeIndex<u32>;
@@ -85,6 +85,15 @@ pub struct Node {
     /// Opens a scope of children: a group class, or a node whose definition was read
     /// from a gizmo file or a nested script (see [`expand`]).
     pub group: bool,
+    /// Where its definition came from when not from the script, boxed: most nodes
+    /// have none, and a studio script has tens of thousands.
+    pub definition: Option<Box<Definition>>,
+}
+
+/// Where a [`Node`]'s definition came from, for the nodes [`expand`] read from
+/// elsewhere (or failed to).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Definition {
     /// Where the node's definition came from, when not from the script itself (a
     /// `.gizmo` on the plugin path, a Precomp's script).
     pub origin: Option<PathBuf>,
@@ -110,10 +119,29 @@ impl Node {
             input_count: 0,
             clone_of: None,
             span: Span::default(),
-            origin: None,
-            dir: None,
-            unloaded: None,
+            definition: None,
         }
+    }
+
+    /// Where the node's definition came from, when not from the script itself.
+    pub fn origin(&self) -> Option<&Path> {
+        self.definition.as_ref()?.origin.as_deref()
+    }
+
+    /// The folder relative file paths of this node are taken from, when not the
+    /// script's.
+    pub fn dir(&self) -> Option<&Path> {
+        self.definition.as_ref()?.dir.as_deref()
+    }
+
+    /// Why the definition this node refers to could not be loaded.
+    pub fn unloaded(&self) -> Option<&str> {
+        self.definition.as_ref()?.unloaded.as_deref()
+    }
+
+    /// The node's [`Definition`], made empty when it has none.
+    pub fn definition_mut(&mut self) -> &mut Definition {
+        self.definition.get_or_insert_with(Box::default)
     }
 
     /// The value of knob `name` (the last one if it is repeated).
@@ -253,10 +281,9 @@ impl Script {
                 clone_of,
                 span: _,
                 group,
-                origin,
-                dir,
-                unloaded,
+                definition: _,
             } = node;
+            let (origin, dir, unloaded) = (node.origin(), node.dir(), node.unloaded());
             id(&mut h, Some(nid));
             text(&mut h, name);
             text(&mut h, class);
@@ -265,15 +292,9 @@ impl Script {
             h.update(&(*input_count as u64).to_le_bytes());
             id(&mut h, *clone_of);
             h.update(&[*group as u8]);
-            opt(
-                &mut h,
-                origin.as_deref().map(|p| p.to_string_lossy()).as_deref(),
-            );
-            opt(
-                &mut h,
-                dir.as_deref().map(|p| p.to_string_lossy()).as_deref(),
-            );
-            opt(&mut h, unloaded.as_deref());
+            opt(&mut h, origin.map(|p| p.to_string_lossy()).as_deref());
+            opt(&mut h, dir.map(|p| p.to_string_lossy()).as_deref());
+            opt(&mut h, unloaded);
             let inputs = graph.inputs(nid);
             h.update(&(inputs.len() as u64).to_le_bytes());
             for i in inputs {

@@ -90,8 +90,8 @@ impl NodeExtras {
     fn of(node: &crate::graph::Node) -> Option<Box<NodeExtras>> {
         NodeExtras {
             topnode: None,
-            origin: node.origin.as_ref().map(|p| p.display().to_string()),
-            dir: node.dir.as_ref().map(|p| p.display().to_string()),
+            origin: node.origin().map(|p| p.display().to_string()),
+            dir: node.dir().map(|p| p.display().to_string()),
         }
         .boxed()
     }
@@ -593,8 +593,8 @@ impl Setup {
         // Consumed: each dependency's lists are freed as its node is made.
         for dep in closure {
             let node = graph.node(dep.id);
-            if let Some(why) = &node.unloaded {
-                return Err(SetupError::Unloaded(why.clone()));
+            if let Some(why) = node.unloaded() {
+                return Err(SetupError::Unloaded(why.to_string()));
             }
             let s = if node.is_group() {
                 profile.group_semantics(&node.class)

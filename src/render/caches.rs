@@ -111,7 +111,7 @@ pub fn write_nodes(script: &Script) -> Vec<WriteNode> {
 fn from_elsewhere(script: &Script, n: &Node) -> bool {
     let mut node = Some(n);
     while let Some(x) = node {
-        if x.origin.is_some() {
+        if x.origin().is_some() {
             return true;
         }
         node = x.parent.map(|p| script.graph.node(p));
