@@ -58,11 +58,12 @@ struct Wire<'a> {
     rules: Cow<'a, str>,
     profile: Cow<'a, str>,
     result: Option<usize>,
-    #[serde(default)]
+    #[serde(default, borrow)]
     root: KnobMap<'a>,
-    #[serde(default, skip_serializing_if = "KnobMap::is_empty")]
+    #[serde(default, borrow, skip_serializing_if = "KnobMap::is_empty")]
     root_on_demand: KnobMap<'a>,
     classes: BTreeMap<Cow<'a, str>, Cow<'a, Semantics>>,
+    #[serde(borrow)]
     nodes: NodeList<'a>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     script: Option<Cow<'a, BTreeMap<String, String>>>,
@@ -84,7 +85,9 @@ fn is_empty<T>(list: &[T]) -> bool {
 
 #[derive(Serialize, Deserialize)]
 struct NodeWire<'a> {
+    #[serde(borrow)]
     name: Cow<'a, str>,
+    #[serde(borrow)]
     class: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "is_empty")]
     inputs: Cow<'a, [Option<usize>]>,
@@ -102,15 +105,18 @@ struct NodeWire<'a> {
     origin: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dir: Option<Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "KnobMap::is_empty")]
+    #[serde(default, borrow, skip_serializing_if = "KnobMap::is_empty")]
     knobs: KnobMap<'a>,
 }
 
-/// A node's knobs by name: read into a map; written straight from the setup's knobs,
-/// which are sorted by name (as [`crate::manifest::setup::SetupNode::knob`] requires),
-/// so the bytes are those of the map.
+/// A node's knobs by name: read into a list of pairs sorted by name, the last of a
+/// repeated name kept (a map per node would cost a tree node of eleven slots for a
+/// node's three knobs: at 50,000 nodes, tens of megabytes while a check explains);
+/// written straight from the setup's knobs, which are sorted by name (as
+/// [`crate::manifest::setup::SetupNode::knob`] requires), so the bytes are those of a
+/// map.
 enum KnobMap<'a> {
-    Read(BTreeMap<Cow<'a, str>, KnobWire<'a>>),
+    Read(Vec<(Cow<'a, str>, KnobWire<'a>)>),
     Write(&'a [SetupKnob]),
 }
 
@@ -125,14 +131,14 @@ impl KnobMap<'_> {
 
 impl Default for KnobMap<'_> {
     fn default() -> Self {
-        KnobMap::Read(BTreeMap::new())
+        KnobMap::Read(Vec::new())
     }
 }
 
 impl Serialize for KnobMap<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            KnobMap::Read(m) => m.serialize(s),
+            KnobMap::Read(m) => s.collect_map(m.iter().map(|(n, w)| (n, w))),
             KnobMap::Write(knobs) => {
                 debug_assert!(knobs.windows(2).all(|w| w[0].name < w[1].name));
                 s.collect_map(knobs.iter().map(|k| (k.name.as_str(), knob_wire(k))))
@@ -141,9 +147,58 @@ impl Serialize for KnobMap<'_> {
     }
 }
 
-impl<'de> Deserialize<'de> for KnobMap<'_> {
+impl<'de: 'a, 'a> Deserialize<'de> for KnobMap<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BTreeMap::deserialize(d).map(KnobMap::Read)
+        struct Pairs<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Pairs<'a> {
+            type Value = Vec<(Cow<'a, str>, KnobWire<'a>)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of knobs")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut pairs = Vec::with_capacity(m.size_hint().unwrap_or(0).min(64));
+                while let Some((Name(name), wire)) = m.next_entry()? {
+                    pairs.push((name, wire));
+                }
+                Ok(pairs)
+            }
+        }
+        let mut pairs = d.deserialize_map(Pairs(std::marker::PhantomData))?;
+        // As a map reads them: sorted by name, the last of a repeated name kept.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        Ok(KnobMap::Read(pairs))
+    }
+}
+
+/// A knob's name as read: borrowed from the object's bytes unless it has escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a knob name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V).map(Name)
     }
 }
 
@@ -163,7 +218,7 @@ impl Serialize for NodeList<'_> {
     }
 }
 
-impl<'de> Deserialize<'de> for NodeList<'_> {
+impl<'de: 'a, 'a> Deserialize<'de> for NodeList<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Vec::deserialize(d).map(NodeList::Read)
     }
@@ -172,8 +227,9 @@ impl<'de> Deserialize<'de> for NodeList<'_> {
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum KnobWire<'a> {
-    Text(Cow<'a, str>),
+    Text(#[serde(borrow)] Cow<'a, str>),
     Full {
+        #[serde(borrow)]
         text: Cow<'a, str>,
         #[serde(default, skip_serializing_if = "is_false")]
         hidden: bool,
@@ -359,9 +415,13 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         let KnobMap::Read(m) = m else {
             unreachable!("a decoded setup's knobs are read into a map")
         };
-        m.into_iter()
-            .map(|(n, w)| knob(&n, w, owner))
-            .collect::<Result<Vec<_>, _>>()
+        // Into a list of its own size: collected in place, the knobs would keep the
+        // wire pairs' larger allocation for the whole check.
+        let mut out = Vec::with_capacity(m.len());
+        for (n, w) in m {
+            out.push(knob(&n, w, owner)?);
+        }
+        Ok::<_, SetupReadError>(out)
     };
     let classes: BTreeMap<String, Arc<Semantics>> = wire
         .classes
@@ -436,6 +496,20 @@ mod tests {
             e.to_string(),
             "setup object: node 0 (T) reads a node that does not come before it"
         );
+    }
+
+    /// Knobs are read as a map reads them: sorted by name, the last of a repeated
+    /// name kept, escaped names and texts unescaped.
+    #[test]
+    fn knobs_read_like_a_map() {
+        let text = r#"{"format":"smartcache-setup","version":3,"output":"T","rules":"r","profile":"p","result":0,"classes":{"TimeOffset":{"known":true,"disable":"disable"}},"nodes":[{"class":"TimeOffset","knobs":{"b":"1","a\u0041":"x\"y","b":"3"},"name":"T"}]}"#;
+        let setup = decode(text.as_bytes()).unwrap();
+        let knobs: Vec<(&str, &str)> = setup.nodes[0]
+            .knobs
+            .iter()
+            .map(|k| (k.name.as_str(), k.text()))
+            .collect();
+        assert_eq!(knobs, [("aA", "x\"y"), ("b", "3")]);
     }
 
     #[test]
