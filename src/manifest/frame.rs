@@ -395,8 +395,6 @@ impl<'s> Prepared<'s> {
             };
             p.template.push(t);
         }
-        // Kept for the whole hashing: no room to spare.
-        p.static_bytes.shrink_to_fit();
         p.holes.shrink_to_fit();
         p.slots.shrink_to_fit();
         for (i, n) in setup.nodes.iter().enumerate() {
@@ -410,6 +408,7 @@ impl<'s> Prepared<'s> {
                 p.static_record[i] = Some(p.record_digest(i, at0, disabled, &[], &mut memo));
             }
         }
+        p.keep_varying_templates();
         if setup.root.iter().all(|k| k.value.is_static() || k.hidden) {
             p.static_root = Some(p.root_digest(at0, &mut memo));
         }
@@ -420,6 +419,47 @@ impl<'s> Prepared<'s> {
             p.walk0 = Some(walk);
         }
         p
+    }
+
+    /// Keep the template bytes of the nodes whose record can vary only: a node with a
+    /// static record is never written again at a frame (its digest is taken whenever
+    /// the visit has a frame; a visit over a span writes its knobs afresh, with no
+    /// template), and at 50,000 nodes those bytes are most of the megabytes kept for
+    /// the whole hashing.
+    fn keep_varying_templates(&mut self) {
+        let p = &mut self.parts;
+        let kept: usize = (0..p.nodes)
+            .filter(|&i| p.static_record[i].is_none())
+            .map(|i| (p.template[i].head.1 + p.template[i].body.1) as usize)
+            .sum();
+        let mut bytes = Vec::with_capacity(kept);
+        let copy = |(start, len): (u32, u32), bytes: &mut Vec<u8>| {
+            let at = bytes.len() as u32;
+            bytes.extend_from_slice(&p.static_bytes[start as usize..(start + len) as usize]);
+            (at, len)
+        };
+        for i in 0..p.nodes {
+            let t = p.template[i];
+            let (first, count) = t.slots;
+            let slots = &mut p.slots[first as usize..(first + count) as usize];
+            if p.static_record[i].is_some() {
+                p.template[i].head = (0, 0);
+                p.template[i].body = (0, 0);
+                slots.iter_mut().for_each(|s| s.bytes = None);
+                continue;
+            }
+            let head = copy(t.head, &mut bytes);
+            let body = copy(t.body, &mut bytes);
+            // The slots' entries lie in the body: they move with it.
+            for s in slots {
+                if let Some((a, _)) = &mut s.bytes {
+                    *a = *a - t.body.0 + body.0;
+                }
+            }
+            p.template[i].head = head;
+            p.template[i].body = body;
+        }
+        p.static_bytes = bytes;
     }
 
     /// Per block of `walk`'s visits: its digest when every record in it is the same
@@ -798,6 +838,8 @@ impl<'s> Prepared<'s> {
         }
         let n = &self.setup.nodes[node];
         let kctx = self.knob_ctx(node, ctx);
+        // A static record's template was let go (see `keep_varying_templates`).
+        debug_assert!(self.static_record[node].is_none() || kctx.frame.is_none());
         let write =
             |out: &mut Vec<u8>, k: &'s SetupKnob, slot: Option<Slot>, memo: &mut Memo<'s>| {
                 put_knob_name(out, &k.name);
