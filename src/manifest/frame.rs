@@ -357,7 +357,7 @@ impl<'s> Prepared<'s> {
         }
         let mut memo = Memo::new();
         let range = |a: usize, b: usize| (a as u32, (b - a) as u32);
-        for n in &setup.nodes {
+        for (i, n) in setup.nodes.iter().enumerate() {
             let first_slot = p.slots.len();
             let head = p.static_bytes.len();
             put_text(&mut p.static_bytes, b'c', &n.class);
@@ -394,21 +394,26 @@ impl<'s> Prepared<'s> {
                 slots: range(first_slot, p.slots.len()),
             };
             p.template.push(t);
-        }
-        p.holes.shrink_to_fit();
-        p.slots.shrink_to_fit();
-        for (i, n) in setup.nodes.iter().enumerate() {
-            let all_static = p.plan(i).iter().all(|s| s.bytes.is_some())
-                && p.root_reads(i).all(|k| k.value.is_static());
-            let frame_free =
-                !n.sem.varying && n.sem.files.is_empty() && !n.sem.own_all && p.shape[i].pad == 0.0;
-            let shape = p.shape[i];
-            if all_static && frame_free && shape.disabled.is_some() && shape.blur.is_some() {
-                let disabled = p.disabled(i, at0);
-                p.static_record[i] = Some(p.record_digest(i, at0, disabled, &[], &mut memo));
+            // A record that is the same at every frame is hashed once, here, and its
+            // template let go: its digest is taken at every visit with a frame, and a
+            // visit over a span writes its knobs afresh. At 50,000 nodes those bytes
+            // would be most of the megabytes kept for the whole hashing.
+            if let Some(d) = p.static_record_digest(i, at0, &mut memo) {
+                p.static_record[i] = Some(d);
+                p.static_bytes.truncate(head);
+                p.template[i].head = (0, 0);
+                p.template[i].body = (0, 0);
+                p.slots[first_slot..]
+                    .iter_mut()
+                    .for_each(|s| s.bytes = None);
             }
         }
-        p.keep_varying_templates();
+        // Kept for the whole hashing: no room to spare. Copied rather than shrunk in
+        // place, which measured 7 MB more at the peak of a check at 50,000 nodes (the
+        // allocator keeps the grown buffer's neighbourhood).
+        p.static_bytes = p.static_bytes.to_vec();
+        p.holes.shrink_to_fit();
+        p.slots.shrink_to_fit();
         if setup.root.iter().all(|k| k.value.is_static() || k.hidden) {
             p.static_root = Some(p.root_digest(at0, &mut memo));
         }
@@ -421,45 +426,22 @@ impl<'s> Prepared<'s> {
         p
     }
 
-    /// Keep the template bytes of the nodes whose record can vary only: a node with a
-    /// static record is never written again at a frame (its digest is taken whenever
-    /// the visit has a frame; a visit over a span writes its knobs afresh, with no
-    /// template), and at 50,000 nodes those bytes are most of the megabytes kept for
-    /// the whole hashing.
-    fn keep_varying_templates(&mut self) {
-        let p = &mut self.parts;
-        let kept: usize = (0..p.nodes)
-            .filter(|&i| p.static_record[i].is_none())
-            .map(|i| (p.template[i].head.1 + p.template[i].body.1) as usize)
-            .sum();
-        let mut bytes = Vec::with_capacity(kept);
-        let copy = |(start, len): (u32, u32), bytes: &mut Vec<u8>| {
-            let at = bytes.len() as u32;
-            bytes.extend_from_slice(&p.static_bytes[start as usize..(start + len) as usize]);
-            (at, len)
-        };
-        for i in 0..p.nodes {
-            let t = p.template[i];
-            let (first, count) = t.slots;
-            let slots = &mut p.slots[first as usize..(first + count) as usize];
-            if p.static_record[i].is_some() {
-                p.template[i].head = (0, 0);
-                p.template[i].body = (0, 0);
-                slots.iter_mut().for_each(|s| s.bytes = None);
-                continue;
-            }
-            let head = copy(t.head, &mut bytes);
-            let body = copy(t.body, &mut bytes);
-            // The slots' entries lie in the body: they move with it.
-            for s in slots {
-                if let Some((a, _)) = &mut s.bytes {
-                    *a = *a - t.body.0 + body.0;
-                }
-            }
-            p.template[i].head = head;
-            p.template[i].body = body;
-        }
-        p.static_bytes = bytes;
+    /// The digest of `node`'s record when it is the same at every frame: every knob
+    /// it records and every Root setting it reads is static, and nothing about the
+    /// node (time stamp, files, padding, blur, being disabled) varies.
+    fn static_record_digest(&self, node: usize, at0: Ctx, memo: &mut Memo<'s>) -> Option<u128> {
+        let n = &self.setup.nodes[node];
+        let all_static = self.plan(node).iter().all(|s| s.bytes.is_some())
+            && self.root_reads(node).all(|k| k.value.is_static());
+        let frame_free = !n.sem.varying
+            && n.sem.files.is_empty()
+            && !n.sem.own_all
+            && self.shape[node].pad == 0.0;
+        let shape = self.shape[node];
+        (all_static && frame_free && shape.disabled.is_some() && shape.blur.is_some()).then(|| {
+            let disabled = self.disabled(node, at0);
+            self.record_digest(node, at0, disabled, &[], memo)
+        })
     }
 
     /// Per block of `walk`'s visits: its digest when every record in it is the same
@@ -838,7 +820,7 @@ impl<'s> Prepared<'s> {
         }
         let n = &self.setup.nodes[node];
         let kctx = self.knob_ctx(node, ctx);
-        // A static record's template was let go (see `keep_varying_templates`).
+        // A static record's template was let go (see `Prepared::new`).
         debug_assert!(self.static_record[node].is_none() || kctx.frame.is_none());
         let write =
             |out: &mut Vec<u8>, k: &'s SetupKnob, slot: Option<Slot>, memo: &mut Memo<'s>| {
