@@ -1428,9 +1428,12 @@ fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
         Some(f) => (Some(f), ctx.lo.min(f), ctx.hi.max(f)),
         None => (None, ctx.lo, ctx.hi),
     };
-    put_value_head(out, v.parts().len());
-    for p in v.parts().iter() {
+    let parts = v.parts();
+    put_value_head(out, parts.len());
+    for p in parts.iter() {
         match p {
+            // What `part_at` gives, written directly.
+            Part::Plain(r) => put_text(out, b'P', &v.text()[r.clone()]),
             // What `part_at` gives, written without gathering the keys.
             Part::Curve { curve, .. } if curve.is_exact() => KEYS.with(|keys| {
                 let mut keys = keys.borrow_mut();
