@@ -39,8 +39,8 @@ pub struct HashedFrame {
 pub struct Hashed {
     /// What the output depends on, frame-independent.
     pub setup: Arc<Setup>,
-    /// The name of the setup's object: the hash of its stored bytes, which are made
-    /// again when the object is stored ([`Hashed::objects`]).
+    /// The name of the setup's object: the hash of its stored bytes, which are not
+    /// kept but made again when the object is stored ([`Hashed::setup_bytes`]).
     setup_name: Hex128,
     /// The setup's id: the hash of the hashing format and the setup (see
     /// [`FrameEntry::setup`]).
