@@ -276,7 +276,7 @@ pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Script, JsonGraphError
                 graph
                     .node_mut(ids[i])
                     .knobs
-                    .push(Knob::new(socket_knob(slot), tcl_word(sock)));
+                    .push(Knob::new(&socket_knob(slot), &tcl_word(sock)));
             }
         }
     }
@@ -364,7 +364,7 @@ fn knobs(v: &Value, at: &str) -> Result<Vec<Knob>, (String, String)> {
                 }
                 _ => format!("{{{}}}", component(k, &at)?),
             };
-            Ok(Knob::new(name, value))
+            Ok(Knob::new(name, &value))
         })
         .collect()
 }
@@ -614,7 +614,7 @@ pub fn write(script: &Script) -> String {
     let knob_list = |ks: &[Knob]| -> Value {
         Value::Array(
             ks.iter()
-                .map(|k| json!({"name": k.name, "value": k.value}))
+                .map(|k| json!({"name": k.name(), "value": k.value()}))
                 .collect(),
         )
     };

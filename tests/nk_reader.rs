@@ -27,7 +27,7 @@ fn knobs(s: &Script, name: &str) -> Vec<(String, String)> {
         .node(id)
         .knobs
         .iter()
-        .map(|k| (k.name.to_string(), k.value.to_string()))
+        .map(|k| (k.name().to_string(), k.value().to_string()))
         .collect()
 }
 

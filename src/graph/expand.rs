@@ -469,8 +469,8 @@ fn graft_script(graph: &mut Graph, at: NodeId, sub: &Script, origin: &Path) -> V
         out.knobs = sub
             .root
             .iter()
-            .filter(|k| k.name != "name")
-            .map(|k| Knob::new(format!("root.{}", k.name), k.value.clone()))
+            .filter(|k| k.name() != "name")
+            .map(|k| Knob::new(&format!("root.{}", k.name()), k.value()))
             .collect();
         let out_id = graph.add_node(out);
         for (slot, name) in outputs.iter().enumerate() {

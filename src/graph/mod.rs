@@ -18,7 +18,7 @@ mod walk;
 pub use load::{load_bytes, LoadError, LoadedScript};
 pub use node_map::NodeMap;
 
-pub use walk::{CycleError, Dependency};
+pub use walk::{Closure, CycleError, Dependency};
 
 use compact_str::CompactString;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
@@ -46,21 +46,53 @@ pub struct Span {
 /// One knob as the script wrote it: its name and its exact text (braces of a braced
 /// value included, so `{curve x1 1 x10 2}` and `"a b"` are kept apart from bare words).
 /// `addUserKnob` declarations are kept as knobs named `addUserKnob`, in file order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// The name and the text are kept back to back in one inline string: a studio script
+/// has hundreds of thousands of knobs, most as short as `size 2.5`, and two strings
+/// each would make the graph half again as large.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Knob {
-    /// The knob's name.
-    pub name: CompactString,
-    /// The knob's exact text (inline when short, as most are).
-    pub value: CompactString,
+    /// The name, then the text.
+    line: CompactString,
+    /// Where the name ends in `line`.
+    name_len: usize,
 }
 
 impl Knob {
     /// A knob named `name` with text `value`.
-    pub fn new(name: impl Into<CompactString>, value: impl Into<CompactString>) -> Self {
+    pub fn new(name: &str, value: &str) -> Self {
+        let mut line = CompactString::with_capacity(name.len() + value.len());
+        line.push_str(name);
+        line.push_str(value);
         Self {
-            name: name.into(),
-            value: value.into(),
+            line,
+            name_len: name.len(),
         }
+    }
+
+    /// The knob's name.
+    pub fn name(&self) -> &str {
+        &self.line[..self.name_len]
+    }
+
+    /// The knob's exact text.
+    pub fn value(&self) -> &str {
+        &self.line[self.name_len..]
+    }
+
+    /// Give the knob the text `value`.
+    pub fn set_value(&mut self, value: &str) {
+        self.line.truncate(self.name_len);
+        self.line.push_str(value);
+    }
+}
+
+impl std::fmt::Debug for Knob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Knob")
+            .field("name", &self.name())
+            .field("value", &self.value())
+            .finish()
     }
 }
 
@@ -149,8 +181,8 @@ impl Node {
         self.knobs
             .iter()
             .rev()
-            .find(|k| k.name == name)
-            .map(|k| k.value.as_str())
+            .find(|k| k.name() == name)
+            .map(|k| k.value())
     }
 
     /// The name relative to the node's group (the last dotted component).
@@ -207,8 +239,8 @@ impl Script {
         self.root
             .iter()
             .rev()
-            .find(|k| k.name == name)
-            .map(|k| k.value.as_str())
+            .find(|k| k.name() == name)
+            .map(|k| k.value())
     }
 
     /// The script's frame range from Root's `first_frame`/`last_frame` (Nuke's
@@ -249,8 +281,8 @@ impl Script {
         let knobs = |h: &mut crate::hash::Hasher, knobs: &[Knob]| {
             h.update(&(knobs.len() as u64).to_le_bytes());
             for k in knobs {
-                text(h, &k.name);
-                text(h, &k.value);
+                text(h, k.name());
+                text(h, k.value());
             }
         };
         // Every field, named, so that a field added to either struct is a decision here.
@@ -440,5 +472,26 @@ impl Graph {
     /// The underlying petgraph graph, for algorithms this type does not wrap.
     pub fn petgraph(&self) -> &StableDiGraph<Node, usize> {
         &self.g
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Knob;
+
+    /// The name and the text kept in one string stay apart, whatever their lengths
+    /// (inline or not), and a new text replaces only the text.
+    #[test]
+    fn a_knob_keeps_its_name_and_text_apart() {
+        let long = "{{curve x1 0 x10 1 x20 2 x30 3 x40 4 x50 5}}";
+        for (name, value) in [("size", "3"), ("label", ""), ("", "x"), ("white", long)] {
+            let mut k = Knob::new(name, value);
+            assert_eq!((k.name(), k.value()), (name, value));
+            k.set_value(long);
+            assert_eq!((k.name(), k.value()), (name, long));
+            k.set_value("é");
+            assert_eq!((k.name(), k.value()), (name, "é"));
+        }
+        assert_ne!(Knob::new("ab", "c"), Knob::new("a", "bc"));
     }
 }

@@ -29,16 +29,74 @@ impl fmt::Display for CycleError {
 
 /// One node of an upstream closure, with its effective inputs given as positions in the
 /// closure's order (so a manifest can refer to inputs without using node names).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dependency {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dependency<'a> {
     /// The node depended on.
     pub id: NodeId,
     /// Effective input slots, slot 0 first: position in the closure, or `None` for an
     /// empty slot. Groups are seen through: a group input resolves to the group's
     /// `Output` child, an `Input` child to what feeds the group's slot.
-    pub inputs: Vec<Option<usize>>,
+    pub inputs: &'a [Option<usize>],
     /// Other dependencies (expression image links), as positions.
-    pub links: Vec<usize>,
+    pub links: &'a [usize],
+}
+
+/// The upstream closure of a node ([`Graph::upstream`]): its [`Dependency`]s, every one
+/// after those it reads.
+///
+/// The inputs and links of all dependencies are kept in two lists, each dependency
+/// knowing where its own end: a closure of 50,000 nodes is built while the whole
+/// script is in memory, and a pair of small lists per node would cost more than the
+/// closure's order itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Closure {
+    /// Each dependency's node and the ends of its inputs and links in the lists below.
+    deps: Vec<(NodeId, usize, usize)>,
+    inputs: Vec<Option<usize>>,
+    links: Vec<usize>,
+}
+
+impl Closure {
+    /// The number of dependencies.
+    pub fn len(&self) -> usize {
+        self.deps.len()
+    }
+
+    /// `true` when the closure holds no node.
+    pub fn is_empty(&self) -> bool {
+        self.deps.is_empty()
+    }
+
+    /// The dependency at position `i`.
+    pub fn get(&self, i: usize) -> Dependency<'_> {
+        let (id, inputs_end, links_end) = self.deps[i];
+        let (inputs_start, links_start) = match i.checked_sub(1) {
+            Some(p) => (self.deps[p].1, self.deps[p].2),
+            None => (0, 0),
+        };
+        Dependency {
+            id,
+            inputs: &self.inputs[inputs_start..inputs_end],
+            links: &self.links[links_start..links_end],
+        }
+    }
+
+    /// The dependencies in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Dependency<'_>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Append a dependency.
+    fn push(
+        &mut self,
+        id: NodeId,
+        inputs: impl IntoIterator<Item = Option<usize>>,
+        links: impl IntoIterator<Item = usize>,
+    ) {
+        self.inputs.extend(inputs);
+        self.links.extend(links);
+        self.deps.push((id, self.inputs.len(), self.links.len()));
+    }
 }
 
 impl Graph {
@@ -144,7 +202,7 @@ impl Graph {
     /// `extra(id)` returns further dependencies of a node (expression links). A cycle
     /// through input edges is an error naming it; a link to a node already being visited
     /// is satisfied by that node and dropped.
-    pub fn upstream<F>(&self, start: NodeId, extra: F) -> Result<Vec<Dependency>, CycleError>
+    pub fn upstream<F>(&self, start: NodeId, extra: F) -> Result<Closure, CycleError>
     where
         F: FnMut(NodeId) -> Vec<NodeId>,
     {
@@ -158,7 +216,7 @@ impl Graph {
         start: NodeId,
         mut extra: F,
         opaque: &dyn Fn(NodeId) -> bool,
-    ) -> Result<Vec<Dependency>, CycleError>
+    ) -> Result<Closure, CycleError>
     where
         F: FnMut(NodeId) -> Vec<NodeId>,
     {
@@ -174,7 +232,7 @@ impl Graph {
             next: usize,
         }
         let mut mark: NodeMap<Mark> = NodeMap::new(self);
-        let mut order: Vec<Dependency> = Vec::new();
+        let mut order = Closure::default();
         let mut stack: Vec<Frame> = Vec::new();
         let push = |id: NodeId, stack: &mut Vec<Frame>, mark: &mut NodeMap<Mark>, extra: &mut F| {
             let inputs = self.direct_deps(id, opaque);
@@ -229,14 +287,17 @@ impl Graph {
                 Some(Mark::Done(p)) => Some(*p),
                 _ => None,
             };
-            let dep = Dependency {
-                id: frame.id,
-                inputs: frame.inputs.iter().map(|s| s.and_then(pos)).collect(),
-                links: frame.links.iter().filter_map(|&l| pos(l)).collect(),
-            };
-            mark.insert(frame.id, Mark::Done(order.len()));
-            order.push(dep);
+            order.push(
+                frame.id,
+                frame.inputs.iter().map(|s| s.and_then(pos)),
+                frame.links.iter().filter_map(|&l| pos(l)),
+            );
+            mark.insert(frame.id, Mark::Done(order.len() - 1));
         }
+        // Kept while the setup is made from it, next to the whole script.
+        order.deps.shrink_to_fit();
+        order.inputs.shrink_to_fit();
+        order.links.shrink_to_fit();
         Ok(order)
     }
 
@@ -303,8 +364,8 @@ mod tests {
         let (g, last) = chain(100_000);
         let up = g.upstream(last, |_| vec![]).unwrap();
         assert_eq!(up.len(), 100_000);
-        assert_eq!(up[0].inputs, Vec::<Option<usize>>::new());
-        assert_eq!(up[1].inputs, vec![Some(0)]);
+        assert_eq!(up.get(0).inputs, &[] as &[Option<usize>]);
+        assert_eq!(up.get(1).inputs, &[Some(0)]);
         g.check_acyclic().unwrap();
     }
 

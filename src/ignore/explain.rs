@@ -54,20 +54,17 @@ impl RuleSet {
     ) {
         let first = out.len();
         for knob in knobs {
-            let Some(rule) = self.knob_rule(class, &knob.name) else {
+            let Some(rule) = self.knob_rule(class, knob.name()) else {
                 continue;
             };
             // Nodes have tens of knobs, so a scan of this node's entries is cheap.
-            if out[first..]
-                .iter()
-                .any(|d| d.knob == Some(knob.name.as_str()))
-            {
+            if out[first..].iter().any(|d| d.knob == Some(knob.name())) {
                 continue;
             }
             out.push(Dropped {
                 node,
                 class,
-                knob: Some(&knob.name),
+                knob: Some(knob.name()),
                 rule,
             });
         }

@@ -420,9 +420,9 @@ fn reads_image(node: &crate::graph::Node, knob: &str) -> bool {
 /// (`addUserKnob {6 bbox l "keep bbox"}`: the name is the second word).
 fn has_knob(node: &crate::graph::Node, name: &str) -> bool {
     node.knobs.iter().any(|k| {
-        k.name == name
-            || (k.name == "addUserKnob"
-                && k.value.trim_start_matches('{').split_whitespace().nth(1) == Some(name))
+        k.name() == name
+            || (k.name() == "addUserKnob"
+                && k.value().trim_start_matches('{').split_whitespace().nth(1) == Some(name))
     })
 }
 
@@ -431,8 +431,8 @@ fn mask_count(graph_knobs: &[crate::graph::Knob]) -> usize {
     graph_knobs
         .iter()
         .rev()
-        .find(|k| k.name == "inputs")
-        .and_then(|k| k.value.split_once('+'))
+        .find(|k| k.name() == "inputs")
+        .and_then(|k| k.value().split_once('+'))
         .and_then(|(_, m)| m.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -494,8 +494,8 @@ fn knob_texts(graph_knobs: &[crate::graph::Knob]) -> Vec<(&str, Cow<'_, str>)> {
     // holds as its input list (and masks).
     let mut all: Vec<(&str, Cow<'_, str>)> = graph_knobs
         .iter()
-        .filter(|k| k.name != "inputs")
-        .map(|k| (k.name.as_str(), Cow::Borrowed(k.value.as_str())))
+        .filter(|k| k.name() != "inputs")
+        .map(|k| (k.name(), Cow::Borrowed(k.value())))
         .collect();
     // A stable sort: the definitions of one name stay in file order.
     all.sort_by(|a, b| a.0.cmp(b.0));
@@ -543,10 +543,10 @@ impl Setup {
                 // Another node is only ever named by a dotted path (`Node.width`,
                 // `parent.bbox`): values without a dot followed by a name read no other
                 // node's image, and are not parsed twice.
-                if !may_name_a_node(&k.value) || rules.knob_rule(&node.class, &k.name).is_some() {
+                if !may_name_a_node(k.value()) || rules.knob_rule(&node.class, k.name()).is_some() {
                     continue;
                 }
-                let value = KnobValue::parse(&k.value);
+                let value = KnobValue::parse(k.value());
                 for r in value.references() {
                     let Some((nid, knob)) = resolve_node(graph, id, r) else {
                         continue;
@@ -582,7 +582,7 @@ impl Setup {
         };
         let closure = match start {
             Some(s) => graph.upstream_with(s, image_links, &opaque)?,
-            None => Vec::new(),
+            None => Default::default(),
         };
 
         // 2. Skipped classes pass their input 0 through.
@@ -590,8 +590,7 @@ impl Setup {
         let mut replaced: Vec<Option<usize>> = Vec::with_capacity(closure.len());
         let mut nodes: Vec<SetupNode> = Vec::with_capacity(closure.len());
         let mut ids: Vec<NodeId> = Vec::new();
-        // Consumed: each dependency's lists are freed as its node is made.
-        for dep in closure {
+        for dep in closure.iter() {
             let node = graph.node(dep.id);
             if let Some(why) = node.unloaded() {
                 return Err(SetupError::Unloaded(why.to_string()));
@@ -629,6 +628,7 @@ impl Setup {
         }
         let result = replaced.last().copied().flatten();
         drop(replaced);
+        drop(closure);
 
         // 3. Resolve references, adding knob-only members for nodes that are read but not
         //    in the closure (a worklist, since a read knob may read others).
@@ -956,7 +956,7 @@ fn resolve_root(r: &Reference, root: &[crate::graph::Knob]) -> Target {
     for c in r.candidates() {
         if matches!(c.node.as_str(), "" | "root" | "this") {
             let base = c.knob.split('.').next().unwrap_or(&c.knob);
-            if root.iter().any(|k| k.name == base) {
+            if root.iter().any(|k| k.name() == base) {
                 return Target::Root {
                     knob: base.to_string(),
                 };

@@ -427,10 +427,7 @@ impl<'a> Parser<'a> {
                 self.script
                     .warnings
                     .push(format!("{w}; kept as a knob with an empty value"));
-                out.knobs.push(Knob {
-                    name,
-                    value: CompactString::default(),
-                });
+                out.knobs.push(Knob::new(&name, ""));
                 continue;
             };
             match name.as_str() {
@@ -439,10 +436,8 @@ impl<'a> Parser<'a> {
                 "inputs" => out.inputs_at = Some(first.start),
                 _ => {}
             }
-            out.knobs.push(Knob {
-                name,
-                value: self.text.text(first.start, last.end),
-            });
+            out.knobs
+                .push(Knob::new(&name, &self.text.str(first.start, last.end)));
         }
         self.scratch = words;
         // The graph keeps every node's knobs: not the spare room (a large script has
@@ -454,15 +449,15 @@ impl<'a> Parser<'a> {
     /// How many inputs a node pops: its `inputs` knob (`N` or `N+M`), default 1.
     fn input_count(&mut self, body: &Body) -> Result<usize, ParseError> {
         let (Some(v), Some(at)) = (
-            body.knobs.iter().rev().find(|k| k.name == "inputs"),
+            body.knobs.iter().rev().find(|k| k.name() == "inputs"),
             body.inputs_at,
         ) else {
             return Ok(1);
         };
-        match parse_inputs(&v.value) {
+        match parse_inputs(v.value()) {
             Some(n) => Ok(n),
             None => {
-                let value = v.value.to_string();
+                let value = v.value().to_string();
                 Err(self.err(at, ErrorKind::BadInputs(value)))
             }
         }
@@ -548,8 +543,8 @@ impl<'a> Parser<'a> {
         layer(&mut knobs, own.knobs);
         if !named {
             // The inherited `name` knob would name the source: make it name the clone.
-            if let Some(k) = knobs.iter_mut().rev().find(|k| k.name == "name") {
-                k.value = short.as_str().into();
+            if let Some(k) = knobs.iter_mut().rev().find(|k| k.name() == "name") {
+                k.set_value(&short);
             }
         }
         let id = self.add(class, short, knobs, n_inputs, head.start, body.end);
@@ -663,11 +658,11 @@ struct Body {
 /// place; others are appended. `addUserKnob` declarations are always appended.
 fn layer(base: &mut Vec<Knob>, own: Vec<Knob>) {
     for k in own {
-        let existing = (k.name != "addUserKnob")
-            .then(|| base.iter().rposition(|b| b.name == k.name))
+        let existing = (k.name() != "addUserKnob")
+            .then(|| base.iter().rposition(|b| b.name() == k.name()))
             .flatten();
         match existing {
-            Some(i) => base[i].value = k.value,
+            Some(i) => base[i].set_value(k.value()),
             None => base.push(k),
         }
     }

@@ -46,9 +46,18 @@ impl<'a> Source<'a> {
     /// The text of `bytes[start..end]`, decoded as [`decode`] does (inline when short,
     /// as most knob texts and names are).
     pub fn text(&self, start: usize, end: usize) -> CompactString {
+        match self.str(start, end) {
+            std::borrow::Cow::Borrowed(t) => CompactString::new(t),
+            std::borrow::Cow::Owned(t) => t.into(),
+        }
+    }
+
+    /// The text of `bytes[start..end]`, decoded as [`decode`] does: borrowed from the
+    /// script when it is valid UTF-8.
+    pub fn str(&self, start: usize, end: usize) -> std::borrow::Cow<'a, str> {
         match self.utf8.and_then(|s| s.get(start..end)) {
-            Some(t) => CompactString::new(t),
-            None => decode(&self.bytes[start..end]).into(),
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => std::borrow::Cow::Owned(decode(&self.bytes[start..end])),
         }
     }
 
