@@ -12,6 +12,7 @@
 
 pub mod expand;
 mod load;
+mod name_index;
 mod node_map;
 mod walk;
 
@@ -341,7 +342,7 @@ impl Script {
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     g: StableDiGraph<Node, usize>,
-    by_name: HashMap<CompactString, NodeId>,
+    by_name: name_index::NameIndex,
     /// Children of each group in creation order; `None` is the top level.
     kids: HashMap<Option<NodeId>, Vec<NodeId>>,
 }
@@ -363,17 +364,19 @@ impl Graph {
     /// graph is kept while its setups are built.
     pub fn shrink_to_fit(&mut self) {
         self.g.shrink_to_fit();
-        self.by_name.shrink_to_fit();
+        let g = &self.g;
+        self.by_name.shrink_to_fit(|id| g[id].name.as_str());
         self.kids.shrink_to_fit();
     }
 
     /// Add a node. If a node of that full name exists already, the new node takes the
     /// name for lookups (as Nuke's last-definition-wins on load).
     pub fn add_node(&mut self, node: Node) -> NodeId {
-        let name = node.name.clone();
         let parent = node.parent;
         let id = self.g.add_node(node);
-        self.by_name.insert(name, id);
+        let g = &self.g;
+        self.by_name
+            .insert(&g[id].name, id, |id| g[id].name.as_str());
         self.kids.entry(parent).or_default().push(id);
         id
     }
@@ -397,7 +400,7 @@ impl Graph {
 
     /// Look a node up by full dotted name.
     pub fn find(&self, name: &str) -> Option<NodeId> {
-        self.by_name.get(name).copied()
+        self.by_name.get(name, |id| self.g[id].name.as_str())
     }
 
     /// How many nodes.
