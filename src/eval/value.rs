@@ -142,6 +142,9 @@ struct Analysis {
     unresolvable: Vec<String>,
     env: Vec<String>,
     time_dependent: bool,
+    /// The parts were let go ([`KnobValue::shed_parts`]) and are to be read again
+    /// from the text before anything looks at them.
+    shed: bool,
 }
 
 impl KnobValue {
@@ -216,7 +219,31 @@ impl KnobValue {
     /// The components when the value is not one plain text ([`KnobValue::parts`]
     /// borrowed from the value, not made).
     pub fn listed_parts(&self) -> Option<&[Part]> {
-        self.analysis().map(|a| a.parts.as_slice())
+        let a = self.analysis()?;
+        debug_assert!(!a.shed, "the parts of {:?} were let go", self.text);
+        Some(a.parts.as_slice())
+    }
+
+    /// Let go of the parsed components (curves and their keys, expressions), keeping
+    /// the text and what the value reads ([`KnobValue::references`],
+    /// [`KnobValue::env`], [`KnobValue::unresolvable`],
+    /// [`KnobValue::time_dependent`]), until [`KnobValue::restore_parts`] reads them
+    /// again. A setup is built while the whole script is in memory; its curves are
+    /// most of its size, and are only needed once the script is let go.
+    pub fn shed_parts(&mut self) {
+        if let Some(a) = self.analysis.as_deref_mut() {
+            a.parts = Vec::new();
+            a.shed = true;
+        }
+    }
+
+    /// Read the components [`KnobValue::shed_parts`] let go again from the text (the
+    /// same parts: parsing is a function of the text).
+    pub fn restore_parts(&mut self) {
+        if let Some(a) = self.analysis.as_deref_mut().filter(|a| a.shed) {
+            a.parts = split(&self.text);
+            a.shed = false;
+        }
     }
 
     /// `true` when the whole value is one plain text.
@@ -820,6 +847,30 @@ fn roto(text: &str) -> Part {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value whose parts were let go keeps what it reads, and reads the same parts
+    /// again from its text.
+    #[test]
+    fn shed_parts_come_back_the_same() {
+        for text in [
+            "{{curve x1 0 x10 1 s0.5 x20 2}}",
+            "{{Blur1.size * 2} {[value Grade1.white]}}",
+            "{{curve x1 0 x10 1} 3}",
+            "\"$env(SHOW)/[frame].exr\"",
+            "2.5",
+        ] {
+            let full = KnobValue::parse(text);
+            let mut v = full.clone();
+            v.shed_parts();
+            assert_eq!(v.text(), text);
+            assert_eq!(v.references(), full.references());
+            assert_eq!(v.env(), full.env());
+            assert_eq!(v.unresolvable(), full.unresolvable());
+            assert_eq!(v.time_dependent(), full.time_dependent());
+            v.restore_parts();
+            assert_eq!(v, full, "{text}");
+        }
+    }
 
     fn kind(inner: &str) -> &'static str {
         match classify(inner) {

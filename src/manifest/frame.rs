@@ -311,7 +311,7 @@ impl<'s> Prepared<'s> {
         let mut p = Prepared {
             setup,
             parts: PreparedParts {
-                slots: Vec::new(),
+                slots: Vec::with_capacity(setup.nodes.iter().map(|n| n.knobs.len()).sum()),
                 static_bytes: Vec::new(),
                 template: Vec::with_capacity(setup.nodes.len()),
                 holes: Vec::new(),
@@ -707,9 +707,13 @@ impl<'s> Prepared<'s> {
     /// The traversal of frame `frame`: iterative post-order from the output over
     /// (node, context) pairs.
     fn walk(&self, frame: f64) -> Walk {
+        // Room for one visit of every node from the start: a deep graph's walk holds
+        // tens of thousands, and growing by doubling would leave the smaller copies
+        // behind as holes the allocator keeps.
+        let nodes = self.setup.nodes.len();
         let mut walk = Walk {
-            visits: Vec::new(),
-            inputs: Vec::new(),
+            visits: Vec::with_capacity(nodes),
+            inputs: Vec::with_capacity(nodes),
         };
         let Some(start) = self.setup.result else {
             return walk;
@@ -724,8 +728,8 @@ impl<'s> Prepared<'s> {
             next: usize,
         }
         let mut seen = NodeCtxMap::new(self.setup.nodes.len());
-        let mut buf: Vec<Option<(u32, Ctx)>> = Vec::new();
-        let mut stack: Vec<Pending> = Vec::new();
+        let mut buf: Vec<Option<(u32, Ctx)>> = Vec::with_capacity(nodes);
+        let mut stack: Vec<Pending> = Vec::with_capacity(nodes);
         let push = |node: u32,
                     ctx: Ctx,
                     buf: &mut Vec<_>,

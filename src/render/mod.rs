@@ -429,10 +429,10 @@ fn setup_of(
     rules: &RuleSet,
     profile: &Profile,
 ) -> Result<(Hashed, ScriptRef), RenderError> {
-    let setup = Setup::build(&script.script, node, rules, profile)?;
+    let draft = Setup::draft(&script.script, node, rules, profile)?;
     let named = script_ref(&script);
     drop(script);
-    Ok((Hashed::from_setup(setup), named))
+    Ok((Hashed::from_setup(draft.finish()), named))
 }
 
 /// The key of a [`SetupMemo`]: everything the setup of `output` is built from besides
