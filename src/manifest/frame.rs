@@ -154,8 +154,9 @@ pub struct PreparedParts {
     template: Vec<Template>,
     /// The holes of every template, node after node.
     holes: Vec<Hole>,
-    /// Per node: the record digest when the whole record is the same at every frame.
-    static_record: Vec<Option<u128>>,
+    /// Per node: the record digest when the whole record is the same at every frame,
+    /// as bytes: 17 a node where an `Option<u128>` takes 32 (its alignment is 16).
+    static_record: Vec<Option<[u8; 16]>>,
     /// The digest of the Root settings when they are the same at every frame.
     static_root: Option<u128>,
     /// The traversal at frame 0, when every frame's traversal is the same up to a
@@ -399,7 +400,7 @@ impl<'s> Prepared<'s> {
             // visit over a span writes its knobs afresh. At 50,000 nodes those bytes
             // would be most of the megabytes kept for the whole hashing.
             if let Some(d) = p.static_record_digest(i, at0, &mut memo) {
-                p.static_record[i] = Some(d);
+                p.static_record[i] = Some(d.to_le_bytes());
                 p.static_bytes.truncate(head);
                 p.template[i].head = (0, 0);
                 p.template[i].body = (0, 0);
@@ -462,9 +463,14 @@ impl<'s> Prepared<'s> {
             .collect()
     }
 
+    /// The digest of `node`'s record when it is the same at every frame.
+    fn static_record(&self, node: usize) -> Option<u128> {
+        self.static_record[node].map(u128::from_le_bytes)
+    }
+
     /// The digest of a visit's record when it is the same at every frame.
     pub(super) fn static_digest(&self, v: &Visit) -> Option<u128> {
-        match (self.static_record[v.node as usize], v.ctx.frame) {
+        match (self.static_record(v.node as usize), v.ctx.frame) {
             (Some(d), Some(_)) => Some(d),
             _ => None,
         }
@@ -718,66 +724,72 @@ impl<'s> Prepared<'s> {
         let Some(start) = self.setup.result else {
             return walk;
         };
+        /// A node on the stack. Its context is the child entry that pushed it,
+        /// `buf[from]` (the root's is `root`): a deep graph has tens of thousands of
+        /// nodes on the stack at once, so each holds as little as it can.
         struct Pending {
             node: u32,
-            ctx: Ctx,
+            from: u32,
             disabled: bool,
             /// Children are `buf[start..end]`; the next to visit is `buf[next]`.
-            start: usize,
-            end: usize,
-            next: usize,
+            start: u32,
+            end: u32,
+            next: u32,
         }
-        let mut seen = NodeCtxMap::new(self.setup.nodes.len());
+        const ROOT: u32 = u32::MAX;
+        let root = Ctx::at(frame);
+        let at = |i: usize| u32::try_from(i).expect("fewer than 2^32 pending children");
+        let mut seen = NodeCtxMap::new(nodes);
         let mut buf: Vec<Option<(u32, Ctx)>> = Vec::with_capacity(nodes);
         let mut stack: Vec<Pending> = Vec::with_capacity(nodes);
         let push = |node: u32,
+                    from: u32,
                     ctx: Ctx,
                     buf: &mut Vec<_>,
                     stack: &mut Vec<Pending>,
                     seen: &mut NodeCtxMap| {
-            let begin = buf.len();
+            let begin = at(buf.len());
             let disabled = self.children(node as usize, ctx, buf);
             seen.set(node, ctx.key(), ON_STACK);
             stack.push(Pending {
                 node,
-                ctx,
+                from,
                 disabled,
                 start: begin,
-                end: buf.len(),
+                end: at(buf.len()),
                 next: begin,
             });
         };
-        push(
-            start as u32,
-            Ctx::at(frame),
-            &mut buf,
-            &mut stack,
-            &mut seen,
-        );
+        push(start as u32, ROOT, root, &mut buf, &mut stack, &mut seen);
         while let Some(top) = stack.last_mut() {
             if top.next < top.end {
-                let c = buf[top.next];
+                let from = top.next;
+                let c = buf[from as usize];
                 top.next += 1;
                 if let Some((node, ctx)) = c {
                     if seen.get(node, ctx.key()).is_none() {
-                        push(node, ctx, &mut buf, &mut stack, &mut seen);
+                        push(node, from, ctx, &mut buf, &mut stack, &mut seen);
                     }
                 }
                 continue;
             }
             let p = stack.pop().expect("non-empty");
+            let ctx = match p.from {
+                ROOT => root,
+                i => buf[i as usize].expect("a pushed child").1,
+            };
             let first = walk.inputs.len() as u32;
-            for c in &buf[p.start..p.end] {
+            for c in &buf[p.start as usize..p.end as usize] {
                 let pos = c
                     .and_then(|(n, ctx)| seen.get(n, ctx.key()))
                     .filter(|&v| v != ON_STACK);
                 walk.inputs.push(pos);
             }
-            buf.truncate(p.start);
-            seen.set(p.node, p.ctx.key(), walk.visits.len() as u32);
+            buf.truncate(p.start as usize);
+            seen.set(p.node, ctx.key(), walk.visits.len() as u32);
             walk.visits.push(Visit {
                 node: p.node,
-                ctx: p.ctx,
+                ctx,
                 disabled: p.disabled,
                 inputs: (first, walk.inputs.len() as u32),
             });
@@ -825,7 +837,7 @@ impl<'s> Prepared<'s> {
         let n = &self.setup.nodes[node];
         let kctx = self.knob_ctx(node, ctx);
         // A static record's template was let go (see `Prepared::new`).
-        debug_assert!(self.static_record[node].is_none() || kctx.frame.is_none());
+        debug_assert!(self.static_record(node).is_none() || kctx.frame.is_none());
         let write =
             |out: &mut Vec<u8>, k: &'s SetupKnob, slot: Option<Slot>, memo: &mut Memo<'s>| {
                 put_knob_name(out, &k.name);
@@ -1070,7 +1082,7 @@ impl<'s> Prepared<'s> {
     ) -> (u128, Vec<FileRead>) {
         let ctx = v.ctx.shifted(shift);
         let node = v.node as usize;
-        if let (Some(d), Some(_)) = (self.static_record[node], ctx.frame) {
+        if let (Some(d), Some(_)) = (self.static_record(node), ctx.frame) {
             return (d, Vec::new());
         }
         let files = if v.disabled || !self.shape[node].files {
@@ -1098,7 +1110,7 @@ impl<'s> Prepared<'s> {
     /// [`Prepared::frame_hashes_with`] keeps and reuses.
     pub(super) fn keepable(&self, v: &Visit) -> bool {
         let node = v.node as usize;
-        (self.static_record[node].is_none() || v.ctx.frame.is_none()) && !self.reads_files(node)
+        (self.static_record(node).is_none() || v.ctx.frame.is_none()) && !self.reads_files(node)
     }
 
     /// The frame hashes of `frames` and the files each read: the same as
