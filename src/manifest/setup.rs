@@ -34,6 +34,7 @@ use crate::graph::{CycleError, Graph, NodeId, NodeMap, Script};
 use crate::ignore::RuleSet;
 use crate::profile::{FileKind, Profile, Semantics, Time};
 use compact_str::CompactString;
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -627,7 +628,17 @@ impl Setup {
         let mut replaced: Vec<Option<usize>> = Vec::with_capacity(closure.len());
         let mut nodes: Vec<SetupNode> = Vec::with_capacity(closure.len());
         let mut ids: Vec<NodeId> = Vec::new();
-        for dep in closure.iter() {
+        // Reading the knobs is most of the work and each node's is its own: done on
+        // every core, for the nodes no rule skips.
+        let mut knob_lists: Vec<Option<Vec<SetupKnob>>> = (0..closure.len())
+            .into_par_iter()
+            .map(|i| {
+                let node = graph.node(closure.get(i).id);
+                (rules.node_rule(&node.class).is_none() && node.unloaded().is_none())
+                    .then(|| read_knobs(&node.knobs, &node.class, rules))
+            })
+            .collect();
+        for (dep, knobs) in closure.iter().zip(&mut knob_lists) {
             let node = graph.node(dep.id);
             if let Some(why) = node.unloaded() {
                 return Err(SetupError::Unloaded(why.to_string()));
@@ -654,7 +665,7 @@ impl Setup {
                 inputs: dep.inputs.iter().map(map).collect(),
                 masks: if group { 0 } else { mask_count(&node.knobs) },
                 links,
-                knobs: read_knobs(&node.knobs, &node.class, rules),
+                knobs: knobs.take().expect("read for every node no rule skips"),
                 knob_only: false,
                 group,
                 extras: NodeExtras::of(node),
@@ -665,6 +676,7 @@ impl Setup {
         }
         let result = replaced.last().copied().flatten();
         drop(replaced);
+        drop(knob_lists);
         drop(closure);
 
         // 3. Resolve references, adding knob-only members for nodes that are read but not
