@@ -535,7 +535,7 @@ pub fn record<'s>(
     warnings.extend(hashed.file_warnings());
     let unknown_classes = hashed.unknown_classes();
     warnings.extend(unknown_warning(&unknown_classes));
-    Ok(RecordReport {
+    let report = RecordReport {
         node: opts.node.to_string(),
         frames: hashed.frames.keys().copied().collect(),
         distinct: hashed.distinct(),
@@ -545,7 +545,10 @@ pub fn record<'s>(
         master: cache.master_path(),
         warnings,
         unknown_classes,
-    })
+    };
+    // Freeing the setup takes tens of milliseconds at 50,000 nodes.
+    warm::drop_aside(hashed);
+    Ok(report)
 }
 
 /// Where the files a script names relatively are looked for: the script's folder,
