@@ -123,6 +123,45 @@ pub struct Curve {
     irregular: bool,
     /// Effective (left, right) tangent of every key, computed once.
     slopes: Vec<(f64, f64)>,
+    /// The keys influencing a window inside each open interval between keys, found
+    /// at the first frame that asks (see [`Curve::influence_into`]).
+    by_interval: IntervalInfluence,
+}
+
+/// Per open interval between consecutive keys (before the first, between each two,
+/// after the last), the keys influencing any window that lies inside it, as a bit
+/// set; [`NO_SET`] where no window fits. Every comparison [`Curve::influence_into`]
+/// makes between a key's frame and the window's ends comes out the same for all
+/// windows strictly inside one interval, and so does its answer: a record hashed at
+/// every frame looks the answer up instead of searching the keys again.
+#[derive(Default)]
+struct IntervalInfluence(std::sync::OnceLock<Box<[u64]>>);
+
+/// No window fits in the interval (its ends are too close to hold a point between).
+const NO_SET: u64 = u64::MAX;
+
+/// Curves of at most this many keys have an [`IntervalInfluence`] (a key is a bit,
+/// and the set of all 64 would be [`NO_SET`]).
+const MAX_TABLE_KEYS: usize = 63;
+
+impl Clone for IntervalInfluence {
+    /// A copy finds its sets again: they are what the keys give.
+    fn clone(&self) -> Self {
+        IntervalInfluence::default()
+    }
+}
+
+impl PartialEq for IntervalInfluence {
+    /// Found from the keys, which the curves compare.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for IntervalInfluence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IntervalInfluence")
+    }
 }
 
 /// Splits the head word (the expression, or `curve`) off animation text. A quoted head
@@ -269,6 +308,7 @@ impl Curve {
             unknown,
             irregular,
             slopes,
+            by_interval: IntervalInfluence::default(),
         }
     }
 
@@ -381,6 +421,62 @@ impl Curve {
         if n == 0 {
             return;
         }
+        if n <= MAX_TABLE_KEYS {
+            if let Some(p) = self.open_interval(lo, hi) {
+                let sets = self.by_interval.0.get_or_init(|| self.interval_sets());
+                let mut bits = sets[p];
+                if bits != NO_SET {
+                    while bits != 0 {
+                        out.push(bits.trailing_zeros() as usize);
+                        bits &= bits - 1;
+                    }
+                    return;
+                }
+            }
+        }
+        self.influence_searched(lo, hi, out);
+    }
+
+    /// The open interval between keys that holds `[lo, hi]`, if one does: 0 before
+    /// the first key, `i` between keys `i - 1` and `i`, the key count after the last.
+    fn open_interval(&self, lo: f64, hi: f64) -> Option<usize> {
+        let keys = &self.keys;
+        if lo.is_nan() || hi.is_nan() || lo > hi {
+            return None;
+        }
+        let p = keys.partition_point(|k| k.frame <= lo);
+        let after = p == 0 || keys[p - 1].frame < lo;
+        let before = p == keys.len() || hi < keys[p].frame;
+        (after && before).then_some(p)
+    }
+
+    /// [`IntervalInfluence`]'s sets: for each open interval, the influence of a
+    /// point inside it, searched.
+    fn interval_sets(&self) -> Box<[u64]> {
+        let keys = &self.keys;
+        let n = keys.len();
+        let mut found = Vec::new();
+        (0..=n)
+            .map(|p| {
+                let x = match p {
+                    0 => keys[0].frame - 1.0,
+                    _ if p == n => keys[n - 1].frame + 1.0,
+                    _ => keys[p - 1].frame + (keys[p].frame - keys[p - 1].frame) / 2.0,
+                };
+                if self.open_interval(x, x) != Some(p) {
+                    return NO_SET;
+                }
+                self.influence_searched(x, x, &mut found);
+                found.iter().fold(0, |bits, &i| bits | 1u64 << i)
+            })
+            .collect()
+    }
+
+    /// [`Curve::influence_into`] by searching the keys (for a curve whose every key
+    /// does not influence every frame, with keys).
+    fn influence_searched(&self, lo: f64, hi: f64, out: &mut Vec<usize>) {
+        out.clear();
+        let n = self.keys.len();
         let keys = &self.keys;
         let mut set = InfluenceSet { items: out };
 
@@ -716,4 +812,54 @@ fn bezier_value(a: &Key, b: &Key, m0: f64, m1: f64, frame: f64) -> f64 {
         }
     }
     at(y0, y1, y2, y3, 0.5 * (lo + hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Curve;
+
+    /// The sets looked up per interval are the sets the search finds, for windows
+    /// inside intervals, on keys, across keys and outside every key, whatever the
+    /// interpolation, extrapolation and slopes.
+    #[test]
+    fn looked_up_influence_is_searched_influence() {
+        let curves = [
+            "curve x1 0 x5 2 x9 1 x20 4",
+            "curve L x1 0 x5 2 x9 1 x20 4",
+            "curve K x1 0 x5 2 L x9 1 x20 4",
+            "curve C x1 0 x5 2 x9 1 x20 4",
+            "curve R x1 0 x5 2 x9 1 x20 4",
+            "curve L l x1 0 x5 2 s1 x9 1 t2 x20 4",
+            "curve x1 0 s0.5 x5 2 u2 v0.5 x9 1 x20 4",
+            "curve x3 7",
+            "curve L l x3 7 x4 8",
+            "curve x1e300 1 x1.0000000000000002e300 2",
+        ];
+        let mut points: Vec<f64> = (-4..=50).map(|i| f64::from(i) / 2.0).collect();
+        points.extend([
+            -1e9,
+            1e9,
+            4.999,
+            5.001,
+            1e300,
+            1.0000000000000002e300,
+            f64::NAN,
+        ]);
+        let (mut fast, mut searched) = (Vec::new(), Vec::new());
+        for text in curves {
+            let c = Curve::parse(text);
+            for &lo in &points {
+                for &hi in &points {
+                    c.influence_into(lo, hi, &mut fast);
+                    c.influence_searched(lo, hi, &mut searched);
+                    assert_eq!(fast, searched, "{text} over [{lo}, {hi}]");
+                }
+            }
+            // A copy finds its sets again.
+            let copy = c.clone();
+            copy.influence_into(5.5, 5.5, &mut fast);
+            c.influence_searched(5.5, 5.5, &mut searched);
+            assert_eq!(fast, searched, "{text}");
+        }
+    }
 }
