@@ -412,17 +412,43 @@ impl Curve {
     /// [`Curve::influence_in`] written into `out` (cleared first), so that a caller
     /// asking at every frame reuses one buffer rather than allocating one per call.
     pub fn influence_into(&self, lo: f64, hi: f64, out: &mut Vec<usize>) {
+        self.influence_and_value(lo, hi, None, usize::MAX, out);
+    }
+
+    /// [`Curve::influence_into`] and, when `frame` is given, [`Curve::value_at`] at
+    /// `frame` (inside `[lo, hi]`), together: for a caller asking frame after frame.
+    /// `hint` is the open interval between keys an earlier call returned (for this
+    /// curve or another: it is checked, and saves the search when it holds the
+    /// window); the interval found is returned, for the next call's hint.
+    pub fn influence_and_value(
+        &self,
+        lo: f64,
+        hi: f64,
+        frame: Option<f64>,
+        hint: usize,
+        out: &mut Vec<usize>,
+    ) -> (Option<f64>, usize) {
         out.clear();
+        let value = |p: Option<usize>| match (frame, p) {
+            (Some(f), Some(p)) if lo <= f && f <= hi => Some(self.value_in(p, f)),
+            (Some(f), _) => self.value_at(f),
+            (None, _) => None,
+        };
         let n = self.keys.len();
         if self.every_key_influences() {
             out.extend(0..n);
-            return;
+            return (value(None), hint);
         }
         if n == 0 {
-            return;
+            return (None, hint);
         }
         if n <= MAX_TABLE_KEYS {
-            if let Some(p) = self.open_interval(lo, hi) {
+            let p = if self.holds(hint, lo, hi) {
+                Some(hint)
+            } else {
+                self.open_interval(lo, hi)
+            };
+            if let Some(p) = p {
                 let sets = self.by_interval.0.get_or_init(|| self.interval_sets());
                 let mut bits = sets[p];
                 if bits != NO_SET {
@@ -430,24 +456,53 @@ impl Curve {
                         out.push(bits.trailing_zeros() as usize);
                         bits &= bits - 1;
                     }
-                    return;
+                    return (value(Some(p)), p);
                 }
             }
         }
         self.influence_searched(lo, hi, out);
+        (value(None), hint)
+    }
+
+    /// The value at `frame`, inside the open interval `p` between keys (see
+    /// [`Curve::open_interval`]): what [`Curve::value_at`] finds, without the search.
+    fn value_in(&self, p: usize, frame: f64) -> f64 {
+        let keys = &self.keys;
+        let n = keys.len();
+        if p == 0 {
+            let first = &keys[0];
+            return match first.extrap {
+                Extrap::Linear => first.value + (frame - first.frame) * self.slopes[0].0,
+                _ => first.value,
+            };
+        }
+        if p == n {
+            let last = &keys[n - 1];
+            return match last.extrap {
+                Extrap::Linear => last.value + (frame - last.frame) * self.slopes[n - 1].1,
+                _ => last.value,
+            };
+        }
+        self.segment_value(p - 1, frame)
+    }
+
+    /// Whether the open interval `p` between keys holds `[lo, hi]` (both ends
+    /// strictly between the keys around it).
+    fn holds(&self, p: usize, lo: f64, hi: f64) -> bool {
+        let keys = &self.keys;
+        p <= keys.len()
+            && !lo.is_nan()
+            && !hi.is_nan()
+            && lo <= hi
+            && (p == 0 || keys[p - 1].frame < lo)
+            && (p == keys.len() || hi < keys[p].frame)
     }
 
     /// The open interval between keys that holds `[lo, hi]`, if one does: 0 before
     /// the first key, `i` between keys `i - 1` and `i`, the key count after the last.
     fn open_interval(&self, lo: f64, hi: f64) -> Option<usize> {
-        let keys = &self.keys;
-        if lo.is_nan() || hi.is_nan() || lo > hi {
-            return None;
-        }
-        let p = keys.partition_point(|k| k.frame <= lo);
-        let after = p == 0 || keys[p - 1].frame < lo;
-        let before = p == keys.len() || hi < keys[p].frame;
-        (after && before).then_some(p)
+        let p = self.keys.partition_point(|k| k.frame <= lo);
+        self.holds(p, lo, hi).then_some(p)
     }
 
     /// [`IntervalInfluence`]'s sets: for each open interval, the influence of a
@@ -853,6 +908,18 @@ mod tests {
                     c.influence_into(lo, hi, &mut fast);
                     c.influence_searched(lo, hi, &mut searched);
                     assert_eq!(fast, searched, "{text} over [{lo}, {hi}]");
+                }
+            }
+            // With a value and any hint: the same sets, and the value searched.
+            let mut hint = 0;
+            for &f in &points {
+                for stale in [hint, 0, 3, 99] {
+                    let (v, p) = c.influence_and_value(f, f, Some(f), stale, &mut fast);
+                    c.influence_searched(f, f, &mut searched);
+                    assert_eq!(fast, searched, "{text} at {f}");
+                    let want = c.value_at(f).map(f64::to_bits);
+                    assert_eq!(v.map(f64::to_bits), want, "{text} at {f}");
+                    hint = p;
                 }
             }
             // A copy finds its sets again.

@@ -1436,8 +1436,10 @@ fn with_buf(write: impl FnOnce(&mut Vec<u8>)) -> u128 {
 fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
     thread_local! {
         /// The keys influencing a curve part, reused (this runs per animated knob and
-        /// frame).
-        static KEYS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+        /// frame), and the interval between keys each of a few curves was last found
+        /// in, by address: a hint the curve checks (a stale one costs a search).
+        static KEYS: std::cell::RefCell<(Vec<usize>, [usize; 16])> =
+            const { std::cell::RefCell::new((Vec::new(), [0; 16])) };
     }
     let v = &k.value;
     let (frame, lo, hi) = match ctx.frame {
@@ -1451,14 +1453,17 @@ fn put_plain_entry(out: &mut Vec<u8>, k: &SetupKnob, ctx: Ctx) {
             // What `part_at` gives, written directly.
             Part::Plain(r) => put_text(out, b'P', &v.text()[r.clone()]),
             // What `part_at` gives, written without gathering the keys.
-            Part::Curve { curve, .. } if curve.is_exact() => KEYS.with(|keys| {
-                let mut keys = keys.borrow_mut();
-                curve.influence_into(lo, hi, &mut keys);
+            Part::Curve { curve, .. } if curve.is_exact() => KEYS.with(|cell| {
+                let (keys, hints) = &mut *cell.borrow_mut();
+                let slot =
+                    (std::ptr::from_ref::<crate::eval::Curve>(curve) as usize >> 4) % hints.len();
+                let (value, found) = curve.influence_and_value(lo, hi, frame, hints[slot], keys);
+                hints[slot] = found;
                 put_curve(
                     out,
                     &curve.flags,
                     keys.iter().map(|&i| curve.keys()[i].canonical()),
-                    frame.and_then(|f| curve.value_at(f)),
+                    value,
                 );
             }),
             _ => put_part(out, &v.part_at(p, frame, lo, hi)),
