@@ -421,8 +421,9 @@ impl std::ops::Deref for ScriptArg<'_> {
 }
 
 /// Build the setup of `node` in `script` and what hashing needs of it, giving the
-/// script up (an owned one is dropped here, before any frame is hashed); also how the
-/// hash file names the script.
+/// script up (an owned one is dropped here, between the setup's draft and its finish:
+/// the knobs' curves are never held beside the whole script); also how the hash file
+/// names the script.
 fn setup_of(
     script: ScriptArg<'_>,
     node: &str,
