@@ -8,7 +8,7 @@ mod cli;
 /// setup's, so they counted again in the peak: 68 MB against jemalloc's 59 MB for a
 /// record of a 50,000-node script of 6.3 MB (mimalloc, the Python extension's
 /// allocator: 113 MB, 73 MB with its purge delay at 0).
-#[cfg(all(target_os = "linux", not(target_env = "musl")))]
+#[cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
