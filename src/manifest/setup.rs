@@ -455,19 +455,12 @@ fn setup_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet)
 /// knob is only kept when something reads it, which is known once every reference is
 /// resolved: [`Setup::build`] adds it then ([`hidden_plain_knob`]), and parses no
 /// `xpos`, `ypos` or `label` of the thousands of nodes that nothing reads.
-///
-/// The knobs' parsed components are let go as soon as they are made (see
-/// [`SetupDraft`]): what they read is kept, which is all that building the setup needs.
 fn read_knobs(graph_knobs: &[crate::graph::Knob], class: &str, rules: &RuleSet) -> Vec<SetupKnob> {
     let mut knobs: Vec<SetupKnob> = knob_texts(graph_knobs)
         .into_iter()
         .filter_map(|(name, text)| {
             let hidden = rules.knob_rule(class, name).is_some();
-            (!hidden || !is_plain(&text)).then(|| {
-                let mut k = SetupKnob::new(name, &text, hidden);
-                k.value.shed_parts();
-                k
-            })
+            (!hidden || !is_plain(&text)).then(|| SetupKnob::new(name, &text, hidden))
         })
         .collect();
     // Tens of thousands of nodes keep their knobs for the whole run: not the spare
@@ -549,16 +542,29 @@ impl Setup {
         rules: &RuleSet,
         profile: &Profile,
     ) -> Result<Setup, SetupError> {
-        Ok(Setup::draft(script, output, rules, profile)?.finish())
+        Ok(Setup::assemble(script, output, rules, profile, false)?.0)
     }
 
     /// [`Setup::build`] but for the last step, for a caller that lets `script` go
-    /// before it [finishes](SetupDraft::finish) the setup.
+    /// before it [finishes](SetupDraft::finish) the setup: the closure's knobs let
+    /// go of their parsed components as soon as they are made (what they read is
+    /// kept, which is all that building the setup needs).
     pub fn draft(
         script: &Script,
         output: &str,
         rules: &RuleSet,
         profile: &Profile,
+    ) -> Result<SetupDraft, SetupError> {
+        Setup::assemble(script, output, rules, profile, true)
+    }
+
+    /// [`Setup::build`], or with `shed` [`Setup::draft`].
+    fn assemble(
+        script: &Script,
+        output: &str,
+        rules: &RuleSet,
+        profile: &Profile,
+        shed: bool,
     ) -> Result<SetupDraft, SetupError> {
         let graph = &script.graph;
         let out_id = graph
@@ -634,8 +640,13 @@ impl Setup {
             .into_par_iter()
             .map(|i| {
                 let node = graph.node(closure.get(i).id);
-                (rules.node_rule(&node.class).is_none() && node.unloaded().is_none())
-                    .then(|| read_knobs(&node.knobs, &node.class, rules))
+                (rules.node_rule(&node.class).is_none() && node.unloaded().is_none()).then(|| {
+                    let mut knobs = read_knobs(&node.knobs, &node.class, rules);
+                    if shed {
+                        knobs.iter_mut().for_each(|k| k.value.shed_parts());
+                    }
+                    knobs
+                })
             })
             .collect();
         for (dep, knobs) in closure.iter().zip(&mut knob_lists) {
