@@ -205,16 +205,14 @@ impl Hashed {
     /// Classes of nodes the frames read that the profile does not know and no gizmo
     /// defines: what they do to a frame is assumed, not known.
     pub fn unknown_classes(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
+        let classes: std::collections::BTreeSet<&str> = self
             .setup
             .nodes
             .iter()
             .filter(|n| !n.knob_only && !n.group && !n.sem.known)
-            .map(|n| n.class.to_string())
+            .map(|n| &*n.class)
             .collect();
-        out.sort();
-        out.dedup();
-        out
+        classes.into_iter().map(str::to_string).collect()
     }
 
     /// What a user should hear about the files the hashed frames read: missing files
