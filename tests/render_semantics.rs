@@ -622,33 +622,34 @@ fn a_cache_of_an_older_frame_format_says_to_re_record() {
     std::fs::write(c.path("cache-Switch1/master/hash.json"), old).unwrap();
     assert_eq!(
         c.check("Switch1", "1-3"),
-        "1-2 outdated: recorded by an older smartcache (frame format 1, now 3): re-record \
+        "1-2 outdated: recorded by an older smartcache (frame format 1, now 4): re-record \
          the cache\n3 uncached"
     );
 }
 
-/// A cache recorded with frame format 2 (visits hashed one after the other, before
-/// blocks): its hashes differ from this build's, and every frame says to re-record.
+/// A cache recorded with frame format 3 (each record's knobs hashed whole at every
+/// frame, before fixed parts): its hashes differ from this build's, and every frame says
+/// to re-record.
 #[test]
-fn a_cache_of_frame_format_2_says_to_re_record() {
+fn a_cache_of_frame_format_3_says_to_re_record() {
     let c = Comp::new("inputs.nk");
     c.record("Switch1", "1-2");
     let master = c.path("cache-Switch1/master/hash.json");
     let text = std::fs::read_to_string(&master).unwrap();
-    assert!(text.contains("\"frame_format\": 3"), "{text}");
+    assert!(text.contains("\"frame_format\": 4"), "{text}");
     let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
-    old["frame_format"] = 2.into();
-    // What a build of format 2 wrote: the keys of setups cover the frame format.
-    old["setup_memo"]["key"] = "2".repeat(32).into();
-    old["setup_memo"]["setup"] = "2".repeat(32).into();
+    old["frame_format"] = 3.into();
+    // What a build of format 3 wrote: the keys of setups cover the frame format.
+    old["setup_memo"]["key"] = "3".repeat(32).into();
+    old["setup_memo"]["setup"] = "3".repeat(32).into();
     for (_, e) in old["frames"].as_object_mut().unwrap() {
         e["hash"] = "1".repeat(32).into();
-        e["setup"] = "2".repeat(32).into();
+        e["setup"] = "3".repeat(32).into();
     }
     std::fs::write(&master, serde_json::to_string_pretty(&old).unwrap()).unwrap();
     assert_eq!(
         c.check("Switch1", "1-3"),
-        "1-2 outdated: recorded by an older smartcache (frame format 2, now 3): re-record \
+        "1-2 outdated: recorded by an older smartcache (frame format 3, now 4): re-record \
          the cache\n3 uncached"
     );
 }

@@ -17,8 +17,8 @@
 //! Records come in post-order (inputs first), which depends only on the graph's shape.
 //! [`Prepared::view`] builds the typed [`FrameView`]; [`Prepared::frame_hash`] computes
 //! the same hash without building records whose content cannot vary with the frame
-//! (their digests are computed once, and the bytes of an enabled node's record that
-//! cannot vary are laid out once, see `Template`); [`Prepared::frame_hashes`] computes
+//! (their digests are computed once, and so is the digest of an enabled node's knobs
+//! that cannot vary, see `Template`); [`Prepared::frame_hashes`] computes
 //! it for a batch of frames node by node, so that a large setup is read once per batch
 //! rather than once per frame, and takes the digest of a block of visits (see
 //! [`FrameBytes`]) whose records cannot vary from [`Prepared::new`], which hashed it
@@ -29,7 +29,7 @@ use super::scope::{self, word_number};
 use super::setup::{ResolvedRef, Setup, SetupKnob, Target};
 use super::time::{self, Knobs, Num};
 use super::view::{
-    block_digest, put_count, put_curve, put_files, put_knob_name, put_part, put_reads,
+    block_digest, put_count, put_curve, put_files, put_knob_name, put_knobs, put_part, put_reads,
     put_record_head, put_text, put_value_head, put_value_tail, put_visit, root_digest,
     script_digest, Canon, Entry, FileRead, FrameBytes, FrameView, KnobEntry, Read, ReadValue,
     Record, Stamp, BLOCK,
@@ -144,16 +144,14 @@ pub struct Prepared<'s> {
 /// [`crate::render::Warm`]), to prepare the same setup again for nothing.
 pub struct PreparedParts {
     /// The knobs each node records when it is enabled (not hidden), in order, with
-    /// where their entries' bytes are when they are the same at every frame: node after
-    /// node (a node's are [`Template::slots`]), one list for tens of thousands of nodes.
+    /// whether they are the same at every frame: node after node (a node's are
+    /// [`Template::slots`]), one list for tens of thousands of nodes.
     slots: Vec<Slot>,
-    /// The bytes written once: per node, its [`Template`]'s head and body, with the
-    /// entries of knobs that are the same at every frame inside the body.
-    static_bytes: Vec<u8>,
-    /// Per node: its enabled record's bytes as written once (see [`Template`]).
+    /// Per node: what its enabled record holds at every frame (see [`Template`]).
     template: Vec<Template>,
-    /// The holes of every template, node after node.
-    holes: Vec<Hole>,
+    /// The knobs of every template that vary with the frame, by position in their
+    /// node's knobs, node after node.
+    holes: Vec<u32>,
     /// Per node: the record digest when the whole record is the same at every frame,
     /// as bytes: 17 a node where an `Option<u128>` takes 32 (its alignment is 16).
     static_record: Vec<Option<[u8; 16]>>,
@@ -194,37 +192,26 @@ impl std::fmt::Debug for PreparedParts {
     }
 }
 
-/// A knob recorded by an enabled node: its position, and where its entry's bytes are
-/// in [`Prepared::static_bytes`] when they are the same at every frame.
+/// A knob recorded by an enabled node: its position, and whether its value is the
+/// same at every frame ([`KnobEntry::fixed`]).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     knob: u32,
-    bytes: Option<(u32, u32)>,
+    fixed: bool,
 }
 
-/// The bytes of a node's record when it is enabled and its knobs are sampled at a
-/// frame, laid out once so that a frame writes only what can vary: the head is the
-/// class (the disabled flag and the time stamp follow it per visit); the body is the
-/// knob count, then each knob's name and entry, where the entries that vary with the
-/// frame are holes filled per visit. Ranges of [`Prepared::static_bytes`] (a node's
-/// bytes are contiguous, nodes in setup order, so a frame reads them in one sweep
-/// rather than gathering names and texts from all over the setup).
+/// What a node's record holds at every frame when it is enabled and its knobs are
+/// sampled at a frame, computed once so that a frame writes only what can vary: the
+/// digest of its knobs' fixed part (see [`put_knobs`]), then per visit the class, the
+/// disabled flag and the time stamp before it, and the entries of its holes after.
 #[derive(Debug, Clone, Copy)]
 struct Template {
-    head: (u32, u32),
-    body: (u32, u32),
+    /// The digest of the knobs' fixed part, as bytes (no 16-byte alignment).
+    fixed: [u8; 16],
     /// Range of its holes in [`Prepared::holes`].
     holes: (u32, u32),
     /// Range of its slots in [`Prepared::slots`].
     slots: (u32, u32),
-}
-
-/// A knob entry that varies with the frame: where it goes in its template's body and
-/// which knob of the node it is.
-#[derive(Debug, Clone, Copy)]
-struct Hole {
-    at: u32,
-    knob: u32,
 }
 
 /// A node's motion blur at a context.
@@ -313,7 +300,6 @@ impl<'s> Prepared<'s> {
             setup,
             parts: PreparedParts {
                 slots: Vec::with_capacity(setup.nodes.iter().map(|n| n.knobs.len()).sum()),
-                static_bytes: Vec::new(),
                 template: Vec::with_capacity(setup.nodes.len()),
                 holes: Vec::new(),
                 static_record: vec![None; setup.nodes.len()],
@@ -358,61 +344,51 @@ impl<'s> Prepared<'s> {
         }
         let mut memo = Memo::new();
         let range = |a: usize, b: usize| (a as u32, (b - a) as u32);
+        let mut fixed = Vec::with_capacity(16);
         for (i, n) in setup.nodes.iter().enumerate() {
             let first_slot = p.slots.len();
-            let head = p.static_bytes.len();
-            put_text(&mut p.static_bytes, b'c', &n.class);
-            let body = p.static_bytes.len();
             let first_hole = p.holes.len();
-            let recorded = n.knobs.iter().enumerate().filter(|(_, k)| !k.hidden);
-            put_count(&mut p.static_bytes, recorded.clone().count());
-            for (j, k) in recorded {
-                put_knob_name(&mut p.static_bytes, &k.name);
-                let start = p.static_bytes.len();
-                let bytes = if !k.value.is_static() {
-                    p.holes.push(Hole {
-                        at: (start - body) as u32,
-                        knob: j as u32,
-                    });
-                    None
-                } else if k.refs().is_empty() {
-                    // Its entry alone (the same bytes as the memoised entry's).
-                    put_plain_entry(&mut p.static_bytes, k, at0);
-                    Some(range(start, p.static_bytes.len()))
-                } else {
-                    p.entry(None, k, at0, &mut memo).canon(&mut p.static_bytes);
-                    Some(range(start, p.static_bytes.len()))
-                };
-                p.slots.push(Slot {
+            let recorded: Vec<(usize, &SetupKnob)> = n
+                .knobs
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| !k.hidden)
+                .collect();
+            for &(j, k) in &recorded {
+                let slot = Slot {
                     knob: j as u32,
-                    bytes,
-                });
+                    fixed: k.value.is_static(),
+                };
+                if !slot.fixed {
+                    p.holes.push(j as u32);
+                }
+                p.slots.push(slot);
             }
+            fixed.clear();
+            // The fixed entries as written at any frame; the holes are filled per visit.
+            put_knobs(
+                &mut fixed,
+                recorded
+                    .iter()
+                    .map(|(_, k)| (&*k.name, k.value.is_static())),
+                |j, out| {
+                    let k = recorded[j].1;
+                    if k.value.is_static() {
+                        p.put_entry(Some(i), k, at0, &mut memo, out);
+                    }
+                },
+            );
             let t = Template {
-                head: range(head, body),
-                body: range(body, p.static_bytes.len()),
+                fixed: fixed[..16].try_into().expect("a digest is 16 bytes"),
                 holes: range(first_hole, p.holes.len()),
                 slots: range(first_slot, p.slots.len()),
             };
             p.template.push(t);
-            // A record that is the same at every frame is hashed once, here, and its
-            // template let go: its digest is taken at every visit with a frame, and a
-            // visit over a span writes its knobs afresh. At 50,000 nodes those bytes
-            // would be most of the megabytes kept for the whole hashing.
+            // A record that is the same at every frame is hashed once, here.
             if let Some(d) = p.static_record_digest(i, at0, &mut memo) {
                 p.static_record[i] = Some(d.to_le_bytes());
-                p.static_bytes.truncate(head);
-                p.template[i].head = (0, 0);
-                p.template[i].body = (0, 0);
-                p.slots[first_slot..]
-                    .iter_mut()
-                    .for_each(|s| s.bytes = None);
             }
         }
-        // Kept for the whole hashing: no room to spare. Copied rather than shrunk in
-        // place, which measured 7 MB more at the peak of a check at 50,000 nodes (the
-        // allocator keeps the grown buffer's neighbourhood).
-        p.static_bytes = p.static_bytes.to_vec();
         p.holes.shrink_to_fit();
         p.slots.shrink_to_fit();
         if setup.root.iter().all(|k| k.value.is_static() || k.hidden) {
@@ -432,7 +408,7 @@ impl<'s> Prepared<'s> {
     /// node (time stamp, files, padding, blur, being disabled) varies.
     fn static_record_digest(&self, node: usize, at0: Ctx, memo: &mut Memo<'s>) -> Option<u128> {
         let n = &self.setup.nodes[node];
-        let all_static = self.plan(node).iter().all(|s| s.bytes.is_some())
+        let all_static = self.plan(node).iter().all(|s| s.fixed)
             && self.root_reads(node).all(|k| k.value.is_static());
         let frame_free = !n.sem.varying
             && n.sem.files.is_empty()
@@ -836,71 +812,42 @@ impl<'s> Prepared<'s> {
         }
         let n = &self.setup.nodes[node];
         let kctx = self.knob_ctx(node, ctx);
-        // A static record's template was let go (see `Prepared::new`).
-        debug_assert!(self.static_record(node).is_none() || kctx.frame.is_none());
-        let write =
-            |out: &mut Vec<u8>, k: &'s SetupKnob, slot: Option<Slot>, memo: &mut Memo<'s>| {
-                put_knob_name(out, &k.name);
-                match (slot.and_then(|s| s.bytes), kctx.frame) {
-                    (Some((a, l)), Some(_)) => {
-                        out.extend_from_slice(&self.static_bytes[a as usize..(a + l) as usize])
-                    }
-                    // Nothing to read: its entry alone, not kept.
-                    _ if k.refs().is_empty() => put_plain_entry(out, k, kctx),
-                    _ => self.entry(Some(node), k, kctx, memo).canon(out),
-                }
-            };
         BUF.with(|b| {
             let mut out = b.borrow_mut();
             out.clear();
             let stamp = self.shape[node].varying.then(|| Stamp::of(ctx));
+            put_record_head(&mut out, &n.class, disabled, stamp);
             if !disabled && kctx.frame.is_some() {
-                // The template: what `put_record_head` and the enabled knobs below
-                // write, the bytes that cannot vary copied in runs.
+                // What cannot vary was hashed once: the fixed part's digest, then the
+                // entries that vary.
                 let t = self.template[node];
-                out.extend_from_slice(self.bytes(t.head));
-                out.push(disabled as u8);
-                stamp.canon(&mut out);
-                let body = self.bytes(t.body);
-                let mut at = 0;
-                for h in &self.holes[t.holes.0 as usize..(t.holes.0 + t.holes.1) as usize] {
-                    out.extend_from_slice(&body[at..h.at as usize]);
-                    at = h.at as usize;
-                    let k = &n.knobs[h.knob as usize];
-                    if k.refs().is_empty() {
-                        put_plain_entry(&mut out, k, kctx);
-                    } else {
-                        self.entry(Some(node), k, kctx, memo).canon(&mut out);
-                    }
+                out.extend_from_slice(&t.fixed);
+                for &j in &self.holes[t.holes.0 as usize..(t.holes.0 + t.holes.1) as usize] {
+                    self.put_entry(Some(node), &n.knobs[j as usize], kctx, memo, &mut out);
                 }
-                out.extend_from_slice(&body[at..]);
                 self.put_root_reads(&mut out, node, kctx, memo);
                 put_files(&mut out, files);
                 return xxhash_rust::xxh3::xxh3_128(&out);
             }
-            put_record_head(&mut out, &n.class, disabled, stamp);
-            if disabled {
-                let recorded: Vec<(usize, &'s SetupKnob)> = n
-                    .knobs
+            let knobs: Vec<&'s SetupKnob> = if disabled {
+                n.knobs
                     .iter()
-                    .enumerate()
-                    .filter(|(_, k)| self.recorded(node, k, true))
-                    .collect();
-                put_count(&mut out, recorded.len());
-                for (j, k) in recorded {
-                    let slot = self
-                        .plan(node)
-                        .iter()
-                        .find(|s| s.knob as usize == j)
-                        .copied();
-                    write(&mut out, k, slot, memo);
-                }
+                    .filter(|k| self.recorded(node, k, true))
+                    .collect()
+            } else {
+                self.plan(node)
+                    .iter()
+                    .map(|s| &n.knobs[s.knob as usize])
+                    .collect()
+            };
+            put_knobs(
+                &mut out,
+                knobs.iter().map(|k| (&*k.name, k.value.is_static())),
+                |j, out| self.put_entry(Some(node), knobs[j], kctx, memo, out),
+            );
+            if disabled {
                 put_count(&mut out, 0);
             } else {
-                put_count(&mut out, self.plan(node).len());
-                for s in self.plan(node) {
-                    write(&mut out, &n.knobs[s.knob as usize], Some(*s), memo);
-                }
                 self.put_root_reads(&mut out, node, kctx, memo);
             }
             put_files(&mut out, files);
@@ -908,15 +855,27 @@ impl<'s> Prepared<'s> {
         })
     }
 
-    /// The knobs `node` records when enabled, with their entries' bytes when static.
+    /// The bytes of the entry of knob `k` (of node `owner`, or Root) in `kctx`: a knob
+    /// that reads no other knob is written part by part, without building its entry.
+    fn put_entry(
+        &self,
+        owner: Option<usize>,
+        k: &'s SetupKnob,
+        kctx: Ctx,
+        memo: &mut Memo<'s>,
+        out: &mut Vec<u8>,
+    ) {
+        if k.refs().is_empty() {
+            put_plain_entry(out, k, kctx);
+        } else {
+            self.entry(owner, k, kctx, memo).canon(out);
+        }
+    }
+
+    /// The knobs `node` records when enabled.
     fn plan(&self, node: usize) -> &[Slot] {
         let (start, len) = self.template[node].slots;
         &self.slots[start as usize..(start + len) as usize]
-    }
-
-    /// A range of [`Prepared::static_bytes`].
-    fn bytes(&self, (start, len): (u32, u32)) -> &[u8] {
-        &self.static_bytes[start as usize..(start + len) as usize]
     }
 
     /// The on-demand Root settings an enabled node's record holds: their count, then
@@ -965,6 +924,7 @@ impl<'s> Prepared<'s> {
             .map(|k| KnobEntry {
                 name: &k.name,
                 entry: (*self.entry(Some(node), k, kctx, memo)).clone(),
+                fixed: k.value.is_static(),
             })
             .collect();
         let root = if v.disabled {
@@ -974,6 +934,7 @@ impl<'s> Prepared<'s> {
                 .map(|k| KnobEntry {
                     name: &k.name,
                     entry: (*self.entry(None, k, kctx, memo)).clone(),
+                    fixed: k.value.is_static(),
                 })
                 .collect()
         };
@@ -1003,6 +964,7 @@ impl<'s> Prepared<'s> {
             .map(|k| KnobEntry {
                 name: &k.name,
                 entry: (*self.entry(None, k, ctx, memo)).clone(),
+                fixed: k.value.is_static(),
             })
             .collect()
     }

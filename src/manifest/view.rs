@@ -22,10 +22,11 @@ use xxhash_rust::xxh3::xxh3_128;
 
 /// Format tag and version inside every hashed frame. Version 2: typed views, time
 /// contexts with knob windows, class semantics from the profile. Version 3: the visits
-/// hashed in blocks (see [`FrameBytes`]).
+/// hashed in blocks (see [`FrameBytes`]). Version 4: a record's knobs that are the same
+/// at every frame hashed once, into its fixed part (see `put_knobs`).
 pub const FRAME_FORMAT: &str = "smartcache-frame";
 /// Version of [`FRAME_FORMAT`] this build hashes.
-pub const FRAME_VERSION: u32 = 3;
+pub const FRAME_VERSION: u32 = 4;
 
 /// The manifest of one frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +105,9 @@ pub struct KnobEntry<'s> {
     pub name: &'s str,
     /// Its entry.
     pub entry: Entry<'s>,
+    /// Its value is the same at every frame (no curve, no expression of the time): in a
+    /// record, its entry is part of the fixed part (see `put_knobs`).
+    pub fixed: bool,
 }
 
 /// A knob's value in a context, with what it reads.
@@ -380,9 +384,9 @@ impl Canon for FileRead {
 }
 
 /// The first bytes of a record: class, whether disabled, its time stamp. Then come its
-/// knobs (their count, then each name and entry bytes), the Root settings it reads
-/// likewise, and its files ([`put_files`]); the record's digest is xxh3-128 of it all.
-/// Never its name or inputs (the frame hash adds the inputs).
+/// knobs ([`put_knobs`]), the Root settings it reads (their count, then each name and
+/// entry bytes), and its files ([`put_files`]); the record's digest is xxh3-128 of it
+/// all. Never its name or inputs (the frame hash adds the inputs).
 pub(crate) fn put_record_head(
     out: &mut Vec<u8>,
     class: &str,
@@ -397,6 +401,43 @@ pub(crate) fn put_record_head(
 /// How many knobs (or Root settings) follow.
 pub(crate) fn put_count(out: &mut Vec<u8>, n: usize) {
     put_len(out, n);
+}
+
+/// A record's knobs: the digest of their fixed part, then the entry bytes of each knob
+/// that is not fixed, in order. The fixed part is the knob count, then per knob its
+/// name and either `F` and its entry bytes (a [`KnobEntry::fixed`] knob) or `V`.
+///
+/// Why: a node with one animated knob among ten writes the same nine entries at every
+/// frame. Hashed apart, they are hashed once for all frames ([`super::Prepared`] keeps
+/// the digest), and a frame hashes the class, the time and the entries that vary:
+/// tens of bytes a record instead of hundreds. Every knob still reaches the digest,
+/// in place, and which knobs are fixed is a fact of the setup, so the typed view and
+/// the fast paths agree.
+///
+/// `knobs` are `(name, fixed)` pairs; `entry(i, out)` writes the entry bytes of knob
+/// `i`, and is called once per knob.
+pub(crate) fn put_knobs<'k>(
+    out: &mut Vec<u8>,
+    knobs: impl Iterator<Item = (&'k str, bool)> + Clone,
+    mut entry: impl FnMut(usize, &mut Vec<u8>),
+) {
+    let mut fixed = Vec::new();
+    put_count(&mut fixed, knobs.clone().count());
+    for (i, (name, is_fixed)) in knobs.clone().enumerate() {
+        put_knob_name(&mut fixed, name);
+        if is_fixed {
+            fixed.push(b'F');
+            entry(i, &mut fixed);
+        } else {
+            fixed.push(b'V');
+        }
+    }
+    out.extend_from_slice(&xxh3_128(&fixed).to_le_bytes());
+    for (i, (_, is_fixed)) in knobs.enumerate() {
+        if !is_fixed {
+            entry(i, out);
+        }
+    }
 }
 
 /// A knob's name; its entry's bytes follow.
@@ -417,12 +458,15 @@ impl Record<'_> {
     pub fn digest(&self) -> u128 {
         let mut out = Vec::new();
         put_record_head(&mut out, self.class, self.disabled, self.stamp);
-        for list in [&self.knobs, &self.root] {
-            put_count(&mut out, list.len());
-            for k in list.iter() {
-                put_knob_name(&mut out, k.name);
-                k.entry.canon(&mut out);
-            }
+        put_knobs(
+            &mut out,
+            self.knobs.iter().map(|k| (k.name, k.fixed)),
+            |i, out| self.knobs[i].entry.canon(out),
+        );
+        put_count(&mut out, self.root.len());
+        for k in &self.root {
+            put_knob_name(&mut out, k.name);
+            k.entry.canon(&mut out);
         }
         put_files(&mut out, &self.files);
         xxh3_128(&out)
