@@ -2,8 +2,9 @@
 //! atomic writes, cross-process locks, paths confined to a directory, reads bounded
 //! in size, and the files named on a command line with directories searched.
 //!
-//! Every file smartcache writes goes through [`atomic_write`]: a crash at any instant
-//! leaves either the old file or the new one, never a torn one.
+//! Every file smartcache writes goes through [`atomic_write`] (or [`AtomicFile`], for
+//! one made while it is written): a crash at any instant leaves either the old file or
+//! the new one, never a torn one.
 //!
 //! A cache directory may live on shared storage that other people, other machines and
 //! damaged processes write to, so what it holds is untrusted input: a symlink where a
@@ -125,6 +126,64 @@ pub fn atomic_write_unsynced(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// A file written piece by piece, then put in place atomically: [`atomic_write`] for
+/// content made while it is written (an object of tens of megabytes is never held
+/// whole), whose final name may be known only at the end (a content hash).
+///
+/// The pieces go to a temporary file in the destination's directory; [`AtomicFile::persist`]
+/// fsyncs it and renames it into place. Dropped without being persisted (an error
+/// while writing, a panic), the temporary file is removed.
+pub struct AtomicFile {
+    file: io::BufWriter<File>,
+    tmp: PathBuf,
+    persisted: bool,
+}
+
+impl AtomicFile {
+    /// Start a file that will be put at a path in `dir`: a temporary file there,
+    /// created exclusively ([`temp_path_for`] of `dir/stem`).
+    pub fn create_in(dir: &Path, stem: &str) -> Result<AtomicFile, FsError> {
+        let (file, tmp) = create_temp_for(&dir.join(stem))?;
+        Ok(AtomicFile {
+            file: io::BufWriter::with_capacity(1 << 16, file),
+            tmp,
+            persisted: false,
+        })
+    }
+
+    /// Write what is left, fsync and rename the file to `path` (in the directory it was
+    /// created in). The directory is not fsynced: see [`sync_parent`].
+    pub fn persist(mut self, path: &Path) -> Result<(), FsError> {
+        self.file.flush().map_err(io_err(&self.tmp))?;
+        self.file.get_ref().sync_all().map_err(io_err(&self.tmp))?;
+        fs::rename(&self.tmp, path).map_err(io_err(path))?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Create a new temporary file beside `path` ([`temp_path_for`]), exclusively: an

@@ -15,7 +15,7 @@ use crate::manifest::view::{FileRead, FileState};
 use crate::manifest::{Digests, Kept, Prepared, Setup, SourceProbe, FRAME_FORMAT, FRAME_VERSION};
 use crate::profile::Profile;
 use crate::store::batch_object::{Batch, BatchFrame};
-use crate::store::{setup_object, FrameEntry, RenderRecord, SetupMemo};
+use crate::store::{setup_object, CacheDir, FrameEntry, RenderRecord, SetupMemo};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -40,7 +40,7 @@ pub struct Hashed {
     /// What the output depends on, frame-independent.
     pub setup: Arc<Setup>,
     /// The name of the setup's object: the hash of its stored bytes, which are not
-    /// kept but made again when the object is stored ([`Hashed::setup_bytes`]).
+    /// kept (they are stored as they are made: [`Hashed::stored`]).
     setup_name: Hex128,
     /// The setup's id: the hash of the hashing format and the setup (see
     /// [`FrameEntry::setup`]).
@@ -72,26 +72,49 @@ impl Hashed {
     /// [`Hashed::new`] from a setup built already (the script it was built from may be
     /// gone: the setup is all that hashing reads).
     pub fn from_setup(setup: Setup) -> Hashed {
-        let mut id = crate::hash::Hasher::new();
-        id.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
-        let mut name = crate::hash::Hasher::new();
-        {
-            let mut both = std::io::BufWriter::with_capacity(1 << 16, Tee(&mut id, &mut name));
-            setup_object::encode_to(&setup, &mut both)
-                .and_then(|()| std::io::Write::flush(&mut both))
-                .expect("hashing a setup's bytes cannot fail");
-        }
-        Hashed {
-            setup_id: id.finish(),
-            setup_name: name.finish(),
-            setup: Arc::new(setup),
-            frames: BTreeMap::new(),
-        }
+        Hashed::from_shared(Arc::new(setup))
     }
 
-    /// The setup's object as stored: its name is [`Hashed::setup_name`].
-    pub(super) fn setup_bytes(&self) -> Vec<u8> {
-        setup_object::encode(&self.setup)
+    /// [`Hashed::from_setup`] of a setup shared with its caller.
+    pub fn from_shared(setup: Arc<Setup>) -> Hashed {
+        Hashed::encoded(setup, None).expect("hashing a setup's bytes cannot fail")
+    }
+
+    /// [`Hashed::from_setup`], storing the setup's object in `cache` as it is encoded:
+    /// its bytes (about the script's size) are made once, hashed for its name and id on
+    /// the way to the file, and never held whole.
+    pub(super) fn stored(setup: Arc<Setup>, cache: &CacheDir) -> Result<Hashed, RenderError> {
+        Hashed::encoded(setup, Some(cache))
+    }
+
+    fn encoded(setup: Arc<Setup>, store: Option<&CacheDir>) -> Result<Hashed, RenderError> {
+        let mut id = crate::hash::Hasher::new();
+        id.update(format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").as_bytes());
+        let encode = |out: &mut dyn std::io::Write| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+            setup_object::encode_to(&setup, &mut out).and_then(|()| std::io::Write::flush(&mut out))
+        };
+        let setup_name = match store {
+            None => {
+                let mut name = crate::hash::Hasher::new();
+                encode(&mut Tee(&mut id, &mut name)).expect("hashing a setup's bytes cannot fail");
+                name.finish()
+            }
+            Some(cache) => {
+                let mut object = cache.object_writer()?;
+                encode(&mut Tee(&mut id, &mut object)).map_err(|source| RenderError::Io {
+                    path: cache.manifests_dir(),
+                    source,
+                })?;
+                object.finish(cache)?
+            }
+        };
+        Ok(Hashed {
+            setup_id: id.finish(),
+            setup_name,
+            setup,
+            frames: BTreeMap::new(),
+        })
     }
 
     /// Hash `frames`, in parallel, calling `progress` after each frame.
@@ -320,18 +343,18 @@ impl Hashed {
     }
 }
 
-/// Bytes written to both hashers.
-struct Tee<'a>(&'a mut crate::hash::Hasher, &'a mut crate::hash::Hasher);
+/// Bytes written to a hasher and to a second writer.
+struct Tee<'a, W>(&'a mut crate::hash::Hasher, &'a mut W);
 
-impl std::io::Write for Tee<'_> {
+impl<W: std::io::Write> std::io::Write for Tee<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.write_all(buf)?;
         self.0.update(buf);
-        self.1.update(buf);
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.1.flush()
     }
 }
 
@@ -399,14 +422,33 @@ mod tests {
             crate::graph::load_bytes(text.as_bytes(), Path::new("t.nk")).expect("a script");
         let setup = Setup::build(&script, "B", &RuleSet::builtin(), &Profile::nuke()).unwrap();
         let bytes = setup_object::encode(&setup);
-        let hashed = Hashed::from_setup(setup);
+        let setup = Arc::new(setup);
+        let hashed = Hashed::from_setup((*setup).clone());
         assert_eq!(hashed.setup_name(), Hex128::of(&bytes));
-        assert_eq!(hashed.setup_bytes(), bytes);
         let mut id = bytes.clone();
         id.splice(
             0..0,
             format!("{FRAME_FORMAT}/{FRAME_VERSION}\n").into_bytes(),
         );
         assert_eq!(hashed.setup_id, Hex128::of(&id));
+        // Stored as it is encoded: the same name and id, the object holds the bytes,
+        // and nothing else is left in the cache (no temporary file). Stored again, it
+        // is found in place.
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CacheDir::new(dir.path().join("cache"));
+        for _ in 0..2 {
+            let stored = Hashed::stored(setup.clone(), &cache).unwrap();
+            assert_eq!(stored.setup_name(), hashed.setup_name());
+            assert_eq!(stored.setup_id, hashed.setup_id);
+            assert_eq!(
+                cache.get_object(stored.setup_name()).unwrap(),
+                Some(bytes.clone())
+            );
+            let files: Vec<_> = std::fs::read_dir(cache.manifests_dir())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(files, [format!("{}.json", hashed.setup_name())]);
+        }
     }
 }

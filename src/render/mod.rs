@@ -420,20 +420,36 @@ impl std::ops::Deref for ScriptArg<'_> {
     }
 }
 
-/// Build the setup of `node` in `script` and what hashing needs of it, giving the
-/// script up (an owned one is dropped here, between the setup's draft and its finish:
-/// the knobs' curves are never held beside the whole script); also how the hash file
-/// names the script.
+/// Build the setup of `node` in `script`, giving the script up (an owned one is
+/// dropped here, between the setup's draft and its finish: the knobs' curves are never
+/// held beside the whole script); also how the hash file names the script.
 fn setup_of(
     script: ScriptArg<'_>,
     node: &str,
     rules: &RuleSet,
     profile: &Profile,
-) -> Result<(Hashed, ScriptRef), RenderError> {
+) -> Result<(Arc<Setup>, ScriptRef), RenderError> {
     let draft = Setup::draft(&script.script, node, rules, profile)?;
     let named = script_ref(&script);
     drop(script);
-    Ok((Hashed::from_setup(draft.finish()), named))
+    Ok((Arc::new(draft.finish()), named))
+}
+
+/// What hashing needs of `setup`: its name and id ([`Hashed`]), with its object
+/// stored in `store` as it is encoded, on one core, while it is prepared for hashing
+/// on another.
+fn hashed_and_prepared<'s>(
+    setup: &'s Arc<Setup>,
+    store: Option<&CacheDir>,
+) -> Result<(Hashed, Prepared<'s>), RenderError> {
+    let (hashed, prepared) = rayon::join(
+        || match store {
+            Some(cache) => Hashed::stored(setup.clone(), cache),
+            None => Ok(Hashed::from_shared(setup.clone())),
+        },
+        || Prepared::new(setup),
+    );
+    Ok((hashed?, prepared))
 }
 
 /// The key of a [`SetupMemo`]: everything the setup of `output` is built from besides
@@ -455,8 +471,9 @@ fn setup_key(script: &LoadedScript, output: &str, rules: &RuleSet, profile: &Pro
     h.finish()
 }
 
-/// Store the objects that explain `hashed`'s frames, unless manifests are not kept;
-/// returns the batch object's name, which every frame entry refers to.
+/// Store the batch object that explains `hashed`'s frames with their setup (stored
+/// already, by [`hashed_and_prepared`]), unless manifests are not kept; returns its
+/// name, which every frame entry refers to.
 fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<store::Hex128>, RenderError> {
     if !store::keep_manifests() {
         return Ok(None);
@@ -464,9 +481,8 @@ fn store_objects(cache: &CacheDir, hashed: &Hashed) -> Result<Option<store::Hex1
     let Some(objects) = hashed.objects() else {
         return Ok(None);
     };
-    let setup = hashed.setup_bytes();
-    let names = cache.put_objects(&[setup.as_slice(), objects.batch.2.as_slice()])?;
-    Ok(names.into_iter().nth(1))
+    let names = cache.put_objects(&[objects.batch.2.as_slice()])?;
+    Ok(names.into_iter().next())
 }
 
 /// Record frames of `opts.node` into the master: new frames are added, recorded ones
@@ -495,9 +511,13 @@ pub fn record<'s>(
     };
     let key = setup_key(script, opts.node, opts.rules, opts.profile);
     // Everything else comes from the setup.
-    let (mut hashed, named) = setup_of(arg, opts.node, opts.rules, opts.profile)?;
+    let (setup, named) = setup_of(arg, opts.node, opts.rules, opts.profile)?;
+    let store = store::keep_manifests().then_some(cache);
+    let (mut hashed, prepared) = hashed_and_prepared(&setup, store)?;
     let memo = hashed.memo(key);
-    hashed.hash_warm(&frames, &probe, opts.progress, opts.warm);
+    hashed.hash_prepared(&prepared, &frames, &probe, opts.progress, opts.warm);
+    drop(prepared);
+    drop(setup);
     let batch = store_objects(cache, &hashed)?;
     if let Some(w) = opts.warm {
         // The master's setup, which the next checks explain against.
@@ -600,8 +620,11 @@ pub fn check<'s>(
         return check_unchanged(script, cache, opts, master, warnings, memo);
     }
     let probe = FileProbe::with_index(probe_base(script), SourceIndex::load(cache)?);
-    // Everything else comes from the setup.
-    let (mut hashed, named) = setup_of(arg, opts.node, opts.rules, opts.profile)?;
+    // Everything else comes from the setup, prepared once, for hashing and for
+    // explaining.
+    let (setup, named) = setup_of(arg, opts.node, opts.rules, opts.profile)?;
+    let store = (opts.snapshot && store::keep_manifests()).then_some(cache);
+    let (mut hashed, prepared) = hashed_and_prepared(&setup, store)?;
     let memo = hashed.memo(key);
     // A frame the master recorded from this very setup has the same hash, unless it
     // reads files on disk (which may have changed): take it from the master.
@@ -626,9 +649,6 @@ pub fn check<'s>(
         .filter(|f| !reused.contains_key(f))
         .collect();
     reused.keys().for_each(|_| (opts.progress)());
-    // The setup is prepared once, for hashing and for explaining.
-    let setup = hashed.setup.clone();
-    let prepared = Prepared::new(&setup);
     hashed.hash_prepared(&prepared, &todo, &probe, opts.progress, opts.warm);
     // Setups decoded by earlier runs, and the one hashed now, are served from memory.
     let kept = opts.warm.map(Warm::take_setups).unwrap_or_default();

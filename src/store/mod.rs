@@ -29,7 +29,9 @@
 //! * [`CacheDir::put_objects`] stores a whole record's objects with parallel fsyncs; use
 //!   it rather than a loop of [`CacheDir::put_object`] (several times faster).
 //!
-//! Every file is written with [`crate::fsutil::atomic_write`]. The directory itself is
+//! Every file is written atomically: with [`crate::fsutil::atomic_write`], or, for an
+//! object stored while it is encoded ([`ObjectWriter`]), a [`crate::fsutil::AtomicFile`].
+//! The directory itself is
 //! untrusted input (shared storage, other users, damaged writers), so:
 //! * every path the store opens, reads, creates or deletes is built by
 //!   [`CacheDir::confined`] ([`crate::fsutil::confine`]): a symlink leading outside the
@@ -63,7 +65,7 @@ pub use hashfile::{
     FrameEntry, HashFile, HashMeta, RenderBase, RenderRecord, ScriptRef, SetupMemo, FORMAT, VERSION,
 };
 pub use master::{Master, Recovery, REPLACED_FILE};
-pub use objects::{object_refs, WRITE_WORKERS};
+pub use objects::{object_refs, ObjectWriter, WRITE_WORKERS};
 pub use prune::{PruneOptions, PruneReport, DEFAULT_GRACE};
 pub use snapshot_id::SnapshotId;
 pub use sources_file::{

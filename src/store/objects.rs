@@ -144,6 +144,17 @@ impl CacheDir {
         Ok(names)
     }
 
+    /// Start an object written while it is encoded ([`ObjectWriter`]).
+    pub fn object_writer(&self) -> Result<ObjectWriter> {
+        self.ensure_dir(MANIFESTS_DIR)?;
+        let dir = self.confined(MANIFESTS_DIR)?;
+        Ok(ObjectWriter {
+            file: fsutil::AtomicFile::create_in(&dir, "object")?,
+            hash: crate::hash::Hasher::new(),
+            len: 0,
+        })
+    }
+
     /// Hash `bytes`, check they are a valid object, and return the name and path.
     fn prepare_object(&self, bytes: &[u8]) -> Result<(Hex128, PathBuf)> {
         let hash = Hex128::of(bytes);
@@ -178,6 +189,48 @@ impl CacheDir {
     /// stays inside the cache directory.
     pub(super) fn object_path(&self, hash: Hex128) -> Result<PathBuf> {
         self.confined(object_rel(hash))
+    }
+}
+
+/// An object stored as it is encoded, for an object of tens of megabytes (the setup
+/// of a large script), which is then never held whole in memory: bytes written are
+/// hashed and go to a temporary file, and [`ObjectWriter::finish`] puts the file in
+/// place under its hash. The same rules as [`CacheDir::put_object`] hold, but for the
+/// check of `refs`: the writer is for objects this program encodes from its own typed
+/// values, which name no other object.
+pub struct ObjectWriter {
+    file: fsutil::AtomicFile,
+    hash: crate::hash::Hasher,
+    len: u64,
+}
+
+impl ObjectWriter {
+    /// Store what was written as an object of `cache`, and return its name. An object
+    /// already present with the same size is kept (and its mtime refreshed); the
+    /// directory is fsynced once the new object is in place.
+    pub fn finish(mut self, cache: &CacheDir) -> Result<Hex128> {
+        io::Write::flush(&mut self.file).map_err(io_err(cache.manifests_dir()))?;
+        let name = self.hash.finish();
+        let path = cache.object_path(name)?;
+        if refresh_if_present(&path, self.len as usize)? {
+            return Ok(name);
+        }
+        self.file.persist(&path)?;
+        fsutil::sync_parent(&path)?;
+        Ok(name)
+    }
+}
+
+impl io::Write for ObjectWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write_all(buf)?;
+        self.hash.update(buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 
