@@ -23,7 +23,8 @@ use xxhash_rust::xxh3::xxh3_128;
 /// Format tag and version inside every hashed frame. Version 2: typed views, time
 /// contexts with knob windows, class semantics from the profile. Version 3: the visits
 /// hashed in blocks (see [`FrameBytes`]). Version 4: a record's knobs that are the same
-/// at every frame hashed once, into its fixed part (see `put_knobs`).
+/// at every frame hashed once, into its fixed part (see `put_knobs`), and lengths
+/// written as varints (see `put_len`).
 pub const FRAME_FORMAT: &str = "smartcache-frame";
 /// Version of [`FRAME_FORMAT`] this build hashes.
 pub const FRAME_VERSION: u32 = 4;
@@ -225,14 +226,32 @@ pub trait Canon {
     }
 }
 
+/// A tagged text: its tag, its length ([`put_len`]), its bytes.
+#[inline]
 pub(crate) fn put_text(out: &mut Vec<u8>, tag: u8, t: &str) {
-    out.push(tag);
-    out.extend_from_slice(&(t.len() as u64).to_le_bytes());
+    if t.len() < 0x80 {
+        // The common case, in one copy: the tag, a one-byte length, the text.
+        out.reserve(2 + t.len());
+        out.extend_from_slice(&[tag, t.len() as u8]);
+    } else {
+        out.push(tag);
+        put_len(out, t.len());
+    }
     out.extend_from_slice(t.as_bytes());
 }
 
+/// A length or count, as an unsigned LEB128 varint (seven bits a byte, low first,
+/// the high bit set on every byte but the last): prefix-free, so the bytes still say
+/// where each text and list ends, and one byte for the lengths a record is made of,
+/// where eight would make most records too long for xxh3's fast path (128 bytes).
+#[inline]
 fn put_len(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&(n as u64).to_le_bytes());
+    let mut n = n as u64;
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }
 
 /// A number's bits, `-0.0` folded into `0.0` (they print alike).
@@ -773,5 +792,45 @@ impl FrameView<'_> {
             doc["root_files"] = serde_json::to_value(&self.root_files).expect("files serialize");
         }
         doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lengths are LEB128: the bytes for each, and every one read back from a run of
+    /// them (prefix-free, so a text or list says where it ends).
+    #[test]
+    fn lengths_are_varints_that_say_where_they_end() {
+        let cases: [(usize, &[u8]); 6] = [
+            (0, &[0]),
+            (1, &[1]),
+            (127, &[0x7f]),
+            (128, &[0x80, 1]),
+            (300, &[0xac, 2]),
+            (
+                usize::MAX,
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1],
+            ),
+        ];
+        let mut run = Vec::new();
+        for (n, bytes) in cases {
+            let mut out = Vec::new();
+            put_len(&mut out, n);
+            assert_eq!(out, bytes, "{n}");
+            run.extend_from_slice(&out);
+        }
+        let mut read = Vec::new();
+        let (mut n, mut shift) = (0u64, 0);
+        for b in run {
+            n |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                read.push(n as usize);
+                (n, shift) = (0, 0);
+            }
+        }
+        assert_eq!(read, cases.map(|(n, _)| n));
     }
 }
