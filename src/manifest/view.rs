@@ -227,7 +227,7 @@ pub trait Canon {
 }
 
 /// A tagged text: its tag, its length ([`put_len`]), its bytes.
-#[inline]
+#[inline(always)]
 pub(crate) fn put_text(out: &mut Vec<u8>, tag: u8, t: &str) {
     if t.len() < 0x80 {
         // The common case, in one copy: the tag, a one-byte length, the text.
@@ -312,6 +312,11 @@ pub(crate) fn put_value_tail(
     time_dependent: bool,
     unresolvable: &[String],
 ) {
+    if refs.is_empty() && unresolvable.is_empty() {
+        // Most values: no reference, nothing unresolvable, in one copy.
+        out.extend_from_slice(&[0, time_dependent as u8, 0]);
+        return;
+    }
     put_len(out, refs.len());
     for r in refs {
         put_text(out, b'n', &r.node);
