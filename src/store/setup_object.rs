@@ -205,14 +205,27 @@ impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
 /// The setup's nodes: read into a list; written one by one from the setup, so that
 /// the stored form of a large setup is never held besides its bytes.
 enum NodeList<'a> {
-    Read(Vec<NodeWire<'a>>),
+    /// Read: each node made a [`SetupNode`] as soon as it is read (see
+    /// [`read_nodes`]).
+    Read(ReadNodes),
     Write(&'a [SetupNode]),
+}
+
+/// The nodes of a stored setup as they were read, before the checks that need the
+/// whole object (their classes' semantics, which come in another member, and
+/// references to nodes listed after them).
+struct ReadNodes {
+    nodes: Vec<SetupNode>,
+    /// How many the object lists (more than `nodes` when it lists too many).
+    listed: usize,
+    /// Why the object was refused while its nodes were read: no further node is made.
+    refused: Option<String>,
 }
 
 impl Serialize for NodeList<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            NodeList::Read(v) => v.serialize(s),
+            NodeList::Read(_) => unreachable!("read nodes are never written back"),
             NodeList::Write(nodes) => s.collect_seq(nodes.iter().map(node_wire)),
         }
     }
@@ -220,7 +233,44 @@ impl Serialize for NodeList<'_> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for NodeList<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Vec::deserialize(d).map(NodeList::Read)
+        d.deserialize_seq(NodesVisitor).map(NodeList::Read)
+    }
+}
+
+/// Reads a setup's node list one node at a time ([`read_nodes`]).
+struct NodesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NodesVisitor {
+    type Value = ReadNodes;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of nodes")
+    }
+
+    /// Why: a whole list of wire nodes, then the setup made from it, held both at
+    /// once, was the largest thing a check held while it explained (at 50,000 nodes,
+    /// tens of megabytes besides the two setups). Made node by node, a wire node lives
+    /// only while it is read.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ReadNodes, A::Error> {
+        let placeholder = Arc::new(Semantics::default());
+        let mut read = ReadNodes {
+            nodes: Vec::new(),
+            listed: 0,
+            refused: None,
+        };
+        while let Some(n) = seq.next_element::<NodeWire<'de>>()? {
+            let i = read.listed;
+            read.listed += 1;
+            if read.refused.is_some() || i >= MAX_NODES {
+                continue;
+            }
+            match node_from_wire(i, n, &placeholder) {
+                Ok(node) => read.nodes.push(node),
+                Err(why) => read.refused = Some(why),
+            }
+        }
+        read.nodes.shrink_to_fit();
+        Ok(read)
     }
 }
 
@@ -354,132 +404,160 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         )));
     }
     let wire: Wire = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-    let NodeList::Read(wire_nodes) = wire.nodes else {
+    let NodeList::Read(read) = wire.nodes else {
         unreachable!("a decoded setup's nodes are read into a list")
     };
-    let count = wire_nodes.len();
+    let count = read.listed;
     if count > MAX_NODES {
         return Err(bad(format!("{count} nodes (at most {MAX_NODES})")));
+    }
+    if let Some(why) = read.refused {
+        return Err(bad(why));
     }
     if wire.result.is_some_and(|r| r >= count) {
         return Err(bad("result position out of range".into()));
     }
-    let knob = |name: &str, w: KnobWire, owner: usize| -> Result<SetupKnob, SetupReadError> {
-        let (text, hidden, refs, env) = match w {
-            KnobWire::Text(t) => (t, false, Vec::new(), BTreeMap::new()),
-            KnobWire::Full {
-                text,
-                hidden,
-                refs,
-                env,
-            } => (text, hidden, refs, env),
-        };
-        let mut k = SetupKnob::new(name, &text, hidden);
-        // The environment as it was when the setup was built, not as it is now.
-        k.set_env(
-            env.into_iter()
-                .map(|(n, v)| (n.into_owned(), v.map(Cow::into_owned)))
-                .collect(),
-        );
-        let mut resolved = Vec::with_capacity(refs.len());
-        for r in refs {
-            let target = match r.target {
-                TargetWire::Knob { node, knob } if node < count => Target::Knob {
-                    node,
-                    knob: knob.into_owned(),
-                },
-                TargetWire::Knob { node, .. } => {
-                    return Err(bad(format!(
-                        "node {owner} knob {name}: reference to node {node} out of range"
-                    )))
-                }
-                TargetWire::Root { root } => Target::Root {
-                    knob: root.into_owned(),
-                },
-                TargetWire::Word(w) if w == "image" => Target::Image,
-                TargetWire::Word(w) if w == "unresolved" => Target::Unresolved,
-                TargetWire::Word(w) => {
-                    return Err(bad(format!("node {owner} knob {name}: unknown target {w}")))
-                }
-            };
-            resolved.push(ResolvedRef {
-                text: r.text.into_owned(),
-                target,
-                other_frames: r.other_frames,
-            });
-        }
-        k.set_refs(resolved);
-        Ok(k)
-    };
-    let knobs = |m: KnobMap, owner: usize| {
-        let KnobMap::Read(m) = m else {
-            unreachable!("a decoded setup's knobs are read into a map")
-        };
-        // Into a list of its own size: collected in place, the knobs would keep the
-        // wire pairs' larger allocation for the whole check.
-        let mut out = Vec::with_capacity(m.len());
-        for (n, w) in m {
-            out.push(knob(&n, w, owner)?);
-        }
-        Ok::<_, SetupReadError>(out)
-    };
     let classes: BTreeMap<String, Arc<Semantics>> = wire
         .classes
         .into_iter()
         .map(|(c, s)| (c.into_owned(), Arc::new(s.into_owned())))
         .collect();
-    let mut nodes = Vec::with_capacity(count);
-    for (i, n) in wire_nodes.into_iter().enumerate() {
-        // Inputs and links point to earlier nodes only: the closure is stored inputs
-        // first, so a stored setup is acyclic by construction.
-        let earlier = |p: usize| p < i;
-        if !n.inputs.iter().flatten().all(|&p| earlier(p)) || !n.links.iter().all(|&p| earlier(p)) {
-            return Err(bad(format!(
-                "node {i} ({}) reads a node that does not come before it",
-                n.name
-            )));
-        }
-        if n.masks > n.inputs.len() {
-            return Err(bad(format!(
-                "node {i} ({}): more masks than inputs",
-                n.name
-            )));
-        }
-        let sem = classes.get(n.class.as_ref()).cloned().ok_or_else(|| {
+    let mut nodes = read.nodes;
+    for (i, n) in nodes.iter_mut().enumerate() {
+        n.sem = classes.get(n.class.as_str()).cloned().ok_or_else(|| {
             bad(format!(
                 "node {i} ({}): class {} has no semantics",
                 n.name, n.class
             ))
         })?;
-        nodes.push(SetupNode {
-            knobs: knobs(n.knobs, i)?,
-            name: n.name.as_ref().into(),
-            class: n.class.as_ref().into(),
-            sem,
-            inputs: n.inputs.into_owned(),
-            masks: n.masks,
-            links: n.links.into_owned(),
-            knob_only: n.knob_only,
-            group: n.group,
-            extras: NodeExtras {
-                topnode: n.topnode.map(Cow::into_owned),
-                origin: n.origin.map(Cow::into_owned),
-                dir: n.dir.map(Cow::into_owned),
+    }
+    let root_knobs = |m| knobs_from_wire(m).map_err(|why| bad(format!("Root {why}")));
+    let root = root_knobs(wire.root)?;
+    let root_on_demand = root_knobs(wire.root_on_demand)?;
+    // References name nodes listed anywhere in the object: checked once all are read.
+    let owned = nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.knobs.iter().map(move |k| (Some(i), k)));
+    let of_root = root.iter().chain(&root_on_demand).map(|k| (None, k));
+    for (owner, k) in owned.chain(of_root) {
+        for r in k.refs() {
+            if let Target::Knob { node, .. } = r.target {
+                if node >= count {
+                    let owner = owner.map_or("Root".to_string(), |i| format!("node {i}"));
+                    return Err(bad(format!(
+                        "{owner} knob {}: reference to node {node} out of range",
+                        k.name
+                    )));
+                }
             }
-            .boxed(),
-        });
+        }
     }
     Ok(Setup {
         output: wire.output.into_owned(),
         rules: wire.rules.into_owned(),
         profile: wire.profile.into_owned(),
-        root: knobs(wire.root, usize::MAX)?,
-        root_on_demand: knobs(wire.root_on_demand, usize::MAX)?,
+        root,
+        root_on_demand,
         nodes,
         result: wire.result,
         script: wire.script.map(Cow::into_owned),
         root_files: wire.root_files.into_owned(),
     })
+}
+
+/// Node `i` of a stored setup as read, checked as far as it can be on its own: its
+/// inputs and links point to earlier nodes only (the closure is stored inputs first,
+/// so a stored setup is acyclic by construction), its masks are among its inputs, its
+/// knobs' targets are known. Its semantics are `placeholder` until the object's
+/// classes are read.
+fn node_from_wire(
+    i: usize,
+    n: NodeWire<'_>,
+    placeholder: &Arc<Semantics>,
+) -> Result<SetupNode, String> {
+    let earlier = |p: usize| p < i;
+    if !n.inputs.iter().flatten().all(|&p| earlier(p)) || !n.links.iter().all(|&p| earlier(p)) {
+        return Err(format!(
+            "node {i} ({}) reads a node that does not come before it",
+            n.name
+        ));
+    }
+    if n.masks > n.inputs.len() {
+        return Err(format!("node {i} ({}): more masks than inputs", n.name));
+    }
+    Ok(SetupNode {
+        knobs: knobs_from_wire(n.knobs).map_err(|why| format!("node {i} {why}"))?,
+        name: n.name.as_ref().into(),
+        class: n.class.as_ref().into(),
+        sem: placeholder.clone(),
+        inputs: n.inputs.into_owned(),
+        masks: n.masks,
+        links: n.links.into_owned(),
+        knob_only: n.knob_only,
+        group: n.group,
+        extras: NodeExtras {
+            topnode: n.topnode.map(Cow::into_owned),
+            origin: n.origin.map(Cow::into_owned),
+            dir: n.dir.map(Cow::into_owned),
+        }
+        .boxed(),
+    })
+}
+
+/// A node's (or the Root's) knobs as read, into a list of its own size: collected in
+/// place, the knobs would keep the wire pairs' larger allocation for the whole check.
+fn knobs_from_wire(m: KnobMap<'_>) -> Result<Vec<SetupKnob>, String> {
+    let KnobMap::Read(m) = m else {
+        unreachable!("a decoded setup's knobs are read into a map")
+    };
+    let mut out = Vec::with_capacity(m.len());
+    for (name, w) in m {
+        out.push(knob_from_wire(&name, w)?);
+    }
+    Ok(out)
+}
+
+/// A knob as read. A reference's node is checked against the whole object later.
+fn knob_from_wire(name: &str, w: KnobWire<'_>) -> Result<SetupKnob, String> {
+    let (text, hidden, refs, env) = match w {
+        KnobWire::Text(t) => (t, false, Vec::new(), BTreeMap::new()),
+        KnobWire::Full {
+            text,
+            hidden,
+            refs,
+            env,
+        } => (text, hidden, refs, env),
+    };
+    let mut k = SetupKnob::new(name, &text, hidden);
+    // The environment as it was when the setup was built, not as it is now.
+    k.set_env(
+        env.into_iter()
+            .map(|(n, v)| (n.into_owned(), v.map(Cow::into_owned)))
+            .collect(),
+    );
+    let mut resolved = Vec::with_capacity(refs.len());
+    for r in refs {
+        let target = match r.target {
+            TargetWire::Knob { node, knob } => Target::Knob {
+                node,
+                knob: knob.into_owned(),
+            },
+            TargetWire::Root { root } => Target::Root {
+                knob: root.into_owned(),
+            },
+            TargetWire::Word(w) if w == "image" => Target::Image,
+            TargetWire::Word(w) if w == "unresolved" => Target::Unresolved,
+            TargetWire::Word(w) => return Err(format!("knob {name}: unknown target {w}")),
+        };
+        resolved.push(ResolvedRef {
+            text: r.text.into_owned(),
+            target,
+            other_frames: r.other_frames,
+        });
+    }
+    k.set_refs(resolved);
+    Ok(k)
 }
 
 #[cfg(test)]
@@ -495,6 +573,39 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "setup object: node 0 (T) reads a node that does not come before it"
+        );
+    }
+
+    /// References are checked against the whole object, whichever member they are in:
+    /// each refusal names the knob, and the node or the Root that owns it.
+    #[test]
+    fn references_are_checked_against_the_whole_object() {
+        let object = |root: &str, knob: &str| {
+            format!(
+                r#"{{"format":"smartcache-setup","version":3,"output":"B","rules":"r","profile":"p","result":1,"root":{{{root}}},"classes":{{"Blur":{{"known":true}}}},"nodes":[{{"class":"Blur","name":"A"}},{{"class":"Blur","name":"B","knobs":{{{knob}}}}}]}}"#
+            )
+        };
+        let err = |text: String| decode(text.as_bytes()).unwrap_err().to_string();
+        let reads = |target: &str| {
+            format!(r#""size":{{"text":"{{x}}","refs":[{{"text":"x","target":{target}}}]}}"#)
+        };
+        // A node listed later is fine; one past the end is not.
+        assert!(decode(object("", &reads(r#"{"node":1,"knob":"size"}"#)).as_bytes()).is_ok());
+        assert_eq!(
+            err(object("", &reads(r#"{"node":2,"knob":"size"}"#))),
+            "setup object: node 1 knob size: reference to node 2 out of range"
+        );
+        assert_eq!(
+            err(object(&reads(r#"{"node":7,"knob":"size"}"#), "")),
+            "setup object: Root knob size: reference to node 7 out of range"
+        );
+        assert_eq!(
+            err(object("", &reads(r#""elsewhere""#))),
+            "setup object: node 1 knob size: unknown target elsewhere"
+        );
+        assert_eq!(
+            err(object(&reads(r#""elsewhere""#), "")),
+            "setup object: Root knob size: unknown target elsewhere"
         );
     }
 
