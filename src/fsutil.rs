@@ -690,6 +690,42 @@ mod tests {
             .is_symlink());
     }
 
+    /// A file written piece by piece appears whole under its name or not at all: left
+    /// unpersisted (an error while it was made), nothing of it stays in the directory.
+    #[test]
+    fn an_atomic_file_is_in_place_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = || -> Vec<String> {
+            let mut n: Vec<String> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            n.sort();
+            n
+        };
+        let mut f = AtomicFile::create_in(dir.path(), "object").unwrap();
+        f.write_all(b"half of ").unwrap();
+        assert_eq!(names().len(), 1, "only the temporary file");
+        assert!(is_temp(&names()[0]), "{:?}", names());
+        drop(f);
+        assert!(names().is_empty(), "{:?}", names());
+
+        let mut f = AtomicFile::create_in(dir.path(), "object").unwrap();
+        for piece in [&b"piece "[..], b"by ", b"piece"] {
+            f.write_all(piece).unwrap();
+        }
+        f.persist(&dir.path().join("done.json")).unwrap();
+        assert_eq!(names(), ["done.json"]);
+        assert_eq!(
+            fs::read(dir.path().join("done.json")).unwrap(),
+            b"piece by piece"
+        );
+    }
+
+    fn is_temp(name: &str) -> bool {
+        name.starts_with(".object.") && name.ends_with(".tmp")
+    }
+
     #[test]
     fn lock_is_exclusive_across_handles() {
         let dir = tempfile::tempdir().unwrap();
