@@ -157,21 +157,20 @@ impl Hasher {
             self.update_cold(bytes);
         }
     }
-    /// [`Hasher::update`] when the buffer is full (or not made yet).
+    /// [`Hasher::update`] when the buffer has no room: what it holds is hashed once it
+    /// would pass [`PENDING`] bytes, and a write of that size or more goes straight
+    /// to xxh3. The buffer grows as needed, so hashing a few bytes allocates a few.
     #[inline(never)]
     fn update_cold(&mut self, bytes: &[u8]) {
-        if !self.pending.is_empty() {
+        if self.pending.len() + bytes.len() > PENDING {
             self.xxh.update(&self.pending);
             self.pending.clear();
         }
         if bytes.len() >= PENDING {
             self.xxh.update(bytes);
-            return;
+        } else {
+            self.pending.extend_from_slice(bytes);
         }
-        if self.pending.capacity() == 0 {
-            self.pending.reserve_exact(PENDING);
-        }
-        self.pending.extend_from_slice(bytes);
     }
     /// The hash of everything seen, as text.
     pub fn finish_hex(&self) -> String {

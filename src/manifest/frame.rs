@@ -348,13 +348,7 @@ impl<'s> Prepared<'s> {
         for (i, n) in setup.nodes.iter().enumerate() {
             let first_slot = p.slots.len();
             let first_hole = p.holes.len();
-            let recorded: Vec<(usize, &SetupKnob)> = n
-                .knobs
-                .iter()
-                .enumerate()
-                .filter(|(_, k)| !k.hidden)
-                .collect();
-            for &(j, k) in &recorded {
+            for (j, k) in n.knobs.iter().enumerate().filter(|(_, k)| !k.hidden) {
                 let slot = Slot {
                     knob: j as u32,
                     fixed: k.value.is_static(),
@@ -366,15 +360,16 @@ impl<'s> Prepared<'s> {
             }
             fixed.clear();
             // The fixed entries as written at any frame; the holes are filled per visit.
+            let slots = &p.slots[first_slot..];
             put_knobs(
                 &mut fixed,
-                recorded
+                slots
                     .iter()
-                    .map(|(_, k)| (&*k.name, k.value.is_static())),
+                    .map(|s| (&*n.knobs[s.knob as usize].name, s.fixed)),
                 |j, out| {
-                    let k = recorded[j].1;
-                    if k.value.is_static() {
-                        p.put_entry(Some(i), k, at0, &mut memo, out);
+                    let s = slots[j];
+                    if s.fixed {
+                        p.put_entry(Some(i), &n.knobs[s.knob as usize], at0, &mut memo, out);
                     }
                 },
             );
@@ -829,21 +824,22 @@ impl<'s> Prepared<'s> {
                 put_files(&mut out, files);
                 return xxhash_rust::xxh3::xxh3_128(&out);
             }
-            let knobs: Vec<&'s SetupKnob> = if disabled {
+            let knobs: Vec<(&'s SetupKnob, bool)> = if disabled {
                 n.knobs
                     .iter()
                     .filter(|k| self.recorded(node, k, true))
+                    .map(|k| (k, k.value.is_static()))
                     .collect()
             } else {
                 self.plan(node)
                     .iter()
-                    .map(|s| &n.knobs[s.knob as usize])
+                    .map(|s| (&n.knobs[s.knob as usize], s.fixed))
                     .collect()
             };
             put_knobs(
                 &mut out,
-                knobs.iter().map(|k| (&*k.name, k.value.is_static())),
-                |j, out| self.put_entry(Some(node), knobs[j], kctx, memo, out),
+                knobs.iter().map(|&(k, fixed)| (&*k.name, fixed)),
+                |j, out| self.put_entry(Some(node), knobs[j].0, kctx, memo, out),
             );
             if disabled {
                 put_count(&mut out, 0);
