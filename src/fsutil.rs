@@ -115,49 +115,42 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
 /// one directory, which fsyncs it once at the end with [`sync_parent`]. Until then a
 /// crash may lose the new file, never tear it.
 pub fn atomic_write_unsynced(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
-    let (mut f, tmp) = create_temp_for(path)?;
-    let result = (|| {
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    drop(f);
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut f = AtomicFile::beside(path)?;
+    f.write_all(bytes).map_err(io_err(&f.tmp))?;
+    f.persist(path)
 }
 
 /// A file written piece by piece, then put in place atomically: [`atomic_write`] for
 /// content made while it is written (an object of tens of megabytes is never held
 /// whole), whose final name may be known only at the end (a content hash).
 ///
-/// The pieces go to a temporary file in the destination's directory; [`AtomicFile::persist`]
+/// The pieces go to a temporary file in the destination's directory, unbuffered (a
+/// writer of many small pieces wraps it in a `BufWriter`); [`AtomicFile::persist`]
 /// fsyncs it and renames it into place. Dropped without being persisted (an error
 /// while writing, a panic), the temporary file is removed.
 pub struct AtomicFile {
-    file: io::BufWriter<File>,
+    file: File,
     tmp: PathBuf,
     persisted: bool,
 }
 
 impl AtomicFile {
-    /// Start a file that will be put at a path in `dir`: a temporary file there,
-    /// created exclusively ([`temp_path_for`] of `dir/stem`).
-    pub fn create_in(dir: &Path, stem: &str) -> Result<AtomicFile, FsError> {
-        let (file, tmp) = create_temp_for(&dir.join(stem))?;
+    /// Start a file that will be put at `path`, or at another path in its directory: a
+    /// temporary file beside it, created exclusively ([`temp_path_for`]).
+    pub fn beside(path: &Path) -> Result<AtomicFile, FsError> {
+        let (file, tmp) = create_temp_for(path)?;
         Ok(AtomicFile {
-            file: io::BufWriter::with_capacity(1 << 16, file),
+            file,
             tmp,
             persisted: false,
         })
     }
 
     /// Write what is left, fsync and rename the file to `path` (in the directory it was
-    /// created in). The directory is not fsynced: see [`sync_parent`].
+    /// created in). The directory is not fsynced: see [`sync_parent`]. On error the
+    /// temporary file is removed (when `self` is dropped).
     pub fn persist(mut self, path: &Path) -> Result<(), FsError> {
-        self.file.flush().map_err(io_err(&self.tmp))?;
-        self.file.get_ref().sync_all().map_err(io_err(&self.tmp))?;
+        self.file.sync_all().map_err(io_err(&self.tmp))?;
         fs::rename(&self.tmp, path).map_err(io_err(path))?;
         self.persisted = true;
         Ok(())
@@ -703,14 +696,14 @@ mod tests {
             n.sort();
             n
         };
-        let mut f = AtomicFile::create_in(dir.path(), "object").unwrap();
+        let mut f = AtomicFile::beside(&dir.path().join("object")).unwrap();
         f.write_all(b"half of ").unwrap();
         assert_eq!(names().len(), 1, "only the temporary file");
         assert!(is_temp(&names()[0]), "{:?}", names());
         drop(f);
         assert!(names().is_empty(), "{:?}", names());
 
-        let mut f = AtomicFile::create_in(dir.path(), "object").unwrap();
+        let mut f = AtomicFile::beside(&dir.path().join("object")).unwrap();
         for piece in [&b"piece "[..], b"by ", b"piece"] {
             f.write_all(piece).unwrap();
         }

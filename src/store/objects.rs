@@ -149,7 +149,7 @@ impl CacheDir {
         self.ensure_dir(MANIFESTS_DIR)?;
         let dir = self.confined(MANIFESTS_DIR)?;
         Ok(ObjectWriter {
-            file: fsutil::AtomicFile::create_in(&dir, "object")?,
+            file: fsutil::AtomicFile::beside(&dir.join("object"))?,
             hash: crate::hash::Hasher::new(),
             len: 0,
         })
