@@ -104,7 +104,7 @@ fn user_slopes_override_the_interpolation() {
     assert_eq!(value("curve L x0 0 s0 x4 8 s0", 1.0), 1.25);
     let c = curve("curve x0 0 s5 t1 x4 4");
     let k = &c.keys()[0];
-    assert_eq!((k.left_slope, k.right_slope), (Some(5.0), Some(1.0)));
+    assert_eq!((k.left_slope(), k.right_slope()), (Some(5.0), Some(1.0)));
 }
 
 #[test]

@@ -77,10 +77,13 @@ pub struct Key {
     pub interp: Interp,
     /// How the curve goes on past the first or last key.
     pub extrap: Extrap,
-    /// `s`: the left slope (also the right one unless `t` is given).
-    pub left_slope: Option<f64>,
-    /// `t`: the right slope.
-    pub right_slope: Option<f64>,
+    /// Which slopes are given: `s` (bit 0), `t` (bit 1). A flag rather than
+    /// `Option<f64>`, which takes 16 bytes: a setup holds every key of its curves.
+    slopes: u8,
+    /// `s`: the left slope (also the right one unless `t` is given), when given.
+    left_slope: f64,
+    /// `t`: the right slope, when given.
+    right_slope: f64,
     /// `u`: left handle length (1 = a third of the segment).
     pub left_handle: f64,
     /// `v`: right handle length.
@@ -96,12 +99,22 @@ impl Key {
         &self.canonical
     }
 
+    /// `s`: the left slope (also the right one unless `t` is given).
+    pub fn left_slope(&self) -> Option<f64> {
+        (self.slopes & 1 != 0).then_some(self.left_slope)
+    }
+
+    /// `t`: the right slope.
+    pub fn right_slope(&self) -> Option<f64> {
+        (self.slopes & 2 != 0).then_some(self.right_slope)
+    }
+
     fn user_left(&self) -> Option<f64> {
-        self.left_slope
+        self.left_slope()
     }
 
     fn user_right(&self) -> Option<f64> {
-        self.right_slope.or(self.left_slope)
+        self.right_slope().or(self.left_slope())
     }
 }
 
@@ -682,8 +695,9 @@ impl RawKey<'_> {
             value: self.value.0,
             interp: self.interp,
             extrap: self.extrap,
-            left_slope: None,
-            right_slope: None,
+            slopes: 0,
+            left_slope: 0.0,
+            right_slope: 0.0,
             left_handle: 1.0,
             right_handle: 1.0,
             canonical: CompactString::default(),
@@ -705,8 +719,14 @@ impl RawKey<'_> {
         );
         for &(letter, n, text) in &self.words {
             match letter {
-                's' => key.left_slope = Some(n),
-                't' => key.right_slope = Some(n),
+                's' => {
+                    key.left_slope = n;
+                    key.slopes |= 1;
+                }
+                't' => {
+                    key.right_slope = n;
+                    key.slopes |= 2;
+                }
                 'u' => key.left_handle = n,
                 _ => key.right_handle = n,
             }
