@@ -279,14 +279,24 @@ proptest! {
         doc in setup_object(),
         mutations in prop::collection::vec((any::<usize>(), any::<u8>()), 0..2),
     ) {
-        let mut bytes = serde_json::to_vec(&doc).unwrap();
+        let unmutated = serde_json::to_vec(&doc).unwrap();
+        let mut bytes = unmutated.clone();
         mutate(&mut bytes, &mutations);
+        // Read beside the setup it was before the mutation (sharing the nodes that
+        // are the same), it is read as it is alone: refused alike, or the same setup.
+        let base = setup_object::decode(&unmutated).ok();
+        let beside = setup_object::decode_beside(&bytes, base.as_ref());
         let Ok(setup) = setup_object::decode(&bytes) else {
+            prop_assert!(beside.is_err());
             return Ok(());
         };
+        prop_assert_eq!(
+            setup_object::encode(&beside.unwrap()),
+            setup_object::encode(&setup)
+        );
         for (i, n) in setup.nodes.iter().enumerate() {
             prop_assert!(n.inputs.iter().flatten().all(|&p| p < i));
-            prop_assert!(n.links.iter().all(|&p| p < i));
+            prop_assert!(n.links().iter().all(|&p| p < i));
         }
         let prepared = Prepared::new(&setup);
         let frames = [-3.0, 0.0, 1.0, 7.5];

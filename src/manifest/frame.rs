@@ -165,8 +165,12 @@ pub struct PreparedParts {
     blocks: Vec<Option<u128>>,
     /// How many visits of `walk0` are `Prepared::keepable`.
     keepable: usize,
-    /// Per node: what shapes its visits, decided once where it cannot vary.
-    shape: Vec<Shape>,
+    /// Per node: what shapes its visits, decided once where it cannot vary, as a
+    /// position in `shapes`.
+    shape_of: Vec<u32>,
+    /// The distinct shapes: a shape is the class's and a few static knobs', so a few
+    /// serve tens of thousands of nodes (40 bytes a node, kept once per setup).
+    shapes: Vec<Shape>,
     /// The setup's node count, a check that the parts are put back on their setup.
     nodes: usize,
 }
@@ -194,24 +198,47 @@ impl std::fmt::Debug for PreparedParts {
 
 /// A knob recorded by an enabled node: its position, and whether its value is the
 /// same at every frame ([`KnobEntry::fixed`]).
+///
+/// Packed in 4 bytes (the knob's position, the top bit for `fixed`): a setup of 50,000
+/// nodes has hundreds of thousands of slots.
 #[derive(Debug, Clone, Copy)]
-struct Slot {
-    knob: u32,
-    fixed: bool,
+struct Slot(u32);
+
+impl Slot {
+    const FIXED: u32 = 1 << 31;
+
+    /// The slot of the knob at position `knob` of its node's knobs. A node has far
+    /// fewer than 2^31 knobs (each takes bytes of a script held in memory).
+    fn new(knob: usize, fixed: bool) -> Slot {
+        debug_assert!(knob < Slot::FIXED as usize);
+        Slot(knob as u32 & !Slot::FIXED | if fixed { Slot::FIXED } else { 0 })
+    }
+
+    /// The knob's position in its node's knobs.
+    fn knob(self) -> usize {
+        (self.0 & !Slot::FIXED) as usize
+    }
+
+    /// Whether its value is the same at every frame.
+    fn fixed(self) -> bool {
+        self.0 & Slot::FIXED != 0
+    }
 }
 
 /// What a node's record holds at every frame when it is enabled and its knobs are
 /// sampled at a frame, computed once so that a frame writes only what can vary: the
 /// digest of its knobs' fixed part (see [`put_knobs`]), then per visit the class, the
 /// disabled flag and the time stamp before it, and the entries of its holes after.
+///
+/// Its holes and slots start where the previous node's end: only the start is kept.
 #[derive(Debug, Clone, Copy)]
 struct Template {
     /// The digest of the knobs' fixed part, as bytes (no 16-byte alignment).
     fixed: [u8; 16],
-    /// Range of its holes in [`Prepared::holes`].
-    holes: (u32, u32),
-    /// Range of its slots in [`Prepared::slots`].
-    slots: (u32, u32),
+    /// Where its holes start in [`PreparedParts::holes`].
+    holes: u32,
+    /// Where its slots start in [`PreparedParts::slots`].
+    slots: u32,
 }
 
 /// A node's motion blur at a context.
@@ -241,6 +268,30 @@ struct Shape {
     files: bool,
     /// Its knobs are sampled at its context as it is (no blur, pad or other frames).
     plain: bool,
+}
+
+/// A [`Shape`] as bits, to find equal shapes.
+type ShapeKey = (u64, (u8, u64, u64), u8, u8);
+
+impl Shape {
+    fn key(&self) -> ShapeKey {
+        let blur = match self.blur {
+            None => (0, 0, 0),
+            Some(Blur::Off) => (1, 0, 0),
+            Some(Blur::Window(a, b)) => (2, a.to_bits(), b.to_bits()),
+            Some(Blur::Unknown) => (3, 0, 0),
+        };
+        let disabled = match self.disabled {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        };
+        let flags = [self.reads_root, self.varying, self.files, self.plain]
+            .iter()
+            .enumerate()
+            .fold(0u8, |f, (i, &b)| f | (u8::from(b) << i));
+        (self.pad.to_bits(), blur, disabled, flags)
+    }
 }
 
 /// Per-frame memo: knob entries built so far by (owner, knob address, context).
@@ -307,12 +358,14 @@ impl<'s> Prepared<'s> {
                 walk0: None,
                 blocks: Vec::new(),
                 keepable: 0,
-                shape: Vec::with_capacity(setup.nodes.len()),
+                shape_of: Vec::with_capacity(setup.nodes.len()),
+                shapes: Vec::new(),
                 nodes: setup.nodes.len(),
             },
             root_files: std::sync::OnceLock::new(),
         };
         let at0 = Ctx::at(0.0);
+        let mut distinct: HashMap<ShapeKey, u32> = HashMap::new();
         for (i, n) in setup.nodes.iter().enumerate() {
             let fixed = |k: &KnobRef| {
                 k.names
@@ -340,20 +393,20 @@ impl<'s> Prepared<'s> {
                 files: !n.sem.files.is_empty() && !n.knob_only,
                 plain: n.sem.blur.is_none() && !n.sem.own_all && n.sem.pad_frames() == 0.0,
             };
-            p.shape.push(shape);
+            let at = *distinct.entry(shape.key()).or_insert_with(|| {
+                p.parts.shapes.push(shape);
+                (p.parts.shapes.len() - 1) as u32
+            });
+            p.shape_of.push(at);
         }
         let mut memo = Memo::new();
-        let range = |a: usize, b: usize| (a as u32, (b - a) as u32);
         let mut fixed = Vec::with_capacity(16);
         for (i, n) in setup.nodes.iter().enumerate() {
             let first_slot = p.slots.len();
             let first_hole = p.holes.len();
             for (j, k) in n.knobs.iter().enumerate().filter(|(_, k)| !k.hidden) {
-                let slot = Slot {
-                    knob: j as u32,
-                    fixed: k.value.is_static(),
-                };
-                if !slot.fixed {
+                let slot = Slot::new(j, k.value.is_static());
+                if !slot.fixed() {
                     p.holes.push(j as u32);
                 }
                 p.slots.push(slot);
@@ -363,20 +416,18 @@ impl<'s> Prepared<'s> {
             let slots = &p.slots[first_slot..];
             put_knobs(
                 &mut fixed,
-                slots
-                    .iter()
-                    .map(|s| (&*n.knobs[s.knob as usize].name, s.fixed)),
+                slots.iter().map(|s| (&*n.knobs[s.knob()].name, s.fixed())),
                 |j, out| {
                     let s = slots[j];
-                    if s.fixed {
-                        p.put_entry(Some(i), &n.knobs[s.knob as usize], at0, &mut memo, out);
+                    if s.fixed() {
+                        p.put_entry(Some(i), &n.knobs[s.knob()], at0, &mut memo, out);
                     }
                 },
             );
             let t = Template {
                 fixed: fixed[..16].try_into().expect("a digest is 16 bytes"),
-                holes: range(first_hole, p.holes.len()),
-                slots: range(first_slot, p.slots.len()),
+                holes: first_hole as u32,
+                slots: first_slot as u32,
             };
             p.template.push(t);
             // A record that is the same at every frame is hashed once, here.
@@ -386,6 +437,7 @@ impl<'s> Prepared<'s> {
         }
         p.holes.shrink_to_fit();
         p.slots.shrink_to_fit();
+        p.shapes.shrink_to_fit();
         if setup.root.iter().all(|k| k.value.is_static() || k.hidden) {
             p.static_root = Some(p.root_digest(at0, &mut memo));
         }
@@ -403,13 +455,13 @@ impl<'s> Prepared<'s> {
     /// node (time stamp, files, padding, blur, being disabled) varies.
     fn static_record_digest(&self, node: usize, at0: Ctx, memo: &mut Memo<'s>) -> Option<u128> {
         let n = &self.setup.nodes[node];
-        let all_static = self.plan(node).iter().all(|s| s.fixed)
+        let all_static = self.plan(node).iter().all(|s| s.fixed())
             && self.root_reads(node).all(|k| k.value.is_static());
         let frame_free = !n.sem.varying
             && n.sem.files.is_empty()
             && !n.sem.own_all
-            && self.shape[node].pad == 0.0;
-        let shape = self.shape[node];
+            && self.shape_at(node).pad == 0.0;
+        let shape = self.shape_at(node);
         (all_static && frame_free && shape.disabled.is_some() && shape.blur.is_some()).then(|| {
             let disabled = self.disabled(node, at0);
             self.record_digest(node, at0, disabled, &[], memo)
@@ -459,11 +511,22 @@ impl<'s> Prepared<'s> {
         n.sem.disable.as_deref().and_then(|d| n.knob(d))
     }
 
+    /// The shape of `node`, once decided ([`Prepared::new`] decides them in order).
+    fn shape(&self, node: usize) -> Option<&Shape> {
+        let at = *self.shape_of.get(node)?;
+        self.shapes.get(at as usize)
+    }
+
+    /// The shape of `node`, decided already.
+    fn shape_at(&self, node: usize) -> Shape {
+        self.shapes[self.shape_of[node] as usize]
+    }
+
     /// Whether `node` is disabled at `ctx`: only a disable that evaluates to a non-zero
     /// number counts (an expression that cannot be evaluated counts as enabled, so
     /// everything the node could read stays in the manifest).
     fn disabled(&self, node: usize, ctx: Ctx) -> bool {
-        match self.shape.get(node).and_then(|s| s.disabled) {
+        match self.shape(node).and_then(|s| s.disabled) {
             Some(d) => d,
             None => self.disabled_at(node, ctx),
         }
@@ -482,7 +545,7 @@ impl<'s> Prepared<'s> {
 
     /// The node's motion blur at `ctx`.
     fn blur(&self, node: usize, ctx: Ctx) -> Blur {
-        match self.shape.get(node).and_then(|s| s.blur) {
+        match self.shape(node).and_then(|s| s.blur) {
             Some(b) => b,
             None => self.blur_at(node, ctx),
         }
@@ -509,7 +572,7 @@ impl<'s> Prepared<'s> {
 
     /// The context the node's own knobs are sampled in.
     fn knob_ctx(&self, node: usize, ctx: Ctx) -> Ctx {
-        let shape = self.shape[node];
+        let shape = self.shape_at(node);
         if shape.plain {
             return ctx;
         }
@@ -523,7 +586,7 @@ impl<'s> Prepared<'s> {
             Blur::Unknown => return Ctx::all(),
             Blur::Off => {}
         }
-        let pad = self.shape[node].pad;
+        let pad = self.shape_at(node).pad;
         if pad > 0.0 {
             c = c.widened(-pad, pad);
         }
@@ -549,7 +612,7 @@ impl<'s> Prepared<'s> {
                 Blur::Off => {}
             }
         }
-        let pad = self.shape[node].pad;
+        let pad = self.shape_at(node).pad;
         if pad > 0.0 {
             widen(-pad, pad);
         }
@@ -580,7 +643,7 @@ impl<'s> Prepared<'s> {
                 Num::Unknown => all(),
             },
             Inputs::Blend { which } if count > 0 => {
-                let masks = n.masks.min(count);
+                let masks = (n.masks as usize).min(count);
                 let main = count - masks;
                 let w = match knobs.num(which, ctx) {
                     Num::One(w) if main > 0 => w,
@@ -677,7 +740,7 @@ impl<'s> Prepared<'s> {
                 buf.push(n.inputs[slot].map(|i| (i as u32, c)));
             }
         }
-        buf.extend(n.links.iter().map(|&l| Some((l as u32, ctx))));
+        buf.extend(n.links().iter().map(|&l| Some((l as u32, ctx))));
         false
     }
 
@@ -783,7 +846,7 @@ impl<'s> Prepared<'s> {
     fn root_reads(&self, node: usize) -> impl Iterator<Item = &'s SetupKnob> + 's {
         let setup: &'s Setup = self.setup;
         let n = &setup.nodes[node];
-        let list: &'s [SetupKnob] = match self.shape.get(node) {
+        let list: &'s [SetupKnob] = match self.shape(node) {
             Some(s) if !s.reads_root => &[],
             _ => &setup.root_on_demand,
         };
@@ -810,14 +873,13 @@ impl<'s> Prepared<'s> {
         BUF.with(|b| {
             let mut out = b.borrow_mut();
             out.clear();
-            let stamp = self.shape[node].varying.then(|| Stamp::of(ctx));
+            let stamp = self.shape_at(node).varying.then(|| Stamp::of(ctx));
             put_record_head(&mut out, &n.class, disabled, stamp);
             if !disabled && kctx.frame.is_some() {
                 // What cannot vary was hashed once: the fixed part's digest, then the
                 // entries that vary.
-                let t = self.template[node];
-                out.extend_from_slice(&t.fixed);
-                for &j in &self.holes[t.holes.0 as usize..(t.holes.0 + t.holes.1) as usize] {
+                out.extend_from_slice(&self.template[node].fixed);
+                for &j in self.holes_of(node) {
                     self.put_entry(Some(node), &n.knobs[j as usize], kctx, memo, &mut out);
                 }
                 self.put_root_reads(&mut out, node, kctx, memo);
@@ -833,7 +895,7 @@ impl<'s> Prepared<'s> {
             } else {
                 self.plan(node)
                     .iter()
-                    .map(|s| (&n.knobs[s.knob as usize], s.fixed))
+                    .map(|s| (&n.knobs[s.knob()], s.fixed()))
                     .collect()
             };
             put_knobs(
@@ -870,14 +932,29 @@ impl<'s> Prepared<'s> {
 
     /// The knobs `node` records when enabled.
     fn plan(&self, node: usize) -> &[Slot] {
-        let (start, len) = self.template[node].slots;
-        &self.slots[start as usize..(start + len) as usize]
+        self.owned(&self.slots, node, |t| t.slots)
+    }
+
+    /// The positions of the knobs `node` records that vary with the frame.
+    fn holes_of(&self, node: usize) -> &[u32] {
+        self.owned(&self.holes, node, |t| t.holes)
+    }
+
+    /// The run of `all` that `node`'s template starts at `start`: up to where the next
+    /// node's starts, or the end.
+    fn owned<'a, T>(&self, all: &'a [T], node: usize, start: fn(&Template) -> u32) -> &'a [T] {
+        let from = start(&self.template[node]) as usize;
+        let to = self
+            .template
+            .get(node + 1)
+            .map_or(all.len(), |t| start(t) as usize);
+        &all[from..to]
     }
 
     /// The on-demand Root settings an enabled node's record holds: their count, then
     /// each name and entry at `kctx`.
     fn put_root_reads(&self, out: &mut Vec<u8>, node: usize, kctx: Ctx, memo: &mut Memo<'s>) {
-        if !self.shape[node].reads_root {
+        if !self.shape_at(node).reads_root {
             put_count(out, 0);
             return;
         }
@@ -1043,7 +1120,7 @@ impl<'s> Prepared<'s> {
         if let (Some(d), Some(_)) = (self.static_record(node), ctx.frame) {
             return (d, Vec::new());
         }
-        let files = if v.disabled || !self.shape[node].files {
+        let files = if v.disabled || !self.shape_at(node).files {
             Vec::new()
         } else {
             self.node_files(node, ctx, probe)
@@ -1054,7 +1131,7 @@ impl<'s> Prepared<'s> {
 
     /// Whether the class of `node` reads files (its records hold their fingerprints).
     pub(super) fn reads_files(&self, node: usize) -> bool {
-        self.shape.get(node).is_none_or(|s| s.files)
+        self.shape(node).is_none_or(|s| s.files)
     }
 
     /// The traversal of every frame up to a shift of time, when there is one.
@@ -1176,7 +1253,7 @@ impl<'s> Prepared<'s> {
                 let mut kept = kept;
                 for (i, &f) in frames.iter().enumerate() {
                     let ctx = v.ctx.shifted(f);
-                    let files = if v.disabled || !self.shape[node].files {
+                    let files = if v.disabled || !self.shape_at(node).files {
                         Vec::new()
                     } else {
                         self.node_files(node, ctx, probe)

@@ -346,10 +346,10 @@ fn same_content(os: &Setup, o: &SetupNode, ns: &Setup, n: &SetupNode) -> bool {
             .iter()
             .zip(&n.inputs)
             .all(|(a, b)| name(os, a) == name(ns, b))
-        && o.links.len() == n.links.len()
-        && o.links
+        && o.links().len() == n.links().len()
+        && o.links()
             .iter()
-            .zip(&n.links)
+            .zip(n.links())
             .all(|(a, b)| name(os, &Some(*a)) == name(ns, &Some(*b)))
         && knobs_same(os, &o.knobs, ns, &n.knobs)
 }

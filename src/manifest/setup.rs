@@ -50,11 +50,9 @@ pub struct SetupNode {
     /// What the class does to a frame (from the profile the setup was built with).
     pub sem: Arc<Semantics>,
     /// Effective input slots as positions in [`Setup::nodes`].
-    pub inputs: Vec<Option<usize>>,
+    pub inputs: Box<[Option<usize>]>,
     /// How many of the last input slots are mask inputs (`inputs 2+1`).
-    pub masks: usize,
-    /// Image links: nodes whose image this one reads besides its inputs.
-    pub links: Vec<usize>,
+    pub masks: u32,
     /// Knobs by name (canonical order), ignore rules applied.
     pub knobs: Vec<SetupKnob>,
     /// Only referenced by expressions: contributes knob values, not an image.
@@ -65,6 +63,12 @@ pub struct SetupNode {
     /// What few nodes have, boxed: a setup holds tens of thousands of nodes.
     pub extras: Option<Box<NodeExtras>>,
 }
+
+// Each node of a setup is an `Arc` of its own (a recorded setup shares the nodes it has
+// in common with the current one, see `store::setup_object::decode_beside`): 112 bytes
+// make an allocation of 128 with the `Arc`'s counts, the allocator's size class of
+// that name; 8 more would take 160 a node, megabytes at 50,000 nodes.
+const _: () = assert!(std::mem::size_of::<SetupNode>() <= 112);
 
 /// What few [`SetupNode`]s have: the fields are `None` on most nodes, and a node has
 /// no extras when all are.
@@ -79,6 +83,9 @@ pub struct NodeExtras {
     /// The folder its relative file paths are taken from, when not the script's (a
     /// node of a nested script).
     pub dir: Option<String>,
+    /// Image links: nodes whose image this one reads besides its inputs (through an
+    /// expression), as positions in [`Setup::nodes`].
+    pub links: Vec<usize>,
 }
 
 impl NodeExtras {
@@ -87,12 +94,13 @@ impl NodeExtras {
         (self != NodeExtras::default()).then(|| Box::new(self))
     }
 
-    /// The extras of a graph node (where it came from).
-    fn of(node: &crate::graph::Node) -> Option<Box<NodeExtras>> {
+    /// The extras of a graph node (where it came from), with its image `links`.
+    fn of(node: &crate::graph::Node, links: Vec<usize>) -> Option<Box<NodeExtras>> {
         NodeExtras {
             topnode: None,
             origin: node.origin().map(|p| p.display().to_string()),
             dir: node.dir().map(|p| p.display().to_string()),
+            links,
         }
         .boxed()
     }
@@ -112,6 +120,12 @@ impl SetupNode {
     /// The folder its relative file paths are taken from, when not the script's.
     pub fn dir(&self) -> Option<&str> {
         self.extras.as_ref()?.dir.as_deref()
+    }
+
+    /// Image links: nodes whose image this one reads besides its inputs, as positions
+    /// in [`Setup::nodes`].
+    pub fn links(&self) -> &[usize] {
+        self.extras.as_ref().map_or(&[], |e| &e.links)
     }
 
     /// The knob named `name`, if the setup kept it.
@@ -343,7 +357,7 @@ pub struct Setup {
     pub root_on_demand: Vec<SetupKnob>,
     /// Image closure in canonical order (inputs before consumers; the output's image
     /// last among them), then knob-only members.
-    pub nodes: Vec<SetupNode>,
+    pub nodes: Vec<Arc<SetupNode>>,
     /// Position of the node whose image is the output (after skipped nodes are passed
     /// through); `None` when the output passes through to nothing.
     pub result: Option<usize>,
@@ -428,7 +442,7 @@ fn has_knob(node: &crate::graph::Node, name: &str) -> bool {
 }
 
 /// The mask inputs of an `inputs` knob: `2+1` is two main inputs and one mask.
-fn mask_count(graph_knobs: &[crate::graph::Knob]) -> usize {
+fn mask_count(graph_knobs: &[crate::graph::Knob]) -> u32 {
     graph_knobs
         .iter()
         .rev()
@@ -527,8 +541,10 @@ pub struct SetupDraft(Setup);
 impl SetupDraft {
     /// The setup, every knob's components read again from its text.
     pub fn finish(mut self) -> Setup {
-        for k in self.0.nodes.iter_mut().flat_map(|n| &mut n.knobs) {
-            k.value.restore_parts();
+        for n in &mut self.0.nodes {
+            for k in &mut Arc::make_mut(n).knobs {
+                k.value.restore_parts();
+            }
         }
         self.0
     }
@@ -632,7 +648,7 @@ impl Setup {
         // 2. Skipped classes pass their input 0 through.
         let mut pos_of: NodeMap<usize> = NodeMap::new(graph);
         let mut replaced: Vec<Option<usize>> = Vec::with_capacity(closure.len());
-        let mut nodes: Vec<SetupNode> = Vec::with_capacity(closure.len());
+        let mut nodes: Vec<Arc<SetupNode>> = Vec::with_capacity(closure.len());
         let mut ids: Vec<NodeId> = Vec::new();
         // Reading the knobs is most of the work and each node's is its own: done on
         // every core, for the nodes no rule skips.
@@ -669,18 +685,17 @@ impl Setup {
             links.dedup();
             let group = node.is_group();
             let pos = nodes.len();
-            nodes.push(SetupNode {
+            nodes.push(Arc::new(SetupNode {
                 name: node.name.as_str().into(),
                 class: node.class.as_str().into(),
                 sem: s,
                 inputs: dep.inputs.iter().map(map).collect(),
                 masks: if group { 0 } else { mask_count(&node.knobs) },
-                links,
                 knobs: knobs.take().expect("read for every node no rule skips"),
                 knob_only: false,
                 group,
-                extras: NodeExtras::of(node),
-            });
+                extras: NodeExtras::of(node, links),
+            }));
             ids.push(dep.id);
             pos_of.insert(dep.id, pos);
             replaced.push(Some(pos));
@@ -748,7 +763,7 @@ impl Setup {
                     });
                 }
                 match owner {
-                    Some(p) => nodes[p].knobs[ki].set_refs(resolved),
+                    Some(p) => Arc::make_mut(&mut nodes[p]).knobs[ki].set_refs(resolved),
                     None if ki < root.len() => root[ki].set_refs(resolved),
                     None => root_on_demand[ki - root.len()].set_refs(resolved),
                 }
@@ -766,6 +781,7 @@ impl Setup {
                     || k.text().contains(crate::eval::expr::TOPNODE)
             });
             if asks {
+                let n = Arc::make_mut(n);
                 let mut extras = n.extras.take().map(|e| *e).unwrap_or_default();
                 extras.topnode = graph
                     .topnode(ids[p])
@@ -777,6 +793,7 @@ impl Setup {
         // 4. A group's knobs count where read (its disable knob always); a hidden knob
         //    stays only if something reads it.
         for n in nodes.iter_mut().filter(|n| n.group) {
+            let n = Arc::make_mut(n);
             for k in &mut n.knobs {
                 if n.sem.disable.as_deref() != Some(k.name.as_str()) {
                     k.hidden = true;
@@ -815,14 +832,15 @@ impl Setup {
             }
         }
         for (i, n) in nodes.iter_mut().enumerate() {
-            n.knobs
+            Arc::make_mut(n)
+                .knobs
                 .retain(|k| !k.hidden || read.contains(&(i, k.name.to_string())));
         }
         // The hidden plain knobs `read_knobs` left out, where something reads them.
         let mut read: Vec<&(usize, String)> = read.iter().collect();
         read.sort();
         for (i, name) in read {
-            let n = &mut nodes[*i];
+            let n = Arc::make_mut(&mut nodes[*i]);
             if let Err(at) = n.knobs.binary_search_by(|k| k.name.as_str().cmp(name)) {
                 let g = graph.node(ids[*i]);
                 if let Some(k) = hidden_plain_knob(&g.knobs, &g.class, name, rules) {
@@ -836,6 +854,7 @@ impl Setup {
         // 5. Paths: knobs naming files expand environment variables, as Nuke does; so
         //    do the project directory and the Root knobs naming files.
         for n in &mut nodes {
+            let n = Arc::make_mut(n);
             let sem = n.sem.clone();
             for k in &mut n.knobs {
                 if sem.files.iter().any(|f| f.knob == k.name) {
@@ -1033,7 +1052,7 @@ fn resolve(
     graph: &Graph,
     from: NodeId,
     r: &Reference,
-    nodes: &mut Vec<SetupNode>,
+    nodes: &mut Vec<Arc<SetupNode>>,
     ids: &mut Vec<NodeId>,
     pos_of: &mut NodeMap<usize>,
     root: &[crate::graph::Knob],
@@ -1070,18 +1089,17 @@ fn resolve(
         None => {
             let node = graph.node(nid);
             let p = nodes.len();
-            nodes.push(SetupNode {
+            nodes.push(Arc::new(SetupNode {
                 name: node.name.as_str().into(),
                 class: node.class.as_str().into(),
                 sem: sem(&node.class),
-                inputs: Vec::new(),
+                inputs: Box::new([]),
                 masks: 0,
-                links: Vec::new(),
                 knobs: read_knobs(&node.knobs, &node.class, rules),
                 knob_only: true,
                 group: false,
-                extras: NodeExtras::of(node),
-            });
+                extras: NodeExtras::of(node, Vec::new()),
+            }));
             ids.push(nid);
             pos_of.insert(nid, p);
             p
@@ -1184,7 +1202,7 @@ mod tests {
         let names: Vec<&str> = setup.nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["C", "G.B", "G.Output1", "G"]);
         let g = &setup.nodes[3];
-        assert_eq!(g.inputs, [Some(0), Some(2)]);
+        assert_eq!(g.inputs[..], [Some(0), Some(2)]);
         // Its unused user knob is not part of it; its disable knob is.
         let kept: Vec<&str> = g.knobs.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(kept, ["disable"]);

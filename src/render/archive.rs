@@ -149,8 +149,10 @@ impl<'c> Archive<'c> {
     /// Load the setup object `name` (once), or the reason it cannot be used.
     fn load_setup(&mut self, name: Hex128) -> Result<(), Box<Reason>> {
         if !self.setups.contains_key(&name) {
+            // Nodes the setup hashed now has too are shared with it, not held twice.
+            let base = self.prepared.map(|(_, p)| p.setup);
             let s = self.object(name, |b| {
-                setup_object::decode(b)
+                setup_object::decode_beside(b, base)
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
             });

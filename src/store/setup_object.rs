@@ -202,20 +202,23 @@ impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
     }
 }
 
-/// The setup's nodes: read into a list; written one by one from the setup, so that
-/// the stored form of a large setup is never held besides its bytes.
+/// The setup's nodes: read as their raw text first, then one node at a time
+/// ([`NodesVisitor`], which needs the setup they may share nodes with); written one by
+/// one from the setup, so that the stored form of a large setup is never held besides
+/// its bytes.
 enum NodeList<'a> {
-    /// Read: each node made a [`SetupNode`] as soon as it is read (see
-    /// [`read_nodes`]).
-    Read(ReadNodes),
-    Write(&'a [SetupNode]),
+    /// Read: the list's text, borrowed from the object's bytes.
+    Raw(&'a serde_json::value::RawValue),
+    Write(&'a [Arc<SetupNode>]),
 }
 
 /// The nodes of a stored setup as they were read, before the checks that need the
 /// whole object (their classes' semantics, which come in another member, and
 /// references to nodes listed after them).
 struct ReadNodes {
-    nodes: Vec<SetupNode>,
+    nodes: Vec<Arc<SetupNode>>,
+    /// Per node: it is the base setup's node (see [`decode_beside`]).
+    shared: Vec<bool>,
     /// How many the object lists (more than `nodes` when it lists too many).
     listed: usize,
     /// Why the object was refused while its nodes were read: no further node is made.
@@ -225,22 +228,25 @@ struct ReadNodes {
 impl Serialize for NodeList<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            NodeList::Read(_) => unreachable!("read nodes are never written back"),
-            NodeList::Write(nodes) => s.collect_seq(nodes.iter().map(node_wire)),
+            NodeList::Raw(raw) => raw.serialize(s),
+            NodeList::Write(nodes) => s.collect_seq(nodes.iter().map(|n| node_wire(n))),
         }
     }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for NodeList<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_seq(NodesVisitor).map(NodeList::Read)
+        <&serde_json::value::RawValue>::deserialize(d).map(NodeList::Raw)
     }
 }
 
-/// Reads a setup's node list one node at a time ([`read_nodes`]).
-struct NodesVisitor;
+/// Reads a setup's node list one node at a time, taking a node of `base` (by name)
+/// instead of a new one wherever they are the same.
+struct NodesVisitor<'b> {
+    base: Option<&'b Setup>,
+}
 
-impl<'de> serde::de::Visitor<'de> for NodesVisitor {
+impl<'de> serde::de::Visitor<'de> for NodesVisitor<'_> {
     type Value = ReadNodes;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -255,17 +261,31 @@ impl<'de> serde::de::Visitor<'de> for NodesVisitor {
         let placeholder = Arc::new(Semantics::default());
         let mut read = ReadNodes {
             nodes: Vec::new(),
+            shared: Vec::new(),
             listed: 0,
             refused: None,
         };
+        let mut base = self.base.map(BaseNodes::new);
         while let Some(n) = seq.next_element::<NodeWire<'de>>()? {
             let i = read.listed;
             read.listed += 1;
             if read.refused.is_some() || i >= MAX_NODES {
                 continue;
             }
+            if let Err(why) = check_wire(i, &n) {
+                read.refused = Some(why);
+                continue;
+            }
+            if let Some(same) = base.as_mut().and_then(|b| b.same_as(i, &n)) {
+                read.nodes.push(same.clone());
+                read.shared.push(true);
+                continue;
+            }
             match node_from_wire(i, n, &placeholder) {
-                Ok(node) => read.nodes.push(node),
+                Ok(node) => {
+                    read.nodes.push(Arc::new(node));
+                    read.shared.push(false);
+                }
                 Err(why) => read.refused = Some(why),
             }
         }
@@ -346,8 +366,8 @@ fn node_wire(n: &SetupNode) -> NodeWire<'_> {
         name: Cow::Borrowed(&n.name),
         class: Cow::Borrowed(&n.class),
         inputs: Cow::Borrowed(&n.inputs),
-        masks: n.masks,
-        links: Cow::Borrowed(&n.links),
+        masks: n.masks as usize,
+        links: Cow::Borrowed(n.links()),
         knob_only: n.knob_only,
         group: n.group,
         topnode: n.topnode().map(Cow::Borrowed),
@@ -393,6 +413,21 @@ pub fn encode_to(setup: &Setup, out: impl std::io::Write) -> std::io::Result<()>
 
 /// Read a stored setup object back, validating it (see the module docs).
 pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
+    decode_beside(bytes, None)
+}
+
+/// [`decode`], sharing with `base` every node that is the same in both (same name,
+/// class, semantics, inputs, knobs: everything a node holds), rather than holding it
+/// twice.
+///
+/// Why: a check explains an outdated frame from the setup it was recorded with and the
+/// one it has now, both in memory. After an edit the two differ in a few nodes out of
+/// tens of thousands; decoded on its own, the recorded setup doubled what the check
+/// held (at 50,000 nodes, about 35 MB more). A node is compared with the base's node
+/// of its name as it is read, before its knobs are parsed, so a shared node also costs
+/// no parsing. Sharing changes nothing the setup holds: a node is shared only when
+/// reading it would give an equal node.
+pub fn decode_beside(bytes: &[u8], base: Option<&Setup>) -> Result<Setup, SetupReadError> {
     let bad = |what: String| SetupReadError(what);
     let header: Header =
         serde_json::from_slice(bytes).map_err(|e| bad(format!("not a setup object: {e}")))?;
@@ -404,9 +439,12 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         )));
     }
     let wire: Wire = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-    let NodeList::Read(read) = wire.nodes else {
-        unreachable!("a decoded setup's nodes are read into a list")
+    let NodeList::Raw(raw) = wire.nodes else {
+        unreachable!("a decoded setup's nodes are read as their text")
     };
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let read = serde::Deserializer::deserialize_seq(&mut de, NodesVisitor { base })
+        .map_err(|e| bad(format!("nodes: {e}")))?;
     let count = read.listed;
     if count > MAX_NODES {
         return Err(bad(format!("{count} nodes (at most {MAX_NODES})")));
@@ -423,13 +461,18 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
         .map(|(c, s)| (c.into_owned(), Arc::new(s.into_owned())))
         .collect();
     let mut nodes = read.nodes;
-    for (i, n) in nodes.iter_mut().enumerate() {
-        n.sem = classes.get(n.class.as_str()).cloned().ok_or_else(|| {
+    for (i, (n, shared)) in nodes.iter_mut().zip(read.shared).enumerate() {
+        let sem = classes.get(n.class.as_str()).ok_or_else(|| {
             bad(format!(
                 "node {i} ({}): class {} has no semantics",
                 n.name, n.class
             ))
         })?;
+        // A shared node keeps the base's semantics when they are the same; otherwise it
+        // becomes a node of its own.
+        if !(shared && *n.sem == **sem) {
+            Arc::make_mut(n).sem = sem.clone();
+        }
     }
     let root_knobs = |m| knobs_from_wire(m).map_err(|why| bad(format!("Root {why}")));
     let root = root_knobs(wire.root)?;
@@ -466,16 +509,10 @@ pub fn decode(bytes: &[u8]) -> Result<Setup, SetupReadError> {
     })
 }
 
-/// Node `i` of a stored setup as read, checked as far as it can be on its own: its
-/// inputs and links point to earlier nodes only (the closure is stored inputs first,
-/// so a stored setup is acyclic by construction), its masks are among its inputs, its
-/// knobs' targets are known. Its semantics are `placeholder` until the object's
-/// classes are read.
-fn node_from_wire(
-    i: usize,
-    n: NodeWire<'_>,
-    placeholder: &Arc<Semantics>,
-) -> Result<SetupNode, String> {
+/// Check node `i` of a stored setup as far as it can be on its own: its inputs and
+/// links point to earlier nodes only (the closure is stored inputs first, so a stored
+/// setup is acyclic by construction), its masks are among its inputs.
+fn check_wire(i: usize, n: &NodeWire<'_>) -> Result<(), String> {
     let earlier = |p: usize| p < i;
     if !n.inputs.iter().flatten().all(|&p| earlier(p)) || !n.links.iter().all(|&p| earlier(p)) {
         return Err(format!(
@@ -483,23 +520,132 @@ fn node_from_wire(
             n.name
         ));
     }
-    if n.masks > n.inputs.len() {
+    if n.masks > n.inputs.len() || u32::try_from(n.masks).is_err() {
         return Err(format!("node {i} ({}): more masks than inputs", n.name));
     }
+    Ok(())
+}
+
+/// The nodes of the setup a decoded one may share nodes with, found by name.
+struct BaseNodes<'b> {
+    setup: &'b Setup,
+    /// Positions by name, made when a node is not at the position it is read at.
+    by_name: Option<std::collections::HashMap<&'b str, usize>>,
+}
+
+impl<'b> BaseNodes<'b> {
+    fn new(setup: &'b Setup) -> Self {
+        BaseNodes {
+            setup,
+            by_name: None,
+        }
+    }
+
+    /// The base's node that reading `n` (at position `i`) would give, semantics
+    /// aside (see [`decode`]).
+    fn same_as(&mut self, i: usize, n: &NodeWire<'_>) -> Option<&'b Arc<SetupNode>> {
+        let nodes = &self.setup.nodes;
+        let at = match nodes.get(i) {
+            Some(b) if b.name == n.name => i,
+            _ => *self
+                .by_name
+                .get_or_insert_with(|| {
+                    nodes
+                        .iter()
+                        .enumerate()
+                        .map(|(p, b)| (b.name.as_str(), p))
+                        .collect()
+                })
+                .get(n.name.as_ref())?,
+        };
+        let b = &nodes[at];
+        same_node(b, n).then_some(b)
+    }
+}
+
+/// Whether `b` holds what reading `n` gives, semantics aside.
+fn same_node(b: &SetupNode, n: &NodeWire<'_>) -> bool {
+    let KnobMap::Read(knobs) = &n.knobs else {
+        return false;
+    };
+    b.name == n.name
+        && b.class == n.class
+        && b.inputs[..] == n.inputs[..]
+        && b.masks as usize == n.masks
+        && b.links() == &n.links[..]
+        && b.knob_only == n.knob_only
+        && b.group == n.group
+        && b.topnode() == n.topnode.as_deref()
+        && b.origin() == n.origin.as_deref()
+        && b.dir() == n.dir.as_deref()
+        && b.knobs.len() == knobs.len()
+        && b.knobs
+            .iter()
+            .zip(knobs)
+            .all(|(k, (name, w))| k.name == *name && same_knob(k, w))
+}
+
+/// Whether `k` holds what reading `w` gives ([`knob_from_wire`]).
+fn same_knob(k: &SetupKnob, w: &KnobWire<'_>) -> bool {
+    match w {
+        KnobWire::Text(text) => {
+            k.text() == text && !k.hidden && k.refs().is_empty() && k.env().is_empty()
+        }
+        KnobWire::Full {
+            text,
+            hidden,
+            refs,
+            env,
+        } => {
+            k.text() == text
+                && k.hidden == *hidden
+                && k.env().len() == env.len()
+                && k.env()
+                    .iter()
+                    .zip(env)
+                    .all(|((n, v), (wn, wv))| n == wn && v.as_deref() == wv.as_deref())
+                && k.refs().len() == refs.len()
+                && k.refs().iter().zip(refs).all(|(r, w)| {
+                    r.text == w.text
+                        && r.other_frames == w.other_frames
+                        && match (&r.target, &w.target) {
+                            (
+                                Target::Knob { node, knob },
+                                TargetWire::Knob { node: wn, knob: wk },
+                            ) => node == wn && knob == wk,
+                            (Target::Root { knob }, TargetWire::Root { root }) => knob == root,
+                            (Target::Image, TargetWire::Word(w)) => w == "image",
+                            (Target::Unresolved, TargetWire::Word(w)) => w == "unresolved",
+                            _ => false,
+                        }
+                })
+        }
+    }
+}
+
+/// Node `i` of a stored setup as read (checked by [`check_wire`] already): its knobs'
+/// targets are known. Its semantics are `placeholder` until the object's classes are
+/// read.
+fn node_from_wire(
+    i: usize,
+    n: NodeWire<'_>,
+    placeholder: &Arc<Semantics>,
+) -> Result<SetupNode, String> {
     Ok(SetupNode {
         knobs: knobs_from_wire(n.knobs).map_err(|why| format!("node {i} {why}"))?,
         name: n.name.as_ref().into(),
         class: n.class.as_ref().into(),
         sem: placeholder.clone(),
-        inputs: n.inputs.into_owned(),
-        masks: n.masks,
-        links: n.links.into_owned(),
+        inputs: n.inputs.iter().copied().collect(),
+        // In range: checked by `check_wire`.
+        masks: n.masks as u32,
         knob_only: n.knob_only,
         group: n.group,
         extras: NodeExtras {
             topnode: n.topnode.map(Cow::into_owned),
             origin: n.origin.map(Cow::into_owned),
             dir: n.dir.map(Cow::into_owned),
+            links: n.links.into_owned(),
         }
         .boxed(),
     })
@@ -638,5 +784,75 @@ mod tests {
         let bytes = encode(&setup);
         let back = decode(&bytes).unwrap();
         assert_eq!(encode(&back), bytes);
+    }
+
+    fn setup_of(text: &str, output: &str) -> Setup {
+        let script =
+            crate::graph::load_bytes(text.as_bytes(), std::path::Path::new("t.nk")).unwrap();
+        Setup::build(
+            &script,
+            output,
+            &crate::ignore::RuleSet::builtin(),
+            &crate::profile::Profile::nuke(),
+        )
+        .unwrap()
+    }
+
+    /// The names of the nodes of `setup` that are `base`'s very nodes.
+    fn shared(setup: &Setup, base: &Setup) -> Vec<String> {
+        let mut out: Vec<String> = setup
+            .nodes
+            .iter()
+            .filter(|n| base.nodes.iter().any(|b| Arc::ptr_eq(n, b)))
+            .map(|n| n.name.to_string())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Decoded beside another setup, a setup is the same as decoded alone (its bytes
+    /// again), and shares exactly the nodes that are the same in both: found by name
+    /// wherever they are, not a node whose knob, reference target, inputs or class
+    /// semantics differ.
+    #[test]
+    fn a_setup_decoded_beside_another_shares_exactly_its_equal_nodes() {
+        // X is read by G's expression only: a knob-only member, listed last.
+        let script = |between: &str, rotate: &str| {
+            format!(
+                "Blur {{\n inputs 0\n size 4\n name X\n}}\nConstant {{\n inputs 0\n name C\n}}\n\
+                 Grade {{\n white {{{{X.size*2}}}}\n name G\n}}\n{between}\
+                 Transform {{\n rotate {rotate}\n name T\n}}\n"
+            )
+        };
+        let old = setup_of(&script("", "0.85"), "T");
+        let names: Vec<&str> = old.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["C", "G", "T", "X"]);
+        let bytes = encode(&old);
+        // The same script: every node is shared.
+        let same = setup_of(&script("", "0.85"), "T");
+        let back = decode_beside(&bytes, Some(&same)).unwrap();
+        assert_eq!(encode(&back), bytes);
+        assert_eq!(shared(&back, &same), ["C", "G", "T", "X"]);
+
+        // A node inserted before T, T's knob edited: X is found at its new position;
+        // G's reference and T's input name positions that moved, T's knob changed.
+        let now = setup_of(&script("Blur {\n size 2\n name B\n}\n", "0.851"), "T");
+        let names: Vec<&str> = now.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["C", "G", "B", "T", "X"]);
+        let back = decode_beside(&bytes, Some(&now)).unwrap();
+        assert_eq!(encode(&back), bytes);
+        assert_eq!(shared(&back, &now), ["C", "X"]);
+
+        // The same nodes with other class semantics stored: not shared.
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let other_sem = text.replacen("\"varying\":false", "\"varying\":true", 1);
+        assert_ne!(other_sem, text);
+        let back = decode_beside(other_sem.as_bytes(), Some(&same)).unwrap();
+        assert_eq!(
+            encode(&back),
+            encode(&decode(other_sem.as_bytes()).unwrap())
+        );
+        assert!(back.nodes[3].sem.varying);
+        assert_eq!(shared(&back, &same), ["C", "G", "T"]);
     }
 }
