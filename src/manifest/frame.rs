@@ -388,7 +388,7 @@ impl<'s> Prepared<'s> {
                 reads_root: setup
                     .root_on_demand
                     .iter()
-                    .any(|k| !k.hidden && n.sem.reads_root.reads(&k.name)),
+                    .any(|k| !k.hidden() && n.sem.reads_root.reads(&k.name)),
                 varying: n.sem.varying,
                 files: !n.sem.files.is_empty() && !n.knob_only,
                 plain: n.sem.blur.is_none() && !n.sem.own_all && n.sem.pad_frames() == 0.0,
@@ -404,7 +404,7 @@ impl<'s> Prepared<'s> {
         for (i, n) in setup.nodes.iter().enumerate() {
             let first_slot = p.slots.len();
             let first_hole = p.holes.len();
-            for (j, k) in n.knobs.iter().enumerate().filter(|(_, k)| !k.hidden) {
+            for (j, k) in n.knobs.iter().enumerate().filter(|(_, k)| !k.hidden()) {
                 let slot = Slot::new(j, k.value.is_static());
                 if !slot.fixed() {
                     p.holes.push(j as u32);
@@ -438,7 +438,7 @@ impl<'s> Prepared<'s> {
         p.holes.shrink_to_fit();
         p.slots.shrink_to_fit();
         p.shapes.shrink_to_fit();
-        if setup.root.iter().all(|k| k.value.is_static() || k.hidden) {
+        if setup.root.iter().all(|k| k.value.is_static() || k.hidden()) {
             p.static_root = Some(p.root_digest(at0, &mut memo));
         }
         if p.shift_invariant() {
@@ -851,7 +851,7 @@ impl<'s> Prepared<'s> {
             _ => &setup.root_on_demand,
         };
         list.iter()
-            .filter(move |k| !k.hidden && n.sem.reads_root.reads(&k.name))
+            .filter(move |k| !k.hidden() && n.sem.reads_root.reads(&k.name))
     }
 
     /// The digest of a node's record at a visit (see [`put_record_head`]): the bytes of
@@ -970,7 +970,7 @@ impl<'s> Prepared<'s> {
     /// everything but the disable knob, are not).
     fn recorded(&self, node: usize, k: &SetupKnob, disabled: bool) -> bool {
         let sem = &self.setup.nodes[node].sem;
-        !k.hidden
+        !k.hidden()
             && (!disabled
                 || sem.disable.as_deref() == Some(&k.name)
                 || sem
@@ -1033,7 +1033,7 @@ impl<'s> Prepared<'s> {
         self.setup
             .root
             .iter()
-            .filter(|k| !k.hidden)
+            .filter(|k| !k.hidden())
             .map(|k| KnobEntry {
                 name: &k.name,
                 entry: (*self.entry(None, k, ctx, memo)).clone(),

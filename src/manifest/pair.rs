@@ -360,7 +360,7 @@ fn knobs_same(os: &Setup, o: &[SetupKnob], ns: &Setup, n: &[SetupKnob]) -> bool 
         && o.iter().zip(n).all(|(a, b)| {
             a.name == b.name
                 && a.text() == b.text()
-                && a.hidden == b.hidden
+                && a.hidden() == b.hidden()
                 && a.env() == b.env()
                 && a.refs().len() == b.refs().len()
                 && a.refs()

@@ -144,25 +144,40 @@ pub struct SetupKnob {
     pub name: CompactString,
     /// Its text, parsed (the exact text is [`SetupKnob::text`]).
     pub value: KnobValue,
-    /// What the value reads besides its text, boxed: most knobs read nothing, and a
-    /// setup holds hundreds of thousands of knobs.
+    /// What the value reads besides its text, and whether it is hidden, boxed: most
+    /// knobs read nothing and are not hidden, and a setup holds hundreds of thousands
+    /// of knobs (64 bytes each, not 72 with a flag of their own).
     reads: Option<Box<KnobReads>>,
-    /// Dropped by an ignore rule (or a group's knob) but kept because an expression
-    /// reads it: it appears in the referencing knob's record, not in its own node's.
-    pub hidden: bool,
 }
 
-/// The references and environment variables of a [`SetupKnob`] that reads some.
+/// The references and environment variables of a [`SetupKnob`] that reads some, and
+/// whether it is hidden.
 #[derive(Debug, Clone, Default)]
 struct KnobReads {
     refs: Vec<ResolvedRef>,
     env: Vec<(String, Option<String>)>,
+    hidden: bool,
 }
+
+const _: () = assert!(std::mem::size_of::<SetupKnob>() <= 64);
 
 impl SetupKnob {
     /// The knob's exact text.
     pub fn text(&self) -> &str {
         self.value.text()
+    }
+
+    /// Dropped by an ignore rule (or a group's knob) but kept because an expression
+    /// reads it: it appears in the referencing knob's record, not in its own node's.
+    pub fn hidden(&self) -> bool {
+        self.reads.as_ref().is_some_and(|r| r.hidden)
+    }
+
+    /// Set whether it is hidden (see [`SetupKnob::hidden`]).
+    pub fn set_hidden(&mut self, hidden: bool) {
+        if hidden != self.hidden() {
+            self.reads_mut(|r| r.hidden = hidden);
+        }
     }
 
     /// For a knob naming a file: the shell-style variables in its text (`$SHOW`,
@@ -205,7 +220,7 @@ impl SetupKnob {
     fn reads_mut(&mut self, f: impl FnOnce(&mut KnobReads)) {
         let mut reads = self.reads.take().map(|b| *b).unwrap_or_default();
         f(&mut reads);
-        if !reads.refs.is_empty() || !reads.env.is_empty() {
+        if !reads.refs.is_empty() || !reads.env.is_empty() || reads.hidden {
             reads.refs.shrink_to_fit();
             reads.env.shrink_to_fit();
             self.reads = Some(Box::new(reads));
@@ -236,9 +251,9 @@ impl SetupKnob {
             value,
             name: name.into(),
             reads: None,
-            hidden,
         };
         k.set_env(env);
+        k.set_hidden(hidden);
         k
     }
 }
@@ -796,7 +811,7 @@ impl Setup {
             let n = Arc::make_mut(n);
             for k in &mut n.knobs {
                 if n.sem.disable.as_deref() != Some(k.name.as_str()) {
-                    k.hidden = true;
+                    k.set_hidden(true);
                 }
             }
         }
@@ -834,7 +849,7 @@ impl Setup {
         for (i, n) in nodes.iter_mut().enumerate() {
             Arc::make_mut(n)
                 .knobs
-                .retain(|k| !k.hidden || read.contains(&(i, k.name.to_string())));
+                .retain(|k| !k.hidden() || read.contains(&(i, k.name.to_string())));
         }
         // The hidden plain knobs `read_knobs` left out, where something reads them.
         let mut read: Vec<&(usize, String)> = read.iter().collect();
@@ -848,8 +863,8 @@ impl Setup {
                 }
             }
         }
-        root.retain(|k| !k.hidden || root_read.contains(k.name.as_str()));
-        root_on_demand.retain(|k| !k.hidden || root_read.contains(k.name.as_str()));
+        root.retain(|k| !k.hidden() || root_read.contains(k.name.as_str()));
+        root_on_demand.retain(|k| !k.hidden() || root_read.contains(k.name.as_str()));
 
         // 5. Paths: knobs naming files expand environment variables, as Nuke does; so
         //    do the project directory and the Root knobs naming files.
@@ -878,7 +893,7 @@ impl Setup {
             .flat_map(|n| &n.knobs)
             .chain(&root)
             .chain(&root_on_demand)
-            .any(|k| !k.hidden && k.opaque_parts().next().is_some());
+            .any(|k| !k.hidden() && k.opaque_parts().next().is_some());
         let script_digest = opaque_expr.then(|| script_digests(script, rules));
         // Knob-only members may have grown the list past the closure's room.
         nodes.shrink_to_fit();
@@ -902,13 +917,13 @@ impl Setup {
         let mut out = Vec::new();
         for n in &self.nodes {
             for k in &n.knobs {
-                if !k.hidden && k.opaque_parts().next().is_some() {
+                if !k.hidden() && k.opaque_parts().next().is_some() {
                     out.push(format!("{}.{}", n.name, k.name));
                 }
             }
         }
         for k in self.root.iter().chain(&self.root_on_demand) {
-            if !k.hidden && k.opaque_parts().next().is_some() {
+            if !k.hidden() && k.opaque_parts().next().is_some() {
                 out.push(format!("Root.{}", k.name));
             }
         }
@@ -967,7 +982,7 @@ fn script_digests(script: &Script, rules: &RuleSet) -> BTreeMap<String, String> 
     let mut out = BTreeMap::new();
     let mut root = crate::hash::Hasher::new();
     for k in setup_knobs(&script.root, "Root", rules) {
-        if !k.hidden {
+        if !k.hidden() {
             root.update(k.name.as_bytes());
             root.update(b"\0");
             root.update(k.text().as_bytes());
@@ -980,7 +995,7 @@ fn script_digests(script: &Script, rules: &RuleSet) -> BTreeMap<String, String> 
         h.update(n.class.as_bytes());
         h.update(b"\0");
         for k in setup_knobs(&n.knobs, &n.class, rules) {
-            if !k.hidden {
+            if !k.hidden() {
                 h.update(k.name.as_bytes());
                 h.update(b"\0");
                 h.update(k.text().as_bytes());
@@ -1178,7 +1193,7 @@ mod tests {
         let setup = build(text, "T");
         let c = setup.nodes.iter().find(|n| n.name == "C").unwrap();
         let label = c.knob("label").expect("read, so kept");
-        assert!(label.hidden);
+        assert!(label.hidden());
         assert_eq!(label.text(), "plate");
         assert!(c.knob("xpos").is_none());
         let names: Vec<&str> = c.knobs.iter().map(|k| k.name.as_str()).collect();

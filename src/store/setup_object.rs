@@ -328,12 +328,12 @@ enum TargetWire<'a> {
 }
 
 fn knob_wire(k: &SetupKnob) -> KnobWire<'_> {
-    if k.refs().is_empty() && !k.hidden && k.env().is_empty() {
+    if k.refs().is_empty() && !k.hidden() && k.env().is_empty() {
         return KnobWire::Text(Cow::Borrowed(k.text()));
     }
     KnobWire::Full {
         text: Cow::Borrowed(k.text()),
-        hidden: k.hidden,
+        hidden: k.hidden(),
         env: k
             .env()
             .iter()
@@ -589,7 +589,7 @@ fn same_node(b: &SetupNode, n: &NodeWire<'_>) -> bool {
 fn same_knob(k: &SetupKnob, w: &KnobWire<'_>) -> bool {
     match w {
         KnobWire::Text(text) => {
-            k.text() == text && !k.hidden && k.refs().is_empty() && k.env().is_empty()
+            k.text() == text && !k.hidden() && k.refs().is_empty() && k.env().is_empty()
         }
         KnobWire::Full {
             text,
@@ -598,7 +598,7 @@ fn same_knob(k: &SetupKnob, w: &KnobWire<'_>) -> bool {
             env,
         } => {
             k.text() == text
-                && k.hidden == *hidden
+                && k.hidden() == *hidden
                 && k.env().len() == env.len()
                 && k.env()
                     .iter()
