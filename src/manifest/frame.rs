@@ -43,13 +43,56 @@ use super::reuse::{Columns, Kept, Reuse};
 pub use super::source::{NoSources, SourceProbe};
 
 /// One node visited in a frame's traversal, in post-order.
+///
+/// Its context is kept as its three numbers and a flag ([`Visit::ctx`] puts them
+/// together): a [`Ctx`] holds an `Option<f64>` of 16 bytes, which made a visit 48
+/// bytes where this is 40, and a traversal holds one per node visited.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Visit {
     pub(super) node: u32,
-    pub(super) ctx: Ctx,
     pub(super) disabled: bool,
+    /// Whether the context has a frame (`frame` is then it).
+    has_frame: bool,
+    frame: f64,
+    lo: f64,
+    hi: f64,
     /// Range of this visit's inputs in [`Walk::inputs`].
     pub(super) inputs: (u32, u32),
+}
+
+const _: () = assert!(std::mem::size_of::<Visit>() <= 40);
+
+impl Visit {
+    pub(super) fn new(node: u32, ctx: Ctx, disabled: bool, inputs: (u32, u32)) -> Visit {
+        Visit {
+            node,
+            disabled,
+            has_frame: ctx.frame.is_some(),
+            frame: ctx.frame.unwrap_or(0.0),
+            lo: ctx.lo,
+            hi: ctx.hi,
+            inputs,
+        }
+    }
+
+    /// The context the node is visited in.
+    pub(super) fn ctx(&self) -> Ctx {
+        Ctx {
+            frame: self.has_frame.then_some(self.frame),
+            lo: self.lo,
+            hi: self.hi,
+        }
+    }
+
+    /// This visit with its context shifted by `shift`.
+    pub(super) fn shifted(&self, shift: f64) -> Visit {
+        Visit::new(
+            self.node,
+            self.ctx().shifted(shift),
+            self.disabled,
+            self.inputs,
+        )
+    }
 }
 
 /// A frame's traversal: which nodes are visited in which context, with their active
@@ -493,7 +536,7 @@ impl<'s> Prepared<'s> {
 
     /// The digest of a visit's record when it is the same at every frame.
     pub(super) fn static_digest(&self, v: &Visit) -> Option<u128> {
-        match (self.static_record(v.node as usize), v.ctx.frame) {
+        match (self.static_record(v.node as usize), v.ctx().frame) {
             (Some(d), Some(_)) => Some(d),
             _ => None,
         }
@@ -821,12 +864,12 @@ impl<'s> Prepared<'s> {
             }
             buf.truncate(p.start as usize);
             seen.set(p.node, ctx.key(), walk.visits.len() as u32);
-            walk.visits.push(Visit {
-                node: p.node,
+            walk.visits.push(Visit::new(
+                p.node,
                 ctx,
-                disabled: p.disabled,
-                inputs: (first, walk.inputs.len() as u32),
-            });
+                p.disabled,
+                (first, walk.inputs.len() as u32),
+            ));
         }
         walk
     }
@@ -989,7 +1032,7 @@ impl<'s> Prepared<'s> {
     ) -> Record<'s> {
         let node = v.node as usize;
         let n = &self.setup.nodes[node];
-        let kctx = self.knob_ctx(node, v.ctx);
+        let kctx = self.knob_ctx(node, v.ctx());
         let knobs = n
             .knobs
             .iter()
@@ -1015,16 +1058,16 @@ impl<'s> Prepared<'s> {
             node,
             name: &n.name,
             class: &n.class,
-            ctx: v.ctx,
+            ctx: v.ctx(),
             inputs,
             disabled: v.disabled,
-            stamp: n.sem.varying.then(|| Stamp::of(v.ctx)),
+            stamp: n.sem.varying.then(|| Stamp::of(v.ctx())),
             knobs,
             root,
             files: if v.disabled {
                 Vec::new()
             } else {
-                self.node_files(node, v.ctx, probe)
+                self.node_files(node, v.ctx(), probe)
             },
         }
     }
@@ -1062,10 +1105,7 @@ impl<'s> Prepared<'s> {
             .visits
             .iter()
             .map(|v| {
-                let v = Visit {
-                    ctx: v.ctx.shifted(shift),
-                    ..*v
-                };
+                let v = v.shifted(shift);
                 let inputs = walk
                     .inputs_of(&v)
                     .iter()
@@ -1099,7 +1139,7 @@ impl<'s> Prepared<'s> {
         for v in &walk.visits {
             let (digest, files) = self.visit_digest(v, shift, probe, &mut memo);
             if !files.is_empty() {
-                sources.push((v.node as usize, v.ctx.shifted(shift), files));
+                sources.push((v.node as usize, v.ctx().shifted(shift), files));
             }
             h.record(digest, walk.inputs_of(v).iter().copied());
         }
@@ -1115,7 +1155,7 @@ impl<'s> Prepared<'s> {
         probe: &dyn SourceProbe,
         memo: &mut Memo<'s>,
     ) -> (u128, Vec<FileRead>) {
-        let ctx = v.ctx.shifted(shift);
+        let ctx = v.ctx().shifted(shift);
         let node = v.node as usize;
         if let (Some(d), Some(_)) = (self.static_record(node), ctx.frame) {
             return (d, Vec::new());
@@ -1145,7 +1185,7 @@ impl<'s> Prepared<'s> {
     /// [`Prepared::frame_hashes_with`] keeps and reuses.
     pub(super) fn keepable(&self, v: &Visit) -> bool {
         let node = v.node as usize;
-        (self.static_record(node).is_none() || v.ctx.frame.is_none()) && !self.reads_files(node)
+        (self.static_record(node).is_none() || v.ctx().frame.is_none()) && !self.reads_files(node)
     }
 
     /// The frame hashes of `frames` and the files each read: the same as
@@ -1252,7 +1292,7 @@ impl<'s> Prepared<'s> {
                 }
                 let mut kept = kept;
                 for (i, &f) in frames.iter().enumerate() {
-                    let ctx = v.ctx.shifted(f);
+                    let ctx = v.ctx().shifted(f);
                     let files = if v.disabled || !self.shape_at(node).files {
                         Vec::new()
                     } else {

@@ -155,7 +155,7 @@ impl<'a, 's> PreparedPair<'a, 's> {
         // Old visits by node and context; a new visit looks up the old node of its name.
         let mut index = NodeCtxMap::new(old.nodes.len());
         for (i, v) in wo.visits.iter().enumerate() {
-            index.set(v.node, v.ctx.shifted(so).key(), i as u32);
+            index.set(v.node, v.ctx().shifted(so).key(), i as u32);
         }
         let mut of_old = vec![None; wo.visits.len()];
         let mut of_new = vec![None; wn.visits.len()];
@@ -173,7 +173,7 @@ impl<'a, 's> PreparedPair<'a, 's> {
         };
         for (b, vb) in wn.visits.iter().enumerate() {
             let found =
-                self.named[vb.node as usize].and_then(|o| index.get(o, vb.ctx.shifted(sn).key()));
+                self.named[vb.node as usize].and_then(|o| index.get(o, vb.ctx().shifted(sn).key()));
             let Some(a) = found else {
                 differ.push(b as u32);
                 continue;
@@ -220,10 +220,7 @@ fn sparse_view<'s>(
     let records = inc
         .iter()
         .map(|(&v, &full)| {
-            let visit = Visit {
-                ctx: walk.visits[v as usize].ctx.shifted(shift),
-                ..walk.visits[v as usize]
-            };
+            let visit = walk.visits[v as usize].shifted(shift);
             if full {
                 let inputs = walk
                     .inputs_of(&walk.visits[v as usize])
@@ -237,7 +234,7 @@ fn sparse_view<'s>(
                     node: visit.node as usize,
                     name: &n.name,
                     class: &n.class,
-                    ctx: visit.ctx,
+                    ctx: visit.ctx(),
                     inputs: Vec::new(),
                     disabled: visit.disabled,
                     stamp: None,

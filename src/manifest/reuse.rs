@@ -111,11 +111,11 @@ impl Digests {
             }
             // A traversal visits a node once per context: a repeat would make two rows
             // one, so nothing is kept.
-            if rows.get(v.node, v.ctx.key()).is_some() {
+            if rows.get(v.node, v.ctx().key()).is_some() {
                 return None;
             }
             let row = disabled.len() as u32;
-            rows.set(v.node, v.ctx.key(), row);
+            rows.set(v.node, v.ctx().key(), row);
             disabled.push(v.disabled);
             slots.push(Slot::Row(row));
         }
@@ -158,7 +158,7 @@ impl Digests {
                 if !prepared.keepable(v) {
                     return None;
                 }
-                let row = self.rows.get(old, v.ctx.key())?;
+                let row = self.rows.get(old, v.ctx().key())?;
                 (self.disabled[row as usize] == v.disabled).then_some(row)
             })
             .collect();
