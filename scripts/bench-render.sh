@@ -29,7 +29,10 @@
 # peak resident memory of record and check (`/usr/bin/time -f %M`, one run each), the
 # time and peak of a check after one knob edit (the first static `rotate`: every frame
 # is outdated and explained from the recorded setup and the new one, both in memory),
-# and the ratios the issue targets (peak memory: the largest of the three):
+# and the ratios the issue targets (peak memory: the largest of the three). The four
+# commands run in turn, RUNS rounds of them (no hyperfine: a change of the machine's
+# load between one command's runs and the next's would skew a ratio), and each ratio
+# is the median of the rounds' ratios:
 #   record / graph          <= 15    (record of 1,000 frames)
 #   check / graph           <= 2     (check of the unchanged script)
 #   peak memory / script    <= 10    (at 50,000 nodes)
@@ -77,7 +80,9 @@ median_ms() {
         i=0
         while [ "$i" -lt "$RUNS" ]; do
             sh -c "$1" >/dev/null 2>&1
-            s=$(date +%s%N); sh -c "$2" >/dev/null 2>&1; e=$(date +%s%N)
+            s=$(date +%s%N)
+            sh -c "$2" >/dev/null 2>&1 || [ -n "${3:-}" ] || echo "error: $2 failed" >&2
+            e=$(date +%s%N)
             echo $(( (e - s) / 1000 ))
             i=$((i + 1))
         done | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
@@ -110,6 +115,18 @@ rows="$work/rows"
 : > "$rows"
 row() { printf '%-40s %14s %12s  %-5s %s\n' "$1" "$2" "$3" "$4" "$5" >> "$rows"; }
 
+# ms CMD [any]: wall time of one run of CMD in milliseconds; with a second argument, a
+# failing exit status is expected.
+ms() {
+    s=$(date +%s%N)
+    sh -c "$1" >/dev/null 2>&1 || [ -n "${2:-}" ] || echo "error: $1 failed" >&2
+    e=$(date +%s%N)
+    awk -v d=$((e - s)) 'BEGIN { printf "%.1f", d / 1e6 }'
+}
+
+# median: the median of the numbers on standard input.
+median() { sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'; }
+
 # peak_kb CMD: peak resident memory of one run of CMD, in kB.
 peak_kb() {
     /usr/bin/time -f '%M' -o "$work/peak" sh -c "exec $1" >/dev/null 2>&1 || true
@@ -128,25 +145,42 @@ scale_table() {
         cache="$work/scale-cache-$n"
         args="$nk --node Write1 --frames $first-$last --cache-dir $cache"
         size=$(wc -c < "$nk")
-        gr_ms=$(median_ms true "$sc graph $nk --json")
-        rec_ms=$(median_ms "rm -rf $cache" "$sc record $args")
-        rm -rf "$cache"
-        rec_kb=$(peak_kb "$sc record $args")
-        chk_ms=$(median_ms true "$sc check $args")
-        chk_kb=$(peak_kb "$sc check $args")
         # One knob edited: a check that explains every frame (exit status 1: outdated).
         edited="$work/scale-$n-edited.nk"
         awk '!done && /^ rotate [0-9]/ { print $0 "1"; done = 1; next } { print }' \
             "$nk" > "$edited"
         edit_args="$edited --node Write1 --frames $first-$last --cache-dir $cache"
-        edit_ms=$(median_ms true "$sc check $edit_args" outdated)
+        # Rounds of graph, record, check and edited check in turn, so that a change of
+        # the machine's load falls on both sides of a ratio: the ratios are medians of
+        # the rounds' ratios, the times medians of the rounds' times.
+        rounds="$work/rounds-$n"
+        : > "$rounds"
+        i=0
+        while [ "$i" -lt "$RUNS" ]; do
+            g=$(ms "$sc graph $nk --json")
+            rm -rf "$cache"
+            r=$(ms "$sc record $args")
+            c=$(ms "$sc check $args")
+            ed=$(ms "$sc check $edit_args" outdated)
+            echo "$g $r $c $ed" >> "$rounds"
+            i=$((i + 1))
+        done
+        gr_ms=$(awk '{ print $1 }' "$rounds" | median)
+        rec_ms=$(awk '{ print $2 }' "$rounds" | median)
+        chk_ms=$(awk '{ print $3 }' "$rounds" | median)
+        edit_ms=$(awk '{ print $4 }' "$rounds" | median)
+        rec_gr=$(awk '{ print $2 / $1 }' "$rounds" | median)
+        chk_gr=$(awk '{ print $3 / $1 }' "$rounds" | median)
+        rm -rf "$cache"
+        rec_kb=$(peak_kb "$sc record $args")
+        chk_kb=$(peak_kb "$sc check $args")
         edit_kb=$(peak_kb "$sc check $edit_args")
         peak=$rec_kb
         [ "$chk_kb" -gt "$peak" ] && peak=$chk_kb
         [ "$edit_kb" -gt "$peak" ] && peak=$edit_kb
         srow "$n" "$(awk -v b="$size" 'BEGIN { printf "%.1fMB", b / 1e6 }')" \
-            "${gr_ms}ms" "${rec_ms}ms" "${chk_ms}ms" "$(ratio "$rec_ms" "$gr_ms")" \
-            "$(ratio "$chk_ms" "$gr_ms")" "$((rec_kb / 1024))MB" "$((chk_kb / 1024))MB" \
+            "${gr_ms}ms" "${rec_ms}ms" "${chk_ms}ms" "$rec_gr" \
+            "$chk_gr" "$((rec_kb / 1024))MB" "$((chk_kb / 1024))MB" \
             "${edit_ms}ms" "$((edit_kb / 1024))MB" "$(ratio "$((peak * 1024))" "$size")"
         if [ -n "$prev" ]; then
             set -- $prev
@@ -159,7 +193,7 @@ scale_table() {
     cat "$srows"
     [ -f "$work/sgrowth" ] && cat "$work/sgrowth"
     echo "targets: rec/gr <= 15, chk/gr <= 2, peak/scr <= 10 (at 50,000 nodes; record, check and check after an edit)"
-    echo "(times: medians of $RUNS runs; peaks: one run each; $(nproc) cores; hyperfine=$have_hyperfine)"
+    echo "(times and ratios: medians of $RUNS rounds; peaks: one run each; $(nproc) cores)"
 }
 
 if [ "$SCALE" = only ]; then
