@@ -30,9 +30,9 @@
 # time and peak of a check after one knob edit (the first static `rotate`: every frame
 # is outdated and explained from the recorded setup and the new one, both in memory),
 # and the ratios the issue targets (peak memory: the largest of the three). The four
-# commands run in turn, RUNS rounds of them (no hyperfine: a change of the machine's
-# load between one command's runs and the next's would skew a ratio), and each ratio
-# is the median of the rounds' ratios:
+# commands of every size run in turn, RUNS rounds of them (no hyperfine: a change of
+# the machine's load between one command's runs and the next's would skew a ratio),
+# and each ratio is the median of the rounds' ratios:
 #   record / graph          <= 15    (record of 1,000 frames)
 #   check / graph           <= 2     (check of the unchanged script)
 #   peak memory / script    <= 10    (at 50,000 nodes)
@@ -133,38 +133,52 @@ peak_kb() {
     tail -1 "$work/peak"
 }
 
+# scale_round N: one round of graph, record, check and edited check at size N, their
+# times appended to its rounds file.
+scale_round() {
+    nk="$work/scale-$1.nk"
+    cache="$work/scale-cache-$1"
+    args="$nk --node Write1 --frames $first-$last --cache-dir $cache"
+    edit_args="$work/scale-$1-edited.nk --node Write1 --frames $first-$last --cache-dir $cache"
+    g=$(ms "$sc graph $nk --json")
+    rm -rf "$cache"
+    r=$(ms "$sc record $args")
+    c=$(ms "$sc check $args")
+    ed=$(ms "$sc check $edit_args" outdated)
+    echo "$g $r $c $ed" >> "$work/rounds-$1"
+}
+
 scale_table() {
     srows="$work/srows"
     : > "$srows"
     srow() { printf '%-8s %9s %9s %9s %9s %8s %8s %9s %9s %9s %9s %8s\n' "$@" >> "$srows"; }
     srow nodes script graph record check rec/gr chk/gr rec-peak chk-peak edit edit-peak peak/scr
+    for n in $SIZES; do
+        "$gen" --nodes "$n" --animated 0.1 --frames "$FRAMES" > "$work/scale-$n.nk"
+        # One knob edited: a check that explains every frame (exit status 1: outdated).
+        awk '!done && /^ rotate [0-9]/ { print $0 "1"; done = 1; next } { print }' \
+            "$work/scale-$n.nk" > "$work/scale-$n-edited.nk"
+        : > "$work/rounds-$n"
+    done
+    # Rounds of every size's graph, record, check and edited check in turn, so that a
+    # change of the machine's load falls on both sides of a ratio: the ratios (of
+    # commands, and of sizes) are medians of the rounds' ratios, the times medians of
+    # the rounds' times.
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        for n in $SIZES; do
+            scale_round "$n"
+        done
+        i=$((i + 1))
+    done
     prev=""
     for n in $SIZES; do
         nk="$work/scale-$n.nk"
-        "$gen" --nodes "$n" --animated 0.1 --frames "$FRAMES" > "$nk"
         cache="$work/scale-cache-$n"
         args="$nk --node Write1 --frames $first-$last --cache-dir $cache"
+        edit_args="$work/scale-$n-edited.nk --node Write1 --frames $first-$last --cache-dir $cache"
         size=$(wc -c < "$nk")
-        # One knob edited: a check that explains every frame (exit status 1: outdated).
-        edited="$work/scale-$n-edited.nk"
-        awk '!done && /^ rotate [0-9]/ { print $0 "1"; done = 1; next } { print }' \
-            "$nk" > "$edited"
-        edit_args="$edited --node Write1 --frames $first-$last --cache-dir $cache"
-        # Rounds of graph, record, check and edited check in turn, so that a change of
-        # the machine's load falls on both sides of a ratio: the ratios are medians of
-        # the rounds' ratios, the times medians of the rounds' times.
         rounds="$work/rounds-$n"
-        : > "$rounds"
-        i=0
-        while [ "$i" -lt "$RUNS" ]; do
-            g=$(ms "$sc graph $nk --json")
-            rm -rf "$cache"
-            r=$(ms "$sc record $args")
-            c=$(ms "$sc check $args")
-            ed=$(ms "$sc check $edit_args" outdated)
-            echo "$g $r $c $ed" >> "$rounds"
-            i=$((i + 1))
-        done
         gr_ms=$(awk '{ print $1 }' "$rounds" | median)
         rec_ms=$(awk '{ print $2 }' "$rounds" | median)
         chk_ms=$(awk '{ print $3 }' "$rounds" | median)
@@ -183,17 +197,17 @@ scale_table() {
             "$chk_gr" "$((rec_kb / 1024))MB" "$((chk_kb / 1024))MB" \
             "${edit_ms}ms" "$((edit_kb / 1024))MB" "$(ratio "$((peak * 1024))" "$size")"
         if [ -n "$prev" ]; then
-            set -- $prev
-            echo "$n vs $1 nodes: record x$(ratio "$rec_ms" "$2") (<= 11), check x$(ratio "$chk_ms" "$3") (<= 11)" >> "$work/sgrowth"
+            grow() { paste -d' ' "$work/rounds-$prev" "$rounds" | awk -v c="$1" '{ print $(c + 4) / $c }' | median; }
+            echo "$n vs $prev nodes: record x$(grow 2) (<= 11), check x$(grow 3) (<= 11)" >> "$work/sgrowth"
         fi
-        prev="$n $rec_ms $chk_ms"
+        prev=$n
         rm -rf "$cache"
     done
     echo "== scaling: $FRAMES frames, 10% of knobs animated; $sc"
     cat "$srows"
     [ -f "$work/sgrowth" ] && cat "$work/sgrowth"
     echo "targets: rec/gr <= 15, chk/gr <= 2, peak/scr <= 10 (at 50,000 nodes; record, check and check after an edit)"
-    echo "(times and ratios: medians of $RUNS rounds; peaks: one run each; $(nproc) cores)"
+    echo "(times and ratios: medians of $RUNS rounds, every size's commands in turn in each; peaks: one run each; $(nproc) cores)"
 }
 
 if [ "$SCALE" = only ]; then
