@@ -18,6 +18,9 @@
 //! input and link pointing to an earlier node (so the graph is acyclic by construction
 //! and a frame walk ends), sizes bounded. A damaged object is an error, never a panic
 //! or a hang.
+//!
+//! A check reads the setup a frame was recorded with beside the one it has now
+//! ([`decode_beside`]): the nodes the two have in common are shared, not held twice.
 
 use crate::manifest::setup::{
     NodeExtras, ResolvedRef, RootFile, Setup, SetupKnob, SetupNode, Target,
