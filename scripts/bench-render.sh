@@ -67,12 +67,11 @@ else
     echo "note: hyperfine not found (apt-get install -y hyperfine); using a timing loop" >&2
 fi
 
-# median_ms PREPARE CMD [any]: median wall time of RUNS runs of CMD in milliseconds,
-# PREPARE (a shell command, may be `true`) run before each; with a third argument, a
-# failing exit status is expected (a check that finds outdated frames).
+# median_ms PREPARE CMD: median wall time of RUNS runs of CMD in milliseconds, PREPARE
+# (a shell command, may be `true`) run before each.
 median_ms() {
     if [ "$have_hyperfine" = 1 ]; then
-        hyperfine -N ${3:+-i} --runs "$RUNS" --prepare "$1" --export-json "$work/h.json" "$2" \
+        hyperfine -N --runs "$RUNS" --prepare "$1" --export-json "$work/h.json" "$2" \
             >/dev/null 2>&1
         sed -n 's/.*"median": *\([0-9.e+-]*\).*/\1/p' "$work/h.json" | head -1 |
             awk '{ printf "%.1f", $1 * 1000 }'
@@ -81,7 +80,7 @@ median_ms() {
         while [ "$i" -lt "$RUNS" ]; do
             sh -c "$1" >/dev/null 2>&1
             s=$(date +%s%N)
-            sh -c "$2" >/dev/null 2>&1 || [ -n "${3:-}" ] || echo "error: $2 failed" >&2
+            sh -c "$2" >/dev/null 2>&1 || echo "error: $2 failed" >&2
             e=$(date +%s%N)
             echo $(( (e - s) / 1000 ))
             i=$((i + 1))

@@ -500,11 +500,9 @@ impl<'s> Prepared<'s> {
         let n = &self.setup.nodes[node];
         let all_static = self.plan(node).iter().all(|s| s.fixed())
             && self.root_reads(node).all(|k| k.value.is_static());
-        let frame_free = !n.sem.varying
-            && n.sem.files.is_empty()
-            && !n.sem.own_all
-            && self.shape_at(node).pad == 0.0;
         let shape = self.shape_at(node);
+        let frame_free =
+            !n.sem.varying && n.sem.files.is_empty() && !n.sem.own_all && shape.pad == 0.0;
         (all_static && frame_free && shape.disabled.is_some() && shape.blur.is_some()).then(|| {
             let disabled = self.disabled(node, at0);
             self.record_digest(node, at0, disabled, &[], memo)
@@ -536,10 +534,7 @@ impl<'s> Prepared<'s> {
 
     /// The digest of a visit's record when it is the same at every frame.
     pub(super) fn static_digest(&self, v: &Visit) -> Option<u128> {
-        match (self.static_record(v.node as usize), v.ctx().frame) {
-            (Some(d), Some(_)) => Some(d),
-            _ => None,
-        }
+        self.static_record(v.node as usize).filter(|_| v.has_frame)
     }
 
     // -------------------------------------------------------------------------------
@@ -629,9 +624,8 @@ impl<'s> Prepared<'s> {
             Blur::Unknown => return Ctx::all(),
             Blur::Off => {}
         }
-        let pad = self.shape_at(node).pad;
-        if pad > 0.0 {
-            c = c.widened(-pad, pad);
+        if shape.pad > 0.0 {
+            c = c.widened(-shape.pad, shape.pad);
         }
         c
     }
@@ -1185,7 +1179,7 @@ impl<'s> Prepared<'s> {
     /// [`Prepared::frame_hashes_with`] keeps and reuses.
     pub(super) fn keepable(&self, v: &Visit) -> bool {
         let node = v.node as usize;
-        (self.static_record(node).is_none() || v.ctx().frame.is_none()) && !self.reads_files(node)
+        (self.static_record(node).is_none() || !v.has_frame) && !self.reads_files(node)
     }
 
     /// The frame hashes of `frames` and the files each read: the same as

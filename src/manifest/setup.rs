@@ -147,13 +147,13 @@ pub struct SetupKnob {
     /// What the value reads besides its text, and whether it is hidden, boxed: most
     /// knobs read nothing and are not hidden, and a setup holds hundreds of thousands
     /// of knobs (64 bytes each, not 72 with a flag of their own).
-    reads: Option<Box<KnobReads>>,
+    extras: Option<Box<KnobExtras>>,
 }
 
-/// The references and environment variables of a [`SetupKnob`] that reads some, and
-/// whether it is hidden.
+/// What few [`SetupKnob`]s have: the references and environment variables of one that
+/// reads some, and whether it is hidden. A knob has no extras when all are empty.
 #[derive(Debug, Clone, Default)]
-struct KnobReads {
+struct KnobExtras {
     refs: Vec<ResolvedRef>,
     env: Vec<(String, Option<String>)>,
     hidden: bool,
@@ -170,13 +170,13 @@ impl SetupKnob {
     /// Dropped by an ignore rule (or a group's knob) but kept because an expression
     /// reads it: it appears in the referencing knob's record, not in its own node's.
     pub fn hidden(&self) -> bool {
-        self.reads.as_ref().is_some_and(|r| r.hidden)
+        self.extras.as_ref().is_some_and(|r| r.hidden)
     }
 
     /// Set whether it is hidden (see [`SetupKnob::hidden`]).
     pub fn set_hidden(&mut self, hidden: bool) {
         if hidden != self.hidden() {
-            self.reads_mut(|r| r.hidden = hidden);
+            self.extras_mut(|r| r.hidden = hidden);
         }
     }
 
@@ -198,32 +198,32 @@ impl SetupKnob {
 
     /// Resolved references, in the order the analysis lists them.
     pub fn refs(&self) -> &[ResolvedRef] {
-        self.reads.as_ref().map_or(&[], |r| &r.refs)
+        self.extras.as_ref().map_or(&[], |r| &r.refs)
     }
 
     /// The environment variables the value reads, sorted, with their values when the
     /// setup was built (`None`: unset).
     pub fn env(&self) -> &[(String, Option<String>)] {
-        self.reads.as_ref().map_or(&[], |r| &r.env)
+        self.extras.as_ref().map_or(&[], |r| &r.env)
     }
 
     /// Set the resolved references.
     pub fn set_refs(&mut self, refs: Vec<ResolvedRef>) {
-        self.reads_mut(|r| r.refs = refs);
+        self.extras_mut(|r| r.refs = refs);
     }
 
     /// Set the environment variables read (sorted by name).
     pub fn set_env(&mut self, env: Vec<(String, Option<String>)>) {
-        self.reads_mut(|r| r.env = env);
+        self.extras_mut(|r| r.env = env);
     }
 
-    fn reads_mut(&mut self, f: impl FnOnce(&mut KnobReads)) {
-        let mut reads = self.reads.take().map(|b| *b).unwrap_or_default();
-        f(&mut reads);
-        if !reads.refs.is_empty() || !reads.env.is_empty() || reads.hidden {
-            reads.refs.shrink_to_fit();
-            reads.env.shrink_to_fit();
-            self.reads = Some(Box::new(reads));
+    fn extras_mut(&mut self, f: impl FnOnce(&mut KnobExtras)) {
+        let mut extras = self.extras.take().map(|b| *b).unwrap_or_default();
+        f(&mut extras);
+        if !extras.refs.is_empty() || !extras.env.is_empty() || extras.hidden {
+            extras.refs.shrink_to_fit();
+            extras.env.shrink_to_fit();
+            self.extras = Some(Box::new(extras));
         }
     }
 
@@ -250,7 +250,7 @@ impl SetupKnob {
         let mut k = SetupKnob {
             value,
             name: name.into(),
-            reads: None,
+            extras: None,
         };
         k.set_env(env);
         k.set_hidden(hidden);

@@ -617,12 +617,20 @@ fn same_knob(k: &SetupKnob, w: &KnobWire<'_>) -> bool {
                                 TargetWire::Knob { node: wn, knob: wk },
                             ) => node == wn && knob == wk,
                             (Target::Root { knob }, TargetWire::Root { root }) => knob == root,
-                            (Target::Image, TargetWire::Word(w)) => w == "image",
-                            (Target::Unresolved, TargetWire::Word(w)) => w == "unresolved",
+                            (t, TargetWire::Word(w)) => word_target(w).as_ref() == Some(t),
                             _ => false,
                         }
                 })
         }
+    }
+}
+
+/// The target a reference's stored word names (`image`, `unresolved`).
+fn word_target(w: &str) -> Option<Target> {
+    match w {
+        "image" => Some(Target::Image),
+        "unresolved" => Some(Target::Unresolved),
+        _ => None,
     }
 }
 
@@ -695,9 +703,9 @@ fn knob_from_wire(name: &str, w: KnobWire<'_>) -> Result<SetupKnob, String> {
             TargetWire::Root { root } => Target::Root {
                 knob: root.into_owned(),
             },
-            TargetWire::Word(w) if w == "image" => Target::Image,
-            TargetWire::Word(w) if w == "unresolved" => Target::Unresolved,
-            TargetWire::Word(w) => return Err(format!("knob {name}: unknown target {w}")),
+            TargetWire::Word(w) => {
+                word_target(&w).ok_or_else(|| format!("knob {name}: unknown target {w}"))?
+            }
         };
         resolved.push(ResolvedRef {
             text: r.text.into_owned(),
