@@ -27,7 +27,9 @@
 #      in the page cache (read once before). Also printed: the CPU time (user + system)
 #      of each, and `find DIR -type f -size -1G` as a reference for the system calls any
 #      such status needs (one getdents64 per directory and one fstatat per file, one
-#      thread, nothing else).
+#      thread, nothing else). The walking status runs with SMARTCACHE_NO_WATCH=1; the
+#      same status is also timed with `smartcache dataset watch` serving the tree
+#      (started before the rounds, idle during the others; its own peak is printed).
 #   3. `get` per call: the CLI (a process per lookup; goal: a few ms) and the library
 #      (one handle, many lookups: examples/dataset_get.rs; goal: microseconds).
 #   4. cold-index `status` (every file hashed) against `xxhsum -H2` (goal >= 0.8).
@@ -148,29 +150,49 @@ noop_s=$secs; noop_mb=$mb
 fi
 
 cat "$work/small.git/index" >/dev/null
+"$sc" dataset watch "$work/small" --cache "$work/cache" 2>"$work/watch.log" &
+watcher=$!
+trap 'kill $watcher 2>/dev/null || true; rm -rf "$work"' EXIT INT TERM
+tries=0
+until "$sc" dataset status "$work/small" --cache "$work/cache" --variant v --json 2>/dev/null | grep -q '"watched": true'; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 300 ] || { echo "the watcher did not start:" >&2; cat "$work/watch.log" >&2; exit 2; }
+    sleep 0.1
+done
 # On a shared machine the load moves within seconds: the three commands take turns,
 # ROUNDS times (RUNS runs each per round), and the median of the rounds is reported.
 sc_r=""; git_r=""; find_r=""; scc_r=""; gitc_r=""; findc_r=""; per_round=""
+w_r=""; wc_r=""; w_round=""
+walking="env SMARTCACHE_NO_WATCH=1 $sc dataset status $work/small --cache $work/cache --variant v"
 round=0
 while [ "$round" -lt "$ROUNDS" ]; do
-    s=$(median_ms "$sc dataset status $work/small --cache $work/cache --variant v")
+    s=$(median_ms "$walking")
     sc_r="$sc_r $s"; scc_r="$scc_r $(cpu_ms)"
     g=$(median_ms "git --git-dir=$work/small.git --work-tree=$work/small status --porcelain")
     git_r="$git_r $g"; gitc_r="$gitc_r $(cpu_ms)"
     f=$(median_ms "find $work/small -type f -size -1G")
     find_r="$find_r $f"; findc_r="$findc_r $(cpu_ms)"
+    w=$(median_ms "$sc dataset status $work/small --cache $work/cache --variant v")
+    w_r="$w_r $w"; wc_r="$wc_r $(cpu_ms)"
     per_round="$per_round $(ratio "$g" "$s")"
+    w_round="$w_round $(ratio "$g" "$w")"
     round=$((round + 1))
 done
 sc_ms=$(median_of $sc_r); sc_cpu=$(median_of $scc_r)
 git_ms=$(median_of $git_r); git_cpu=$(median_of $gitc_r)
 find_ms=$(median_of $find_r); find_cpu=$(median_of $findc_r)
-sc_mb=$(peak_mb "$sc dataset status $work/small --cache $work/cache --variant v")
+w_ms=$(median_of $w_r); w_cpu=$(median_of $wc_r)
+sc_mb=$(peak_mb "$walking")
+w_mb=$(peak_mb "$sc dataset status $work/small --cache $work/cache --variant v")
+watcher_mb=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' /proc/$watcher/status)
 git_mb=$(peak_mb "git --git-dir=$work/small.git --work-tree=$work/small status --porcelain")
 echo "status unchanged:  smartcache ${sc_ms} ms (${sc_mb} MB)   git status ${git_ms} ms (${git_mb} MB)   git/smartcache = $(ratio "$git_ms" "$sc_ms") (goal >= 2)"
 echo "  per round (git/smartcache):${per_round}   CPU (user+sys): smartcache ${sc_cpu} ms, git status ${git_cpu} ms"
 echo "  find -size (1 thread: getdents64 + fstatat only) ${find_ms} ms wall, ${find_cpu} ms CPU: git/find = $(ratio "$git_ms" "$find_ms")"
+echo "status, watched:   smartcache ${w_ms} ms (${w_mb} MB; CPU ${w_cpu} ms; the watcher ${watcher_mb} MB)   git/smartcache = $(ratio "$git_ms" "$w_ms") (goal >= 2)"
+echo "  per round (git/smartcache, watched):${w_round}"
 "$sc" dataset status "$work/small" --cache "$work/cache" --variant v | tail -1
+kill $watcher 2>/dev/null || true
 [ "$STATUS_ONLY" = 1 ] && exit 0
 echo "build memory:      first build ${worker_mb} MB, no-op build ${noop_mb} MB (${noop_s} s), status ${sc_mb} MB: first/status = $(ratio "$worker_mb" "$sc_mb"), no-op/status = $(ratio "$noop_mb" "$sc_mb") (goal <= 2)"
 

@@ -183,7 +183,7 @@ impl DatasetCache {
 
     /// Expand source arguments into files, leaving out the cache directory itself.
     pub fn sources(&self, args: &[PathBuf], shard: Option<Shard>) -> Result<Sources, DatasetError> {
-        Ok(Sources::collect(args, Some(&self.dir), true)?.shard(shard))
+        Ok(Sources::collect_watched(args, &self.dir)?.shard(shard))
     }
 
     /// [`Self::sources`] without fingerprinting during the walk (trust mode on slow

@@ -85,6 +85,14 @@ pub enum DatasetError {
     /// A `--shard` that is not `K/N` with 1 <= K <= N (as given).
     #[error("invalid shard `{0}`: expected K/N with 1 <= K <= N")]
     BadShard(String),
+    /// The file-system watcher cannot run.
+    #[error("{path}: cannot watch: {why}")]
+    Watch {
+        /// The cache directory or source root concerned.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
     /// gc was asked to run while a build holds the cache.
     #[error("a build is running on this cache; garbage collection would race with it")]
     Busy,

@@ -62,6 +62,7 @@ pub mod transform;
 mod variant_map;
 mod view;
 mod walk;
+mod watch;
 
 pub use build::{BuildFailure, BuildObserver, BuildOptions, BuildReport, Quiet};
 pub use cache::{trust_from_env, DatasetCache, TRUST_ENV};
@@ -75,3 +76,4 @@ pub use scan::FileState;
 pub use sources::{Shard, Sidecar, SourceFile, Sources};
 pub use status::{ArtifactState, FileStatus, StatusCounts, StatusOptions, StatusReport};
 pub use transform::{Item, Transform};
+pub use watch::{watch, WatchEvent, WatchOptions, NO_WATCH_ENV};

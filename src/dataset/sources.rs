@@ -47,21 +47,23 @@ pub struct Sources {
     /// first validation takes them, so a `Sources` kept and reused later cannot vouch for
     /// files with stale fingerprints.
     fresh: Arc<AtomicBool>,
+    /// Whether the directories came from a file-system watcher ([`super::watch`]).
+    watched: bool,
 }
 
 /// The files of one directory: names in one buffer, sorted, with their fingerprints.
-#[derive(Debug, Clone, Default)]
-struct DirFiles {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DirFiles {
     /// Absolute, canonical; ends with `/` only for the root directory.
-    path: String,
-    names: String,
+    pub path: String,
+    pub names: String,
     /// End of each name in `names`.
-    ends: Vec<u32>,
+    pub ends: Vec<u32>,
     /// One per name when the walk fingerprinted the files, else empty.
-    stats: Vec<Stat>,
+    pub stats: Vec<Stat>,
     /// Names that cannot be sources, with why, by position (sorted): broken links,
     /// special files, names that are not UTF-8 (kept escaped).
-    problems: Vec<(u32, String)>,
+    pub problems: Vec<(u32, String)>,
 }
 
 impl DirFiles {
@@ -260,6 +262,25 @@ impl Sources {
         exclude: Option<&Path>,
         stat: bool,
     ) -> Result<Sources, DatasetError> {
+        Self::collect_from(args, exclude, stat, None)
+    }
+
+    /// [`Self::collect`] with fingerprints, taking the directories from the file-system
+    /// watcher of the cache `cache_dir` (also excluded) when one runs and watches every
+    /// root ([`super::watch`]); else, or for what it does not hold, from the disk.
+    pub(crate) fn collect_watched(
+        args: &[PathBuf],
+        cache_dir: &Path,
+    ) -> Result<Sources, DatasetError> {
+        Self::collect_from(args, Some(cache_dir), true, Some(cache_dir))
+    }
+
+    fn collect_from(
+        args: &[PathBuf],
+        exclude: Option<&Path>,
+        stat: bool,
+        watcher: Option<&Path>,
+    ) -> Result<Sources, DatasetError> {
         // (sort key, root): a directory sorts as its path followed by `/`, see above.
         let mut given: Vec<(String, bool, Option<Stat>)> = Vec::new();
         for arg in args {
@@ -312,15 +333,32 @@ impl Sources {
                 }));
             }
         }
+        // The directories as the watcher holds them, if one serves every root.
+        let mut known = match watcher {
+            Some(cache) if !level.is_empty() => {
+                let dirs: Vec<String> = level.iter().map(|(_, p)| p.clone()).collect();
+                super::watch::ask(cache, &dirs)
+            }
+            _ => None,
+        };
+        let watched = known.is_some();
         // Breadth first, each level's directories in parallel; no recursion.
         while !level.is_empty() {
+            let held: Vec<Option<Listing>> = level
+                .iter()
+                .map(|(_, path)| known.as_mut().and_then(|k| k.remove(path)))
+                .collect();
             let listed: Vec<Result<Listing, DatasetError>> = level
                 .par_iter()
-                .map(|(_, path)| list_dir(path, stat))
+                .zip(held)
+                .map(|((_, path), held)| match held {
+                    Some(l) => Ok(l),
+                    None => list_dir(path, stat),
+                })
                 .collect();
             let mut next = Vec::new();
             for ((id, _), listing) in level.into_iter().zip(listed) {
-                let (files, subdirs) = listing?;
+                let Listing { files, subdirs, .. } = listing?;
                 let mut children = Vec::with_capacity(subdirs.len());
                 for (before, path) in subdirs {
                     if exclude == Some(Path::new(&path)) {
@@ -378,7 +416,13 @@ impl Sources {
             side_ranges: Vec::new(),
             sides: Vec::new(),
             fresh: Arc::new(AtomicBool::new(stat)),
+            watched,
         })
+    }
+
+    /// Whether the directories were read from a file-system watcher rather than the disk.
+    pub fn watched(&self) -> bool {
+        self.watched
     }
 
     /// Keep only the files of `shard`.
@@ -423,6 +467,7 @@ impl Sources {
             side_ranges: Vec::new(),
             sides: Vec::new(),
             fresh: Arc::clone(&self.fresh),
+            watched: self.watched,
         };
         if rule.is_empty() {
             out.order = self.order.clone();
@@ -566,13 +611,21 @@ fn child_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
     })
 }
 
-/// A directory's files, and its subdirectories as (files before it in path order, path).
-type Listing = (DirFiles, Vec<(u32, String)>);
+/// One directory as the walk sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Listing {
+    /// Its files, sorted, with fingerprints when asked for.
+    pub files: DirFiles,
+    /// Its subdirectories as (files before it in path order, path).
+    pub subdirs: Vec<(u32, String)>,
+    /// Whether a file is a symlink or has other hard links ([`walk::list`]).
+    pub linked: bool,
+}
 
 /// List one directory: its files (sorted, with fingerprints when `stat`) and its
 /// subdirectories as (files before it in path order, path). Entries that cannot be
 /// sources are listed as files with their problem.
-fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
+pub(crate) fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
     // Read before any stat of this directory's entries, as the racy rule requires.
     let at = now_ns();
     let mut buf = String::new();
@@ -584,7 +637,7 @@ fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
     let mut children: Vec<(u128, u32, u32, u32)> = Vec::new();
     let mut stats: Vec<Stat> = Vec::new();
     let mut why: std::collections::HashMap<u32, String> = Default::default();
-    walk::list(Path::new(path), stat.then_some(at), true, &mut |name, kind| {
+    let linked = walk::list(Path::new(path), stat.then_some(at), true, &mut |name, kind| {
         let start = buf.len() as u32;
         let (text, bad) = match std::str::from_utf8(name) {
             Ok(n) => (std::borrow::Cow::Borrowed(n), false),
@@ -661,7 +714,11 @@ fn list_dir(path: &str, stat: bool) -> Result<Listing, DatasetError> {
             files.stats.push(*st);
         }
     }
-    Ok((files, subdirs))
+    Ok(Listing {
+        files,
+        subdirs,
+        linked,
+    })
 }
 
 /// A file name that is not UTF-8, shown with each byte of its invalid parts as `\xNN`.

@@ -122,6 +122,10 @@ pub struct StatusReport {
     /// Index fallbacks and migrations (also printed by the CLI on stderr).
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// Whether the tree was read from a file-system watcher (`dataset watch`) rather
+    /// than walked.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub watched: bool,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -435,6 +439,7 @@ impl DatasetCache {
             updated,
             files,
             warnings: snap.warnings.clone(),
+            watched: sources.watched(),
         })
     }
 }

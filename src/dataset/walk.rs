@@ -33,6 +33,9 @@ pub(crate) enum Kind {
 
 /// Call `each(name, kind)` for every file and directory in `dir` (not `.` and `..`;
 /// other kinds of entry are left out), in the order the filesystem returns them.
+/// Returns whether a fingerprinted file is *linked*: a symlink, or a file with other
+/// hard links, whose fingerprint can move through a path outside `dir` (a file-system
+/// watcher of `dir` would not hear of it; see `watch`).
 ///
 /// `stat`: fingerprint each file, recording with it this wall-clock time (read before
 /// the listing started, for the racy rule). `sources`: a walk of source files, which
@@ -44,7 +47,7 @@ pub(crate) fn list(
     stat: Option<i64>,
     sources: bool,
     each: &mut dyn FnMut(&[u8], Kind),
-) -> io::Result<()> {
+) -> io::Result<bool> {
     use rustix::fs::{openat, Mode, OFlags, RawDir, CWD};
     use std::mem::MaybeUninit;
 
@@ -56,6 +59,7 @@ pub(crate) fn list(
     )?;
     let mut buf = vec![MaybeUninit::<u8>::uninit(); 64 << 10];
     let mut entries = RawDir::new(&fd, &mut buf);
+    let mut linked = false;
     while let Some(entry) = entries.next() {
         let entry = entry?;
         let name = entry.file_name();
@@ -63,15 +67,16 @@ pub(crate) fn list(
         if bytes == b"." || bytes == b".." {
             continue;
         }
-        if let Some(kind) = classify(&fd, name, entry.file_type(), stat, sources)? {
+        if let Some(kind) = classify(&fd, name, entry.file_type(), stat, sources, &mut linked)? {
             each(bytes, kind);
         }
     }
-    Ok(())
+    Ok(linked)
 }
 
 /// What the entry `name` of the open directory `fd`, listed with type `listed`, is for
-/// the walk; `None` to leave it out.
+/// the walk; `None` to leave it out. Sets `linked` for a followed symlink or a file with
+/// other hard links.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn classify(
     fd: &rustix::fd::OwnedFd,
@@ -79,6 +84,7 @@ fn classify(
     listed: rustix::fs::FileType,
     stat: Option<i64>,
     sources: bool,
+    linked: &mut bool,
 ) -> io::Result<Option<Kind>> {
     use rustix::fs::{statat, AtFlags, FileType};
     let file = |st: &rustix::fs::Stat| {
@@ -117,24 +123,30 @@ fn classify(
         Err(e) => return Err(e.into()),
     };
     Ok(match kind_of(&st) {
-        FileType::RegularFile => Some(file(&st)),
+        FileType::RegularFile => {
+            *linked |= st.st_nlink > 1;
+            Some(file(&st))
+        }
         FileType::Directory => Some(Kind::Dir),
         // Followed to a regular file only; a link to a directory is not followed (no
         // cycles); a broken one, or one to something else, is reported.
         FileType::Symlink if !sources => None,
-        FileType::Symlink => match statat(fd, name, AtFlags::empty()) {
-            Ok(target) if kind_of(&target) == FileType::RegularFile => Some(file(&target)),
-            Ok(target) if kind_of(&target) == FileType::Directory => None,
-            Ok(target) => special(kind_of(&target))
-                .map(|_| Kind::Unusable("a symbolic link to a special file".into())),
-            Err(rustix::io::Errno::NOENT) => Some(Kind::Unusable(
-                "a broken symbolic link (its target does not exist)".into(),
-            )),
-            Err(e) => Some(Kind::Unusable(format!(
-                "a symbolic link that cannot be followed: {}",
-                io::Error::from(e)
-            ))),
-        },
+        FileType::Symlink => {
+            *linked = true;
+            match statat(fd, name, AtFlags::empty()) {
+                Ok(target) if kind_of(&target) == FileType::RegularFile => Some(file(&target)),
+                Ok(target) if kind_of(&target) == FileType::Directory => None,
+                Ok(target) => special(kind_of(&target))
+                    .map(|_| Kind::Unusable("a symbolic link to a special file".into())),
+                Err(rustix::io::Errno::NOENT) => Some(Kind::Unusable(
+                    "a broken symbolic link (its target does not exist)".into(),
+                )),
+                Err(e) => Some(Kind::Unusable(format!(
+                    "a symbolic link that cannot be followed: {}",
+                    io::Error::from(e)
+                ))),
+            }
+        }
         other => special(other),
     })
 }
@@ -146,7 +158,7 @@ pub(crate) fn list(
     stat: Option<i64>,
     sources: bool,
     each: &mut dyn FnMut(&[u8], Kind),
-) -> io::Result<()> {
+) -> io::Result<bool> {
     for item in std::fs::read_dir(dir)? {
         let item = item?;
         let ft = item.file_type()?;
@@ -197,7 +209,8 @@ pub(crate) fn list(
         });
         each(item.file_name().as_encoded_bytes(), Kind::File(st));
     }
-    Ok(())
+    // Link counts are not portable; no watcher runs here anyway.
+    Ok(true)
 }
 
 /// Seconds and nanoseconds (whatever integer types the platform's `struct stat` uses)

@@ -1,0 +1,296 @@
+//! A file-system watcher that spares `status` and `build` their `stat` of every file.
+//!
+//! Without a watcher, a walk of 100,000 unchanged files costs 100,000 `fstatat` calls
+//! and a `getdents64` per directory: that is two thirds of `status`, and a floor no
+//! walk can go under (docs/dataset.md, "Status against git: the floor"). A directory's
+//! times do not move when a file in it is rewritten, so nothing cheaper than a `stat`
+//! per file can tell, from outside, that a file did not change. A process that watches
+//! the tree can: `smartcache dataset watch SRC --cache DIR` lists every directory once,
+//! keeps the listings (names, fingerprints, subdirectories, exactly what the walk would
+//! produce) in memory, and lists again only the directories inotify reports a change in
+//! ([`mirror`]). `status` and `build` of that cache ask it for the listings over a Unix
+//! socket ([`wire`]) and build the very same [`Sources`](super::Sources) from them; the
+//! validation against the index that follows is unchanged.
+//!
+//! # Why an answer is never stale
+//!
+//! inotify queues an event inside the system call that makes the change (`write`,
+//! `truncate`, `rename`, `utimensat`, ...), before that call returns. The watcher reads
+//! the queue *after* it receives a request, so every change that completed before the
+//! client asked has been read, and its directory listed again, before the answer is
+//! written. (Git's fsmonitor protocol uses cookie files for the same guarantee with
+//! watchers whose events arrive late; inotify's do not.)
+//!
+//! # What inotify cannot hear of
+//!
+//! Changes that reach a file without passing through the watched directory. The
+//! watcher lists these directories again at every answer instead of trusting events
+//! (they are *volatile*, and cost what a walk costs): directories holding symlinks or
+//! files with other hard links, directories on file systems other than a short list of
+//! local ones (NFS, SMB, FUSE and 9p see changes made on other machines without
+//! telling the kernel here), and directories whose watch could not be added (the
+//! per-user limit, `fs.inotify.max_user_watches`). What remains unseen, and is
+//! documented as the watcher's limit: writes through a shared memory mapping, and
+//! writes through a hard link made from outside the tree after the file was listed. For
+//! those, the watcher lists every directory again every `--verify-every` seconds (60
+//! by default) and reports any difference it finds; `SMARTCACHE_NO_WATCH=1` makes a
+//! command walk the disk itself.
+//!
+//! # Who may ask
+//!
+//! The socket is in Linux's abstract namespace, named after the user and the cache
+//! directory (no file to leave behind, and none to create in a read-only cache). Both
+//! ends check the other's user id (`SO_PEERCRED`): another user can neither read the
+//! listings nor pose as the watcher and feed `status` a stale tree.
+
+#[cfg(target_os = "linux")]
+mod mirror;
+mod wire;
+
+use super::error::{io_at, DatasetError};
+use super::sources::Listing;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Set (to anything but `0` or nothing) to make commands walk the disk even when a
+/// watcher runs.
+pub const NO_WATCH_ENV: &str = "SMARTCACHE_NO_WATCH";
+
+/// Settings of [`watch`].
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// List every directory again this often, as a check on changes inotify cannot
+    /// hear of (`None`: never).
+    pub verify_every: Option<Duration>,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            verify_every: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// What a running watcher tells its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// The first listing is done and requests are served.
+    Ready {
+        /// Directories held.
+        dirs: usize,
+        /// Files in them.
+        files: usize,
+        /// Directories listed again at every request (see the module docs).
+        volatile: usize,
+    },
+    /// A periodic check found directories whose listing changed without an event.
+    Unheard(Vec<String>),
+}
+
+/// The abstract socket name of the watcher of the (canonical) cache directory `cache`.
+#[cfg(target_os = "linux")]
+fn socket_addr(cache: &Path) -> std::io::Result<std::os::unix::net::SocketAddr> {
+    use std::os::linux::net::SocketAddrExt;
+    let uid = rustix::process::getuid().as_raw();
+    let key = xxhash_rust::xxh3::xxh3_64(cache.as_os_str().as_encoded_bytes());
+    let name = format!("smartcache-watch-{uid}-{key:016x}");
+    std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+}
+
+/// Whether the peer of `stream` runs as this user.
+#[cfg(target_os = "linux")]
+fn same_user(stream: &std::os::unix::net::UnixStream) -> bool {
+    rustix::net::sockopt::socket_peercred(stream).is_ok_and(|c| c.uid == rustix::process::getuid())
+}
+
+/// Run the watcher of `cache_dir` over the directories `roots` until the process is
+/// stopped, serving the listings to `status` and `build`. `tell` hears when it is
+/// ready and what its periodic checks find.
+#[cfg(target_os = "linux")]
+pub fn watch(
+    cache_dir: &Path,
+    roots: &[PathBuf],
+    opts: &WatchOptions,
+    tell: &mut dyn FnMut(WatchEvent),
+) -> Result<(), DatasetError> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    use std::io::{ErrorKind, Read, Write};
+    use std::os::unix::net::UnixListener;
+    use std::time::Instant;
+
+    let cache = cache_dir.canonicalize().map_err(io_at(cache_dir))?;
+    let mut dirs = Vec::new();
+    for r in roots {
+        let c = r.canonicalize().map_err(io_at(r))?;
+        if !c.is_dir() {
+            return Err(DatasetError::Watch {
+                path: c,
+                why: "not a directory (the watcher watches directory trees)".into(),
+            });
+        }
+        dirs.push(super::sources::path_str(&c)?.to_string());
+    }
+    let cache_text = super::sources::path_str(&cache)?.to_string();
+    let exclude = dirs
+        .iter()
+        .any(|r| mirror::within(&cache_text, r))
+        .then_some(cache_text);
+
+    let addr = socket_addr(&cache).map_err(io_at(&cache))?;
+    let listener = UnixListener::bind_addr(&addr).map_err(|e| DatasetError::Watch {
+        path: cache.clone(),
+        why: if e.kind() == ErrorKind::AddrInUse {
+            "a watcher already serves this cache".into()
+        } else {
+            format!("cannot open its socket: {e}")
+        },
+    })?;
+    let mut tree = mirror::Mirror::new(dirs, exclude).map_err(|e| DatasetError::Watch {
+        path: cache.clone(),
+        why: format!("inotify: {e}"),
+    })?;
+    listener.set_nonblocking(true).map_err(io_at(&cache))?;
+    let (d, f, v) = tree.size();
+    tell(WatchEvent::Ready {
+        dirs: d,
+        files: f,
+        volatile: v,
+    });
+
+    // After a burst of events, the dirty directories are listed once the tree has been
+    // quiet this long (a request lists them at once).
+    let settle = Duration::from_millis(200);
+    let mut next_check = opts.verify_every.map(|e| Instant::now() + e);
+    loop {
+        let wait = match (tree.pending(), next_check) {
+            (true, _) => Some(settle),
+            (false, Some(t)) => Some(t.saturating_duration_since(Instant::now())),
+            (false, None) => None,
+        };
+        let timeout = wait.map(|w| Timespec {
+            tv_sec: w.as_secs() as i64,
+            tv_nsec: i64::from(w.subsec_nanos()),
+        });
+        let (events, clients) = {
+            let mut fds = [
+                PollFd::new(tree.fd(), PollFlags::IN),
+                PollFd::new(&listener, PollFlags::IN),
+            ];
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(io_at(&cache)(e.into())),
+            }
+            (!fds[0].revents().is_empty(), !fds[1].revents().is_empty())
+        };
+        let drain = |tree: &mut mirror::Mirror| {
+            tree.drain().map_err(|e| DatasetError::Watch {
+                path: cache.clone(),
+                why: format!("reading inotify events: {e}"),
+            })
+        };
+        if events {
+            drain(&mut tree)?;
+        }
+        if clients {
+            loop {
+                let mut stream = match listener.accept() {
+                    Ok((s, _)) => s,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                if !same_user(&stream) || stream.set_nonblocking(false).is_err() {
+                    continue;
+                }
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(60)));
+                let mut request = Vec::new();
+                let limit = wire::MAX_REQUEST as u64 + 1;
+                if (&mut stream).take(limit).read_to_end(&mut request).is_err() {
+                    continue;
+                }
+                let answer = match wire::read_request(&request) {
+                    Ok(roots) => {
+                        // The order that makes the answer current: the request is in,
+                        // so every change before it is queued; read them, list again.
+                        drain(&mut tree)?;
+                        tree.refresh();
+                        tree.answer(&roots)
+                    }
+                    Err(why) => wire::refused(&why),
+                };
+                // A client that gave up is not the watcher's problem.
+                let _ = stream.write_all(&answer);
+            }
+        } else if !events && tree.pending() {
+            tree.refresh();
+        }
+        if next_check.is_some_and(|t| Instant::now() >= t) {
+            drain(&mut tree)?;
+            let unheard = tree.verify();
+            if !unheard.is_empty() {
+                tell(WatchEvent::Unheard(unheard));
+            }
+            next_check = opts.verify_every.map(|e| Instant::now() + e);
+        }
+    }
+}
+
+/// The watcher needs inotify.
+#[cfg(not(target_os = "linux"))]
+pub fn watch(
+    cache_dir: &Path,
+    _roots: &[PathBuf],
+    _opts: &WatchOptions,
+    _tell: &mut dyn FnMut(WatchEvent),
+) -> Result<(), DatasetError> {
+    Err(DatasetError::Watch {
+        path: cache_dir.to_path_buf(),
+        why: "the watcher needs Linux's inotify".into(),
+    })
+}
+
+/// The listings of every directory below `roots` (canonical directories) from the
+/// watcher of `cache_dir`, by path; `None` when no watcher runs for this cache, it does
+/// not watch every root, it answers wrongly, or [`NO_WATCH_ENV`] is set. The caller
+/// then walks the disk.
+#[cfg(target_os = "linux")]
+pub(crate) fn ask(cache_dir: &Path, roots: &[String]) -> Option<HashMap<String, Listing>> {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+
+    if std::env::var_os(NO_WATCH_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
+        return None;
+    }
+    let cache = cache_dir.canonicalize().ok()?;
+    let mut stream = UnixStream::connect_addr(&socket_addr(&cache).ok()?).ok()?;
+    if !same_user(&stream) {
+        return None;
+    }
+    stream
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .ok()?;
+    // Generous: after a queue overflow the watcher lists the whole tree first.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .ok()?;
+    stream.write_all(&wire::request(roots)).ok()?;
+    stream.shutdown(std::net::Shutdown::Write).ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    let listings = wire::read_answer(&answer).ok()?;
+    Some(
+        listings
+            .into_iter()
+            .map(|l| (l.files.path.clone(), l))
+            .collect(),
+    )
+}
+
+/// No watcher outside Linux.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn ask(_cache_dir: &Path, _roots: &[String]) -> Option<HashMap<String, Listing>> {
+    None
+}
