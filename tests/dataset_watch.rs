@@ -22,9 +22,13 @@ struct Watcher {
 
 impl Watcher {
     fn start(fx: &Fx, extra: &[&str]) -> Watcher {
+        Self::start_for(fx, C, extra)
+    }
+
+    fn start_for(fx: &Fx, cache: &str, extra: &[&str]) -> Watcher {
         let child = Command::new(assert_cmd::cargo::cargo_bin("smartcache"))
             .current_dir(&fx.root)
-            .args(["dataset", "watch", "src", "--cache", C])
+            .args(["dataset", "watch", "src", "--cache", cache])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -32,7 +36,7 @@ impl Watcher {
             .unwrap();
         let w = Watcher { child };
         let start = Instant::now();
-        while !status_json(fx, false).1 {
+        while !status_in(fx, cache, false).1 {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
                 "the watcher did not start serving"
@@ -64,6 +68,11 @@ impl Drop for Watcher {
 /// `status --json` (walking the disk when `walk`): the report without its `watched`
 /// flag, and the flag.
 fn status_json(fx: &Fx, walk: bool) -> (serde_json::Value, bool) {
+    status_in(fx, C, walk)
+}
+
+/// [`status_json`] of the cache `cache`.
+fn status_in(fx: &Fx, cache: &str, walk: bool) -> (serde_json::Value, bool) {
     let mut c = fx.cmd();
     if walk {
         c.env("SMARTCACHE_NO_WATCH", "1");
@@ -71,7 +80,7 @@ fn status_json(fx: &Fx, walk: bool) -> (serde_json::Value, bool) {
         c.env_remove("SMARTCACHE_NO_WATCH");
     }
     let out = c
-        .args(["dataset", "status", "src", "--cache", C, "--json"])
+        .args(["dataset", "status", "src", "--cache", cache, "--json"])
         .output()
         .unwrap();
     assert!(
@@ -100,8 +109,11 @@ fn assert_same(fx: &Fx, what: &str) {
     );
 }
 
-/// A built cache of a small tree (entries out of the racy window).
-fn built() -> Fx {
+/// A built cache of a small tree whose entries are all trusted on their fingerprints
+/// (the files were written outside the racy window of the build): a status reads no
+/// file, so a stale fingerprint from the watcher would show.
+/// `prepare` adds to the tree before the build.
+fn built_with(prepare: impl FnOnce(&Fx)) -> Fx {
     let fx = Fx::new();
     for d in ["a", "a/b", "c"] {
         for i in 0..5 {
@@ -109,9 +121,16 @@ fn built() -> Fx {
         }
     }
     fx.write("top.txt", "top\n");
-    assert_eq!(fx.build("up", UPPER, &[]).0, 0);
+    prepare(&fx);
     wait_out_racy_window();
+    assert_eq!(fx.build("up", UPPER, &[]).0, 0);
+    let (report, _) = status_json(&fx, true);
+    assert_eq!(report["counts"]["hashed"], 0, "{report}");
     fx
+}
+
+fn built() -> Fx {
+    built_with(|_| {})
 }
 
 fn set_mtime(p: &Path, t: SystemTime) {
@@ -125,16 +144,27 @@ fn set_mtime(p: &Path, t: SystemTime) {
 
 #[test]
 fn a_watched_status_reports_what_a_walk_reports_after_every_kind_of_change() {
-    let fx = built();
-    let outside = fx.root.join("outside");
-    fs::create_dir_all(&outside).unwrap();
-    // A hard link made before the watcher starts: its directory is listed at every
+    // Indexed files whose content can change through a path outside the tree: a hard
+    // link and a symlink to files outside. Their directories are listed at every
     // request (a write through the other name is not heard of in `src`).
-    fs::write(outside.join("shared.txt"), "shared\n").unwrap();
-    fs::hard_link(outside.join("shared.txt"), fx.src().join("c/shared.txt")).unwrap();
+    let fx = built_with(|fx| {
+        let outside = fx.root.join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("shared.txt"), "shared\n").unwrap();
+        fs::hard_link(outside.join("shared.txt"), fx.src().join("c/shared.txt")).unwrap();
+        fs::write(outside.join("pointed.txt"), "pointed\n").unwrap();
+        symlink(outside.join("pointed.txt"), fx.src().join("a/b/link.txt")).unwrap();
+    });
+    let outside = fx.root.join("outside");
     let w = Watcher::start(&fx, &["--verify-every", "0"]);
     assert_same(&fx, "nothing");
     let src = fx.src();
+    fs::write(outside.join("shared.txt"), "SHARED\n").unwrap();
+    assert_same(&fx, "a hard-linked file rewritten through its outside name");
+    fs::write(outside.join("pointed.txt"), "POINTED\n").unwrap();
+    assert_same(&fx, "a symlink's target rewritten outside the tree");
+    let (report, _) = status_json(&fx, false);
+    assert_eq!(report["counts"]["changed"], 2, "{report}");
 
     // Same size, mtime put back: only the change time and the content moved.
     let p = src.join("a/f0.txt");
@@ -281,6 +311,48 @@ fn random_edits_keep_the_watched_status_equal_to_the_walked_one() {
             assert_same(&fx, &format!("random step {step}"));
         }
     }
+    // A build reads the tree from the watcher too, and leaves it clean.
+    let (code, _, err) = fx.build("up", UPPER, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_same(&fx, "a build");
+    let (report, _) = status_json(&fx, false);
+    for k in ["new", "changed", "touched", "removed", "missing_artifacts"] {
+        assert_eq!(report["counts"][k], 0, "{k}: {report}");
+    }
+}
+
+#[test]
+fn a_cache_inside_the_watched_tree_is_left_out() {
+    let fx = Fx::new();
+    fx.write("a/x.txt", "x\n");
+    fx.write("y.txt", "y\n");
+    let inner = "src/.cache";
+    let build = |fx: &Fx| {
+        fx.cmd()
+            .args([
+                "dataset",
+                "build",
+                "src",
+                "--cache",
+                inner,
+                "--variant",
+                "up",
+            ])
+            .args(["--exec", UPPER])
+            .output()
+            .unwrap()
+    };
+    assert!(build(&fx).status.success());
+    let _w = Watcher::start_for(&fx, inner, &["--verify-every", "0"]);
+    fx.write("a/x.txt", "x, changed\n");
+    // The build writes below the watched root, in the cache: none of it is a source.
+    assert!(build(&fx).status.success());
+    let (watched, served) = status_in(&fx, inner, false);
+    let (walked, _) = status_in(&fx, inner, true);
+    assert!(served);
+    assert_eq!(watched, walked);
+    assert_eq!(watched["counts"]["unchanged"], 2, "{watched}");
+    assert_eq!(watched["counts"]["new"], 0, "{watched}");
 }
 
 #[test]

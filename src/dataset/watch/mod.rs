@@ -272,9 +272,10 @@ pub(crate) fn ask(cache_dir: &Path, roots: &[String]) -> Option<HashMap<String, 
     stream
         .set_write_timeout(Some(Duration::from_secs(5)))
         .ok()?;
-    // Generous: after a queue overflow the watcher lists the whole tree first.
+    // Generous (after a queue overflow the watcher lists the whole tree first), yet
+    // bounded: a watcher that hangs costs a command this long, then it walks.
     stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
+        .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
     stream.write_all(&wire::request(roots)).ok()?;
     stream.shutdown(std::net::Shutdown::Write).ok()?;
