@@ -330,4 +330,13 @@ fn racy_entries_are_restamped_by_status_update_and_by_get() {
     assert!(summary(&[]).ends_with(
         "6 unchanged, 0 deduplicated, 0 missing artifacts, 0 reusable, 0 failed (0 files read)\n"
     ));
+    // Most of the index re-stamped: folded into a new base, no segment left to merge.
+    let index: Vec<String> = std::fs::read_dir(fx.cache().join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        index.iter().all(|n| !n.starts_with("seg-")),
+        "segments left: {index:?}"
+    );
 }

@@ -10,7 +10,7 @@ use super::scan::{scan, Detail, FileState, Scanned};
 use super::serve::serving;
 use super::sidecars::Rule;
 use super::sources::Sources;
-use super::store::Snapshot;
+use super::store::{self, Snapshot};
 use super::view::EntryRef;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -431,6 +431,12 @@ impl DatasetCache {
                 .collect();
             updated = records.len();
             self.writer().append(&records)?;
+            // Re-stamping a large share of the entries (right after a first build, all
+            // of them may be racy) leaves a segment every later command must merge:
+            // fold it into the base as a build would.
+            if store::compaction_due(self.dir())? {
+                store::compact_streaming(self.dir(), store::Prune::default())?;
+            }
         }
         Ok(StatusReport {
             variants,
