@@ -208,6 +208,9 @@ class StatusReport:
     def files(self) -> List[dict]: ...
     @property
     def warnings(self) -> List[str]: ...
+    @property
+    def watched(self) -> bool:
+        """The tree was read from a running `smartcache dataset watch`, not walked."""
     def to_json(self) -> str: ...
 
 class VerifyReport:

@@ -358,6 +358,13 @@ impl StatusReport {
         self.inner.warnings.clone()
     }
 
+    /// Whether the tree was read from a running `smartcache dataset watch` rather than
+    /// walked.
+    #[getter]
+    fn watched(&self) -> bool {
+        self.inner.watched
+    }
+
     /// The report as `smartcache dataset status --json` prints it.
     fn to_json(&self) -> String {
         convert::to_json_text(&self.inner)

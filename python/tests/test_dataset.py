@@ -261,3 +261,34 @@ def test_get_through_a_symlinked_directory(tmp_path, data):
     via_link = tmp_path / "link" / files[2].name
     assert cache.get(via_link, "up") == cache.get(files[2], "up") is not None
     assert cache.get(root / ".." / "data" / files[2].name, "up") == cache.get(files[2], "up")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the watcher needs inotify")
+def test_status_is_served_by_a_running_watcher(tmp_path, data, monkeypatch):
+    from conftest import cli_path
+
+    root, files = data
+    cache = smartcache.DatasetCache(tmp_path / "cache", "upper@1")
+    cache.build(root, "up", upper)
+    watcher = subprocess.Popen(
+        [str(cli_path()), "dataset", "watch", str(root), "--cache", str(tmp_path / "cache")],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not cache.status(root, "up").watched:
+            assert time.monotonic() < deadline, "the watcher did not start serving"
+            time.sleep(0.05)
+        files[2].write_text("item 2, edited")
+        (root / "sub").mkdir()
+        (root / "sub" / "new.txt").write_text("new")
+        watched = cache.status(root, "up")
+        monkeypatch.setenv("SMARTCACHE_NO_WATCH", "1")
+        walked = cache.status(root, "up")
+        assert watched.watched and not walked.watched
+        assert watched.counts == walked.counts
+        assert watched.files == walked.files
+        assert (watched.counts["changed"], watched.counts["new"]) == (1, 1)
+    finally:
+        watcher.kill()
+        err = watcher.communicate()[1]
+    assert err.startswith("watching 12 files in 1 directory"), err

@@ -315,8 +315,13 @@ fn watch(a: WatchArgs) -> anyhow::Result<u8> {
             files,
             volatile,
         } => {
+            let plural = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
             eprintln!(
-                "watching {files} files in {dirs} directories ({volatile} listed again at every request); serving cache {}",
+                "watching {} in {} ({volatile} listed again at every request); serving cache {}",
+                plural(files, "file", "files"),
+                plural(dirs, "directory", "directories"),
                 cache.display()
             );
         }
