@@ -371,6 +371,12 @@ impl Mirror {
                     }
                 }
                 let (encoded, sum) = encode(&l);
+                // Held under its parent, for the parent's next reconciliation.
+                if let Some(h) = parent(&p).and_then(|up| self.dirs.get_mut(up)) {
+                    if !h.subdirs.contains(&p) {
+                        h.subdirs.push(p.clone());
+                    }
+                }
                 self.dirs.insert(
                     p,
                     Held {
@@ -425,6 +431,65 @@ fn encode(l: &Listing) -> (Vec<u8>, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+
+    /// The mirror's answer for `root`, decoded, with the times of stats zeroed, by path.
+    fn held(m: &Mirror, root: &str) -> Vec<Listing> {
+        let mut ls = wire::read_answer(&m.answer(&[root.to_string()])).unwrap();
+        for l in &mut ls {
+            l.files.stats.iter_mut().for_each(|s| s.at = 0);
+        }
+        ls.sort_by(|a, b| a.files.path.cmp(&b.files.path));
+        ls
+    }
+
+    /// What a walk of the disk lists below `root`, the same way.
+    fn walked(root: &str) -> Vec<Listing> {
+        let mut out = Vec::new();
+        let mut todo = vec![root.to_string()];
+        while let Some(d) = todo.pop() {
+            let mut l = list_dir(&d, true).unwrap();
+            l.files.stats.iter_mut().for_each(|s| s.at = 0);
+            todo.extend(l.subdirs.iter().map(|(_, p)| p.clone()));
+            out.push(l);
+        }
+        out.sort_by(|a, b| a.files.path.cmp(&b.files.path));
+        out
+    }
+
+    #[test]
+    fn the_mirror_follows_changes_and_starts_over_after_an_overflow() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        let r = root.to_str().unwrap().to_string();
+        for d in ["a/b", "c"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+            fs::write(root.join(d).join("f.txt"), d).unwrap();
+        }
+        let mut m = Mirror::new(vec![r.clone()], None).unwrap();
+        assert_eq!(held(&m, &r), walked(&r));
+        assert_eq!(m.size(), (4, 2, 0));
+
+        fs::write(root.join("a/b/f.txt"), "longer content").unwrap();
+        fs::rename(root.join("a"), root.join("a2")).unwrap();
+        fs::create_dir_all(root.join("a/new")).unwrap();
+        fs::write(root.join("a/new/g.txt"), "g").unwrap();
+        fs::remove_dir_all(root.join("c")).unwrap();
+        m.drain().unwrap();
+        assert!(m.pending());
+        m.refresh();
+        assert!(!m.pending());
+        assert_eq!(held(&m, &r), walked(&r));
+
+        // A lost queue: everything is listed afresh.
+        fs::write(root.join("a2/b/f.txt"), "changed while nobody listened").unwrap();
+        m.note(-1, ReadFlags::QUEUE_OVERFLOW, None);
+        m.refresh();
+        assert_eq!(held(&m, &r), walked(&r));
+        assert_eq!(m.size(), (5, 2, 0));
+        // Roots not watched are refused.
+        assert!(wire::read_answer(&m.answer(&["/elsewhere".into()])).is_err());
+    }
 
     #[test]
     fn within_and_parent_respect_path_components() {
