@@ -295,3 +295,59 @@ pub(crate) fn ask(cache_dir: &Path, roots: &[String]) -> Option<HashMap<String, 
 pub(crate) fn ask(_cache_dir: &Path, _roots: &[String]) -> Option<HashMap<String, Listing>> {
     None
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn garbage_and_hang_ups_do_not_stop_the_watcher() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let (src, cache) = (root.join("src"), root.join("cache"));
+        std::fs::create_dir_all(src.join("d")).unwrap();
+        std::fs::create_dir_all(&cache).unwrap();
+        std::fs::write(src.join("d/f.txt"), "f").unwrap();
+        let (c, s) = (cache.clone(), src.clone());
+        // Runs until the test binary exits.
+        std::thread::spawn(move || {
+            let opts = WatchOptions { verify_every: None };
+            let _ = watch(&c, &[s], &opts, &mut |_| {});
+        });
+        let roots = vec![src.to_str().unwrap().to_string()];
+        let start = std::time::Instant::now();
+        while ask(&cache, &roots).is_none() {
+            assert!(start.elapsed() < Duration::from_secs(30), "not serving");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let addr = socket_addr(&cache).unwrap();
+        // Not a request: refused, and the next client is served.
+        let mut c = UnixStream::connect_addr(&addr).unwrap();
+        c.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).unwrap();
+        assert!(wire::read_answer(&answer)
+            .unwrap_err()
+            .starts_with("the watcher refused: not a smartcache watch request"));
+        // Hang-ups before the request ends and before the answer is read.
+        drop(UnixStream::connect_addr(&addr).unwrap());
+        let mut c = UnixStream::connect_addr(&addr).unwrap();
+        c.write_all(&wire::request(&roots)).unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        drop(c);
+        // Still serving, and right.
+        std::fs::write(src.join("d/g.txt"), "g").unwrap();
+        let got = ask(&cache, &roots).expect("still serving");
+        let d = src.join("d");
+        let mut want = super::super::sources::list_dir(d.to_str().unwrap(), true).unwrap();
+        let mut held = got[d.to_str().unwrap()].clone();
+        for l in [&mut want, &mut held] {
+            l.files.stats.iter_mut().for_each(|s| s.at = 0);
+        }
+        assert_eq!(held, want);
+        assert_eq!(held.files.ends.len(), 2);
+    }
+}
