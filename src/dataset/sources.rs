@@ -107,7 +107,7 @@ impl Sidecar<'_> {
 }
 
 /// `dir` and `name` as one path.
-fn join(dir: &str, name: &str) -> String {
+pub(crate) fn join(dir: &str, name: &str) -> String {
     let sep = if dir.ends_with('/') { "" } else { "/" };
     let mut p = String::with_capacity(dir.len() + sep.len() + name.len());
     p.push_str(dir);
@@ -538,12 +538,7 @@ impl Sources {
         if self.shard.is_some_and(|s| !s.contains(path)) {
             return false;
         }
-        self.roots.iter().any(|r| {
-            path == r
-                || (path.len() > r.len()
-                    && path.starts_with(r.as_str())
-                    && (r.ends_with('/') || path.as_bytes()[r.len()] == b'/'))
-        })
+        self.roots.iter().any(|r| within(path, r))
     }
 }
 
@@ -573,7 +568,17 @@ fn file_at(dirs: &[DirFiles], d: u32, i: u32, with_stat: bool) -> SourceFile<'_>
 }
 
 /// `/a/b/c` → (`/a/b`, `c`); `/c` → (`/`, `c`).
-fn split_parent(path: &str) -> (&str, &str) {
+/// Whether the path `path` is the directory `dir` or lies below it (whole components
+/// only: `/ab` is not below `/a`).
+pub(crate) fn within(path: &str, dir: &str) -> bool {
+    if dir.ends_with('/') {
+        return path.starts_with(dir);
+    }
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+pub(crate) fn split_parent(path: &str) -> (&str, &str) {
     match path.rfind('/') {
         Some(0) => ("/", &path[1..]),
         Some(i) => (&path[..i], &path[i + 1..]),

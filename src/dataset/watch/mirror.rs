@@ -25,7 +25,7 @@
 //! tree (whose inode keeps its watch) is unwatched at its old name before it is watched
 //! at its new one.
 
-use crate::dataset::sources::{list_dir, Listing};
+use crate::dataset::sources::{join, list_dir, split_parent, within, Listing};
 use crate::dataset::watch::wire;
 use rayon::prelude::*;
 use rustix::fd::OwnedFd;
@@ -72,26 +72,9 @@ fn is_local(path: &str) -> bool {
     rustix::fs::statfs(path).is_ok_and(|s| LOCAL_FS.contains(&(s.f_type as u32)))
 }
 
-/// `path` is `dir` or below it.
-pub(crate) fn within(path: &str, dir: &str) -> bool {
-    if dir.ends_with('/') {
-        return path.starts_with(dir);
-    }
-    path.strip_prefix(dir)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.ends_with('/') {
-        format!("{dir}{name}")
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
+/// The directory holding `path` (canonical); `None` for `/`.
 fn parent(path: &str) -> Option<&str> {
-    let cut = path.trim_end_matches('/').rfind('/')?;
-    Some(if cut == 0 { "/" } else { &path[..cut] })
+    (path != "/").then(|| split_parent(path).0)
 }
 
 /// One directory held.

@@ -116,7 +116,7 @@ pub fn watch(
     tell: &mut dyn FnMut(WatchEvent),
 ) -> Result<(), DatasetError> {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    use std::io::{ErrorKind, Read, Write};
+    use std::io::ErrorKind;
     use std::os::unix::net::UnixListener;
     use std::time::Instant;
 
@@ -135,7 +135,7 @@ pub fn watch(
     let cache_text = super::sources::path_str(&cache)?.to_string();
     let exclude = dirs
         .iter()
-        .any(|r| mirror::within(&cache_text, r))
+        .any(|r| super::sources::within(&cache_text, r))
         .then_some(cache_text);
 
     let addr = socket_addr(&cache).map_err(io_at(&cache))?;
@@ -162,6 +162,12 @@ pub fn watch(
     // After a burst of events, the dirty directories are listed once the tree has been
     // quiet this long (a request lists them at once).
     let settle = Duration::from_millis(200);
+    let drain = |tree: &mut mirror::Mirror| {
+        tree.drain().map_err(|e| DatasetError::Watch {
+            path: cache.clone(),
+            why: format!("reading inotify events: {e}"),
+        })
+    };
     let mut next_check = opts.verify_every.map(|e| Instant::now() + e);
     loop {
         let wait = match (tree.pending(), next_check) {
@@ -184,45 +190,17 @@ pub fn watch(
             }
             (!fds[0].revents().is_empty(), !fds[1].revents().is_empty())
         };
-        let drain = |tree: &mut mirror::Mirror| {
-            tree.drain().map_err(|e| DatasetError::Watch {
-                path: cache.clone(),
-                why: format!("reading inotify events: {e}"),
-            })
-        };
         if events {
             drain(&mut tree)?;
         }
         if clients {
             loop {
-                let mut stream = match listener.accept() {
-                    Ok((s, _)) => s,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                match listener.accept() {
+                    Ok((stream, _)) => answer_client(stream, &mut tree, &drain)?,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    // WouldBlock: every waiting client served.
                     Err(_) => break,
-                };
-                if !same_user(&stream) || stream.set_nonblocking(false).is_err() {
-                    continue;
                 }
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let _ = stream.set_write_timeout(Some(Duration::from_secs(60)));
-                let mut request = Vec::new();
-                let limit = wire::MAX_REQUEST as u64 + 1;
-                if (&mut stream).take(limit).read_to_end(&mut request).is_err() {
-                    continue;
-                }
-                let answer = match wire::read_request(&request) {
-                    Ok(roots) => {
-                        // The order that makes the answer current: the request is in,
-                        // so every change before it is queued; read them, list again.
-                        drain(&mut tree)?;
-                        tree.refresh();
-                        tree.answer(&roots)
-                    }
-                    Err(why) => wire::refused(&why),
-                };
-                // A client that gave up is not the watcher's problem.
-                let _ = stream.write_all(&answer);
             }
         } else if !events && tree.pending() {
             tree.refresh();
@@ -236,6 +214,41 @@ pub fn watch(
             next_check = opts.verify_every.map(|e| Instant::now() + e);
         }
     }
+}
+
+/// Read one client's request and answer it, current as of its arrival. A client of
+/// another user, one too slow to send its request, or one that hangs up is dropped;
+/// only a failure to read the events stops the watcher.
+#[cfg(target_os = "linux")]
+fn answer_client(
+    mut stream: std::os::unix::net::UnixStream,
+    tree: &mut mirror::Mirror,
+    drain: &dyn Fn(&mut mirror::Mirror) -> Result<(), DatasetError>,
+) -> Result<(), DatasetError> {
+    use std::io::{Read, Write};
+    if !same_user(&stream) || stream.set_nonblocking(false).is_err() {
+        return Ok(());
+    }
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(60)));
+    let mut request = Vec::new();
+    let limit = wire::MAX_REQUEST as u64 + 1;
+    if (&mut stream).take(limit).read_to_end(&mut request).is_err() {
+        return Ok(());
+    }
+    let answer = match wire::read_request(&request) {
+        Ok(roots) => {
+            // The order that makes the answer current: the request is in, so every
+            // change before it is queued; read them, list again.
+            drain(tree)?;
+            tree.refresh();
+            tree.answer(&roots)
+        }
+        Err(why) => wire::refused(&why),
+    };
+    // A client that gave up is not the watcher's problem.
+    let _ = stream.write_all(&answer);
+    Ok(())
 }
 
 /// The watcher needs inotify.
